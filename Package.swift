@@ -1,0 +1,56 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "RGIS",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "rgis", targets: ["rgis"]),
+        .library(name: "RGISCore", targets: ["RGISCore"]),
+        .library(name: "RGISStore", targets: ["RGISStore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // spatialite.h through pkg-config; links the same system libsqlite3 that GRDBSQLite links.
+        .systemLibrary(
+            name: "CSpatiaLite",
+            pkgConfig: "spatialite",
+            providers: [.apt(["libspatialite-dev", "libsqlite3-dev"])]
+        ),
+        // Domain values, GeoJSON, CSV and validation: no I/O, no SQL.
+        .target(name: "RGISCore"),
+        // The SpatiaLite database: schema, migrations, import, export, checks.
+        .target(
+            name: "RGISStore",
+            dependencies: [
+                "RGISCore",
+                "CSpatiaLite",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "rgis",
+            dependencies: [
+                "RGISCore",
+                "RGISStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Fixtures and helpers shared by the test targets.
+        .target(
+            name: "RGISTesting",
+            dependencies: ["RGISCore", "RGISStore"],
+            path: "Sources/RGISTesting"
+        ),
+        .testTarget(name: "RGISCoreTests", dependencies: ["RGISCore", "RGISTesting"]),
+        .testTarget(name: "RGISStoreTests", dependencies: ["RGISStore", "RGISTesting"]),
+        .testTarget(name: "RGISCLITests", dependencies: ["rgis", "RGISStore", "RGISTesting"]),
+    ]
+)

@@ -1,0 +1,44 @@
+import Foundation
+
+/// A lon/lat bounding box (CRS84): west, south, east, north.
+///
+/// `west > east` is a box that crosses the antimeridian, as OGC API – Features and RFC 7946 allow.
+public struct BBox: Hashable, Sendable {
+    public let west: Double
+    public let south: Double
+    public let east: Double
+    public let north: Double
+
+    public init(west: Double, south: Double, east: Double, north: Double) throws {
+        for (name, v, limit) in [("minx", west, 180.0), ("miny", south, 90), ("maxx", east, 180), ("maxy", north, 90)] {
+            guard v.isFinite else { throw RGISError(.invalidValue, "bbox \(name) is not a finite number") }
+            guard abs(v) <= limit else { throw RGISError(.invalidValue, "bbox \(name) \(v) is outside -\(Int(limit))…\(Int(limit))") }
+        }
+        guard south <= north else { throw RGISError(.invalidValue, "bbox miny \(south) is greater than maxy \(north)") }
+        self.west = west
+        self.south = south
+        self.east = east
+        self.north = north
+    }
+
+    /// Reads `minx,miny,maxx,maxy`.
+    public init(parsing text: String) throws {
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+        guard parts.count == 4 else {
+            throw RGISError(.malformedInput, "bbox must be four numbers minx,miny,maxx,maxy; found \(parts.count)")
+        }
+        let numbers = try parts.map { part -> Double in
+            guard let v = Double(part.trimmingCharacters(in: .whitespaces)) else {
+                throw RGISError(.malformedInput, "bbox value '\(part)' is not a number")
+            }
+            return v
+        }
+        try self.init(west: numbers[0], south: numbers[1], east: numbers[2], north: numbers[3])
+    }
+
+    /// The box as one or two boxes that do not cross the antimeridian.
+    public var parts: [(west: Double, south: Double, east: Double, north: Double)] {
+        if west <= east { return [(west, south, east, north)] }
+        return [(west, south, 180, north), (-180, south, east, north)]
+    }
+}

@@ -1,0 +1,264 @@
+import Foundation
+import GRDB
+import RGISCore
+
+extension RGISDatabase {
+    /// Imports a GeoJSON FeatureCollection or a CSV file into one layer, in one transaction.
+    ///
+    /// Either every row is stored or none is: the first bad feature aborts the import and rolls it
+    /// back, unless `skipInvalid` is set, in which case bad features are listed in the report. A process
+    /// killed mid-way leaves the database as it was (SQLite's journal). The file is streamed: memory does
+    /// not grow with its size.
+    ///
+    /// - Parameter path: a file, or `-` for standard input.
+    public func importFeatures(
+        from path: String,
+        options: ImportOptions,
+        progress: ((ImportProgress) -> Void)? = nil
+    ) throws -> ImportReport {
+        let name = path == "-" ? "<stdin>" : path
+        let handle: FileHandle
+        var totalBytes: Int?
+        if path == "-" {
+            handle = .standardInput
+        } else {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+                throw RGISError(.notFound, "no such file", at: name)
+            }
+            guard !isDirectory.boolValue else { throw RGISError(.io, "is a directory, not a file", at: name) }
+            guard let opened = FileHandle(forReadingAtPath: path) else {
+                throw RGISError(.io, "cannot be opened for reading", at: name)
+            }
+            handle = opened
+            totalBytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
+        }
+        defer { if path != "-" { try? handle.close() } }
+
+        var stream = ByteStream(fileChunks(handle))
+        let firstByte = try? stream.peek()
+        let format = options.format ?? SourceFormat.detect(path: path, firstByte: firstByte)
+        let builder = options.recordBuilder
+        do {
+            var source: any FeatureSource = switch format {
+            case .geojson: GeoJSONFeatureSource(stream, builder: builder)
+            case .csv: try CSVFeatureSource(stream, builder: builder)
+            }
+            let start = Date()
+            var report = try translatingErrors {
+                try pool.writeWithoutTransaction { db in
+                    var report = ImportReport()
+                    try db.inTransaction(.immediate) {
+                        try self.checkSRID(db, options.sourceSRID)
+                        var writer = try LayerWriter(db: db, options: options)
+                        while let row = try source.next() {
+                            report.rowsRead += 1
+                            do {
+                                let record = try row.record.get()
+                                switch try writer.write(record) {
+                                case .inserted: report.inserted += 1
+                                case .updated: report.updated += 1
+                                }
+                            } catch let error as RGISError {
+                                guard options.skipInvalid else { throw error.located(row.location) }
+                                report.reject(row.location, error.reason)
+                            }
+                            if report.rowsRead % 2000 == 0 {
+                                progress?(ImportProgress(rowsRead: report.rowsRead, bytesRead: source.bytesRead, totalBytes: totalBytes))
+                            }
+                        }
+                        if report.rowsRead == 0 {
+                            throw RGISError(.invalidValue, "holds no features; nothing was imported")
+                        }
+                        return .commit
+                    }
+                    return report
+                }
+            }
+            report.seconds = Date().timeIntervalSince(start)
+            progress?(ImportProgress(rowsRead: report.rowsRead, bytesRead: source.bytesRead, totalBytes: totalBytes))
+            return report
+        } catch let error as RGISError {
+            throw error.located(name)
+        }
+    }
+
+    private func checkSRID(_ db: Database, _ srid: SRID) throws {
+        let known = try Bool.fetchOne(db, sql: "SELECT count(*) > 0 FROM spatial_ref_sys WHERE srid = ?", arguments: [srid.code]) ?? false
+        guard known else { throw RGISError(.invalidValue, "--srid \(srid.code) is not a known EPSG code") }
+    }
+}
+
+/// Writes checked records into one layer's table with prepared statements.
+struct LayerWriter {
+    enum Outcome { case inserted, updated }
+
+    private let db: Database
+    private let options: ImportOptions
+    private let layer: Layer
+    private let insert: Statement
+    private let geometry: Statement?
+    private let transformPoint: Statement?
+    private let existing: Statement
+    private let event: Statement?
+
+    init(db: Database, options: ImportOptions) throws {
+        self.db = db
+        self.options = options
+        self.layer = options.layer
+        let table = layer.table
+        let fields = layer.fields.map(\.name)
+        let source = options.sourceSRID
+        let fromWKB = source.isGeographicWGS84
+            ? "GeomFromWKB(:wkb, 4326)"
+            : "Transform(GeomFromWKB(:wkb, \(source.code)), 4326)"
+
+        // Listings in lon/lat take the fast path: MakePoint straight into the INSERT. Everything else
+        // goes through a statement that builds the stored geometry once and reports its validity.
+        let geometryValue: String
+        if layer == .listings && source.isGeographicWGS84 {
+            geometryValue = "MakePoint(:lon, :lat, 4326)"
+            geometry = nil
+        } else {
+            geometryValue = ":geom"
+            let expression = layer == .listings
+                ? "CastToPoint(\(fromWKB))"
+                : "CastToMultiPolygon(ST_ForcePolygonCCW(\(fromWKB)))"
+            geometry = try db.makeStatement(sql: """
+                WITH g(geom) AS MATERIALIZED (SELECT \(expression))
+                SELECT geom, IsValidReason(geom), MbrMinX(geom), MbrMinY(geom), MbrMaxX(geom), MbrMaxY(geom) FROM g
+                """)
+        }
+        transformPoint = layer == .demands && !source.isGeographicWGS84
+            ? try db.makeStatement(sql: "SELECT X(p), Y(p) FROM (SELECT Transform(GeomFromWKB(:wkb, \(source.code)), 4326) AS p)")
+            : nil
+
+        var values = fields.map { ":\($0)" }
+        if layer == .parcels, let i = fields.firstIndex(of: "area_m2") {
+            // Parcels without a stated area get the geodesic area of their polygon.
+            values[i] = "COALESCE(:area_m2, ST_Area(\(geometryValue), 1))"
+        }
+        let columns = ["id"] + fields + ["extra", "geom"]
+        let idValue = "COALESCE(:id, :idPrefix || (SELECT COALESCE(MAX(fid), 0) + 1 FROM \(table)))"
+        var sql = "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(([idValue] + values + [":extra", geometryValue]).joined(separator: ", ")))"
+        if options.upsert {
+            sql += " ON CONFLICT(id) DO UPDATE SET " + (fields + ["extra", "geom"]).map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
+        }
+        sql += " RETURNING id"
+        insert = try db.makeStatement(sql: sql)
+
+        let watched = layer == .listings ? "list_price, status" : layer == .demands ? "budget_max, status" : "NULL, NULL"
+        existing = try db.makeStatement(sql: "SELECT \(watched) FROM \(table) WHERE id = ?")
+        event = layer == .listings || layer == .demands
+            ? try db.makeStatement(sql: "INSERT INTO events (layer, record_id, kind, old_value, new_value) VALUES (?, ?, ?, ?, ?)")
+            : nil
+    }
+
+    mutating func write(_ record: LayerRecord) throws -> Outcome {
+        var arguments: [String: (any DatabaseValueConvertible)?] = [
+            "id": record.id,
+            "idPrefix": layer.generatedIDPrefix,
+            "extra": record.extra.isEmpty ? nil : JSONValue.object(record.extra).jsonText,
+        ]
+        for field in layer.fields {
+            arguments[field.name] = switch record.values[field.name] {
+            case .text(let s)?: s
+            case .integer(let i)?: i
+            case .real(let d)?: d
+            case nil: nil
+            }
+        }
+        try bindGeometry(record, into: &arguments)
+
+        var previous: Row?
+        if options.upsert, let id = record.id {
+            previous = try Row.fetchOne(existing, arguments: [id])
+        }
+        let storedID: String
+        do {
+            insert.setUncheckedArguments(StatementArguments(arguments))
+            guard let id = try String.fetchOne(insert) else {
+                throw RGISError(.database, "insert returned no id")
+            }
+            storedID = id
+        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
+            throw RGISError(.conflict, "duplicate id '\(record.id ?? "")': \(layer) already holds it (earlier in this file or in the database); pass --upsert to replace")
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+            throw RGISError(.invalidValue, "refused by the schema: \(error.message ?? "constraint failed")")
+        }
+        try recordEvents(id: storedID, previous: previous, record: record)
+        return previous == nil ? .inserted : .updated
+    }
+
+    private func bindGeometry(_ record: LayerRecord, into arguments: inout [String: (any DatabaseValueConvertible)?]) throws {
+        if geometry == nil, case .point(let p) = record.geometry {
+            arguments["lon"] = p.lon
+            arguments["lat"] = p.lat
+            return
+        }
+        let statement: Statement
+        if layer == .demands, case .point(var centre) = record.geometry, case .real(let radius)? = record.values["radius_m"] {
+            if let transformPoint {
+                guard let row = try Row.fetchOne(transformPoint, arguments: ["wkb": Data(record.geometry.wkb)]),
+                      let lon = row[0] as Double?, let lat = row[1] as Double? else {
+                    throw RGISError(.invalidValue, "the point could not be transformed from \(options.sourceSRID) to EPSG:4326")
+                }
+                centre = Position(lon: lon, lat: lat)
+            }
+            // A circle of radius_m metres: buffered in the point's UTM zone (scale error under 0.1 %),
+            // so that SpatiaLite/PROJ do the geometry, then brought back to lon/lat.
+            statement = try db.cachedStatement(sql: """
+                WITH g(geom) AS MATERIALIZED (SELECT CastToMultiPolygon(ST_ForcePolygonCCW(
+                    Transform(ST_Buffer(Transform(MakePoint(?, ?, 4326), ?), ?, 16), 4326))))
+                SELECT geom, IsValidReason(geom), MbrMinX(geom), MbrMinY(geom), MbrMaxX(geom), MbrMaxY(geom) FROM g
+                """)
+            statement.setUncheckedArguments([centre.lon, centre.lat, Self.utmSRID(centre), radius])
+        } else {
+            guard let geometry else { throw RGISError(.invalidValue, "geometry \(record.geometry.typeName) is not a point") }
+            statement = geometry
+            statement.setUncheckedArguments(["wkb": Data(record.geometry.wkb)])
+        }
+        guard let row = try Row.fetchOne(statement), let blob = row[0] as Data? else {
+            if !options.sourceSRID.isGeographicWGS84 {
+                throw RGISError(.invalidValue, "geometry could not be transformed from \(options.sourceSRID) to EPSG:4326")
+            }
+            throw RGISError(.invalidValue, "geometry could not be read by SpatiaLite")
+        }
+        let reason: String? = row[1]
+        if let reason, reason != "Valid Geometry" {
+            throw RGISError(.invalidValue, "geometry is not valid: \(reason)")
+        }
+        if !options.sourceSRID.isGeographicWGS84 {
+            let minX: Double = row[2], minY: Double = row[3], maxX: Double = row[4], maxY: Double = row[5]
+            guard minX >= -180, maxX <= 180, minY >= -90, maxY <= 90 else {
+                throw RGISError(.invalidValue, "coordinates transformed from \(options.sourceSRID) fall outside lon/lat range; is --srid right?")
+            }
+        }
+        arguments["geom"] = blob
+    }
+
+    /// The WGS84 UTM zone's EPSG code for a position (326xx north, 327xx south).
+    static func utmSRID(_ p: Position) -> Int {
+        let zone = min(60, max(1, Int(((p.lon + 180) / 6).rounded(.down)) + 1))
+        return (p.lat >= 0 ? 32600 : 32700) + zone
+    }
+
+    private func recordEvents(id: String, previous: Row?, record: LayerRecord) throws {
+        guard let event else { return }
+        guard let previous else {
+            try event.execute(arguments: [layer.table, id, "new", nil, nil])
+            return
+        }
+        let priceField = layer == .listings ? "list_price" : "budget_max"
+        let oldPrice: Double? = previous[0]
+        let newPrice: Double? = if case .real(let d)? = record.values[priceField] { d } else { nil }
+        if oldPrice != newPrice {
+            try event.execute(arguments: [layer.table, id, "price_change", oldPrice, newPrice])
+        }
+        let oldStatus: String? = previous[1]
+        let newStatus: String? = if case .text(let s)? = record.values["status"] { s } else { nil }
+        if oldStatus != newStatus {
+            try event.execute(arguments: [layer.table, id, "status_change", oldStatus, newStatus])
+        }
+    }
+}

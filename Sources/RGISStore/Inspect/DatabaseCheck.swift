@@ -1,0 +1,74 @@
+import GRDB
+import RGISCore
+
+/// A problem `rgis check` found.
+public struct CheckProblem: Sendable, CustomStringConvertible {
+    /// `integrity`, `listings`, …
+    public let scope: String
+    public let message: String
+    public var description: String { "\(scope): \(message)" }
+}
+
+extension RGISDatabase {
+    /// Runs SQLite's integrity check, then per layer: geometry validity, SRID and type, and whether the
+    /// R*Tree holds exactly the stored geometries' boxes. Returns every problem found (empty when sound).
+    public func check(maxPerLayer: Int = 20) throws -> [CheckProblem] {
+        try read { db in
+            var problems: [CheckProblem] = []
+            let integrity = try String.fetchAll(db, sql: "PRAGMA integrity_check")
+            if integrity != ["ok"] {
+                problems += integrity.prefix(maxPerLayer).map { CheckProblem(scope: "integrity", message: $0) }
+            }
+            for layer in Layer.allCases {
+                let table = layer.table
+                let scope = layer.rawValue
+                let registered = try Row.fetchOne(db, sql: "SELECT srid, spatial_index_enabled FROM geometry_columns WHERE f_table_name = ?", arguments: [table])
+                guard let registered else {
+                    problems.append(CheckProblem(scope: scope, message: "geometry column is not registered in geometry_columns"))
+                    continue
+                }
+                if (registered[0] as Int) != 4326 {
+                    problems.append(CheckProblem(scope: scope, message: "geometry column is registered with SRID \(registered[0] as Int), not 4326"))
+                }
+                if (registered[1] as Int) != 1 {
+                    problems.append(CheckProblem(scope: scope, message: "spatial index is disabled"))
+                }
+                let wrongSRID = try String.fetchAll(db, sql: "SELECT id FROM \(table) WHERE ST_SRID(geom) <> 4326 LIMIT ?", arguments: [maxPerLayer])
+                problems += wrongSRID.map { CheckProblem(scope: scope, message: "record \($0): geometry SRID is not 4326") }
+                if layer.storedGeometry != .point {
+                    let invalid = try Row.fetchAll(db, sql: """
+                        SELECT id, IsValidReason(geom) FROM \(table) WHERE ST_IsValid(geom) <> 1 LIMIT ?
+                        """, arguments: [maxPerLayer])
+                    problems += invalid.map { CheckProblem(scope: scope, message: "record \($0[0] as String): invalid geometry: \(($0[1] as String?) ?? "unknown reason")") }
+                }
+                problems += try spatialIndexProblems(db, table: table).map { CheckProblem(scope: scope, message: $0) }
+            }
+            return problems
+        }
+    }
+
+    /// Compares the R*Tree with the table: every geometry has exactly one entry whose box holds the
+    /// geometry's own box (SQLite's R*Tree stores 32-bit floats rounded outwards, hence the tolerance).
+    /// Done here rather than with `CheckSpatialIndex`, which writes statistics and so fails on a reader.
+    private func spatialIndexProblems(_ db: Database, table: String) throws -> [String] {
+        let index = "idx_\(table)_geom"
+        let repair = "rebuild it with SELECT RecoverSpatialIndex('\(table)', 'geom')"
+        var problems: [String] = []
+        let missing = try Int.fetchOne(db, sql: """
+            SELECT count(*) FROM \(table) t WHERE t.geom IS NOT NULL AND NOT EXISTS (SELECT 1 FROM \(index) r WHERE r.pkid = t.fid)
+            """) ?? 0
+        if missing > 0 { problems.append("\(missing) geometries are missing from the spatial index \(index); \(repair)") }
+        let orphans = try Int.fetchOne(db, sql: """
+            SELECT count(*) FROM \(index) r WHERE NOT EXISTS (SELECT 1 FROM \(table) t WHERE t.fid = r.pkid AND t.geom IS NOT NULL)
+            """) ?? 0
+        if orphans > 0 { problems.append("\(orphans) entries of the spatial index \(index) have no geometry; \(repair)") }
+        let wrongBoxes = try Int.fetchOne(db, sql: """
+            SELECT count(*) FROM \(table) t JOIN \(index) r ON r.pkid = t.fid
+            WHERE r.xmin > MbrMinX(t.geom) OR r.xmax < MbrMaxX(t.geom) OR r.ymin > MbrMinY(t.geom) OR r.ymax < MbrMaxY(t.geom)
+               OR MbrMinX(t.geom) - r.xmin > 1e-4 OR r.xmax - MbrMaxX(t.geom) > 1e-4
+               OR MbrMinY(t.geom) - r.ymin > 1e-4 OR r.ymax - MbrMaxY(t.geom) > 1e-4
+            """) ?? 0
+        if wrongBoxes > 0 { problems.append("\(wrongBoxes) entries of the spatial index \(index) do not match their geometry's box; \(repair)") }
+        return problems
+    }
+}

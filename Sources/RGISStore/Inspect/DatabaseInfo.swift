@@ -1,0 +1,58 @@
+import GRDB
+import RGISCore
+
+/// What a layer holds.
+public struct LayerInfo: Sendable {
+    public let layer: Layer
+    public let count: Int
+    /// Nil for an empty layer.
+    public let extent: BBox?
+    public let srid: SRID
+    public let geometryType: String
+    public let spatialIndex: Bool
+}
+
+/// What an RGIS database holds.
+public struct DatabaseInfo: Sendable {
+    public let path: String
+    public let schemaVersion: String
+    public let layers: [LayerInfo]
+    public let clients: Int
+    public let events: Int
+    public let fileBytes: Int
+}
+
+extension RGISDatabase {
+    public func info() throws -> DatabaseInfo {
+        try read { db in
+            let layers = try Layer.allCases.map { layer in
+                let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM \(layer.table)") ?? 0
+                // The extent comes from the R*Tree's own boxes: no geometry is parsed.
+                let row = try Row.fetchOne(db, sql: "SELECT min(xmin), min(ymin), max(xmax), max(ymax) FROM idx_\(layer.table)_geom")
+                var extent: BBox?
+                if let row, let w = row[0] as Double?, let s = row[1] as Double?, let e = row[2] as Double?, let n = row[3] as Double? {
+                    extent = try? BBox(west: w, south: s, east: e, north: n)
+                }
+                let meta = try Row.fetchOne(db, sql: """
+                    SELECT srid, geometry_type, spatial_index_enabled FROM geometry_columns
+                    WHERE f_table_name = ? AND f_geometry_column = 'geom'
+                    """, arguments: [layer.table])
+                let typeCode: Int = meta?[1] ?? 0
+                return LayerInfo(
+                    layer: layer, count: count, extent: extent, srid: SRID(meta?[0] ?? 0),
+                    geometryType: typeCode == 1 ? "POINT" : typeCode == 6 ? "MULTIPOLYGON" : "type \(typeCode)",
+                    spatialIndex: (meta?[2] as Int?) == 1
+                )
+            }
+            let version = try String.fetchOne(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY rowid DESC LIMIT 1") ?? "none"
+            let pageCount = try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0
+            let pageSize = try Int.fetchOne(db, sql: "PRAGMA page_size") ?? 0
+            return DatabaseInfo(
+                path: path, schemaVersion: version, layers: layers,
+                clients: try Int.fetchOne(db, sql: "SELECT count(*) FROM clients") ?? 0,
+                events: try Int.fetchOne(db, sql: "SELECT count(*) FROM events") ?? 0,
+                fileBytes: pageCount * pageSize
+            )
+        }
+    }
+}

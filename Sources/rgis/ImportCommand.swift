@@ -1,0 +1,96 @@
+import ArgumentParser
+import Foundation
+import RGISCore
+import RGISStore
+
+struct ImportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Import a GeoJSON FeatureCollection or a CSV file into a layer, all rows or none.",
+        discussion: """
+            GeoJSON must be an RFC 7946 FeatureCollection. CSV needs lon and lat columns (also longitude/
+            latitude, x/y) or a WKT column (wkt, geometry). Properties whose names are fields of the layer
+            are stored typed; all others are kept as they came and exported again.
+
+            Ids: each record keeps its source id: the Feature's id, else the property named by --id-field,
+            else a property named id. Records without one get a generated id (listing-17).
+
+            The import is one transaction: the first bad feature stops it and nothing is stored, unless
+            --skip-invalid is given. A killed import leaves the database as it was.
+
+            Examples:
+              rgis import city.sqlite --layer listings listings.geojson --map price=list_price
+              rgis import city.sqlite --layer parcels plots.csv --srid 3857
+              rgis import city.sqlite --layer demands wishes.geojson --radius-m 800
+            """
+    )
+
+    @OptionGroup var target: DatabaseArgument
+
+    @Option(help: "The layer to import into: \(Layer.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var layer: String
+
+    @Argument(help: "The GeoJSON or CSV file, or - for standard input.")
+    var file: String
+
+    @Option(help: "EPSG code of the file's coordinates when they are not WGS84 lon/lat; transformed to 4326 with PROJ.")
+    var srid: Int32?
+
+    @Option(help: "Rename source properties onto layer fields: source=field,... (e.g. price=list_price).")
+    var map: String?
+
+    @Option(name: .customLong("id-field"), help: "The property that holds each record's id, when features have no id member.")
+    var idField: String?
+
+    @Flag(name: .customLong("skip-invalid"), help: "Import the valid rows and list the rejected ones, instead of refusing the file.")
+    var skipInvalid = false
+
+    @Flag(help: "Replace records whose id is already stored (a duplicate id is an error otherwise).")
+    var upsert = false
+
+    @Option(name: .customLong("radius-m"), help: "Search radius in metres for demands given as points without a radius_m property.")
+    var radiusMetres: Double?
+
+    @Option(help: "The file format, when the name does not tell: geojson or csv.")
+    var format: SourceFormat?
+
+    func run() throws {
+        try reportingErrors {
+            var options = ImportOptions(layer: try Layer(parsing: layer))
+            if let srid { options.sourceSRID = SRID(srid) }
+            if let map { options.mapping = try FieldMapping(parsing: map, for: options.layer) }
+            options.idField = idField
+            options.skipInvalid = skipInvalid
+            options.upsert = upsert
+            options.defaultRadiusMetres = radiusMetres
+            options.format = format
+            if let radiusMetres, !(1...100_000).contains(radiusMetres) {
+                throw RGISError(.invalidValue, "--radius-m \(radiusMetres) must be between 1 and 100000 metres")
+            }
+
+            let database = try RGISDatabase.open(at: target.database)
+            let report = try database.importFeatures(from: file, options: options) { p in
+                let fraction = p.totalBytes.map { Double(p.bytesRead) / Double(max(1, $0)) }
+                Console.progress(fraction: fraction, detail: "\(p.rowsRead) rows")
+            }
+            Console.endProgress()
+            print(report: report, layer: options.layer)
+        }
+    }
+
+    private func print(report: ImportReport, layer: Layer) {
+        let rate = report.seconds > 0 ? Int(Double(report.rowsRead) / report.seconds) : 0
+        var text = "\(file) → \(layer): read \(report.rowsRead), imported \(report.imported)"
+        if report.updated > 0 { text += " (\(report.inserted) new, \(report.updated) replaced)" }
+        text += ", rejected \(report.rejectedCount) in \(String(format: "%.2f", report.seconds)) s (\(rate) rows/s)\n"
+        for rejection in report.rejected {
+            text += "  rejected \(rejection.location): \(rejection.reason)\n"
+        }
+        if report.rejectedCount > report.rejected.count {
+            text += "  … and \(report.rejectedCount - report.rejected.count) more rejected\n"
+        }
+        Console.out(text)
+    }
+}
+
+extension SourceFormat: ExpressibleByArgument {}

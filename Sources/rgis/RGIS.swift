@@ -1,0 +1,33 @@
+import ArgumentParser
+import RGISCore
+import RGISStore
+
+@main
+struct RGIS: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rgis",
+        abstract: "Real-estate GIS: a SpatiaLite store of parcels, buildings, listings, districts and client demand.",
+        discussion: """
+            Coordinates are longitude, latitude (WGS84, EPSG:4326) everywhere, as in GeoJSON.
+            A database is one SpatiaLite file; GDAL and QGIS open it as it is.
+            """,
+        subcommands: [InitCommand.self, ImportCommand.self, ExportCommand.self, InfoCommand.self,
+                      CheckCommand.self, SampleCommand.self]
+    )
+}
+
+/// The database file every command works on.
+struct DatabaseArgument: ParsableArguments {
+    @Argument(help: "The RGIS database file (SpatiaLite).")
+    var database: String
+}
+
+/// Runs a command body, printing an ``RGISError`` as one line on standard error with a non-zero exit.
+func reportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as RGISError {
+        Console.error("error: \(error.description)")
+        throw ExitCode(error.code == .notFound ? 2 : 1)
+    }
+}
