@@ -34,11 +34,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The deterministic demo city behind `rgis sample` and geodata/.
+        .target(name: "RGISSample", dependencies: ["RGISCore"]),
         .executableTarget(
             name: "rgis",
             dependencies: [
                 "RGISCore",
                 "RGISStore",
+                "RGISSample",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -50,7 +53,11 @@ let package = Package(
             path: "Sources/RGISTesting"
         ),
         .testTarget(name: "RGISCoreTests", dependencies: ["RGISCore", "RGISTesting"]),
-        .testTarget(name: "RGISStoreTests", dependencies: ["RGISStore", "RGISTesting"]),
-        .testTarget(name: "RGISCLITests", dependencies: ["rgis", "RGISStore", "RGISTesting"]),
+        .testTarget(name: "RGISStoreTests", dependencies: [
+            "RGISStore", "RGISTesting", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        .testTarget(name: "RGISCLITests", dependencies: [
+            "rgis", "RGISStore", "RGISSample", "RGISTesting", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
     ]
 )

@@ -1,7 +1,7 @@
 extension Geometry {
     /// Reads OGC Well-Known Text (2D; Z and M values are dropped): POINT, LINESTRING, POLYGON and their MULTI forms.
     public init(wkt text: String) throws {
-        var scanner = WKTScanner(Array(text.utf8))
+        let scanner = WKTScanner(Array(text.utf8))
         let type = scanner.word().uppercased()
         _ = scanner.dimensionTag()
         func fail(_ message: String) -> RGISError {
@@ -39,7 +39,8 @@ extension Geometry {
     }
 }
 
-private struct WKTScanner {
+/// A reference type, so that the nested list readers can share one position.
+private final class WKTScanner {
     let bytes: [UInt8]
     var index = 0
 
@@ -48,11 +49,11 @@ private struct WKTScanner {
     var atEnd: Bool { index >= bytes.count }
     var peek: UInt8? { index < bytes.count ? bytes[index] : nil }
 
-    mutating func skipSpace() {
+    func skipSpace() {
         while let b = peek, b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D { index += 1 }
     }
 
-    mutating func word() -> String {
+    func word() -> String {
         skipSpace()
         let start = index
         while let b = peek, (b | 0x20) >= UInt8(ascii: "a"), (b | 0x20) <= UInt8(ascii: "z") { index += 1 }
@@ -60,7 +61,7 @@ private struct WKTScanner {
     }
 
     /// Skips a `Z`, `M` or `ZM` tag after the type name.
-    mutating func dimensionTag() -> String {
+    func dimensionTag() -> String {
         let save = index
         let tag = word().uppercased()
         if ["Z", "M", "ZM"].contains(tag) { return tag }
@@ -68,13 +69,13 @@ private struct WKTScanner {
         return ""
     }
 
-    mutating func expect(_ byte: UInt8, _ fail: (String) -> RGISError) throws {
+    func expect(_ byte: UInt8, _ fail: (String) -> RGISError) throws {
         skipSpace()
         guard peek == byte else { throw fail("expected '\(Character(Unicode.Scalar(byte)))'") }
         index += 1
     }
 
-    mutating func number(_ fail: (String) -> RGISError) throws -> Double {
+    func number(_ fail: (String) -> RGISError) throws -> Double {
         skipSpace()
         let start = index
         while let b = peek, (b >= 0x30 && b <= 0x39) || b == UInt8(ascii: "-") || b == UInt8(ascii: "+")
@@ -87,7 +88,7 @@ private struct WKTScanner {
         return value
     }
 
-    mutating func position(_ fail: (String) -> RGISError) throws -> Position {
+    func position(_ fail: (String) -> RGISError) throws -> Position {
         let x = try number(fail)
         let y = try number(fail)
         // Drop Z and M values.
@@ -99,11 +100,11 @@ private struct WKTScanner {
         return Position(lon: x, lat: y)
     }
 
-    mutating func positionList(_ fail: (String) -> RGISError) throws -> [Position] {
+    func positionList(_ fail: (String) -> RGISError) throws -> [Position] {
         try list(fail) { try $0.position(fail) }
     }
 
-    mutating func list<T>(_ fail: (String) -> RGISError, _ item: (inout WKTScanner) throws -> T) throws -> [T] {
+    func list<T>(_ fail: (String) -> RGISError, _ item: (WKTScanner) throws -> T) throws -> [T] {
         skipSpace()
         let save = index
         if word().uppercased() == "EMPTY" { return [] }
@@ -111,7 +112,7 @@ private struct WKTScanner {
         try expect(UInt8(ascii: "("), fail)
         var items: [T] = []
         while true {
-            items.append(try item(&self))
+            items.append(try item(self))
             skipSpace()
             if peek == UInt8(ascii: ",") { index += 1; continue }
             try expect(UInt8(ascii: ")"), fail)

@@ -17,10 +17,11 @@ enum SpatiaLiteConnection {
             throw RGISError(.database, "spatialite_alloc_connection failed")
         }
         spatialite_init_ex(handle, cache, 0)
-        // A function whose only purpose is its destructor: SQLite calls it when the connection closes.
+        // A function kept for its destructor, which SQLite calls when the connection closes. It needs a
+        // body: registering one with no callbacks at all means "delete", which runs the destructor at once.
         let rc = sqlite3_create_function_v2(
             handle, "rgis_spatialite_cache", 0, SQLITE_UTF8, cache,
-            nil, nil, nil,
+            { context, _, _ in sqlite3_result_null(context) }, nil, nil,
             { cache in if let cache { spatialite_cleanup_ex(cache) } }
         )
         if rc != SQLITE_OK {

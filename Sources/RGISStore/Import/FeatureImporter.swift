@@ -101,6 +101,7 @@ struct LayerWriter {
     private let transformPoint: Statement?
     private let existing: Statement
     private let event: Statement?
+    private let client: Statement?
 
     init(db: Database, options: ImportOptions) throws {
         self.db = db
@@ -152,9 +153,31 @@ struct LayerWriter {
         event = layer == .listings || layer == .demands
             ? try db.makeStatement(sql: "INSERT INTO events (layer, record_id, kind, old_value, new_value) VALUES (?, ?, ?, ?, ?)")
             : nil
+        client = layer == .demands
+            ? try db.makeStatement(sql: """
+                INSERT INTO clients (id, agent, age_band, household, income_band, lifecycle_stage)
+                VALUES (?, ?, ?, ?, ?, COALESCE(?, 'initial_contact')) ON CONFLICT(id) DO NOTHING
+                """)
+            : nil
     }
 
+    /// Client attributes a demand file may carry; they describe the client, not the demand.
+    static let clientProperties = ["age_band", "household", "income_band", "lifecycle_stage"]
+
     mutating func write(_ record: LayerRecord) throws -> Outcome {
+        var record = record
+        if let client, case .text(let clientID)? = record.values["client_id"] {
+            // A demand names its client: the client is created on first sight, owned by the demand's agent.
+            let segment = Self.clientProperties.map { record.extra.removeValue(forKey: $0)?.identifierText }
+            guard case .text(let agent)? = record.values["agent"] else {
+                throw RGISError(.invalidValue, "field agent: a demand with a client_id needs the owning agent")
+            }
+            do {
+                try client.execute(arguments: StatementArguments(([clientID, agent] + segment) as [(any DatabaseValueConvertible)?]))
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+                throw RGISError(.invalidValue, "client \(clientID): \(error.message ?? "refused by the schema")")
+            }
+        }
         var arguments: [String: (any DatabaseValueConvertible)?] = [
             "id": record.id,
             "idPrefix": layer.generatedIDPrefix,

@@ -1,0 +1,120 @@
+import Foundation
+import RGISCore
+import RGISStore
+
+/// Paths and helpers shared by the test targets.
+public enum Fixtures {
+    /// The package's root directory.
+    public static let packageRoot: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// `../shared/geodata` beside the checkout (or `RGIS_SHARED_GEODATA`): real open data, read in place.
+    public static let sharedGeodata: URL = {
+        if let path = ProcessInfo.processInfo.environment["RGIS_SHARED_GEODATA"] {
+            return URL(fileURLWithPath: path)
+        }
+        return packageRoot.deletingLastPathComponent().appendingPathComponent("shared/geodata")
+    }()
+
+    public static func shared(_ relativePath: String) -> String {
+        sharedGeodata.appendingPathComponent(relativePath).path
+    }
+
+    /// The demo city's source files, committed in `geodata/`.
+    public static func demo(_ name: String) -> String {
+        packageRoot.appendingPathComponent("geodata").appendingPathComponent(name).path
+    }
+
+    /// The built `rgis` executable: `RGIS_BIN`, else next to the test bundle, else `.build/debug/rgis`.
+    public static let rgisExecutable: String = {
+        if let path = ProcessInfo.processInfo.environment["RGIS_BIN"] { return path }
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("rgis").path
+        if FileManager.default.isExecutableFile(atPath: beside) { return beside }
+        return packageRoot.appendingPathComponent(".build/debug/rgis").path
+    }()
+
+    /// A fresh temporary directory, removed by the caller with ``TemporaryDirectory/remove()``.
+    public static func temporaryDirectory() throws -> TemporaryDirectory {
+        try TemporaryDirectory()
+    }
+}
+
+/// A directory under the system's temporary folder, unique per call.
+public struct TemporaryDirectory: Sendable {
+    public let url: URL
+
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("rgis-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    public func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+
+    /// Writes `text` to a file in the directory and returns its path.
+    @discardableResult
+    public func write(_ name: String, _ text: String) throws -> String {
+        let p = path(name)
+        try text.write(toFile: p, atomically: true, encoding: .utf8)
+        return p
+    }
+
+    /// A new RGIS database in the directory.
+    public func database(_ name: String = "test.sqlite") throws -> RGISDatabase {
+        try RGISDatabase.create(at: path(name))
+    }
+
+    public func remove() {
+        try? FileManager.default.removeItem(at: url)
+    }
+}
+
+/// The result of running a program.
+public struct ProcessResult: Sendable {
+    public let status: Int32
+    public let stdout: String
+    public let stderr: String
+}
+
+/// Runs a program to completion and captures its output (through files, so that large outputs cannot block).
+public func run(_ executable: String, _ arguments: [String], stdin: String? = nil) throws -> ProcessResult {
+    let dir = try TemporaryDirectory()
+    defer { dir.remove() }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    FileManager.default.createFile(atPath: dir.path("out"), contents: nil)
+    FileManager.default.createFile(atPath: dir.path("err"), contents: nil)
+    let out = try FileHandle(forWritingTo: dir.url.appendingPathComponent("out"))
+    let err = try FileHandle(forWritingTo: dir.url.appendingPathComponent("err"))
+    process.standardOutput = out
+    process.standardError = err
+    if let stdin {
+        try dir.write("in", stdin)
+        process.standardInput = try FileHandle(forReadingFrom: dir.url.appendingPathComponent("in"))
+    } else {
+        process.standardInput = FileHandle.nullDevice
+    }
+    try process.run()
+    process.waitUntilExit()
+    try out.close()
+    try err.close()
+    return ProcessResult(
+        status: process.terminationStatus,
+        stdout: try String(contentsOfFile: dir.path("out"), encoding: .utf8),
+        stderr: try String(contentsOfFile: dir.path("err"), encoding: .utf8)
+    )
+}
+
+/// Runs the `rgis` executable.
+public func rgis(_ arguments: String..., stdin: String? = nil) throws -> ProcessResult {
+    try run(Fixtures.rgisExecutable, arguments, stdin: stdin)
+}
+
+/// Finds a program on PATH.
+public func which(_ program: String) -> String? {
+    for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
+        let candidate = "\(dir)/\(program)"
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+    }
+    return nil
+}

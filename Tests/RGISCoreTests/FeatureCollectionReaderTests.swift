@@ -1,0 +1,92 @@
+import Testing
+import RGISCore
+
+@Suite("FeatureCollectionReader")
+struct FeatureCollectionReaderTests {
+    /// Feeds the text in small chunks so that tokens straddle chunk boundaries.
+    func reader(_ text: String, chunk: Int = 7) -> FeatureCollectionReader {
+        var bytes = Array(text.utf8)[...]
+        return FeatureCollectionReader(ByteStream {
+            guard !bytes.isEmpty else { return nil }
+            let piece = Array(bytes.prefix(chunk))
+            bytes = bytes.dropFirst(chunk)
+            return piece
+        })
+    }
+
+    func readAll(_ text: String) throws -> [RawFeature] {
+        var r = reader(text)
+        var features: [RawFeature] = []
+        while let f = try r.next() { features.append(f) }
+        return features
+    }
+
+    func error(_ text: String) -> RGISError? {
+        do {
+            _ = try readAll(text)
+            return nil
+        } catch let e as RGISError {
+            return e
+        } catch {
+            return nil
+        }
+    }
+
+    @Test("streams every feature with its number and line, members in any order")
+    func streamsFeatures() throws {
+        let text = """
+            {"bbox": [0, 0, 1, 1], "features": [
+              {"type": "Feature", "properties": {"s": "a ] } [ \\" b"}, "geometry": null},
+              {"type": "Feature", "properties": {}, "geometry": {"type": "Point", "coordinates": [1, 2]}}
+            ], "type": "FeatureCollection", "name": "x"}
+            """
+        let features = try readAll(text)
+        #expect(features.map(\.number) == [1, 2])
+        #expect(features.map(\.line) == [2, 3])
+        let second = try JSONValue.parse(features[1].json)
+        #expect(second["geometry"]?["type"] == .string("Point"))
+        let first = try JSONValue.parse(features[0].json)
+        #expect(first["properties"]?["s"] == .string("a ] } [ \" b"))
+    }
+
+    @Test("an empty features array yields nothing")
+    func emptyCollection() throws {
+        #expect(try readAll(#"{"type":"FeatureCollection","features":[]}"#).isEmpty)
+    }
+
+    @Test("an empty file is refused as empty")
+    func emptyFile() {
+        #expect(error("")?.reason == "file is empty")
+        #expect(error("  \n ")?.reason == "file is empty")
+    }
+
+    @Test("a top-level Feature is refused, naming its type")
+    func featureNotCollection() {
+        let e = error(#"{"type": "Feature", "geometry": null, "properties": {}}"#)
+        #expect(e?.code == .malformedInput)
+        #expect(e?.reason.contains("'Feature'") == true)
+    }
+
+    @Test("a top-level array is refused")
+    func topLevelArray() {
+        #expect(error("[1, 2]")?.reason.contains("array") == true)
+    }
+
+    @Test("text that is not JSON is refused with its line")
+    func notJSON() {
+        let e = error("hello world")
+        #expect(e?.code == .malformedInput)
+        #expect(e?.reason.contains("line 1") == true)
+    }
+
+    @Test("a truncated document is refused")
+    func truncated() {
+        let e = error(#"{"type":"FeatureCollection","features":[{"type":"Feature","#)
+        #expect(e?.reason.contains("ends in the middle") == true)
+    }
+
+    @Test("an object without type FeatureCollection is refused after reading")
+    func missingType() {
+        #expect(error(#"{"features": []}"#)?.reason.contains("FeatureCollection") == true)
+    }
+}
