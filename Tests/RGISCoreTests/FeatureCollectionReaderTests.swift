@@ -90,3 +90,28 @@ struct FeatureCollectionReaderTests {
         #expect(error(#"{"features": []}"#)?.reason.contains("FeatureCollection") == true)
     }
 }
+
+@Suite("JSON parser")
+struct JSONParserTests {
+    @Test("values of every kind, escapes and exact integers")
+    func values() throws {
+        let v = try JSONValue.parse(Array(#"{"a":[1,-2.5e3,true,false,null],"s":"x\"\\\/\u00e9\ud83d\ude00\n","big":9007199254740993}"#.utf8))
+        #expect(v["a"] == .array([.int(1), .double(-2500), .bool(true), .bool(false), .null]))
+        #expect(v["s"] == .string("x\"\\/é😀\n"))
+        #expect(v["big"] == .int(9_007_199_254_740_993))
+    }
+
+    @Test("malformed text is refused with the byte offset", arguments: [
+        "{", "[1,]", "{\"a\" 1}", "01", "1.", "\"abc", "tru", "{\"a\":1}x", "[1 2]", "\"\\x\"",
+    ])
+    func malformed(_ text: String) {
+        do {
+            _ = try JSONValue.parse(Array(text.utf8))
+            Issue.record("accepted \(text)")
+        } catch let e as RGISError {
+            #expect(e.reason.contains("at byte"))
+        } catch {
+            Issue.record("\(error)")
+        }
+    }
+}

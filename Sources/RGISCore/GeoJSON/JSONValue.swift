@@ -100,13 +100,9 @@ extension JSONValue: Codable {
 }
 
 extension JSONValue {
-    /// Decodes one JSON text; the error names the byte where it breaks when Foundation says so.
+    /// Decodes one JSON text; the error names the byte where it breaks.
     public static func parse(_ bytes: some Collection<UInt8>) throws -> JSONValue {
-        do {
-            return try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
-        } catch let error as DecodingError {
-            throw RGISError(.malformedInput, "not valid JSON (\(error.shortReason))")
-        }
+        try JSONParser.parse(Array(bytes))
     }
 
     /// Compact JSON text with sorted keys (stable output for files and golden tests).
@@ -114,21 +110,5 @@ extension JSONValue {
         var out = ""
         write(to: &out)
         return out
-    }
-}
-
-extension DecodingError {
-    var shortReason: String {
-        switch self {
-        case .dataCorrupted(let context), .keyNotFound(_, let context), .typeMismatch(_, let context),
-             .valueNotFound(_, let context):
-            if let underlying = context.underlyingError as NSError?,
-               let detail = underlying.userInfo[NSDebugDescriptionErrorKey] as? String {
-                return detail
-            }
-            return context.debugDescription
-        @unknown default:
-            return "\(self)"
-        }
     }
 }
