@@ -22,30 +22,70 @@ public final class RGISDatabase: Sendable {
     /// other application: RGIS never writes into a database it did not create.
     @discardableResult
     public static func create(at path: String) throws -> RGISDatabase {
-        let database = try RGISDatabase(path: path, pool: openPool(path))
-        try database.translatingErrors {
-            if try database.pool.read({ try isRGIS($0) }) == false {
-                let foreign = try database.pool.read { db in
-                    try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master WHERE type = 'table'") ?? 0
-                }
-                if foreign > 0 { throw notRGIS(path) }
-            }
-            try Schema.migrate(database.pool)
+        switch try FileKind(inspecting: path) {
+        case .absent, .blank, .rgis: break
+        case .notSQLite: throw RGISError(.notAnRGISDatabase, "not a SQLite database", at: path)
+        case .foreign: throw notRGIS(path)
         }
+        let database = try RGISDatabase(path: path, pool: openPool(path))
+        try database.translatingErrors { try Schema.migrate(database.pool) }
         return database
     }
 
     /// Opens an existing RGIS database, applying migrations it lacks.
     public static func open(at path: String) throws -> RGISDatabase {
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw RGISError(.notFound, "no such database file (create it with `rgis init \(path)`)", at: path)
+        switch try FileKind(inspecting: path) {
+        case .absent: throw RGISError(.notFound, "no such database file (create it with `rgis init \(path)`)", at: path)
+        case .notSQLite: throw RGISError(.notAnRGISDatabase, "not a SQLite database", at: path)
+        case .blank, .foreign: throw notRGIS(path)
+        case .rgis: break
         }
         let database = try RGISDatabase(path: path, pool: openPool(path))
-        try database.translatingErrors {
-            guard try database.pool.read({ try isRGIS($0) }) else { throw notRGIS(path) }
-            try Schema.migrate(database.pool)
-        }
+        try database.translatingErrors { try Schema.migrate(database.pool) }
         return database
+    }
+
+    /// What a path holds, found without changing it: a read-only look, before the pool (which would
+    /// switch the file to WAL mode) touches it.
+    enum FileKind {
+        case absent, blank, notSQLite, foreign, rgis
+
+        init(inspecting path: String) throws {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+                self = .absent
+                return
+            }
+            if isDirectory.boolValue { throw RGISError(.io, "is a directory, not a database file", at: path) }
+            guard let handle = FileHandle(forReadingAtPath: path) else {
+                throw RGISError(.io, "cannot be opened for reading", at: path)
+            }
+            let header = (try? handle.read(upToCount: 16)) ?? Data()
+            try? handle.close()
+            if header.isEmpty {
+                self = .blank
+                return
+            }
+            guard header == Data("SQLite format 3\0".utf8) else {
+                self = .notSQLite
+                return
+            }
+            var configuration = Configuration()
+            configuration.readonly = true
+            do {
+                let queue = try DatabaseQueue(path: path, configuration: configuration)
+                defer { try? queue.close() }
+                let (applicationID, tables) = try queue.read { db in
+                    (try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0,
+                     try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master WHERE type = 'table'") ?? 0)
+                }
+                self = applicationID == RGISDatabase.applicationID ? .rgis : tables == 0 ? .blank : .foreign
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_NOTADB {
+                self = .notSQLite
+            } catch let error as DatabaseError {
+                throw RGISError(.database, error.message ?? "\(error)", at: path)
+            }
+        }
     }
 
     private static func notRGIS(_ path: String) -> RGISError {
@@ -64,10 +104,6 @@ public final class RGISDatabase: Sendable {
         } catch let error as DatabaseError {
             throw RGISError(.database, error.message ?? "\(error)", at: path)
         }
-    }
-
-    static func isRGIS(_ db: Database) throws -> Bool {
-        try Int32.fetchOne(db, sql: "PRAGMA application_id") == applicationID
     }
 
     /// Runs `body`, turning SQLite errors into ``RGISError`` so that they never leave the store raw.

@@ -18,9 +18,10 @@ enum Schema {
                 SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'spatial_ref_sys'
                 """) ?? false
             if present { return }
+            // Tag the file first: a creation cut short is then resumed, not mistaken for another app's file.
+            try db.execute(sql: "PRAGMA application_id = \(RGISDatabase.applicationID)")
             let ok = try Int.fetchOne(db, sql: "SELECT InitSpatialMetaData(1)")
             guard ok == 1 else { throw RGISError(.database, "InitSpatialMetaData failed") }
-            try db.execute(sql: "PRAGMA application_id = \(RGISDatabase.applicationID)")
         }
     }
 
