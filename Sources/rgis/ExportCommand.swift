@@ -8,7 +8,7 @@ struct ExportCommand: ParsableCommand {
         commandName: "export",
         abstract: "Write a layer as an RFC 7946 GeoJSON FeatureCollection on standard output.",
         discussion: """
-            Each feature carries its stored id and its properties. --bbox selects through the spatial index;
+            Each feature carries its stored id and its properties. --bbox selects through the spatial index; \
             a box whose minx is greater than its maxx crosses the antimeridian.
 
             Example: rgis export city.sqlite --layer listings --bbox 13.40,52.53,13.43,52.55 > listings.geojson

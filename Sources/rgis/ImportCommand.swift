@@ -8,18 +8,18 @@ struct ImportCommand: ParsableCommand {
         commandName: "import",
         abstract: "Import a GeoJSON FeatureCollection or a CSV file into a layer, all rows or none.",
         discussion: """
-            GeoJSON must be an RFC 7946 FeatureCollection. CSV needs lon and lat columns (also longitude/
-            latitude, x/y) or a WKT column (wkt, geometry). Properties whose names are fields of the layer
+            GeoJSON must be an RFC 7946 FeatureCollection. CSV needs lon and lat columns (also \
+            longitude/latitude, x/y) or a WKT column (wkt, geometry). Properties whose names are fields of the layer \
             are stored typed; all others are kept as they came and exported again.
 
-            Ids: each record keeps its source id: the Feature's id, else the property named by --id-field,
+            Ids: each record keeps its source id: the Feature's id, else the property named by --id-field, \
             else a property named id. Records without one get a generated id (listing-17).
 
-            The import is one transaction: the first bad feature stops it and nothing is stored, unless
+            The import is one transaction: the first bad feature stops it and nothing is stored, unless \
             --skip-invalid is given. A killed import leaves the database as it was.
 
             Examples:
-              rgis import city.sqlite --layer listings listings.geojson --map price=list_price
+              rgis import db.sqlite --layer listings in.geojson --map price=list_price
               rgis import city.sqlite --layer parcels plots.csv --srid 3857
               rgis import city.sqlite --layer demands wishes.geojson --radius-m 800
             """

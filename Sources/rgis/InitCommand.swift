@@ -6,8 +6,8 @@ struct InitCommand: ParsableCommand {
         commandName: "init",
         abstract: "Create an RGIS database, or upgrade an older one in place.",
         discussion: """
-            Creates the SpatiaLite metadata and the layers listings (POINT), parcels, buildings, districts
-            and demands (MULTIPOLYGON), all in EPSG:4326 with a spatial index, plus clients, client_contacts
+            Creates the SpatiaLite metadata and the layers listings (POINT), parcels, buildings, districts \
+            and demands (MULTIPOLYGON), all in EPSG:4326 with a spatial index, plus clients, client_contacts \
             and events. Running it on an existing RGIS database applies the migrations it lacks.
             """
     )

@@ -8,7 +8,7 @@ struct RGIS: ParsableCommand {
         commandName: "rgis",
         abstract: "Real-estate GIS: a SpatiaLite store of parcels, buildings, listings, districts and client demand.",
         discussion: """
-            Coordinates are longitude, latitude (WGS84, EPSG:4326) everywhere, as in GeoJSON.
+            Coordinates are longitude, latitude (WGS84, EPSG:4326) everywhere, as in GeoJSON. \
             A database is one SpatiaLite file; GDAL and QGIS open it as it is.
             """,
         subcommands: [InitCommand.self, ImportCommand.self, ExportCommand.self, InfoCommand.self,

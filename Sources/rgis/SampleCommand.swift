@@ -9,7 +9,7 @@ struct SampleCommand: ParsableCommand {
         commandName: "sample",
         abstract: "Generate the demo city (districts, parcels, buildings, listings, client demands) as GeoJSON files.",
         discussion: """
-            The city is fictional and deterministic: the same --seed writes the same bytes. The files are
+            The city is fictional and deterministic: the same --seed writes the same bytes. The files are \
             what `geodata/` ships; import them with `rgis import`, or pass --database to do it here.
 
             Example: rgis sample --out geodata --database demo.sqlite

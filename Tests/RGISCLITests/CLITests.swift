@@ -1,0 +1,172 @@
+import Foundation
+import GRDB
+import Testing
+import RGISCore
+import RGISSample
+import RGISStore
+import RGISTesting
+
+@Suite("rgis command line")
+struct CLITests {
+    @Test("--help matches the golden text", arguments: ["", "import", "export"])
+    func help(_ subcommand: String) throws {
+        let result = subcommand.isEmpty ? try rgis("--help") : try rgis("help", subcommand)
+        #expect(result.status == 0)
+        let name = subcommand.isEmpty ? "help.txt" : "help-\(subcommand).txt"
+        let golden = Fixtures.packageRoot.appendingPathComponent("Tests/RGISCLITests/Golden/\(name)")
+        if ProcessInfo.processInfo.environment["RECORD_GOLDEN"] == "1" {
+            try result.stdout.write(to: golden, atomically: true, encoding: .utf8)
+        }
+        #expect(result.stdout == (try String(contentsOf: golden, encoding: .utf8)))
+    }
+
+    @Test("init, import, info, export and check work end to end on real data, quietly off a terminal")
+    func endToEnd() throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { dir.remove() }
+        let db = dir.path("city.sqlite")
+        #expect(try rgis("init", db).status == 0)
+        let imported = try rgis("import", db, "--layer", "listings", Fixtures.shared("berlin-prenzlauer/listings.geojson"), "--map", "price=list_price")
+        #expect(imported.status == 0)
+        #expect(imported.stderr.isEmpty, "no progress bar when standard error is not a terminal")
+        #expect(imported.stdout.contains("read 2203, imported 2203, rejected 0"))
+        let districts = try rgis("import", db, "--layer", "districts", Fixtures.shared("berlin-prenzlauer/boundary.geojson"), "--map", "neighbourh=name")
+        #expect(districts.status == 0)
+
+        let info = try rgis("info", db)
+        #expect(info.stdout.contains("listings        2203  POINT         4326  13.399127, 52.520142, 13.465356, 52.557369"))
+
+        let export = try rgis("export", db, "--layer", "listings", "--bbox", "13.41,52.535,13.425,52.545")
+        #expect(export.status == 0)
+        let collection = try JSONValue.parse(Array(export.stdout.utf8))
+        guard case .array(let features)? = collection["features"] else { Issue.record("no features"); return }
+        #expect(features.count > 100)
+        if let ogrinfo = which("ogrinfo") {
+            let file = try dir.write("out.geojson", export.stdout)
+            let read = try run(ogrinfo, ["-ro", "-so", "-al", file])
+            #expect(read.stdout.contains("Feature Count: \(features.count)"))
+        }
+        let check = try rgis("check", db)
+        #expect(check.status == 0)
+        #expect(check.stdout.contains("ok"))
+    }
+
+    @Test("errors go to standard error as one line naming the file, with a non-zero exit")
+    func errors() throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { dir.remove() }
+        let db = dir.path("city.sqlite")
+        _ = try rgis("init", db)
+        let bad = try dir.write("bad.csv", "id,lon,lat,list_price\n1,13.4,52.5,100\n2,13.5,52.6,lots\n")
+        let result = try rgis("import", db, "--layer", "listings", bad)
+        #expect(result.status == 1)
+        #expect(result.stdout.isEmpty)
+        #expect(result.stderr == "rgis: error: \(bad): line 3: field list_price: 'lots' is not a number\n")
+
+        let missing = try rgis("import", db, "--layer", "listings", dir.path("nope.geojson"))
+        #expect(missing.status != 0)
+        #expect(missing.stderr.contains("nope.geojson: no such file"))
+
+        let layer = try rgis("import", db, "--layer", "houses", bad)
+        #expect(layer.status != 0)
+        #expect(layer.stderr.contains("unknown layer 'houses'"))
+
+        let notDB = try rgis("info", bad)
+        #expect(notDB.status != 0)
+        #expect(notDB.stderr.contains("not a SQLite database"))
+
+        let box = try rgis("export", db, "--layer", "listings", "--bbox", "1,2,3")
+        #expect(box.status != 0)
+        #expect(box.stderr.contains("bbox must be four numbers"))
+    }
+
+    @Test("a kill -9 in the middle of an import leaves the database as it was")
+    func killedImport() throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { dir.remove() }
+        let db = dir.path("city.sqlite")
+        _ = try rgis("init", db)
+        _ = try rgis("import", db, "--layer", "districts", Fixtures.shared("london/boroughs.geojson"))
+        // A file big enough that the import is still running when it is killed: 400,000 listings.
+        let big = dir.path("big.geojson")
+        FileManager.default.createFile(atPath: big, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: big))
+        handle.write(Data(#"{"type":"FeatureCollection","features":["#.utf8))
+        var chunk = ""
+        for i in 0..<400_000 {
+            let lon = -0.5 + Double(i % 1000) * 0.001, lat = 51.3 + Double(i / 1000) * 0.001
+            chunk += (i == 0 ? "" : ",") + #"{"type":"Feature","id":"k\#(i)","geometry":{"type":"Point","coordinates":[\#(lon),\#(lat)]},"properties":{"list_price":\#(100000 + i)}}"#
+            if chunk.utf8.count > 1 << 20 { handle.write(Data(chunk.utf8)); chunk = "" }
+        }
+        handle.write(Data((chunk + "]}").utf8))
+        try handle.close()
+
+        let before = try RGISDatabase.open(at: db).info()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Fixtures.rgisExecutable)
+        process.arguments = ["import", db, "--layer", "listings", big]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Wait until the import has written well into the WAL, then kill it without warning.
+        let wal = db + "-wal"
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            let size = (try? FileManager.default.attributesOfItem(atPath: wal)[.size] as? Int) ?? 0
+            if size > 4 << 20 { break }
+            usleep(20_000)
+        }
+        #expect(process.isRunning, "the import finished before it could be killed")
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .uncaughtSignal)
+
+        let after = try RGISDatabase.open(at: db)
+        let info = try after.info()
+        #expect(info.layers.map(\.count) == before.layers.map(\.count))
+        #expect(info.layers.first { $0.layer == .listings }?.count == 0)
+        #expect(try after.check().isEmpty)
+        let check = try rgis("check", db)
+        #expect(check.status == 0)
+    }
+
+    @Test("rgis sample is deterministic and writes exactly the committed geodata/")
+    func sampleMatchesGeodata() throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { dir.remove() }
+        let result = try rgis("sample", "--out", dir.path("city"))
+        #expect(result.status == 0)
+        for layer in Layer.allCases {
+            let generated = try Data(contentsOf: URL(fileURLWithPath: dir.path("city/\(layer.rawValue).geojson")))
+            let committed = try Data(contentsOf: URL(fileURLWithPath: Fixtures.demo("\(layer.rawValue).geojson")))
+            #expect(generated == committed, "geodata/\(layer.rawValue).geojson differs from rgis sample --seed 42")
+        }
+    }
+
+    @Test("the demo city imports whole, and its parts fit together")
+    func demoCity() throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { dir.remove() }
+        let db = try dir.database()
+        for layer in Layer.allCases {
+            let report = try db.importFeatures(from: Fixtures.demo("\(layer.rawValue).geojson"), options: ImportOptions(layer: layer))
+            #expect(report.rejectedCount == 0)
+        }
+        let (outside, orphanBuildings, subdistricts, clients) = try db.read { db in
+            // Every listing lies inside its building's footprint, and every building on its parcel.
+            (try Int.fetchOne(db, sql: """
+                SELECT count(*) FROM listings l JOIN buildings b ON b.id = l.building_id WHERE NOT ST_Within(l.geom, b.geom)
+                """)!,
+             try Int.fetchOne(db, sql: """
+                SELECT count(*) FROM buildings b JOIN parcels p ON p.id = b.parcel_id WHERE NOT ST_Within(b.geom, p.geom)
+                """)!,
+             try Int.fetchOne(db, sql: "SELECT count(*) FROM districts WHERE level = 'subdistrict'")!,
+             try Int.fetchOne(db, sql: "SELECT count(*) FROM clients")!)
+        }
+        #expect(outside == 0)
+        #expect(orphanBuildings == 0)
+        #expect(subdistricts == 24)
+        #expect(clients == 600)
+        #expect(try db.check().isEmpty)
+    }
+}
