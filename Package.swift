@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "rgis", targets: ["rgis"]),
         .library(name: "RGISCore", targets: ["RGISCore"]),
         .library(name: "RGISStore", targets: ["RGISStore"]),
+        .library(name: "RGISQuery", targets: ["RGISQuery"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -34,6 +35,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Radius, polygon, nearest and district queries, shared by the CLI and the server.
+        .target(
+            name: "RGISQuery",
+            dependencies: ["RGISCore", "RGISStore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         // The deterministic demo city behind `rgis sample` and geodata/.
         .target(name: "RGISSample", dependencies: ["RGISCore"]),
         .executableTarget(
@@ -41,6 +47,7 @@ let package = Package(
             dependencies: [
                 "RGISCore",
                 "RGISStore",
+                "RGISQuery",
                 "RGISSample",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -55,9 +62,12 @@ let package = Package(
         .testTarget(name: "RGISCoreTests", dependencies: ["RGISCore", "RGISTesting"]),
         .testTarget(name: "RGISStoreTests", dependencies: [
             "RGISStore", "RGISTesting", .product(name: "GRDB", package: "GRDB.swift"),
+        ], exclude: ["Golden"]),
+        .testTarget(name: "RGISQueryTests", dependencies: [
+            "RGISQuery", "RGISStore", "RGISTesting", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "RGISCLITests", dependencies: [
             "rgis", "RGISStore", "RGISSample", "RGISTesting", .product(name: "GRDB", package: "GRDB.swift"),
-        ]),
+        ], exclude: ["Golden"]),
     ]
 )

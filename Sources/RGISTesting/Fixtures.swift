@@ -82,8 +82,8 @@ public func run(_ executable: String, _ arguments: [String], stdin: String? = ni
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
-    FileManager.default.createFile(atPath: dir.path("out"), contents: nil)
-    FileManager.default.createFile(atPath: dir.path("err"), contents: nil)
+    _ = FileManager.default.createFile(atPath: dir.path("out"), contents: nil)
+    _ = FileManager.default.createFile(atPath: dir.path("err"), contents: nil)
     let out = try FileHandle(forWritingTo: dir.url.appendingPathComponent("out"))
     let err = try FileHandle(forWritingTo: dir.url.appendingPathComponent("err"))
     process.standardOutput = out

@@ -89,7 +89,7 @@ struct CLITests {
         _ = try rgis("import", db, "--layer", "districts", Fixtures.shared("london/boroughs.geojson"))
         // A file big enough that the import is still running when it is killed: 400,000 listings.
         let big = dir.path("big.geojson")
-        FileManager.default.createFile(atPath: big, contents: nil)
+        _ = FileManager.default.createFile(atPath: big, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: big))
         handle.write(Data(#"{"type":"FeatureCollection","features":["#.utf8))
         var chunk = ""

@@ -36,9 +36,20 @@ public struct BBox: Hashable, Sendable {
         try self.init(west: numbers[0], south: numbers[1], east: numbers[2], north: numbers[3])
     }
 
+    /// A box that does not cross the antimeridian.
+    public struct Part: Sendable, Equatable {
+        public let west, south, east, north: Double
+        public init(west: Double, south: Double, east: Double, north: Double) {
+            self.west = west
+            self.south = south
+            self.east = east
+            self.north = north
+        }
+    }
+
     /// The box as one or two boxes that do not cross the antimeridian.
-    public var parts: [(west: Double, south: Double, east: Double, north: Double)] {
-        if west <= east { return [(west, south, east, north)] }
-        return [(west, south, 180, north), (-180, south, east, north)]
+    public var parts: [Part] {
+        if west <= east { return [Part(west: west, south: south, east: east, north: north)] }
+        return [Part(west: west, south: south, east: 180, north: north), Part(west: -180, south: south, east: east, north: north)]
     }
 }

@@ -1,0 +1,25 @@
+import RGISCore
+import RGISStore
+
+/// One page of query results: features in a stable order, and where the next page starts.
+public struct FeaturePage: Sendable {
+    public var features: [StoredFeature]
+    /// Nil on the last page.
+    public var next: PageCursor?
+
+    /// An RFC 7946 FeatureCollection, with `numberReturned` and, when there is more, `next` (a cursor).
+    public var geoJSON: String {
+        var out = #"{"type":"FeatureCollection","numberReturned":"# + String(features.count)
+        if let next {
+            out += #","next":"#
+            JSONValue.writeString(next.token, to: &out)
+        }
+        out += #","features":["#
+        for (i, f) in features.enumerated() {
+            out += i == 0 ? "\n" : ",\n"
+            f.write(to: &out)
+        }
+        out += "\n]}\n"
+        return out
+    }
+}

@@ -1,0 +1,216 @@
+import Foundation
+import GRDB
+import RGISCore
+import RGISStore
+
+/// Answers spatial queries on an RGIS database. The CLI and the server call the same functions.
+///
+/// Every query goes through a layer's R*Tree first (see ``SpatialSQL``), then decides exactly with
+/// SpatiaLite: geodesic distances in metres on WGS84 (`ST_Distance(…, 1)`), GEOS predicates for polygons.
+public struct QueryEngine: Sendable {
+    public let database: RGISDatabase
+
+    public init(_ database: RGISDatabase) {
+        self.database = database
+    }
+
+    // MARK: Radius and nearest
+
+    /// Features within `radius` metres of the centre, nearest first (ties by storage order), each with
+    /// `distance_m`. Pages continue after ``RadiusQuery/after``.
+    public func radius(_ query: RadiusQuery) throws -> FeaturePage {
+        try query.filter.validate()
+        return try database.read { db in
+            try distanceSearch(db, layer: query.layer, centre: query.centre.position, radiusMetres: query.radius.value,
+                               filter: query.filter, limit: query.limit.value, after: query.after)
+        }
+    }
+
+    /// The `k` nearest features, with `distance_m`: radius searches that widen until `k` are found, so
+    /// each step is an R*Tree lookup rather than a scan ordered by distance.
+    public func nearest(_ query: NearestQuery) throws -> FeaturePage {
+        try query.filter.validate()
+        return try database.read { db in
+            var radius = 250.0
+            while true {
+                let page = try distanceSearch(db, layer: query.layer, centre: query.centre.position, radiusMetres: radius,
+                                              filter: query.filter, limit: query.k.value, after: nil)
+                // Half the earth's circumference reaches every point.
+                if page.features.count >= query.k.value || radius >= 20_100_000 {
+                    return FeaturePage(features: page.features, next: nil)
+                }
+                radius = min(radius * 4, 20_100_000)
+            }
+        }
+    }
+
+    private func distanceSearch(_ db: Database, layer: QueryLayer, centre: Position, radiusMetres: Double,
+                                filter: ListingFilter, limit: Int, after: PageCursor?) throws -> FeaturePage {
+        let candidates = SpatialSQL.candidates(layer.layer, boxes: SearchBox.around(centre, radiusMetres: radiusMetres))
+        let filterSQL = try filter.sql(layer: layer)
+        // Points: PtDistWithin settles the radius cheaply; the distance is computed once per hit.
+        let within = layer == .listings ? "PtDistWithin(t.geom, c.pt, :r, 1)" : "ST_Distance(t.geom, c.pt, 1) <= :r"
+        var arguments: StatementArguments = ["lon": centre.lon, "lat": centre.lat, "r": radiusMetres, "limit": limit + 1]
+        var cursorSQL = ""
+        if let after {
+            guard let d = after.distanceMetres else {
+                throw RGISError(.malformedInput, "cursor does not belong to a distance query", at: "parameter cursor")
+            }
+            cursorSQL = "WHERE h.d > :afterD OR (h.d = :afterD AND h.fid > :afterFid)"
+            arguments += ["afterD": d, "afterFid": after.fid]
+        }
+        let sql = """
+            WITH c(pt) AS MATERIALIZED (SELECT MakePoint(:lon, :lat, 4326)),
+            h(fid, d) AS MATERIALIZED (
+                SELECT t.fid, ST_Distance(t.geom, c.pt, 1) FROM c, \(layer.layer.table) t
+                WHERE \(candidates.sql) AND \(within)\(filterSQL.sql))
+            SELECT \(StoredFeature.columns(layer.layer)), h.d FROM h JOIN \(layer.layer.table) t ON t.fid = h.fid
+            \(cursorSQL)
+            ORDER BY h.d, h.fid LIMIT :limit
+            """
+        // Named and positional arguments cannot mix in one statement: turn the positional ones into names.
+        let statement = try db.makeStatement(sql: Self.namingPositional(sql, candidates.values + filterSQL.values, into: &arguments))
+        let rows = try Row.fetchAll(statement, arguments: arguments)
+        return page(rows, layer: layer.layer, limit: limit) { row, feature in
+            let d: Double = row[StoredFeature.columnCount(layer.layer)]
+            feature.properties["distance_m"] = .double((d * 1000).rounded() / 1000)
+            return PageCursor(distanceMetres: d, fid: feature.fid)
+        }
+    }
+
+    // MARK: Polygon and bbox
+
+    /// Features that intersect (or lie within) a polygon, in storage order.
+    public func polygon(_ query: PolygonQuery) throws -> FeaturePage {
+        try query.filter.validate()
+        return try database.read { db in
+            let wkb = Data(query.area.geometry.wkb)
+            let check = try Row.fetchOne(db, sql: "SELECT IsValidReason(g), MbrMinX(g), MbrMinY(g), MbrMaxX(g), MbrMaxY(g) FROM (SELECT GeomFromWKB(?, 4326) AS g)", arguments: [wkb])
+            guard let check, let reason = check[0] as String? else {
+                throw RGISError(.invalidValue, "the polygon could not be read", at: "parameter geometry")
+            }
+            guard reason == "Valid Geometry" else {
+                throw RGISError(.invalidValue, "the polygon is not valid: \(reason)", at: "parameter geometry")
+            }
+            let box = BBox.Part(west: check[1], south: check[2], east: check[3], north: check[4])
+            let predicate = query.predicate == .within ? "ST_Within(t.geom, a.g)" : "ST_Intersects(t.geom, a.g)"
+            return try storageOrderSearch(db, layer: query.layer, boxes: [box], exact: predicate, filter: query.filter,
+                                          limit: query.limit.value, after: query.after,
+                                          prefix: "WITH a(g) AS MATERIALIZED (SELECT GeomFromWKB(:wkb, 4326))", from: "a, ",
+                                          arguments: ["wkb": wkb])
+        }
+    }
+
+    /// Features whose geometry meets a bbox (CRS84; west > east crosses the antimeridian), in storage order.
+    public func bbox(_ query: BBoxQuery) throws -> FeaturePage {
+        try query.filter.validate()
+        return try database.read { db in
+            var arguments: StatementArguments = [:]
+            let exact = query.bbox.parts.enumerated().map { i, b in
+                arguments += ["w\(i)": b.west, "s\(i)": b.south, "e\(i)": b.east, "n\(i)": b.north]
+                return "Intersects(t.geom, BuildMbr(:w\(i), :s\(i), :e\(i), :n\(i), 4326))"
+            }.joined(separator: " OR ")
+            return try storageOrderSearch(db, layer: query.layer, boxes: query.bbox.parts, exact: "(\(exact))", filter: query.filter,
+                                          limit: query.limit.value, after: query.after, prefix: "", from: "", arguments: arguments)
+        }
+    }
+
+    private func storageOrderSearch(_ db: Database, layer: QueryLayer, boxes: [BBox.Part], exact: String, filter: ListingFilter,
+                                    limit: Int, after: PageCursor?, prefix: String, from: String,
+                                    arguments initial: StatementArguments) throws -> FeaturePage {
+        let candidates = SpatialSQL.candidates(layer.layer, boxes: boxes)
+        let filterSQL = try filter.sql(layer: layer)
+        var arguments = initial
+        arguments += ["limit": limit + 1, "afterFid": after?.fid ?? Int64.min]
+        if after?.distanceMetres != nil {
+            throw RGISError(.malformedInput, "cursor belongs to a distance query", at: "parameter cursor")
+        }
+        let sql = """
+            \(prefix)
+            SELECT \(StoredFeature.columns(layer.layer)) FROM \(from)\(layer.layer.table) t
+            WHERE \(candidates.sql) AND \(exact)\(filterSQL.sql) AND t.fid > :afterFid
+            ORDER BY t.fid LIMIT :limit
+            """
+        let statement = try db.makeStatement(sql: Self.namingPositional(sql, candidates.values + filterSQL.values, into: &arguments))
+        let rows = try Row.fetchAll(statement, arguments: arguments)
+        return page(rows, layer: layer.layer, limit: limit) { _, feature in PageCursor(distanceMetres: nil, fid: feature.fid) }
+    }
+
+    // MARK: Districts
+
+    /// The districts containing a point, from the widest level down.
+    public func districts(containing centre: Centre) throws -> FeaturePage {
+        try database.read { db in
+            let p = centre.position
+            let candidates = SpatialSQL.candidates(.districts, boxes: [BBox.Part(west: p.lon, south: p.lat, east: p.lon, north: p.lat)])
+            var arguments: StatementArguments = ["lon": p.lon, "lat": p.lat]
+            let sql = """
+                SELECT \(StoredFeature.columns(.districts)) FROM districts t
+                WHERE \(candidates.sql) AND ST_Contains(t.geom, MakePoint(:lon, :lat, 4326))
+                ORDER BY CASE t.level WHEN 'city' THEN 0 WHEN 'district' THEN 1 ELSE 2 END, t.fid
+                """
+            let statement = try db.makeStatement(sql: Self.namingPositional(sql, candidates.values, into: &arguments))
+            let rows = try Row.fetchAll(statement, arguments: arguments)
+            return FeaturePage(features: rows.map { StoredFeature(row: $0, layer: .districts) }, next: nil)
+        }
+    }
+
+    /// A district and its direct children (first the district itself).
+    public func district(id: String) throws -> FeaturePage {
+        try database.read { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT \(StoredFeature.columns(.districts)) FROM districts t WHERE t.id = ?
+                UNION ALL
+                SELECT * FROM (SELECT \(StoredFeature.columns(.districts)) FROM districts t WHERE t.parent_id = ? ORDER BY t.fid)
+                """, arguments: [id, id])
+            guard !rows.isEmpty else { throw RGISError(.notFound, "no district with id '\(id)'", at: "parameter id") }
+            return FeaturePage(features: rows.map { StoredFeature(row: $0, layer: .districts) }, next: nil)
+        }
+    }
+
+    /// The listings inside a district's polygon (and so inside its sub-districts), in storage order.
+    public func listings(inDistrict id: String, filter: ListingFilter = ListingFilter(), limit: Limit, after: PageCursor? = nil) throws -> FeaturePage {
+        try filter.validate()
+        return try database.read { db in
+            guard let box = try Row.fetchOne(db, sql: "SELECT MbrMinX(geom), MbrMinY(geom), MbrMaxX(geom), MbrMaxY(geom) FROM districts WHERE id = ?", arguments: [id]) else {
+                throw RGISError(.notFound, "no district with id '\(id)'", at: "parameter id")
+            }
+            return try storageOrderSearch(db, layer: .listings, boxes: [BBox.Part(west: box[0], south: box[1], east: box[2], north: box[3])],
+                                          exact: "ST_Intersects(t.geom, a.g)", filter: filter, limit: limit.value, after: after,
+                                          prefix: "WITH a(g) AS MATERIALIZED (SELECT geom FROM districts WHERE id = :district)",
+                                          from: "a, ", arguments: ["district": id])
+        }
+    }
+
+    // MARK: Helpers
+
+    private func page(_ rows: [Row], layer: Layer, limit: Int,
+                      decorate: (Row, inout StoredFeature) -> PageCursor) -> FeaturePage {
+        var features: [StoredFeature] = []
+        var last: PageCursor?
+        for row in rows.prefix(limit) {
+            var feature = StoredFeature(row: row, layer: layer)
+            last = decorate(row, &feature)
+            features.append(feature)
+        }
+        return FeaturePage(features: features, next: rows.count > limit ? last : nil)
+    }
+
+    /// Rewrites each `?` as `:p0`, `:p1`… and adds the positional values under those names, so that
+    /// SQL pieces with positional arguments combine with named ones in one statement.
+    static func namingPositional(_ sql: String, _ values: [any DatabaseValueConvertible],
+                                 into arguments: inout StatementArguments) -> String {
+        var out = ""
+        var n = 0
+        for ch in sql {
+            if ch == "?" {
+                out += ":p\(n)"
+                arguments += ["p\(n)": values[n].databaseValue]
+                n += 1
+            } else {
+                out.append(ch)
+            }
+        }
+        return out
+    }
+}
