@@ -46,6 +46,18 @@ public struct QueryEngine: Sendable {
 
     private func distanceSearch(_ db: Database, layer: QueryLayer, centre: Position, radiusMetres: Double,
                                 filter: ListingFilter, limit: Int, after: PageCursor?) throws -> FeaturePage {
+        let query = try Self.distanceSQL(layer: layer, centre: centre, radiusMetres: radiusMetres, filter: filter, limit: limit, after: after)
+        let rows = try Row.fetchAll(db, sql: query.sql, arguments: query.arguments)
+        return page(rows, layer: layer.layer, limit: limit) { row, feature in
+            let d: Double = row[StoredFeature.columnCount(layer.layer)]
+            feature.properties["distance_m"] = .double((d * 1000).rounded() / 1000)
+            return PageCursor(distanceMetres: d, fid: feature.fid)
+        }
+    }
+
+    /// The SQL of a radius search: R*Tree candidates, the exact geodesic test, the distance once per hit.
+    static func distanceSQL(layer: QueryLayer, centre: Position, radiusMetres: Double, filter: ListingFilter,
+                            limit: Int, after: PageCursor?) throws -> (sql: String, arguments: StatementArguments) {
         let candidates = SpatialSQL.candidates(layer.layer, boxes: SearchBox.around(centre, radiusMetres: radiusMetres))
         let filterSQL = try filter.sql(layer: layer)
         // Points: PtDistWithin settles the radius cheaply; the distance is computed once per hit.
@@ -69,13 +81,7 @@ public struct QueryEngine: Sendable {
             ORDER BY h.d, h.fid LIMIT :limit
             """
         // Named and positional arguments cannot mix in one statement: turn the positional ones into names.
-        let statement = try db.makeStatement(sql: Self.namingPositional(sql, candidates.values + filterSQL.values, into: &arguments))
-        let rows = try Row.fetchAll(statement, arguments: arguments)
-        return page(rows, layer: layer.layer, limit: limit) { row, feature in
-            let d: Double = row[StoredFeature.columnCount(layer.layer)]
-            feature.properties["distance_m"] = .double((d * 1000).rounded() / 1000)
-            return PageCursor(distanceMetres: d, fid: feature.fid)
-        }
+        return (namingPositional(sql, candidates.values + filterSQL.values, into: &arguments), arguments)
     }
 
     // MARK: Polygon and bbox
@@ -106,7 +112,7 @@ public struct QueryEngine: Sendable {
         try query.filter.validate()
         return try database.read { db in
             var arguments: StatementArguments = [:]
-            let exact = query.bbox.parts.enumerated().map { i, b in
+            let exact = query.bbox.parts.enumerated().map { (i, b) -> String in
                 arguments += ["w\(i)": b.west, "s\(i)": b.south, "e\(i)": b.east, "n\(i)": b.north]
                 return "Intersects(t.geom, BuildMbr(:w\(i), :s\(i), :e\(i), :n\(i), 4326))"
             }.joined(separator: " OR ")
@@ -117,7 +123,17 @@ public struct QueryEngine: Sendable {
 
     private func storageOrderSearch(_ db: Database, layer: QueryLayer, boxes: [BBox.Part], exact: String, filter: ListingFilter,
                                     limit: Int, after: PageCursor?, prefix: String, from: String,
-                                    arguments initial: StatementArguments) throws -> FeaturePage {
+                                    arguments: StatementArguments) throws -> FeaturePage {
+        let query = try Self.storageOrderSQL(layer: layer, boxes: boxes, exact: exact, filter: filter, limit: limit, after: after,
+                                             prefix: prefix, from: from, arguments: arguments)
+        let rows = try Row.fetchAll(db, sql: query.sql, arguments: query.arguments)
+        return page(rows, layer: layer.layer, limit: limit) { _, feature in PageCursor(distanceMetres: nil, fid: feature.fid) }
+    }
+
+    /// The SQL of a search in storage order: R*Tree candidates, then the exact predicate `exact`.
+    static func storageOrderSQL(layer: QueryLayer, boxes: [BBox.Part], exact: String, filter: ListingFilter,
+                                limit: Int, after: PageCursor?, prefix: String, from: String,
+                                arguments initial: StatementArguments) throws -> (sql: String, arguments: StatementArguments) {
         let candidates = SpatialSQL.candidates(layer.layer, boxes: boxes)
         let filterSQL = try filter.sql(layer: layer)
         var arguments = initial
@@ -131,9 +147,7 @@ public struct QueryEngine: Sendable {
             WHERE \(candidates.sql) AND \(exact)\(filterSQL.sql) AND t.fid > :afterFid
             ORDER BY t.fid LIMIT :limit
             """
-        let statement = try db.makeStatement(sql: Self.namingPositional(sql, candidates.values + filterSQL.values, into: &arguments))
-        let rows = try Row.fetchAll(statement, arguments: arguments)
-        return page(rows, layer: layer.layer, limit: limit) { _, feature in PageCursor(distanceMetres: nil, fid: feature.fid) }
+        return (namingPositional(sql, candidates.values + filterSQL.values, into: &arguments), arguments)
     }
 
     // MARK: Districts
@@ -141,18 +155,21 @@ public struct QueryEngine: Sendable {
     /// The districts containing a point, from the widest level down.
     public func districts(containing centre: Centre) throws -> FeaturePage {
         try database.read { db in
-            let p = centre.position
-            let candidates = SpatialSQL.candidates(.districts, boxes: [BBox.Part(west: p.lon, south: p.lat, east: p.lon, north: p.lat)])
-            var arguments: StatementArguments = ["lon": p.lon, "lat": p.lat]
-            let sql = """
-                SELECT \(StoredFeature.columns(.districts)) FROM districts t
-                WHERE \(candidates.sql) AND ST_Contains(t.geom, MakePoint(:lon, :lat, 4326))
-                ORDER BY CASE t.level WHEN 'city' THEN 0 WHEN 'district' THEN 1 ELSE 2 END, t.fid
-                """
-            let statement = try db.makeStatement(sql: Self.namingPositional(sql, candidates.values, into: &arguments))
-            let rows = try Row.fetchAll(statement, arguments: arguments)
+            let query = Self.containingSQL(centre.position)
+            let rows = try Row.fetchAll(db, sql: query.sql, arguments: query.arguments)
             return FeaturePage(features: rows.map { StoredFeature(row: $0, layer: .districts) }, next: nil)
         }
+    }
+
+    static func containingSQL(_ p: Position) -> (sql: String, arguments: StatementArguments) {
+        let candidates = SpatialSQL.candidates(.districts, boxes: [BBox.Part(west: p.lon, south: p.lat, east: p.lon, north: p.lat)])
+        var arguments: StatementArguments = ["lon": p.lon, "lat": p.lat]
+        let sql = """
+            SELECT \(StoredFeature.columns(.districts)) FROM districts t
+            WHERE \(candidates.sql) AND ST_Contains(t.geom, MakePoint(:lon, :lat, 4326))
+            ORDER BY CASE t.level WHEN 'city' THEN 0 WHEN 'district' THEN 1 ELSE 2 END, t.fid
+            """
+        return (namingPositional(sql, candidates.values, into: &arguments), arguments)
     }
 
     /// A district and its direct children (first the district itself).

@@ -20,7 +20,7 @@ struct ExportCommand: ParsableCommand {
     @Option(help: "The layer to export: \(Layer.allCases.map(\.rawValue).joined(separator: ", ")).")
     var layer: String
 
-    @Option(help: "Only features intersecting minx,miny,maxx,maxy (lon/lat degrees).")
+    @Option(parsing: .unconditional, help: "Only features intersecting minx,miny,maxx,maxy (lon/lat degrees).")
     var bbox: String?
 
     func run() throws {

@@ -78,8 +78,8 @@ struct PageOptions: ParsableArguments {
 }
 
 struct CentreOptions: ParsableArguments {
-    @Option(help: "Longitude of the centre, degrees (WGS84).") var lon: Double
-    @Option(help: "Latitude of the centre, degrees (WGS84).") var lat: Double
+    @Option(parsing: .unconditional, help: "Longitude of the centre, degrees (WGS84).") var lon: Double
+    @Option(parsing: .unconditional, help: "Latitude of the centre, degrees (WGS84).") var lat: Double
 
     func centre() throws -> Centre { try Centre(lon: lon, lat: lat) }
 }
@@ -171,7 +171,7 @@ struct BBoxCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bbox", abstract: "Features meeting a lon/lat box.")
 
     @OptionGroup var target: DatabaseArgument
-    @Option(help: "minx,miny,maxx,maxy in degrees; minx > maxx crosses the antimeridian.") var bbox: String
+    @Option(parsing: .unconditional, help: "minx,miny,maxx,maxy in degrees; minx > maxx crosses the antimeridian.") var bbox: String
     @OptionGroup var filter: FilterOptions
     @OptionGroup var page: PageOptions
 
@@ -192,8 +192,8 @@ struct DistrictCommand: ParsableCommand {
         abstract: "The districts containing a point, or a district with its children (--id), or its listings (--id … --listings).")
 
     @OptionGroup var target: DatabaseArgument
-    @Option(help: "Longitude of the point.") var lon: Double?
-    @Option(help: "Latitude of the point.") var lat: Double?
+    @Option(parsing: .unconditional, help: "Longitude of the point.") var lon: Double?
+    @Option(parsing: .unconditional, help: "Latitude of the point.") var lat: Double?
     @Option(help: "A district id.") var id: String?
     @Flag(help: "With --id: the listings inside the district (and so its sub-districts).") var listings = false
     @OptionGroup var filter: FilterOptions
