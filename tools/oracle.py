@@ -23,6 +23,12 @@ GEOD = Geod(ellps="WGS84")
 BOUNDARY_TOLERANCE_DEG = 1e-7  # about 1 cm: points this close to a polygon's edge may go either way
 
 
+def fresh(database):
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(database + suffix):
+            os.remove(database + suffix)
+
+
 def load(path):
     with open(path) as f:
         return json.load(f)["features"]
@@ -150,6 +156,7 @@ def check_districts(rgis, boroughs, rng, tally, count):
 def check_edges(binary, workdir, tally):
     """Antimeridian and pole: a circle that wraps around must find points on both sides."""
     database = os.path.join(workdir, "edges.sqlite")
+    fresh(database)
     rgis = RGIS(binary, database)
     rgis.run("init", database)
     points = [("east", (179.99, -16.5)), ("west", (-179.99, -16.5)), ("far", (179.0, -16.5)),
@@ -171,6 +178,150 @@ def check_edges(binary, workdir, tally):
             tally.fail(f"edge case radius {lon},{lat} r={radius}: {sorted(got)} vs oracle {sorted(expected)}")
 
 
+STRETCH = 0.10
+
+
+def fits(listing, demand):
+    """The fit rules of RGIS's matching, restated: type, bedrooms, budget and living area with 10 % stretch."""
+    l, d = listing["properties"], demand["properties"]
+    types = d.get("property_types")
+    if types and l.get("property_type") and l["property_type"] not in types.split(","):
+        return False
+    if d.get("bedrooms_min") is not None and l.get("bedrooms") is not None and l["bedrooms"] < d["bedrooms_min"]:
+        return False
+    if d.get("budget_max") is not None and l.get("list_price") is not None and l["list_price"] > d["budget_max"] * (1 + STRETCH):
+        return False
+    area = l.get("living_area_m2")
+    if area is not None and d.get("area_min_m2") is not None and area < d["area_min_m2"] * (1 - STRETCH):
+        return False
+    if area is not None and d.get("area_max_m2") is not None and area > d["area_max_m2"] * (1 + STRETCH):
+        return False
+    return True
+
+
+class SearchAreas:
+    """Demand search areas as the source file gives them: a polygon, or a centre and a geodesic radius.
+    A point within 0.3 % of a circle's rim may go either way (the stored circle is a 64-gon in UTM)."""
+
+    def __init__(self, demands):
+        self.areas = {}
+        for f in demands:
+            g = f["geometry"]
+            if g["type"] == "Point":
+                self.areas[f["id"]] = ("circle", g["coordinates"], f["properties"]["radius_m"])
+            else:
+                self.areas[f["id"]] = ("polygon", shape(g), None)
+
+    def holds(self, demand_id, lon, lat):
+        """True, False, or None when the point is too near the edge to call."""
+        kind, value, radius = self.areas[demand_id]
+        if kind == "circle":
+            _, _, d = GEOD.inv(value[0], value[1], lon, lat)
+            if abs(d - radius) <= 0.003 * radius:
+                return None
+            return d <= radius
+        p = Point(lon, lat)
+        if value.boundary.distance(p) <= BOUNDARY_TOLERANCE_DEG:
+            return None
+        return value.contains(p)
+
+
+def check_matching(binary, demo, workdir, rng, tally, count):
+    database = os.path.join(workdir, "demo.sqlite")
+    fresh(database)
+    rgis = RGIS(binary, database)
+    rgis.run("init", database)
+    for layer in ("districts", "parcels", "buildings", "listings", "demands"):
+        rgis.run("import", database, "--layer", layer, f"{demo}/{layer}.geojson")
+    listings = load(f"{demo}/listings.geojson")
+    demands = load(f"{demo}/demands.geojson")
+    areas = SearchAreas(demands)
+    by_id = {f["id"]: f for f in listings}
+    active_listings = [f for f in listings if f["properties"].get("status", "active") == "active"]
+    active_demands = [f for f in demands if f["properties"].get("status", "active") == "active"]
+
+    for demand in rng.sample(demands, count):
+        got = [f["id"] for f in rgis.features("match", "client", database, "--demand", demand["id"], "--limit", "10000")]
+        scores = [s for s in (f["properties"]["score"] for f in rgis.features("match", "client", database, "--demand", demand["id"], "--limit", "10000"))]
+        expected, uncertain = set(), set()
+        for l in active_listings:
+            if not fits(l, demand):
+                continue
+            inside = areas.holds(demand["id"], *l["geometry"]["coordinates"])
+            if inside is None:
+                uncertain.add(l["id"])
+            elif inside:
+                expected.add(l["id"])
+        tally.queries += 1
+        tally.ids += len(got)
+        tally.boundary += len(uncertain)
+        differ = (expected ^ set(got)) - uncertain
+        if differ:
+            tally.fail(f"match client {demand['id']}: ids differ: {sorted(differ)[:5]}")
+        if scores != sorted(scores, reverse=True):
+            tally.fail(f"match client {demand['id']}: not ranked by score")
+
+    for listing in rng.sample(active_listings, count):
+        got = {f["id"] for f in rgis.features("match", "listing", database, "--listing", listing["id"])}
+        expected, uncertain = set(), set()
+        for d in active_demands:
+            if not fits(listing, d):
+                continue
+            inside = areas.holds(d["id"], *listing["geometry"]["coordinates"])
+            if inside is None:
+                uncertain.add(d["id"])
+            elif inside:
+                expected.add(d["id"])
+        tally.queries += 1
+        tally.ids += len(got)
+        tally.boundary += len(uncertain)
+        differ = (expected ^ got) - uncertain
+        if differ:
+            tally.fail(f"match listing {listing['id']}: ids differ: {sorted(differ)[:5]}")
+    return rgis, database
+
+
+def check_indicators(rgis, database, tally, as_of="2026-11-23", since="2025-11-23"):
+    """Recomputes district indicators from the exported layers with shapely and plain Python."""
+    from datetime import date
+    from statistics import median
+
+    def export(layer):
+        return json.loads(rgis.run("export", database, "--layer", layer))["features"]
+
+    listings, demands = export("listings"), export("demands")
+    end = date.fromisoformat(as_of)
+    for level in ("district", "subdistrict"):
+        districts = [d for d in export("districts") if d["properties"]["level"] == level]
+        got = {f["id"]: f["properties"] for f in rgis.features("indicators", database, "--level", level, "--as-of", as_of, "--since", since)}
+        for d in districts:
+            poly = shape(d["geometry"])
+            inside = [l["properties"] for l in listings if poly.contains(Point(l["geometry"]["coordinates"]))]
+            active = [p for p in inside if p.get("status") == "active"]
+            per_m2 = [p["list_price"] / p["living_area_m2"] for p in active if p.get("list_price") and p.get("living_area_m2")]
+            days = [(end - date.fromisoformat(p["list_date"][:10])).days for p in active if p.get("list_date")]
+            closed = [p for p in inside if p.get("status") == "closed" and since <= p.get("close_date", "") <= as_of + "~"]
+            wants = [m["properties"] for m in demands
+                     if m["properties"].get("status") == "active" and poly.contains(shape(m["geometry"]).representative_point())]
+            def half_up(x):  # as Swift's rounded(): halves away from zero, not Python's to even
+                return math.floor(x + 0.5)
+
+            expected = {
+                "active_listings": len(active) if len(active) == 0 or len(active) >= 5 else None,
+                "median_price_per_m2": half_up(median(per_m2)) if len(per_m2) >= 5 else None,
+                "median_days_on_market": half_up(median(days)) if len(days) >= 5 else None,
+                "closed_in_period": len(closed) if len(closed) == 0 or len(closed) >= 5 else None,
+                "active_demands": len(wants) if len(wants) == 0 or len(wants) >= 5 else None,
+                "median_budget": half_up(median([w["budget_max"] for w in wants])) if len(wants) >= 5 else None,
+            }
+            tally.queries += 1
+            for key, value in expected.items():
+                g = got[d["id"]].get(key)
+                tally.ids += 1
+                if (value is None) != (g is None) or (value is not None and abs(g - value) > 0.5):
+                    tally.fail(f"indicators {level} {d['id']} {key}: {g} vs oracle {value}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rgis", required=True)
@@ -178,12 +329,11 @@ def main():
     parser.add_argument("--workdir", required=True)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--radius-queries", type=int, default=30, help="per point layer")
+    parser.add_argument("--demo", help="the demo city's geodata/ folder, for the matching and indicator checks")
     args = parser.parse_args()
     os.makedirs(args.workdir, exist_ok=True)
     database = os.path.join(args.workdir, "oracle.sqlite")
-    for suffix in ("", "-wal", "-shm"):
-        if os.path.exists(database + suffix):
-            os.remove(database + suffix)
+    fresh(database)
     rgis = RGIS(args.rgis, database)
     build(rgis, args.geodata)
     rng = random.Random(args.seed)
@@ -219,13 +369,21 @@ def main():
     check_districts(rgis, boroughs, rng, district, 20)
     edges = Tally()
     check_edges(args.rgis, args.workdir, edges)
+    matching, indicators = Tally(), Tally()
+    if args.demo:
+        demo_rgis, demo_db = check_matching(args.rgis, args.demo, args.workdir, rng, matching, 25)
+        check_indicators(demo_rgis, demo_db, indicators)
 
     print(f"oracle radius: {radius.queries} queries, {radius.ids} ids compared, largest distance error {radius.max_error_m * 1000:.3f} mm")
     print(f"oracle polygon: {polygon.queries} queries ({len(polygons)} polygons, intersects and within), "
           f"{polygon.ids} ids compared, {polygon.boundary} points within 1 cm of an edge left out")
     print(f"oracle district: {district.queries} point lookups, {district.ids} districts compared")
     print(f"oracle antimeridian and pole: {edges.queries} queries, {edges.ids} ids compared")
-    failures = radius.failures + polygon.failures + district.failures + edges.failures
+    if args.demo:
+        print(f"oracle matching: {matching.queries} queries (client → listings and listing → clients), {matching.ids} ids compared, "
+              f"{matching.boundary} near a search area's edge left out")
+        print(f"oracle indicators: {indicators.queries} districts on two levels, {indicators.ids} figures compared")
+    failures = radius.failures + polygon.failures + district.failures + edges.failures + matching.failures + indicators.failures
     for failure in failures[:20]:
         print("MISMATCH", failure)
     if failures:

@@ -216,9 +216,11 @@ public struct DemoCity: Sendable {
         let price = area * quarter.pricePerM2 * random.uniform(0.85...1.15)
         let roll = random.unit()
         let status: ListingStatus = roll < 0.68 ? .active : roll < 0.78 ? .pending : roll < 0.93 ? .closed : .withdrawn
-        // Closed listings were listed before 2026 and sold in 2026.
-        let listYear = status == .closed ? random.int(2024...2025) : random.int(2024...2026)
-        let listDate = String(format: "%d-%02d-%02d", listYear, random.int(1...(listYear == 2026 ? 10 : 12)), random.int(1...28))
+        // Listings on the market were mostly listed this year; closed ones were listed in 2025 and sold in 2026.
+        let listYear = status == .closed || status == .withdrawn || random.chance(0.2) ? 2025 : 2026
+        // Most stock is recent: months nearer November are likelier (the product of two uniforms).
+        let month = listYear == 2026 ? max(1, 11 - Int(random.unit() * random.unit() * 11)) : random.int(1...12)
+        let listDate = String(format: "%d-%02d-%02d", listYear, month, random.int(1...(month == 11 && listYear == 2026 ? 20 : 28)))
         var properties: [String: JSONValue] = [
             "status": .string(status.rawValue),
             "property_type": .string(type.rawValue),

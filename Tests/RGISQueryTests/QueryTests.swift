@@ -36,7 +36,7 @@ struct QueryTests {
     let engine = RealDatabase.shared.engine
     let berlin = try! Centre(lon: 13.42, lat: 52.54)
 
-    @Test("the oracle (pyproj, shapely) agrees with every radius, polygon and district answer on the shared data")
+    @Test("the oracle (pyproj, shapely) agrees with every radius, polygon, district, matching and indicator answer")
     func oracle() throws {
         let python = "/usr/bin/python3"
         guard FileManager.default.isExecutableFile(atPath: python) else {
@@ -47,10 +47,12 @@ struct QueryTests {
         defer { dir.remove() }
         let result = try run(python, [Fixtures.packageRoot.appendingPathComponent("tools/oracle.py").path,
                                       "--rgis", Fixtures.rgisExecutable, "--geodata", Fixtures.sharedGeodata.path,
-                                      "--workdir", dir.path("oracle")])
+                                      "--workdir", dir.path("oracle"), "--demo", Fixtures.packageRoot.appendingPathComponent("geodata").path])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(result.stdout.contains("oracle: all answers agree"))
         #expect(result.stdout.contains("oracle radius: 60 queries"))
+        #expect(result.stdout.contains("oracle matching: 50 queries"))
+        #expect(result.stdout.contains("oracle indicators: 30 districts"))
         print(result.stdout, terminator: "")
     }
 

@@ -1,0 +1,112 @@
+import ArgumentParser
+import Foundation
+import RGISCore
+import RGISQuery
+import RGISStore
+
+struct MatchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "match",
+        abstract: "Match client demand and listings, both ways, with a score and the reasons.",
+        discussion: """
+            A listing fits a demand when it lies in the demand's search area and meets its criteria \
+            (type, bedrooms, budget and living area, each with 10 % stretch). Results are ranked by a score \
+            from 0 to 100: price fit 40, size fit 30, closeness to the search area's centre 30.
+            """,
+        subcommands: [MatchClientCommand.self, MatchListingCommand.self]
+    )
+}
+
+struct MatchClientCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "client", abstract: "The listings that fit a client's demand, best first.")
+
+    @OptionGroup var target: DatabaseArgument
+    @Option(help: "The demand's id.") var demand: String
+    @Option(help: "Most listings to return (1–10000).") var limit: Int = 100
+    @Option(help: "Output: geojson, or table for people.") var format: PageOptions.OutputFormat = .geojson
+
+    func run() throws {
+        try reportingErrors {
+            let page = try QueryEngine(RGISDatabase.open(at: target.database)).listings(matchingDemand: demand, limit: try Limit(limit))
+            var options = PageOptions()
+            options.format = format
+            options.print(page)
+        }
+    }
+}
+
+struct MatchListingCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "listing",
+        abstract: "The active demands a listing fits, with owning agent and client id (never contact data).")
+
+    @OptionGroup var target: DatabaseArgument
+    @Option(help: "A stored listing's id.") var listing: String?
+    @Option(help: "A new listing, not stored: a GeoJSON Feature with a Point, from a file or - for standard input.") var geojson: String?
+    @Option(help: "Output: geojson, or table for people.") var format: PageOptions.OutputFormat = .geojson
+
+    func validate() throws {
+        if (listing == nil) == (geojson == nil) { throw ValidationError("give either --listing ID or --geojson FILE") }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let engine = QueryEngine(try RGISDatabase.open(at: target.database))
+            let page: FeaturePage
+            if let listing {
+                page = try engine.demands(matchingListing: listing)
+            } else if let geojson {
+                let data = geojson == "-" ? FileHandle.standardInput.readDataToEndOfFile() : FileManager.default.contents(atPath: geojson)
+                guard let data else { throw RGISError(.notFound, "no such file", at: geojson) }
+                do {
+                    page = try engine.demands(matchingNewListing: JSONValue.parse(Array(data)))
+                } catch let error as RGISError {
+                    throw error.located(geojson == "-" ? "<stdin>" : geojson)
+                }
+            } else {
+                return
+            }
+            var options = PageOptions()
+            options.format = format
+            options.print(page)
+        }
+    }
+}
+
+struct IndicatorsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "indicators",
+        abstract: "Supply and demand per district as a choropleth-ready GeoJSON FeatureCollection.",
+        discussion: """
+            Per district of a level: active listings, median list price per m², median days on market, \
+            closed sales in the period, long-unsold share (over 180 days on market), active demands, median \
+            budget, and demand/supply ratio. Figures from 1 to 4 records are withheld and named in "suppressed".
+            """
+    )
+
+    @OptionGroup var target: DatabaseArgument
+    @Option(help: "District level: city, district or subdistrict.") var level: String = "district"
+    @Option(name: .customLong("as-of"), help: "The day the figures are for (YYYY-MM-DD; default today).") var asOf: String?
+    @Option(help: "Closed sales are counted from this day (YYYY-MM-DD; default a year before --as-of).") var since: String?
+    @Option(help: "Output: geojson, or table for people.") var format: PageOptions.OutputFormat = .geojson
+
+    func run() throws {
+        try reportingErrors {
+            let today = ISO8601DateFormatter.string(from: Date(), timeZone: TimeZone(identifier: "UTC")!, formatOptions: [.withFullDate])
+            func date(_ text: String?, _ fallback: String, _ name: String) throws -> ISODate {
+                guard let parsed = ISODate(parsing: text ?? fallback) else {
+                    throw RGISError(.malformedInput, "\(name) '\(text ?? "")' is not a date (YYYY-MM-DD)", at: "parameter \(name)")
+                }
+                return parsed
+            }
+            let end = try date(asOf, today, "as-of")
+            let year = Int(end.text.prefix(4))! - 1
+            let start = try date(since, "\(year)" + end.text.dropFirst(4).prefix(6), "since")
+            let options = try IndicatorOptions(level: try IndicatorOptions.level(parsing: level), asOf: end, periodStart: start)
+            let page = try QueryEngine(RGISDatabase.open(at: target.database)).indicators(options)
+            var output = PageOptions()
+            output.format = format
+            output.print(page)
+        }
+    }
+}
