@@ -53,6 +53,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // In-process query timings against raw SpatiaLite SQL (tools/bench).
+        .executableTarget(
+            name: "rgis-bench",
+            dependencies: ["RGISCore", "RGISStore", "RGISQuery", .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Sources/RGISBench"
+        ),
         // Fixtures and helpers shared by the test targets.
         .target(
             name: "RGISTesting",

@@ -153,7 +153,7 @@ public struct DemoCity: Sendable {
                     let onMarket = min(units, Int((Double(units) * random.uniform(0.001...0.004) * (1.4 - r)).rounded()))
                     for _ in 0..<onMarket {
                         listingNumber += 1
-                        listings.append(listing(number: listingNumber, random: &random, x: random.uniform(bx0...bx1), y: random.uniform(by0...by1),
+                        listings.append(listing(number: listingNumber, random: &random, x: random.uniform((bx0 + 1)...(bx1 - 1)), y: random.uniform((by0 + 1)...(by1 - 1)),
                                                 remoteness: r, quarter: q, buildingID: buildingID, parcelID: parcelID, yearBuilt: yearBuilt))
                     }
                 }

@@ -170,3 +170,81 @@ struct CLITests {
         #expect(try db.check().isEmpty)
     }
 }
+
+@Suite("rgis query, match and indicators")
+struct QueryCLITests {
+    static let database: String = {
+        let dir = try! Fixtures.temporaryDirectory()
+        let db = dir.path("berlin.sqlite")
+        _ = try! rgis("init", db)
+        _ = try! rgis("import", db, "--layer", "listings", Fixtures.shared("berlin-prenzlauer/listings.geojson"), "--map", "price=list_price")
+        _ = try! rgis("import", db, "--layer", "districts", Fixtures.shared("berlin-prenzlauer/boundary.geojson"), "--map", "neighbourh=name")
+        return db
+    }()
+
+    @Test("radius prints GeoJSON that ogrinfo reads, and its cursor walks on to the next page")
+    func radiusPages() throws {
+        let first = try rgis("query", "radius", Self.database, "--lon", "13.42", "--lat", "52.54", "--radius-m", "500", "--limit", "20")
+        #expect(first.status == 0, "\(first.stderr)")
+        let page = try JSONValue.parse(Array(first.stdout.utf8))
+        #expect(page["numberReturned"] == .int(20))
+        guard case .string(let cursor)? = page["next"] else { Issue.record("no next cursor"); return }
+        let second = try rgis("query", "radius", Self.database, "--lon", "13.42", "--lat", "52.54", "--radius-m", "500", "--limit", "20", "--cursor", cursor)
+        let next = try JSONValue.parse(Array(second.stdout.utf8))
+        guard case .array(let a)? = page["features"], case .array(let b)? = next["features"] else { return }
+        #expect(Set(a.compactMap { $0["id"] }).isDisjoint(with: Set(b.compactMap { $0["id"] })))
+        #expect((a.last?["properties"]?["distance_m"]?.number ?? 0) <= (b.first?["properties"]?["distance_m"]?.number ?? 0))
+        if let ogrinfo = which("ogrinfo") {
+            let dir = try Fixtures.temporaryDirectory()
+            defer { dir.remove() }
+            let read = try run(ogrinfo, ["-ro", "-so", "-al", try dir.write("r.geojson", first.stdout)])
+            #expect(read.stdout.contains("Feature Count: 20"))
+            #expect(read.stdout.contains("distance_m: Real"))
+        }
+    }
+
+    @Test("negative coordinates, polygons from standard input, districts and tables")
+    func otherQueries() throws {
+        let polygon = #"{"type":"Polygon","coordinates":[[[13.41,52.535],[13.425,52.535],[13.425,52.545],[13.41,52.545],[13.41,52.535]]]}"#
+        let within = try rgis("query", "polygon", Self.database, "--geometry", "-", "--within", "--limit", "10000", stdin: polygon)
+        #expect(within.status == 0, "\(within.stderr)")
+        let bbox = try rgis("query", "bbox", Self.database, "--bbox", "13.41,52.535,13.425,52.545", "--limit", "10000")
+        #expect(try JSONValue.parse(Array(within.stdout.utf8))["numberReturned"] == JSONValue.parse(Array(bbox.stdout.utf8))["numberReturned"])
+        let west = try rgis("query", "radius", Self.database, "--lon", "-0.1", "--lat", "51.5", "--radius-m", "1000")
+        #expect(west.status == 0, "a negative longitude is a value, not an option: \(west.stderr)")
+        let district = try rgis("query", "district", Self.database, "--lon", "13.42", "--lat", "52.54", "--format", "table")
+        #expect(district.stdout.contains("Helmholtzplatz"))
+        let nearest = try rgis("query", "nearest", Self.database, "--lon", "13.42", "--lat", "52.54", "--k", "3", "--format", "table")
+        #expect(nearest.stdout.hasSuffix("3 features\n"))
+    }
+
+    @Test("bad parameters exit non-zero naming the parameter and the rule", arguments: [
+        (["query", "radius", "--lon", "13.4", "--lat", "91", "--radius-m", "10"], "parameter lat"),
+        (["query", "radius", "--lon", "13.4", "--lat", "nan", "--radius-m", "10"], "finite"),
+        (["query", "radius", "--lon", "13.4", "--lat", "52.5", "--radius-m", "0"], "radius_m must be between 1 and 100000"),
+        (["query", "radius", "--lon", "13.4", "--lat", "52.5", "--radius-m", "100001"], "radius_m"),
+        (["query", "radius", "--lon", "13.4", "--lat", "52.5", "--radius-m", "10", "--limit", "0"], "limit must be between 1 and 10000"),
+        (["query", "radius", "--lon", "13.4", "--lat", "52.5", "--radius-m", "10", "--type", "castle"], "unknown property type 'castle'"),
+        (["query", "radius", "--lon", "13.4", "--lat", "52.5", "--radius-m", "10", "--price-min", "9", "--price-max", "1"], "price_min 9.0 is greater than price_max 1.0"),
+        (["query", "radius", "--lon", "13.4", "--lat", "52.5", "--radius-m", "10", "--cursor", "garbage!"], "parameter cursor"),
+        (["query", "district", "--id", "atlantis"], "no district with id 'atlantis'"),
+        (["match", "client", "--demand", "nobody"], "no demand with id 'nobody'"),
+        (["indicators", "--level", "county"], "unknown level 'county'"),
+    ])
+    func badParameters(_ arguments: [String], _ message: String) throws {
+        var args = arguments
+        args.insert(Self.database, at: arguments[0] == "indicators" ? 1 : 2)
+        let result = try run(Fixtures.rgisExecutable, args)
+        #expect(result.status != 0)
+        #expect(result.stderr.contains(message), "\(result.stderr)")
+        #expect(result.stdout.isEmpty)
+    }
+
+    @Test("an invalid polygon is refused naming the rule")
+    func invalidPolygon() throws {
+        let bowtie = #"{"type":"Polygon","coordinates":[[[13.40,52.52],[13.41,52.53],[13.41,52.52],[13.40,52.53],[13.40,52.52]]]}"#
+        let result = try rgis("query", "polygon", Self.database, "--geometry", "-", stdin: bowtie)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("parameter geometry: the polygon is not valid: Self-intersection"))
+    }
+}

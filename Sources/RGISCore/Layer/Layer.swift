@@ -23,7 +23,19 @@ public enum Layer: String, CaseIterable, Sendable, CustomStringConvertible {
     }
 
     /// The typed attribute columns, besides `id`, `extra` and `geom`.
-    public var fields: [Field] {
+    public var fields: [Field] { Self.fieldsByLayer[self]! }
+
+    public func field(named name: String) -> Field? {
+        Self.fieldIndex[self]![name]
+    }
+
+    // Built once: the import path asks for them for every property of every feature.
+    private static let fieldsByLayer = Dictionary(uniqueKeysWithValues: allCases.map { ($0, $0.declaredFields) })
+    private static let fieldIndex = fieldsByLayer.mapValues { fields in
+        Dictionary(uniqueKeysWithValues: fields.map { ($0.name, $0) })
+    }
+
+    private var declaredFields: [Field] {
         switch self {
         case .listings: [
             Field("status", .oneOf(ListingStatus.allCases.map(\.rawValue)), default: ListingStatus.active.rawValue),
@@ -76,10 +88,6 @@ public enum Layer: String, CaseIterable, Sendable, CustomStringConvertible {
             Field("created_at", .date),
         ]
         }
-    }
-
-    public func field(named name: String) -> Field? {
-        fields.first { $0.name == name }
     }
 
     /// Prefix of ids RGIS generates for records whose source has none (`listing-17`).
