@@ -128,6 +128,17 @@ struct CLITests {
         #expect(try after.check().isEmpty)
         let check = try rgis("check", db)
         #expect(check.status == 0)
+        // The spatial index triggers, dropped during the bulk import, came back with the rollback.
+        let triggers = try after.read { db in
+            try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'listings' ORDER BY name")
+        }
+        #expect(triggers.contains("gii_listings_geom") && triggers.contains("tmi_listings_geom"))
+        // And the next import works, found through the R*Tree.
+        let small = try dir.write("small.geojson", #"{"type":"FeatureCollection","features":[{"type":"Feature","id":"s1","geometry":{"type":"Point","coordinates":[-0.1,51.5]},"properties":{}}]}"#)
+        #expect(try rgis("import", db, "--layer", "listings", small).status == 0)
+        let found = try rgis("export", db, "--layer", "listings", "--bbox", "-0.11,51.49,-0.09,51.51")
+        #expect(found.stdout.contains(#""id":"s1""#))
+        #expect(try rgis("check", db).status == 0)
     }
 
     @Test("rgis sample is deterministic and writes exactly the committed geodata/")
