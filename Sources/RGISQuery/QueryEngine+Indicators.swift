@@ -15,26 +15,9 @@ extension QueryEngine {
         try database.read { db in
             let districts = try Row.fetchAll(db, sql: "SELECT \(StoredFeature.columns(.districts)) FROM districts t WHERE t.level = ? ORDER BY t.fid",
                                              arguments: [options.level.rawValue])
-            // Supply: each listing joined to the districts whose box holds it (R*Tree), then exactly.
-            let listings = try Row.fetchAll(db, sql: """
-                SELECT dist.fid, l.status, l.list_price, l.living_area_m2,
-                       julianday(:asOf) - julianday(l.list_date), l.close_date
-                FROM districts dist JOIN listings l
-                  ON l.fid IN (SELECT pkid FROM idx_listings_geom
-                               WHERE xmax >= MbrMinX(dist.geom) AND xmin <= MbrMaxX(dist.geom)
-                                 AND ymax >= MbrMinY(dist.geom) AND ymin <= MbrMaxY(dist.geom))
-                 AND ST_Contains(dist.geom, l.geom)
-                WHERE dist.level = :level
-                """, arguments: ["asOf": options.asOf.text, "level": options.level.rawValue])
-            let demands = try Row.fetchAll(db, sql: """
-                SELECT dist.fid, m.budget_max
-                FROM districts dist JOIN demands m
-                  ON m.fid IN (SELECT pkid FROM idx_demands_geom
-                               WHERE xmax >= MbrMinX(dist.geom) AND xmin <= MbrMaxX(dist.geom)
-                                 AND ymax >= MbrMinY(dist.geom) AND ymin <= MbrMaxY(dist.geom))
-                 AND m.status = 'active' AND ST_Contains(dist.geom, ST_PointOnSurface(m.geom))
-                WHERE dist.level = :level
-                """, arguments: ["level": options.level.rawValue])
+            let sql = Self.indicatorSQL
+            let listings = try Row.fetchAll(db, sql: sql.listings, arguments: ["asOf": options.asOf.text, "level": options.level.rawValue])
+            let demands = try Row.fetchAll(db, sql: sql.demands, arguments: ["level": options.level.rawValue])
 
             var supply: [Int64: [Row]] = [:]
             for row in listings { supply[row[0], default: []].append(row) }
@@ -69,6 +52,32 @@ extension QueryEngine {
             return FeaturePage(features: features, next: nil)
         }
     }
+}
+
+extension QueryEngine {
+    /// Supply rows: each listing joined to the districts whose box holds it (R*Tree), then exactly.
+    /// Demand rows: each active demand to the district holding its search area's point on surface.
+    static let indicatorSQL = (
+        listings: """
+            SELECT dist.fid, l.status, l.list_price, l.living_area_m2,
+                   julianday(:asOf) - julianday(l.list_date), l.close_date
+            FROM districts dist JOIN listings l
+              ON l.fid IN (SELECT pkid FROM idx_listings_geom
+                           WHERE xmax >= MbrMinX(dist.geom) AND xmin <= MbrMaxX(dist.geom)
+                             AND ymax >= MbrMinY(dist.geom) AND ymin <= MbrMaxY(dist.geom))
+             AND ST_Contains(dist.geom, l.geom)
+            WHERE dist.level = :level
+            """,
+        demands: """
+            SELECT dist.fid, m.budget_max
+            FROM districts dist JOIN demands m
+              ON m.fid IN (SELECT pkid FROM idx_demands_geom
+                           WHERE xmax >= MbrMinX(dist.geom) AND xmin <= MbrMaxX(dist.geom)
+                             AND ymax >= MbrMinY(dist.geom) AND ymin <= MbrMaxY(dist.geom))
+             AND m.status = 'active' AND ST_Contains(dist.geom, ST_PointOnSurface(m.geom))
+            WHERE dist.level = :level
+            """
+    )
 }
 
 /// Figures of one district, with the small-number rule applied as they are added.

@@ -82,7 +82,7 @@ struct MatchingTests {
         #expect(throws: RGISError.self) { try engine.listings(matchingDemand: "no-such-demand", limit: Limit(10)) }
     }
 
-    @Test("reverse matching goes through the demand areas' R*Tree")
+    @Test("matching and indicators go through the R*Trees of listings and demand areas")
     func reverseMatchPlan() throws {
         let query = QueryEngine.listingDemandsSQL(ListingFacts(price: 500_000, livingAreaM2: 80, bedrooms: 2, propertyType: "apartment"),
                                                   at: Position(lon: 9.05, lat: 48.025))
@@ -96,6 +96,13 @@ struct MatchingTests {
             try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN \(forward.sql)", arguments: forward.arguments).map { $0["detail"] as String }
         }
         #expect(!forwardDetails.contains { $0.hasPrefix("SCAN t") || $0.hasPrefix("SCAN demands") })
+        for (name, sql) in [("indicator supply", QueryEngine.indicatorSQL.listings), ("indicator demand", QueryEngine.indicatorSQL.demands)] {
+            let details = try DemoDatabase.shared.database.read { db in
+                try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN \(sql)", arguments: ["asOf": "2026-11-23", "level": "district"]).map { $0["detail"] as String }
+            }
+            #expect(!details.contains { $0.hasPrefix("SCAN l") || $0.hasPrefix("SCAN m") }, "\(name): \(details)")
+            #expect(details.contains { $0.contains("idx_") }, "\(name): \(details)")
+        }
     }
 
     @Test("indicators: one feature per district of the level, figures withheld below 5 records")

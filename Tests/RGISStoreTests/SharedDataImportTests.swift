@@ -81,6 +81,19 @@ struct SharedDataImportTests {
         #expect(try db.check().isEmpty)
     }
 
+    @Test("the street centre lines are refused by every layer, naming the geometry type, and nothing is stored")
+    func streetsHaveNoLayer() throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { dir.remove() }
+        let db = try dir.database()
+        for layer in Layer.allCases {
+            #expect { try db.importFeatures(from: Fixtures.shared("prague-bubenec/streets.geojson"), options: ImportOptions(layer: layer)) } throws: {
+                ($0 as? RGISError)?.description.contains("feature 1 (line 4): geometry LineString cannot be stored in layer \(layer)") == true
+            }
+        }
+        #expect(try db.info().layers.allSatisfy { $0.count == 0 })
+    }
+
     /// The bounding box of every position in a GeoJSON file, computed from the file itself.
     func sourceExtent(_ path: String) throws -> BBox {
         let value = try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: path))))
