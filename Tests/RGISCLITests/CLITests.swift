@@ -87,19 +87,19 @@ struct CLITests {
         let db = dir.path("city.sqlite")
         _ = try rgis("init", db)
         _ = try rgis("import", db, "--layer", "districts", Fixtures.shared("london/boroughs.geojson"))
-        // A file big enough that the import is still running when it is killed: 400,000 listings.
+        // A file big enough that the import is still running when it is killed: 100,000 listings.
         let big = dir.path("big.geojson")
-        _ = FileManager.default.createFile(atPath: big, contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: big))
-        handle.write(Data(#"{"type":"FeatureCollection","features":["#.utf8))
-        var chunk = ""
-        for i in 0..<400_000 {
-            let lon = -0.5 + Double(i % 1000) * 0.001, lat = 51.3 + Double(i / 1000) * 0.001
-            chunk += (i == 0 ? "" : ",") + #"{"type":"Feature","id":"k\#(i)","geometry":{"type":"Point","coordinates":[\#(lon),\#(lat)]},"properties":{"list_price":\#(100000 + i)}}"#
-            if chunk.utf8.count > 1 << 20 { handle.write(Data(chunk.utf8)); chunk = "" }
-        }
-        handle.write(Data((chunk + "]}").utf8))
-        try handle.close()
+        let script = """
+            import sys
+            with open(sys.argv[1], "w") as f:
+                f.write('{"type":"FeatureCollection","features":[')
+                for i in range(100000):
+                    lon, lat = -0.5 + (i % 1000) * 0.001, 51.3 + (i // 1000) * 0.001
+                    f.write(('' if i == 0 else ',') + '{"type":"Feature","id":"k%d","geometry":{"type":"Point","coordinates":[%.3f,%.3f]},"properties":{"list_price":%d}}' % (i, lon, lat, 100000 + i))
+                f.write(']}')
+            """
+        let generated = try run("/usr/bin/env", ["python3", "-c", script, big])
+        #expect(generated.status == 0, "\(generated.stderr)")
 
         let before = try RGISDatabase.open(at: db).info()
         let process = Process()
@@ -108,13 +108,15 @@ struct CLITests {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        // Wait until the import has written well into the WAL, then kill it without warning.
-        let wal = db + "-wal"
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline {
-            let size = (try? FileManager.default.attributesOfItem(atPath: wal)[.size] as? Int) ?? 0
-            if size > 4 << 20 { break }
-            usleep(20_000)
+        // Wait until the import has read a third of the file (the kernel's count of bytes the process
+        // read), so it is in the middle of its transaction, then kill it without warning.
+        let fileSize = (try FileManager.default.attributesOfItem(atPath: big)[.size] as? Int) ?? 0
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline, process.isRunning {
+            let io = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/io", encoding: .utf8)) ?? ""
+            let read = io.split(separator: "\n").first { $0.hasPrefix("rchar:") }.flatMap { Int($0.dropFirst(6).trimmingCharacters(in: .whitespaces)) } ?? 0
+            if read > fileSize / 3 { break }
+            usleep(5_000)
         }
         #expect(process.isRunning, "the import finished before it could be killed")
         kill(process.processIdentifier, SIGKILL)
