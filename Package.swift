@@ -9,11 +9,13 @@ let package = Package(
         .library(name: "RGISCore", targets: ["RGISCore"]),
         .library(name: "RGISStore", targets: ["RGISStore"]),
         .library(name: "RGISQuery", targets: ["RGISQuery"]),
+        .library(name: "RGISServer", targets: ["RGISServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // spatialite.h through pkg-config; links the same system libsqlite3 that GRDBSQLite links.
@@ -40,6 +42,16 @@ let package = Package(
             name: "RGISQuery",
             dependencies: ["RGISCore", "RGISStore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        // HTTP: OGC API – Features, the domain API and the map page, over RGISQuery.
+        .target(
+            name: "RGISServer",
+            dependencies: [
+                "RGISCore", "RGISStore", "RGISQuery",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Resources/map.html")]
+        ),
         // The deterministic demo city behind `rgis sample` and geodata/.
         .target(name: "RGISSample", dependencies: ["RGISCore"]),
         .executableTarget(
@@ -48,6 +60,7 @@ let package = Package(
                 "RGISCore",
                 "RGISStore",
                 "RGISQuery",
+                "RGISServer",
                 "RGISSample",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -71,6 +84,10 @@ let package = Package(
         ], exclude: ["Golden"]),
         .testTarget(name: "RGISQueryTests", dependencies: [
             "RGISQuery", "RGISStore", "RGISTesting", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        .testTarget(name: "RGISServerTests", dependencies: [
+            "RGISServer", "RGISStore", "RGISTesting",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
         .testTarget(name: "RGISCLITests", dependencies: [
             "rgis", "RGISStore", "RGISSample", "RGISTesting", .product(name: "GRDB", package: "GRDB.swift"),

@@ -3,7 +3,7 @@ import RGISCore
 import RGISStore
 
 @main
-struct RGIS: ParsableCommand {
+struct RGIS: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rgis",
         abstract: "Real-estate GIS: a SpatiaLite store of parcels, buildings, listings, districts and client demand.",
@@ -12,7 +12,7 @@ struct RGIS: ParsableCommand {
             A database is one SpatiaLite file; GDAL and QGIS open it as it is.
             """,
         subcommands: [InitCommand.self, ImportCommand.self, ExportCommand.self, InfoCommand.self,
-                      CheckCommand.self, QueryCommand.self, MatchCommand.self, IndicatorsCommand.self, SampleCommand.self]
+                      CheckCommand.self, QueryCommand.self, MatchCommand.self, IndicatorsCommand.self, ServeCommand.self, SampleCommand.self]
     )
 }
 

@@ -1,0 +1,88 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import RGISQuery
+import RGISStore
+
+/// How to run the server.
+public struct ServerConfiguration: Sendable {
+    public var databasePath: String
+    public var host = "127.0.0.1"
+    /// 0 picks a free port (tests).
+    public var port = 8080
+    /// Required for endpoints with client data; nil closes them.
+    public var apiKey: String?
+    /// A fixed public base URL for links (behind a proxy); by default taken from the request's Host.
+    public var baseURL: String?
+    /// Where Debian's libjs-leaflet is installed.
+    public var leafletDirectory = "/usr/share/javascript/leaflet"
+
+    public init(databasePath: String) { self.databasePath = databasePath }
+}
+
+/// Builds the application: routes from the controllers' endpoint tables, the problem middleware,
+/// request logging. `rgis serve` runs it; tests call it with a temporary database and port 0.
+public func buildApplication(
+    _ configuration: ServerConfiguration,
+    logger: Logger = Logger(label: "rgis"),
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) throws -> some ApplicationProtocol {
+    let database = try RGISDatabase.open(at: configuration.databasePath)
+    let state = ServerState(engine: QueryEngine(database), apiKey: configuration.apiKey, baseURL: configuration.baseURL)
+    let metrics = RequestMetrics()
+    let router = Router(context: ServerContext.self)
+    router.add(middleware: RequestLogMiddleware(logger: logger, metrics: metrics))
+
+    var endpoints: [Endpoint] = []
+    endpoints += CollectionsController(state: state).endpoints
+    endpoints += SearchController(state: state).endpoints
+    endpoints += MatchingController(state: state).endpoints
+    endpoints += MapController(state: state, leafletDirectory: configuration.leafletDirectory).endpoints
+    let landing = LandingController(state: state, metrics: metrics, documented: endpoints)
+    endpoints = landing.endpoints + endpoints
+
+    for endpoint in endpoints {
+        router.on(RouterPath(endpoint.routerPath), method: endpoint.method) { request, context in
+            do {
+                if endpoint.protected { try state.authorize(request) }
+                return try await endpoint.handler(request, context)
+            } catch {
+                let (problem, isInternal) = Problem.from(error, ogc: endpoint.ogc)
+                if isInternal { logger.error("request \(context.requestID) \(request.method) \(request.uri.path) failed: \(error)") }
+                return problem.response(requestID: context.requestID)
+            }
+        }
+    }
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "RGIS"),
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+        logger: logger
+    )
+}
+
+/// One log line per request (method, path, status, milliseconds), and the counts behind /metrics.
+/// Requests no route answers become problem+json 404s here.
+struct RequestLogMiddleware: RouterMiddleware {
+    typealias Context = ServerContext
+    let logger: Logger
+    let metrics: RequestMetrics
+
+    func handle(_ request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        let response: Response
+        do {
+            response = try await next(request, context)
+        } catch {
+            let (problem, isInternal) = Problem.from(error, ogc: true)
+            if isInternal { logger.error("request \(context.requestID) failed: \(error)") }
+            response = problem.response(requestID: context.requestID)
+        }
+        let elapsed = ContinuousClock.now - start
+        let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        metrics.record(status: response.status.code, milliseconds: ms)
+        logger.info("\(request.method) \(request.uri.path) \(response.status.code) \(String(format: "%.1f", ms)) ms")
+        return response
+    }
+}

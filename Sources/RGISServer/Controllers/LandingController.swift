@@ -1,0 +1,75 @@
+import Foundation
+import Hummingbird
+import RGISCore
+
+/// `/`, `/conformance`, `/api`, `/health`, `/metrics`.
+struct LandingController {
+    let state: ServerState
+    let metrics: RequestMetrics
+    /// The other controllers' endpoints, for the OpenAPI document.
+    let documented: [Endpoint]
+
+    /// The conformance classes RGIS passes, with the tests that show it (FEATURES.md).
+    static let conformance = [
+        "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+        "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+        "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    ]
+
+    var endpoints: [Endpoint] {
+        let own = [landing, conformancePage, health, metricsPage]
+        let api = Endpoint(method: .get, path: "/api", operationID: "getAPI", summary: "This API's OpenAPI 3 document", tag: "Capabilities",
+                           produces: MediaTypes.openAPI, ogc: true) { [documented] request, _ in
+            _ = try QueryParameters(request, allowed: [Self.format], extra: false)
+            return .json(OpenAPIDocument.build(own + [Self.apiEndpointStub] + documented), type: MediaTypes.openAPI)
+        }
+        return own + [api]
+    }
+
+    static let format = ParameterSpec("f", .string, "Response format", values: ["json"])
+
+    /// Describes `/api` itself in the document (the handler above is the real one).
+    static let apiEndpointStub = Endpoint(method: .get, path: "/api", operationID: "getAPI", summary: "This API's OpenAPI 3 document",
+                                          tag: "Capabilities", query: [format], produces: MediaTypes.openAPI, ogc: true) { _, _ in Response(status: .ok) }
+
+    var landing: Endpoint {
+        Endpoint(method: .get, path: "/", operationID: "getLandingPage", summary: "Landing page", tag: "Capabilities", query: [Self.format], ogc: true) { [state] request, _ in
+            _ = try QueryParameters(request, allowed: [Self.format], extra: false)
+            let base = state.base(request)
+            return .json(.object([
+                "title": .string("RGIS"),
+                "description": .string("Real-estate GIS: listings, parcels, buildings and districts as OGC API – Features, with radius, polygon and district search, client matching and district indicators."),
+                "links": .array([
+                    link("\(base)/", rel: "self", type: MediaTypes.json, title: "This document"),
+                    link("\(base)/api", rel: "service-desc", type: MediaTypes.openAPI, title: "The API definition"),
+                    link("\(base)/conformance", rel: "conformance", type: MediaTypes.json, title: "Conformance classes"),
+                    link("\(base)/collections", rel: "data", type: MediaTypes.json, title: "Collections"),
+                    link("\(base)/map", rel: "alternate", type: "text/html", title: "Map"),
+                ]),
+            ]))
+        }
+    }
+
+    var conformancePage: Endpoint {
+        Endpoint(method: .get, path: "/conformance", operationID: "getConformance", summary: "Conformance classes", tag: "Capabilities", query: [Self.format], ogc: true) { request, _ in
+            _ = try QueryParameters(request, allowed: [Self.format], extra: false)
+            return .json(.object(["conformsTo": .array(Self.conformance.map(JSONValue.string))]))
+        }
+    }
+
+    var health: Endpoint {
+        Endpoint(method: .get, path: "/health", operationID: "getHealth", summary: "Liveness and database reachability", tag: "Operations") { [state] request, _ in
+            _ = try QueryParameters(request, allowed: [], extra: false)
+            let info = try state.engine.database.info()
+            return .json(.object(["status": .string("ok"), "listings": .int(Int64(info.layers.first { $0.layer == .listings }?.count ?? 0))]))
+        }
+    }
+
+    var metricsPage: Endpoint {
+        Endpoint(method: .get, path: "/metrics", operationID: "getMetrics", summary: "Request counters (Prometheus text format)", tag: "Operations",
+                 produces: "text/plain") { [metrics] request, _ in
+            _ = try QueryParameters(request, allowed: [], extra: false)
+            return .text(metrics.prometheusText, type: "text/plain; version=0.0.4")
+        }
+    }
+}

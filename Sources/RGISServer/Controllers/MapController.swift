@@ -1,0 +1,52 @@
+import Foundation
+import Hummingbird
+import RGISCore
+
+/// `/map`: a Leaflet page served by RGIS itself (Leaflet from Debian's libjs-leaflet; no CDN, no tiles).
+struct MapController {
+    let state: ServerState
+    let leafletDirectory: String
+
+    static let page: String = {
+        guard let url = Bundle.module.url(forResource: "map", withExtension: "html"),
+              let text = try? String(contentsOf: url, encoding: .utf8) else { return "<!doctype html><p>map page missing from the build</p>" }
+        return text
+    }()
+
+    var endpoints: [Endpoint] {
+        [
+            Endpoint(method: .get, path: "/map", operationID: "getMap", summary: "The map page", tag: "Map", produces: "text/html") { request, _ in
+                _ = try QueryParameters(request, allowed: [], extra: false)
+                return .text(Self.page, type: MediaTypes.html)
+            },
+            Endpoint(method: .get, path: "/static/leaflet/{file}", operationID: "getLeafletFile", summary: "Leaflet's script and style",
+                     tag: "Map", pathParameters: [ParameterSpec("file", .string, required: true, "A file name")],
+                     produces: "application/javascript") { [leafletDirectory] _, context in
+                try Self.file(context.parameters.get("file") ?? "", in: leafletDirectory)
+            },
+            Endpoint(method: .get, path: "/static/leaflet/images/{file}", operationID: "getLeafletImage", summary: "Leaflet's marker images",
+                     tag: "Map", pathParameters: [ParameterSpec("file", .string, required: true, "A file name")],
+                     produces: "image/png") { [leafletDirectory] _, context in
+                try Self.file(context.parameters.get("file") ?? "", in: leafletDirectory + "/images")
+            },
+        ]
+    }
+
+    /// Serves one file by plain name from the directory: no slashes, no dot-dot.
+    static func file(_ name: String, in directory: String) throws -> Response {
+        guard name.range(of: #"^[A-Za-z0-9][A-Za-z0-9._-]*$"#, options: .regularExpression) != nil, !name.contains(".."),
+              let data = FileManager.default.contents(atPath: directory + "/" + name) else {
+            throw RGISError(.notFound, "no such file '\(name)' (is libjs-leaflet installed?)", at: "file")
+        }
+        let type = switch (name as NSString).pathExtension {
+        case "js": "application/javascript"
+        case "css": "text/css"
+        case "png": "image/png"
+        default: "application/octet-stream"
+        }
+        var headers = HTTPFields()
+        headers[.contentType] = type
+        headers[.cacheControl] = "public, max-age=86400"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}

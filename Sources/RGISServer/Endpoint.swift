@@ -1,0 +1,99 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import RGISCore
+
+/// A query parameter an endpoint accepts: its name, type and meaning. The same list checks requests
+/// (unknown parameters are refused) and writes the OpenAPI document.
+struct ParameterSpec: Sendable {
+    enum Kind: Sendable { case string, number, integer, boolean }
+    let name: String
+    let kind: Kind
+    let required: Bool
+    let summary: String
+    var minimum: Double?
+    var maximum: Double?
+    var values: [String]?
+
+    init(_ name: String, _ kind: Kind, required: Bool = false, _ summary: String, minimum: Double? = nil, maximum: Double? = nil, values: [String]? = nil) {
+        self.name = name
+        self.kind = kind
+        self.required = required
+        self.summary = summary
+        self.minimum = minimum
+        self.maximum = maximum
+        self.values = values
+    }
+}
+
+/// One route: method, OpenAPI path template, parameters, body, responses and the handler.
+struct Endpoint: Sendable {
+    typealias Handler = @Sendable (Request, ServerContext) async throws -> Response
+
+    let method: HTTPRequest.Method
+    /// OpenAPI template: `/collections/{collectionId}/items`.
+    let path: String
+    let operationID: String
+    let summary: String
+    let tag: String
+    var pathParameters: [ParameterSpec] = []
+    var query: [ParameterSpec] = []
+    /// Other query names the handler checks itself (a collection's queryables).
+    var acceptsPropertyFilters = false
+    /// A JSON body, with its description.
+    var body: String?
+    /// Media type of a 200 response.
+    var produces = "application/json"
+    /// Carries client data: needs the API key.
+    var protected = false
+    /// OGC API – Features route: every bad parameter is a 400.
+    var ogc = false
+    let handler: Handler
+
+    /// The router's form of the path: `{id}` becomes `:id`.
+    var routerPath: String {
+        path.replacingOccurrences(of: "{", with: ":").replacingOccurrences(of: "}", with: "")
+    }
+}
+
+/// Query parameters, checked against an endpoint's declared list.
+struct QueryParameters: Sendable {
+    let values: [String: String]
+
+    init(_ request: Request, allowed: [ParameterSpec], extra: Bool) throws {
+        var values: [String: String] = [:]
+        let names = Set(allowed.map(\.name))
+        for (key, value) in request.uri.queryParameters {
+            let k = String(key)
+            if values[k] != nil {
+                throw RGISError(.malformedInput, "parameter \(k) is given more than once", at: "parameter \(k)")
+            }
+            if !names.contains(k) && !extra {
+                throw RGISError(.malformedInput, "unknown parameter '\(k)'; this endpoint takes \(allowed.map(\.name).sorted().joined(separator: ", "))", at: "parameter \(k)")
+            }
+            values[k] = String(value).removingPercentEncoding ?? String(value)
+        }
+        for spec in allowed where spec.required && values[spec.name] == nil {
+            throw RGISError(.malformedInput, "parameter \(spec.name) is required", at: "parameter \(spec.name)")
+        }
+        self.values = values
+    }
+
+    subscript(_ name: String) -> String? { values[name] }
+
+    func double(_ name: String) throws -> Double? {
+        guard let text = values[name] else { return nil }
+        guard let v = Double(text.trimmingCharacters(in: .whitespaces)) else {
+            throw RGISError(.malformedInput, "\(name) must be a number, found '\(text)'", at: "parameter \(name)")
+        }
+        return v
+    }
+
+    func int(_ name: String) throws -> Int? {
+        guard let text = values[name] else { return nil }
+        guard let v = Int(text.trimmingCharacters(in: .whitespaces)) else {
+            throw RGISError(.malformedInput, "\(name) must be a whole number, found '\(text)'", at: "parameter \(name)")
+        }
+        return v
+    }
+}

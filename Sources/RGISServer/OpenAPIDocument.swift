@@ -1,0 +1,97 @@
+import RGISCore
+
+/// The OpenAPI 3.0 document, written from the same endpoint table the router is built from.
+enum OpenAPIDocument {
+    static func build(_ endpoints: [Endpoint]) -> JSONValue {
+        var paths: [String: [String: JSONValue]] = [:]
+        var seen = Set<String>()
+        for e in endpoints {
+            let key = "\(e.method.rawValue) \(e.path)"
+            guard seen.insert(key).inserted else { continue }
+            var operation: [String: JSONValue] = [
+                "operationId": .string(e.operationID),
+                "summary": .string(e.summary),
+                "tags": .array([.string(e.tag)]),
+                "parameters": .array(e.pathParameters.map { parameter($0, in: "path") } + e.query.map { parameter($0, in: "query") }),
+                "responses": .object(responses(e)),
+            ]
+            if let body = e.body {
+                operation["requestBody"] = .object([
+                    "description": .string(body),
+                    "required": .bool(true),
+                    "content": .object(["application/json": .object(["schema": .object(["type": .string("object")])]),
+                                        "application/geo+json": .object(["schema": .object(["type": .string("object")])])]),
+                ])
+            }
+            if e.protected {
+                operation["security"] = .array([.object(["apiKey": .array([])])])
+            }
+            paths[e.path, default: [:]][e.method.rawValue.lowercased()] = .object(operation)
+        }
+        return .object([
+            "openapi": .string("3.0.3"),
+            "info": .object([
+                "title": .string("RGIS"),
+                "version": .string("1.0.0"),
+                "description": .string("Real-estate GIS: OGC API – Features (Part 1 core, GeoJSON) over listings, parcels, buildings and districts, plus radius and polygon search, client matching and district indicators. Coordinates are longitude, latitude (CRS84)."),
+            ]),
+            "paths": .object(paths.mapValues { .object($0) }),
+            "components": .object([
+                "schemas": .object(["Problem": problemSchema]),
+                "securitySchemes": .object(["apiKey": .object(["type": .string("apiKey"), "in": .string("header"), "name": .string("X-API-Key")])]),
+            ]),
+        ])
+    }
+
+    static func parameter(_ p: ParameterSpec, in location: String) -> JSONValue {
+        let type: String = switch p.kind {
+        case .string: "string"
+        case .number: "number"
+        case .integer: "integer"
+        case .boolean: "boolean"
+        }
+        var schema: [String: JSONValue] = ["type": .string(type)]
+        if let m = p.minimum { schema["minimum"] = .double(m) }
+        if let m = p.maximum { schema["maximum"] = .double(m) }
+        if let v = p.values { schema["enum"] = .array(v.map(JSONValue.string)) }
+        var o: [String: JSONValue] = [
+            "name": .string(p.name), "in": .string(location), "required": .bool(location == "path" || p.required),
+            "description": .string(p.summary), "schema": .object(schema),
+        ]
+        if p.name == "bbox" {
+            o["style"] = .string("form")
+            o["explode"] = .bool(false)
+        }
+        return .object(o)
+    }
+
+    static let problemSchema: JSONValue = .object([
+        "type": .string("object"),
+        "required": .array([.string("title"), .string("status")]),
+        "properties": .object([
+            "type": .object(["type": .string("string")]),
+            "title": .object(["type": .string("string")]),
+            "status": .object(["type": .string("integer")]),
+            "detail": .object(["type": .string("string")]),
+            "instance": .object(["type": .string("string")]),
+        ]),
+    ])
+
+    static func responses(_ e: Endpoint) -> [String: JSONValue] {
+        let problem: JSONValue = .object(["application/problem+json": .object(["schema": .object(["$ref": .string("#/components/schemas/Problem")])])])
+        func error(_ text: String) -> JSONValue { .object(["description": .string(text), "content": problem]) }
+        var r: [String: JSONValue] = [
+            "200": .object(["description": .string("Success"), "content": .object([e.produces: .object(["schema": .object(e.produces.hasPrefix("text/") ? ["type": .string("string")] : ["type": .string("object")])])])]),
+            "400": error("A malformed or unknown parameter"),
+            "500": error("The server could not answer"),
+        ]
+        if !e.pathParameters.isEmpty || e.path.contains("match") { r["404"] = error("No such collection or record") }
+        if !e.ogc { r["422"] = error("A well-formed value that breaks a rule (an invalid polygon, a radius out of range)") }
+        if e.body != nil { r["413"] = error("The body is larger than 10 MiB") }
+        if e.protected {
+            r["401"] = error("The API key is missing or wrong")
+            r["403"] = error("The server has no API key configured")
+        }
+        return r
+    }
+}

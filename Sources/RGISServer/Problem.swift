@@ -1,0 +1,66 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import RGISCore
+
+/// An error with its HTTP status, written as RFC 9457 `application/problem+json`.
+public struct Problem: Error, Sendable {
+    public let status: HTTPResponse.Status
+    public let title: String
+    public let detail: String
+
+    public init(_ status: HTTPResponse.Status, _ title: String, _ detail: String) {
+        self.status = status
+        self.title = title
+        self.detail = detail
+    }
+
+    static func unauthorized() -> Problem {
+        Problem(.unauthorized, "API key required", "this endpoint carries client data: send the API key in the X-API-Key header")
+    }
+
+    /// The one place where errors become HTTP statuses (tipg keeps such a table).
+    ///
+    /// Malformed input is 400; a well-formed but unacceptable value 422, except for the OGC API
+    /// endpoints, where the standard wants 400 for every bad parameter; an unknown record 404; anything
+    /// else 500 without internal detail.
+    static func from(_ error: any Error, ogc: Bool) -> (problem: Problem, internal: Bool) {
+        switch error {
+        case let problem as Problem:
+            return (problem, false)
+        case let error as RGISError:
+            switch error.code {
+            case .malformedInput: return (Problem(.badRequest, "Bad request", error.description), false)
+            case .invalidValue: return (Problem(ogc ? .badRequest : .unprocessableContent, ogc ? "Bad request" : "Unprocessable value", error.description), false)
+            case .notFound: return (Problem(.notFound, "Not found", error.description), false)
+            case .conflict: return (Problem(.conflict, "Conflict", error.description), false)
+            default: return (Problem(.internalServerError, "Internal server error", "the server could not answer; see its log"), true)
+            }
+        case let error as HTTPError where error.status == .contentTooLarge:
+            return (Problem(.contentTooLarge, "Request body too large", "the body is larger than \(ServerLimits.maxBodyBytes / 1_048_576) MiB"), false)
+        case let error as HTTPError where error.status.code < 500:
+            return (Problem(error.status, error.status.reasonPhrase, error.body ?? error.status.reasonPhrase), false)
+        default:
+            return (Problem(.internalServerError, "Internal server error", "the server could not answer; see its log"), true)
+        }
+    }
+
+    func response(requestID: String) -> Response {
+        var out = #"{"type":"about:blank","title":"#
+        JSONValue.writeString(title, to: &out)
+        out += #","status":\#(status.code),"detail":"#
+        JSONValue.writeString(detail, to: &out)
+        out += #","instance":"#
+        JSONValue.writeString("urn:rgis:request:\(requestID)", to: &out)
+        out += "}"
+        var headers = HTTPFields()
+        headers[.contentType] = "application/problem+json"
+        if status == .unauthorized { headers[.wwwAuthenticate] = #"ApiKey header="X-API-Key""# }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: out)))
+    }
+}
+
+enum ServerLimits {
+    /// Bodies (drawn polygons, new listings) larger than this are refused with 413.
+    static let maxBodyBytes = 10 * 1_048_576
+}

@@ -1,0 +1,37 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import RGISCore
+
+enum MediaTypes {
+    static let json = "application/json"
+    static let geoJSON = "application/geo+json"
+    static let openAPI = "application/vnd.oai.openapi+json;version=3.0"
+    static let html = "text/html; charset=utf-8"
+}
+
+extension Response {
+    static func text(_ body: String, type: String, status: HTTPResponse.Status = .ok) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = type
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    static func json(_ value: JSONValue, type: String = MediaTypes.json) -> Response {
+        text(value.jsonText, type: type)
+    }
+}
+
+/// OGC link objects.
+func link(_ href: String, rel: String, type: String, title: String? = nil) -> JSONValue {
+    var o: [String: JSONValue] = ["href": .string(href), "rel": .string(rel), "type": .string(type)]
+    if let title { o["title"] = .string(title) }
+    return .object(o)
+}
+
+/// Percent-encodes a query value.
+func queryEscape(_ s: String) -> String {
+    var allowed = CharacterSet.urlQueryAllowed
+    allowed.remove(charactersIn: "&=+,/?#")
+    return s.addingPercentEncoding(withAllowedCharacters: allowed) ?? s
+}

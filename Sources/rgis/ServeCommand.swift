@@ -1,0 +1,51 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import RGISCore
+import RGISServer
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve a database over HTTP: OGC API – Features, the search and matching API, and a map page.",
+        discussion: """
+            Endpoints with client data (/match/…) need an API key, given with --api-key or the RGIS_API_KEY \
+            environment variable and sent by clients in the X-API-Key header. The OpenAPI document is at /api, \
+            the map at /map. Logs one line per request on standard error.
+            """
+    )
+
+    @OptionGroup var target: DatabaseArgument
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "Port to listen on (0 picks a free one).") var port = 8080
+    @Option(name: .customLong("api-key"), help: "API key for the endpoints with client data (default: $RGIS_API_KEY).") var apiKey: String?
+    @Option(name: .customLong("base-url"), help: "Public base URL for links, when behind a proxy (default: from each request's Host).") var baseURL: String?
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
+    }
+
+    func run() async throws {
+        var configuration = ServerConfiguration(databasePath: target.database)
+        configuration.host = host
+        configuration.port = port
+        configuration.apiKey = apiKey ?? ProcessInfo.processInfo.environment["RGIS_API_KEY"]
+        configuration.baseURL = baseURL
+        var logger = Logger(label: "rgis")
+        logger.logLevel = .info
+        let host = host
+        let path = configuration.databasePath
+        let keyNote = configuration.apiKey == nil ? " (client-data endpoints closed: no API key)" : ""
+        let app: any ApplicationProtocol
+        do {
+            app = try buildApplication(configuration, logger: logger) { port in
+                Console.note("rgis: serving \(path) at http://\(host):\(port)/ — map: http://\(host):\(port)/map\(keyNote)")
+            }
+        } catch let error as RGISError {
+            Console.error("error: \(error.description)")
+            throw ExitCode(1)
+        }
+        try await app.runService()
+    }
+}
