@@ -36,10 +36,12 @@ public struct Problem: Error, Sendable {
             case .conflict: return (Problem(.conflict, "Conflict", error.description), false)
             default: return (Problem(.internalServerError, "Internal server error", "the server could not answer; see its log"), true)
             }
-        case let error as HTTPError where error.status == .contentTooLarge:
+        case let error as any HTTPResponseError where error.status == .contentTooLarge:
             return (Problem(.contentTooLarge, "Request body too large", "the body is larger than \(ServerLimits.maxBodyBytes / 1_048_576) MiB"), false)
-        case let error as HTTPError where error.status.code < 500:
-            return (Problem(error.status, error.status.reasonPhrase, error.body ?? error.status.reasonPhrase), false)
+        case let error as HTTPError where error.status == .notFound:
+            return (Problem(.notFound, "Not found", "no such path; the API is described at /api"), false)
+        case let error as any HTTPResponseError where error.status.code < 500:
+            return (Problem(error.status, error.status.reasonPhrase, (error as? HTTPError)?.body ?? error.status.reasonPhrase), false)
         default:
             return (Problem(.internalServerError, "Internal server error", "the server could not answer; see its log"), true)
         }

@@ -41,7 +41,10 @@ public final class RGISDatabase: Sendable {
         case .rgis: break
         }
         let database = try RGISDatabase(path: path, pool: openPool(path))
-        try database.translatingErrors { try Schema.migrate(database.pool) }
+        try database.translatingErrors {
+            // Only a file that lacks migrations takes the write lock; opening for reading stays concurrent.
+            if try !database.pool.read({ try Schema.isCurrent($0) }) { try Schema.migrate(database.pool) }
+        }
         return database
     }
 
@@ -72,6 +75,7 @@ public final class RGISDatabase: Sendable {
             }
             var configuration = Configuration()
             configuration.readonly = true
+            configuration.busyMode = .timeout(10)
             do {
                 let queue = try DatabaseQueue(path: path, configuration: configuration)
                 defer { try? queue.close() }

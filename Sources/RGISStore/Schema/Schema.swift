@@ -10,6 +10,11 @@ enum Schema {
         try migrator.migrate(pool)
     }
 
+    /// Whether the file has the SpatiaLite metadata and every migration.
+    static func isCurrent(_ db: Database) throws -> Bool {
+        try db.tableExists("spatial_ref_sys") && migrator.hasCompletedMigrations(db)
+    }
+
     /// `InitSpatialMetaData` opens its own transaction, so it cannot run inside a migration: it runs
     /// once, before them, and must report success (1).
     private static func initSpatialMetadata(_ pool: DatabasePool) throws {
