@@ -118,3 +118,43 @@ public func which(_ program: String) -> String? {
     }
     return nil
 }
+
+/// `rgis serve` running in a child process on a free port, for clients that need a socket.
+public final class ServerProcess: @unchecked Sendable {
+    public let url: String
+    private let process: Process
+
+    /// Starts the server and waits for its "serving … at http://host:port/" line.
+    public init(database: String, apiKey: String? = nil) throws {
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: Fixtures.rgisExecutable)
+        process.arguments = ["serve", database, "--port", "0"] + (apiKey.map { ["--api-key", $0] } ?? [])
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        var seen = ""
+        var found: String?
+        let deadline = Date().addingTimeInterval(60)
+        while found == nil, Date() < deadline {
+            let data = errors.fileHandleForReading.availableData
+            if data.isEmpty { break }
+            seen += String(decoding: data, as: UTF8.self)
+            if let range = seen.range(of: #"at (http://[0-9.]+:[0-9]+)/"#, options: .regularExpression) {
+                found = String(seen[range].dropFirst(3).dropLast())
+            }
+        }
+        guard let found else {
+            process.terminate()
+            throw RGISError(.io, "rgis serve did not start: \(seen)")
+        }
+        url = found
+        // Keep draining the log so the server never blocks on a full pipe.
+        errors.fileHandleForReading.readabilityHandler = { handle in _ = handle.availableData }
+    }
+
+    public func stop() {
+        process.terminate()
+        process.waitUntilExit()
+    }
+}

@@ -1,0 +1,88 @@
+#!/usr/bin/python3
+"""Interop checks of a running RGIS server: GDAL's OAPIF driver, OWSLib, and a real browser.
+
+    tools/interop.py --url http://127.0.0.1:PORT --listings N --workdir DIR
+
+Exits 1 when any check fails; prints what each client reported.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+failures = []
+
+
+def check(condition, message):
+    print(("ok   " if condition else "FAIL ") + message)
+    if not condition:
+        failures.append(message)
+
+
+def gdal(url, listings, workdir):
+    listing = subprocess.run(["ogrinfo", "-ro", f"OAPIF:{url}/"], capture_output=True, text=True)
+    names = [line.split(":", 1)[1].split("(")[0].strip() for line in listing.stdout.splitlines() if line[:1].isdigit()]
+    check(names == ["listings", "parcels", "buildings", "districts"], f"ogrinfo OAPIF lists the collections: {names}")
+    summary = subprocess.run(["ogrinfo", "-ro", "-so", f"OAPIF:{url}/", "listings"], capture_output=True, text=True).stdout
+    count = next((line.split(":")[1].strip() for line in summary.splitlines() if line.startswith("Feature Count")), None)
+    check(count == str(listings), f"ogrinfo -so listings: Feature Count {count} (expected {listings})")
+    out = os.path.join(workdir, "oapif-listings.geojson")
+    if os.path.exists(out):
+        os.remove(out)
+    copy = subprocess.run(["ogr2ogr", "-f", "GeoJSON", out, f"OAPIF:{url}/", "listings"], capture_output=True, text=True)
+    got = len(json.load(open(out))["features"]) if copy.returncode == 0 and os.path.exists(out) else -1
+    ids = {f["properties"].get("id") for f in json.load(open(out))["features"]} if got > 0 else set()
+    check(got == listings and len(ids) == listings, f"ogr2ogr OAPIF → GeoJSON walked the next links: {got} features, {len(ids)} distinct ids")
+
+
+def owslib(url, bbox):
+    from owslib.ogcapi.features import Features
+    api = Features(url)
+    check(bool(api.links), f"OWSLib reads the landing page ({len(api.links)} links)")
+    collections = [c["id"] for c in api.collections()["collections"]]
+    check(collections == ["listings", "parcels", "buildings", "districts"], f"OWSLib collections: {collections}")
+    conformance = api.conformance()["conformsTo"]
+    check(any(c.endswith("/conf/core") for c in conformance), f"OWSLib conformance: {len(conformance)} classes")
+    items = api.collection_items("listings", bbox=bbox, limit=1000)
+    inside = all(bbox[0] <= f["geometry"]["coordinates"][0] <= bbox[2] and bbox[1] <= f["geometry"]["coordinates"][1] <= bbox[3]
+                 for f in items["features"])
+    check(items["numberReturned"] > 0 and inside, f"OWSLib items with bbox: {items['numberReturned']} features, all inside the box")
+
+
+def browser(url, workdir):
+    png = os.path.join(workdir, "map.png")
+    base = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1200,800", "--virtual-time-budget=15000"]
+    subprocess.run(base + [f"--screenshot={png}", f"{url}/map"], capture_output=True, text=True, timeout=120)
+    dom = subprocess.run(base + ["--dump-dom", f"{url}/map"], capture_output=True, text=True, timeout=120).stdout
+    check('data-ready="true"' in dom, "the map page loaded its districts and listings (data-ready)")
+    check("data-errors" not in dom, "no script errors on the map page")
+    from PIL import Image
+    image = Image.open(png).convert("RGB")
+    # The map area is the left 880 px; its empty background is #eef1f4.
+    map_area = image.crop((0, 0, 880, 800))
+    drawn = sum(1 for p in map_area.getdata() if abs(p[0] - 0xEE) + abs(p[1] - 0xF1) + abs(p[2] - 0xF4) > 30)
+    share = drawn / (880 * 800)
+    check(share > 0.2, f"the map area is drawn: {share:.0%} of its pixels differ from the background")
+    print(f"screenshot: {png}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--listings", type=int, required=True)
+    parser.add_argument("--workdir", required=True)
+    parser.add_argument("--bbox", default="9.04,48.02,9.06,48.03", help="a box with listings in it, for OWSLib")
+    parser.add_argument("--skip-browser", action="store_true")
+    args = parser.parse_args()
+    os.makedirs(args.workdir, exist_ok=True)
+    gdal(args.url, args.listings, args.workdir)
+    owslib(args.url, [float(v) for v in args.bbox.split(",")])
+    if not args.skip_browser:
+        browser(args.url, args.workdir)
+    print(f"interop: {len(failures)} failed" if failures else "interop: all checks passed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
