@@ -32,7 +32,6 @@ public func buildApplication(
     let state = ServerState(engine: QueryEngine(database), apiKey: configuration.apiKey, baseURL: configuration.baseURL)
     let metrics = RequestMetrics()
     let router = Router(context: ServerContext.self)
-    router.add(middleware: RequestLogMiddleware(logger: logger, metrics: metrics))
 
     var endpoints: [Endpoint] = []
     endpoints += CollectionsController(state: state).endpoints
@@ -41,6 +40,7 @@ public func buildApplication(
     endpoints += MapController(state: state, leafletDirectory: configuration.leafletDirectory).endpoints
     let landing = LandingController(state: state, metrics: metrics, documented: endpoints)
     endpoints = landing.endpoints + endpoints
+    router.add(middleware: RequestLogMiddleware(logger: logger, metrics: metrics, routes: RouteIndex(endpoints)))
 
     for endpoint in endpoints {
         router.on(RouterPath(endpoint.routerPath), method: endpoint.method) { request, context in
@@ -68,12 +68,22 @@ struct RequestLogMiddleware: RouterMiddleware {
     typealias Context = ServerContext
     let logger: Logger
     let metrics: RequestMetrics
+    let routes: RouteIndex
 
     func handle(_ request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
         let response: Response
         do {
             response = try await next(request, context)
+        } catch let error as HTTPError where error.status == .notFound {
+            // No route: a known path asked with another method is a 405, anything else a 404.
+            if let allowed = routes.methods(for: request.uri.path) {
+                var problem = Problem(.methodNotAllowed, "Method not allowed", "\(request.method) is not allowed on \(request.uri.path); use \(allowed.joined(separator: " or "))")
+                problem.allow = allowed
+                response = problem.response(requestID: context.requestID)
+            } else {
+                response = Problem.from(error, ogc: true).problem.response(requestID: context.requestID)
+            }
         } catch {
             let (problem, isInternal) = Problem.from(error, ogc: true)
             if isInternal { logger.error("request \(context.requestID) failed: \(error)") }

@@ -14,8 +14,13 @@ struct ParameterSpec: Sendable {
     var minimum: Double?
     var maximum: Double?
     var values: [String]?
+    /// A regular expression the value must match (stated in `/api` too).
+    var pattern: String?
+    /// An OpenAPI string format (`date`).
+    var format: String?
 
-    init(_ name: String, _ kind: Kind, required: Bool = false, _ summary: String, minimum: Double? = nil, maximum: Double? = nil, values: [String]? = nil) {
+    init(_ name: String, _ kind: Kind, required: Bool = false, _ summary: String, minimum: Double? = nil, maximum: Double? = nil,
+         values: [String]? = nil, pattern: String? = nil, format: String? = nil) {
         self.name = name
         self.kind = kind
         self.required = required
@@ -23,6 +28,14 @@ struct ParameterSpec: Sendable {
         self.minimum = minimum
         self.maximum = maximum
         self.values = values
+        self.pattern = pattern
+        self.format = format
+    }
+
+    /// A comma-separated list of codes, as a pattern.
+    static func codeList(_ codes: [String]) -> String {
+        let one = "(" + codes.joined(separator: "|") + ")"
+        return "^\(one)(,\(one))*$"
     }
 }
 
@@ -40,8 +53,9 @@ struct Endpoint: Sendable {
     var query: [ParameterSpec] = []
     /// Other query names the handler checks itself (a collection's queryables).
     var acceptsPropertyFilters = false
-    /// A JSON body, with its description.
+    /// A JSON body, with its description and schema.
     var body: String?
+    var bodySchema: JSONValue?
     /// Media type of a 200 response.
     var produces = "application/json"
     /// Carries client data: needs the API key.
@@ -63,15 +77,23 @@ struct QueryParameters: Sendable {
     init(_ request: Request, allowed: [ParameterSpec], extra: Bool) throws {
         var values: [String: String] = [:]
         let names = Set(allowed.map(\.name))
+        let specs = Dictionary(allowed.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for (key, value) in request.uri.queryParameters {
             let k = String(key)
+            if value.isEmpty {
+                throw RGISError(.malformedInput, "parameter \(k) is empty; leave it out instead", at: "parameter \(k)")
+            }
             if values[k] != nil {
                 throw RGISError(.malformedInput, "parameter \(k) is given more than once", at: "parameter \(k)")
             }
             if !names.contains(k) && !extra {
                 throw RGISError(.malformedInput, "unknown parameter '\(k)'; this endpoint takes \(allowed.map(\.name).sorted().joined(separator: ", "))", at: "parameter \(k)")
             }
-            values[k] = String(value).removingPercentEncoding ?? String(value)
+            let text = String(value).removingPercentEncoding ?? String(value)
+            if let spec = specs[k], let allowedValues = spec.values, !allowedValues.contains(text) {
+                throw RGISError(.malformedInput, "\(k) must be one of \(allowedValues.joined(separator: ", ")), found '\(text)'", at: "parameter \(k)")
+            }
+            values[k] = text
         }
         for spec in allowed where spec.required && values[spec.name] == nil {
             throw RGISError(.malformedInput, "parameter \(spec.name) is required", at: "parameter \(spec.name)")

@@ -16,11 +16,12 @@ enum OpenAPIDocument {
                 "responses": .object(responses(e)),
             ]
             if let body = e.body {
+                let schema = e.bodySchema ?? .object(["type": .string("object")])
                 operation["requestBody"] = .object([
                     "description": .string(body),
                     "required": .bool(true),
-                    "content": .object(["application/json": .object(["schema": .object(["type": .string("object")])]),
-                                        "application/geo+json": .object(["schema": .object(["type": .string("object")])])]),
+                    "content": .object(["application/json": .object(["schema": schema]),
+                                        "application/geo+json": .object(["schema": schema])]),
                 ])
             }
             if e.protected {
@@ -54,6 +55,9 @@ enum OpenAPIDocument {
         if let m = p.minimum { schema["minimum"] = .double(m) }
         if let m = p.maximum { schema["maximum"] = .double(m) }
         if let v = p.values { schema["enum"] = .array(v.map(JSONValue.string)) }
+        if let pattern = p.pattern { schema["pattern"] = .string(pattern) }
+        if let format = p.format { schema["format"] = .string(format) }
+        if p.kind == .string && location == "query" { schema["minLength"] = .int(1) }
         var o: [String: JSONValue] = [
             "name": .string(p.name), "in": .string(location), "required": .bool(location == "path" || p.required),
             "description": .string(p.summary), "schema": .object(schema),
@@ -64,6 +68,32 @@ enum OpenAPIDocument {
         }
         return .object(o)
     }
+
+    /// A GeoJSON Feature with a Point in lon/lat (both within ±90 so that either order is in range).
+    static let pointFeatureSchema: JSONValue = .object([
+        "type": .string("object"),
+        "required": .array([.string("type"), .string("geometry")]),
+        "properties": .object([
+            "type": .object(["type": .string("string"), "enum": .array([.string("Feature")])]),
+            "geometry": .object([
+                "type": .string("object"),
+                "required": .array([.string("type"), .string("coordinates")]),
+                "properties": .object([
+                    "type": .object(["type": .string("string"), "enum": .array([.string("Point")])]),
+                    "coordinates": .object(["type": .string("array"), "minItems": .int(2), "maxItems": .int(2),
+                                            "items": .object(["type": .string("number"), "minimum": .int(-90), "maximum": .int(90)])]),
+                ]),
+            ]),
+            "properties": .object(["type": .string("object"), "additionalProperties": .object(["nullable": .bool(true)])]),
+        ]),
+    ])
+
+    /// A GeoJSON Polygon or MultiPolygon geometry, or a Feature holding one.
+    static let polygonSchema: JSONValue = .object([
+        "type": .string("object"),
+        "required": .array([.string("type")]),
+        "properties": .object(["type": .object(["type": .string("string"), "enum": .array(["Polygon", "MultiPolygon", "Feature"].map(JSONValue.string))])]),
+    ])
 
     static let problemSchema: JSONValue = .object([
         "type": .string("object"),

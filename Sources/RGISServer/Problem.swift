@@ -8,6 +8,8 @@ public struct Problem: Error, Sendable {
     public let status: HTTPResponse.Status
     public let title: String
     public let detail: String
+    /// For 405: the methods the path answers.
+    var allow: [String] = []
 
     public init(_ status: HTTPResponse.Status, _ title: String, _ detail: String) {
         self.status = status
@@ -58,6 +60,7 @@ public struct Problem: Error, Sendable {
         var headers = HTTPFields()
         headers[.contentType] = "application/problem+json"
         if status == .unauthorized { headers[.wwwAuthenticate] = #"ApiKey header="X-API-Key""# }
+        if !allow.isEmpty { headers[.allow] = allow.joined(separator: ", ") }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: out)))
     }
 }

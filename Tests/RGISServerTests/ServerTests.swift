@@ -195,7 +195,7 @@ struct ServerTests {
         ("/search/radius?lon=9.05&lat=48.02&radius_m=100&type=castle", 422, "castle"),
         ("/locate?lon=9.05", 400, "lat"),
         ("/districts/atlantis/listings", 404, "atlantis"),
-        ("/indicators?level=county", 422, "county"),
+        ("/indicators?level=county", 400, "county"),
         ("/indicators?as_of=soon", 400, "as_of"),
     ])
     func badInput(_ uri: String, _ status: Int, _ mention: String) async throws {

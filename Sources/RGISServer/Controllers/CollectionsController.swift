@@ -20,8 +20,10 @@ struct CollectionsController {
     static let featureID = ParameterSpec("featureId", .string, required: true, "The feature's id (its source id)")
     static let itemsParameters: [ParameterSpec] = [
         ParameterSpec("limit", .integer, "Features per page (default 10; larger values are clamped to 10000)", minimum: 1),
-        ParameterSpec("bbox", .string, "minx,miny,maxx,maxy in CRS84 degrees; minx > maxx crosses the antimeridian"),
-        ParameterSpec("datetime", .string, "An RFC 3339 date or date-time, or an interval start/end with .. for an open end"),
+        ParameterSpec("bbox", .string, "minx,miny,maxx,maxy in CRS84 degrees; minx > maxx crosses the antimeridian",
+                      pattern: #"^[-+]?[0-9]+(\.[0-9]+)?(,[-+]?[0-9]+(\.[0-9]+)?){3}$"#),
+        ParameterSpec("datetime", .string, "An RFC 3339 date or date-time, or an interval start/end with .. for an open end",
+                      pattern: #"^([0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9:.]+(Z|[+-][0-9:]+)?)?|\.\.)?(/([0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9:.]+(Z|[+-][0-9:]+)?)?|\.\.))?$"#),
         ParameterSpec("after", .integer, "Continue after this storage key (from a next link)"),
         ParameterSpec("before", .integer, "Continue before this storage key (from a prev link)"),
         LandingController.format,

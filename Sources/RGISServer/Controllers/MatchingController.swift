@@ -28,7 +28,8 @@ struct MatchingController {
             },
             Endpoint(method: .post, path: "/match/listing", operationID: "matchNewListing",
                      summary: "Listing → clients for a new listing, not stored", tag: "Matching",
-                     body: "The new listing as a GeoJSON Feature with a Point geometry", produces: MediaTypes.geoJSON,
+                     body: "The new listing as a GeoJSON Feature with a Point geometry", bodySchema: OpenAPIDocument.pointFeatureSchema,
+                     produces: MediaTypes.geoJSON,
                      protected: true) { [state] request, context in
                 _ = try QueryParameters(request, allowed: [], extra: false)
                 return SearchController.geoJSON(try state.engine.demands(matchingNewListing: try await SearchController.body(request, context)))

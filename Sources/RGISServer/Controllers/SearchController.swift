@@ -11,13 +11,15 @@ struct SearchController {
         ParameterSpec("price_min", .number, "Lowest list price", minimum: 0),
         ParameterSpec("price_max", .number, "Highest list price", minimum: 0),
         ParameterSpec("bedrooms", .integer, "At least this many bedrooms", minimum: 0),
-        ParameterSpec("type", .string, "Property types, comma-separated: \(PropertyType.allCases.map(\.rawValue).joined(separator: ", "))"),
-        ParameterSpec("status", .string, "Listing statuses, comma-separated: \(ListingStatus.allCases.map(\.rawValue).joined(separator: ", "))"),
+        ParameterSpec("type", .string, "Property types, comma-separated: \(PropertyType.allCases.map(\.rawValue).joined(separator: ", "))",
+                      pattern: ParameterSpec.codeList(PropertyType.allCases.map(\.rawValue))),
+        ParameterSpec("status", .string, "Listing statuses, comma-separated: \(ListingStatus.allCases.map(\.rawValue).joined(separator: ", "))",
+                      pattern: ParameterSpec.codeList(ListingStatus.allCases.map(\.rawValue))),
         ParameterSpec("area_min", .number, "Smallest living area, m²", minimum: 0),
         ParameterSpec("area_max", .number, "Largest living area, m²", minimum: 0),
         ParameterSpec("year_min", .integer, "Built in or after this year"),
         ParameterSpec("year_max", .integer, "Built in or before this year"),
-        ParameterSpec("listed_since", .string, "Listed on or after this date (YYYY-MM-DD)"),
+        ParameterSpec("listed_since", .string, "Listed on or after this date (YYYY-MM-DD)", format: "date"),
     ]
     static let paging: [ParameterSpec] = [
         ParameterSpec("limit", .integer, "Most features to return (1–10000, default 100)", minimum: 1, maximum: 10_000),
@@ -72,8 +74,8 @@ struct SearchController {
         let districtQuery = Self.filters + [Self.paging[0], Self.paging[1]]
         let indicatorQuery = [
             ParameterSpec("level", .string, "District level (default district)", values: DistrictLevel.allCases.map(\.rawValue)),
-            ParameterSpec("as_of", .string, "The day the figures are for (YYYY-MM-DD, default today)"),
-            ParameterSpec("since", .string, "Closed sales are counted from this day (default a year before as_of)"),
+            ParameterSpec("as_of", .string, "The day the figures are for (YYYY-MM-DD, default today)", format: "date"),
+            ParameterSpec("since", .string, "Closed sales are counted from this day (default a year before as_of)", format: "date"),
         ]
         return [
             Endpoint(method: .get, path: "/search/radius", operationID: "searchRadius",
@@ -89,7 +91,8 @@ struct SearchController {
             },
             Endpoint(method: .post, path: "/search/polygon", operationID: "searchPolygon",
                      summary: "Features intersecting (or within) a drawn polygon", tag: "Search", query: polygonQuery,
-                     body: "A GeoJSON Polygon or MultiPolygon geometry, or a Feature holding one", produces: MediaTypes.geoJSON) { [state] request, context in
+                     body: "A GeoJSON Polygon or MultiPolygon geometry, or a Feature holding one",
+                     bodySchema: OpenAPIDocument.polygonSchema, produces: MediaTypes.geoJSON) { [state] request, context in
                 let p = try QueryParameters(request, allowed: polygonQuery, extra: false)
                 let body = try await Self.body(request, context)
                 var query = PolygonQuery(area: try SearchArea(geoJSON: body), limit: try Limit(try p.int("limit") ?? 100))
