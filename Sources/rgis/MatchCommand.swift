@@ -28,9 +28,7 @@ struct MatchClientCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let page = try QueryEngine(RGISDatabase.open(at: target.database)).listings(matchingDemand: demand, limit: try Limit(limit))
-            var options = PageOptions()
-            options.format = format
-            options.print(page)
+            PageOptions.print(page, as: format)
         }
     }
 }
@@ -66,9 +64,7 @@ struct MatchListingCommand: ParsableCommand {
             } else {
                 return
             }
-            var options = PageOptions()
-            options.format = format
-            options.print(page)
+            PageOptions.print(page, as: format)
         }
     }
 }
@@ -104,9 +100,7 @@ struct IndicatorsCommand: ParsableCommand {
             let start = try date(since, "\(year)" + end.text.dropFirst(4).prefix(6), "since")
             let options = try IndicatorOptions(level: try IndicatorOptions.level(parsing: level), asOf: end, periodStart: start)
             let page = try QueryEngine(RGISDatabase.open(at: target.database)).indicators(options)
-            var output = PageOptions()
-            output.format = format
-            output.print(page)
+            PageOptions.print(page, as: format)
         }
     }
 }

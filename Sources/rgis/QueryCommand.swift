@@ -69,7 +69,9 @@ struct PageOptions: ParsableArguments {
 
     func pageCursor() throws -> PageCursor? { try cursor.map(PageCursor.init(parsing:)) }
 
-    func print(_ page: FeaturePage) {
+    func print(_ page: FeaturePage) { Self.print(page, as: format) }
+
+    static func print(_ page: FeaturePage, as format: OutputFormat) {
         switch format {
         case .geojson: Console.out(page.geoJSON)
         case .table: Console.out(FeatureTable.render(page))
