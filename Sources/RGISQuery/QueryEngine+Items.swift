@@ -33,51 +33,76 @@ public struct ItemsQuery: Sendable {
     public var hasTemporalProperty: Bool { Self.temporal(layer) != nil }
 }
 
-/// A page of `/items`, with what OGC's links and counts need.
+/// What OGC's links and counts need about a page of `/items`.
 public struct ItemsPage: Sendable {
-    public var features: [StoredFeature]
+    public var numberReturned = 0
     /// Nil when counting would cost a scan (filters on columns without an index).
     public var numberMatched: Int?
-    public var hasNext: Bool
-    public var hasPrev: Bool
+    public var firstFid: Int64?
+    public var lastFid: Int64?
+    public var hasNext = false
+    public var hasPrev = false
 }
 
 extension QueryEngine {
-    public func items(_ query: ItemsQuery) throws -> ItemsPage {
+    /// A page of a collection, handed to `each` feature by feature in storage order, so that a large
+    /// page is written once rather than held as rows, then features, then text.
+    public func items(_ query: ItemsQuery, each: (StoredFeature) throws -> Void) throws -> ItemsPage {
         guard query.datetime == nil || query.hasTemporalProperty else {
             throw RGISError(.invalidValue, "collection \(query.layer) has no temporal property for datetime", at: "parameter datetime")
         }
         return try database.read { db in
             let (whereSQL, arguments) = Self.itemsWhere(query)
-            let backwards = query.beforeFid != nil
+            var page = ItemsPage()
+            var paging = ""
             var pageArguments = arguments
+            if let after = query.afterFid {
+                paging += " AND t.fid > ?"
+                pageArguments += [after]
+            }
+            if let before = query.beforeFid {
+                paging += " AND t.fid < ?"
+                pageArguments += [before]
+            }
             pageArguments += [query.limit.value + 1]
-            let sql = """
-                SELECT \(StoredFeature.columns(query.layer)) FROM \(query.layer.table) t
-                WHERE \(whereSQL)\(query.afterFid != nil ? " AND t.fid > \(query.afterFid!)" : "")\(query.beforeFid != nil ? " AND t.fid < \(query.beforeFid!)" : "")
-                ORDER BY t.fid \(backwards ? "DESC" : "") LIMIT ?
-                """
-            var rows = try Row.fetchAll(db, sql: sql, arguments: pageArguments)
-            let more = rows.count > query.limit.value
-            rows = Array(rows.prefix(query.limit.value))
-            if backwards { rows.reverse() }
-            let features = rows.map { StoredFeature(row: $0, layer: query.layer) }
-            // Counting is cheap when it goes through the R*Tree or needs no filter at all.
-            var matched: Int?
-            if query.equals.isEmpty && query.datetime == nil {
-                matched = try Int.fetchOne(db, sql: "SELECT count(*) FROM \(query.layer.table) t WHERE \(whereSQL)", arguments: arguments)
-            }
-            let hasPrev: Bool
-            let hasNext: Bool
-            if backwards {
-                hasPrev = more
-                hasNext = true
+            let select = "SELECT \(StoredFeature.columns(query.layer)) FROM \(query.layer.table) t WHERE \(whereSQL)"
+            if let before = query.beforeFid {
+                // Backwards: the page before `before`, found by walking down, written in storage order.
+                let fids = try Int64.fetchAll(db, sql: "SELECT t.fid FROM \(query.layer.table) t WHERE \(whereSQL)\(paging) ORDER BY t.fid DESC LIMIT ?",
+                                              arguments: pageArguments)
+                page.hasPrev = fids.count > query.limit.value
+                page.hasNext = true
+                let kept = fids.prefix(query.limit.value)
+                if let low = kept.last {
+                    var forward = arguments
+                    forward += [low, before]
+                    let rows = try Row.fetchCursor(db, sql: "\(select) AND t.fid >= ? AND t.fid < ? ORDER BY t.fid", arguments: forward)
+                    while let row = try rows.next() { try emit(StoredFeature(row: row, layer: query.layer), into: &page, each) }
+                }
             } else {
-                hasNext = more
-                hasPrev = query.afterFid != nil && !features.isEmpty
+                let rows = try Row.fetchCursor(db, sql: "\(select)\(paging) ORDER BY t.fid LIMIT ?", arguments: pageArguments)
+                while let row = try rows.next() {
+                    if page.numberReturned == query.limit.value {
+                        page.hasNext = true
+                        break
+                    }
+                    try emit(StoredFeature(row: row, layer: query.layer), into: &page, each)
+                }
+                page.hasPrev = query.afterFid != nil && page.numberReturned > 0
             }
-            return ItemsPage(features: features, numberMatched: matched, hasNext: hasNext, hasPrev: hasPrev)
+            // Counting is cheap when it goes through the R*Tree or needs no filter at all.
+            if query.equals.isEmpty && query.datetime == nil {
+                page.numberMatched = try Int.fetchOne(db, sql: "SELECT count(*) FROM \(query.layer.table) t WHERE \(whereSQL)", arguments: arguments)
+            }
+            return page
         }
+    }
+
+    private func emit(_ feature: StoredFeature, into page: inout ItemsPage, _ each: (StoredFeature) throws -> Void) throws {
+        if page.firstFid == nil { page.firstFid = feature.fid }
+        page.lastFid = feature.fid
+        page.numberReturned += 1
+        try each(feature)
     }
 
     /// One feature by its source id.

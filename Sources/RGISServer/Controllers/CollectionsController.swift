@@ -125,7 +125,12 @@ struct CollectionsController {
         if let f = parameters["f"], f != "json" { throw RGISError(.malformedInput, "f must be json", at: "parameter f") }
         query.afterFid = try parameters.int("after").map(Int64.init)
         query.beforeFid = try parameters.int("before").map(Int64.init)
-        let page = try state.engine.items(query)
+        // Each feature is written into the response text as it is read: the page is held once.
+        var out = #"{"type":"FeatureCollection","features":["#
+        let page = try state.engine.items(query) { feature in
+            out += out.hasSuffix("[") ? "\n" : ",\n"
+            feature.write(to: &out)
+        }
 
         // Links keep every parameter but the paging ones.
         let base = "\(state.base(request))/collections/\(layer.rawValue)/items"
@@ -136,18 +141,13 @@ struct CollectionsController {
             return all.isEmpty ? base : base + "?" + all.joined(separator: "&")
         }
         var links = [link(request.uri.query.map { "\(base)?\($0)" } ?? base, rel: "self", type: MediaTypes.geoJSON)]
-        if page.hasNext, let last = page.features.last { links.append(link(href(["after=\(last.fid)"]), rel: "next", type: MediaTypes.geoJSON)) }
-        if page.hasPrev, let first = page.features.first { links.append(link(href(["before=\(first.fid)"]), rel: "prev", type: MediaTypes.geoJSON)) }
+        if page.hasNext, let last = page.lastFid { links.append(link(href(["after=\(last)"]), rel: "next", type: MediaTypes.geoJSON)) }
+        if page.hasPrev, let first = page.firstFid { links.append(link(href(["before=\(first)"]), rel: "prev", type: MediaTypes.geoJSON)) }
         links.append(link("\(state.base(request))/collections/\(layer.rawValue)", rel: "collection", type: MediaTypes.json))
 
-        var out = #"{"type":"FeatureCollection","features":["#
-        for (i, f) in page.features.enumerated() {
-            out += i == 0 ? "\n" : ",\n"
-            f.write(to: &out)
-        }
         out += "\n],"
         if let matched = page.numberMatched { out += #""numberMatched":\#(matched),"# }
-        out += #""numberReturned":\#(page.features.count),"timeStamp":"#
+        out += #""numberReturned":\#(page.numberReturned),"timeStamp":"#
         JSONValue.writeString(ISO8601DateFormatter().string(from: Date()), to: &out)
         out += #","links":"#
         JSONValue.array(links).write(to: &out)
