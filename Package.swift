@@ -25,6 +25,12 @@ let package = Package(
             pkgConfig: "spatialite",
             providers: [.apt(["libspatialite-dev", "libsqlite3-dev"])]
         ),
+        // PROJ's geodesic routines (Karney), for distances computed outside SQL.
+        .systemLibrary(
+            name: "CPROJ",
+            pkgConfig: "proj",
+            providers: [.apt(["libproj-dev"])]
+        ),
         // Domain values, GeoJSON, CSV and validation: no I/O, no SQL.
         .target(name: "RGISCore"),
         // The SpatiaLite database: schema, migrations, import, export, checks.
@@ -41,7 +47,7 @@ let package = Package(
         // Radius, polygon, nearest and district queries, shared by the CLI and the server.
         .target(
             name: "RGISQuery",
-            dependencies: ["RGISCore", "RGISStore", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["RGISCore", "RGISStore", "CPROJ", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // HTTP: OGC API – Features, the domain API and the map page, over RGISQuery.
         .target(

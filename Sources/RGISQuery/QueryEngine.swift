@@ -46,6 +46,9 @@ public struct QueryEngine: Sendable {
 
     private func distanceSearch(_ db: Database, layer: QueryLayer, centre: Position, radiusMetres: Double,
                                 filter: ListingFilter, limit: Int, after: PageCursor?) throws -> FeaturePage {
+        if layer == .listings {
+            return try pointDistanceSearch(db, centre: centre, radiusMetres: radiusMetres, filter: filter, limit: limit, after: after)
+        }
         let query = try Self.distanceSQL(layer: layer, centre: centre, radiusMetres: radiusMetres, filter: filter, limit: limit, after: after)
         let rows = try Row.fetchAll(db, sql: query.sql, arguments: query.arguments)
         return page(rows, layer: layer.layer, limit: limit) { row, feature in
@@ -53,6 +56,53 @@ public struct QueryEngine: Sendable {
             feature.properties["distance_m"] = .double((d * 1000).rounded() / 1000)
             return PageCursor(distanceMetres: d, fid: feature.fid)
         }
+    }
+
+    /// Radius search on points: the R*Tree and the filter give candidates with their coordinates, PROJ's
+    /// geodesic gives each distance, and only the page's rows are read whole.
+    private func pointDistanceSearch(_ db: Database, centre: Position, radiusMetres: Double, filter: ListingFilter,
+                                     limit: Int, after: PageCursor?) throws -> FeaturePage {
+        if let after, after.distanceMetres == nil {
+            throw RGISError(.malformedInput, "cursor does not belong to a distance query", at: "parameter cursor")
+        }
+        let query = try Self.pointCandidatesSQL(centre: centre, radiusMetres: radiusMetres, filter: filter)
+        var hits: [(d: Double, fid: Int64)] = []
+        let rows = try Row.fetchCursor(db, sql: query.sql, arguments: query.arguments)
+        while let row = try rows.next() {
+            let fid: Int64 = row[0]
+            let d = Geodesic.distanceMetres(centre, Position(lon: row[1], lat: row[2]))
+            guard d <= radiusMetres else { continue }
+            if let after, let afterD = after.distanceMetres, d < afterD || (d == afterD && fid <= after.fid) { continue }
+            hits.append((d, fid))
+        }
+        hits.sort { ($0.d, $0.fid) < ($1.d, $1.fid) }
+        let pageHits = hits.prefix(limit)
+        guard !pageHits.isEmpty else { return FeaturePage(features: [], next: nil) }
+        let fetched = try Row.fetchAll(db, sql: "SELECT \(StoredFeature.columns(.listings)) FROM listings t WHERE t.fid IN (\(pageHits.map { _ in "?" }.joined(separator: ",")))",
+                                       arguments: StatementArguments(pageHits.map(\.fid)))
+        var byFid: [Int64: StoredFeature] = [:]
+        for row in fetched {
+            let feature = StoredFeature(row: row, layer: .listings)
+            byFid[feature.fid] = feature
+        }
+        var features: [StoredFeature] = []
+        features.reserveCapacity(pageHits.count)
+        for hit in pageHits {
+            guard var feature = byFid[hit.fid] else { continue }
+            feature.properties["distance_m"] = .double((hit.d * 1000).rounded() / 1000)
+            features.append(feature)
+        }
+        let next = hits.count > limit ? pageHits.last.map { PageCursor(distanceMetres: $0.d, fid: $0.fid) } : nil
+        return FeaturePage(features: features, next: next)
+    }
+
+    /// The candidates of a point radius search: storage key and coordinates, from the R*Tree and the filter.
+    static func pointCandidatesSQL(centre: Position, radiusMetres: Double, filter: ListingFilter) throws -> (sql: String, arguments: StatementArguments) {
+        let candidates = SpatialSQL.candidates(.listings, boxes: SearchBox.around(centre, radiusMetres: radiusMetres))
+        let filterSQL = try filter.sql(layer: .listings)
+        var arguments: StatementArguments = []
+        let sql = "SELECT t.fid, X(t.geom), Y(t.geom) FROM listings t WHERE \(candidates.sql)\(filterSQL.sql)"
+        return (namingPositional(sql, candidates.values + filterSQL.values, into: &arguments), arguments)
     }
 
     /// The SQL of a radius search: R*Tree candidates, the exact geodesic test, the distance once per hit.

@@ -68,6 +68,10 @@ struct QueryTests {
             let radius = try QueryEngine.distanceSQL(layer: layer, centre: p, radiusMetres: 1000, filter: f, limit: 100,
                                                      after: PageCursor(distanceMetres: 10, fid: 5))
             plans.append(("radius \(layer)", radius.sql, radius.arguments))
+            if layer == .listings {
+                let points = try QueryEngine.pointCandidatesSQL(centre: p, radiusMetres: 1000, filter: f)
+                plans.append(("radius candidates", points.sql, points.arguments))
+            }
             let box = try QueryEngine.storageOrderSQL(layer: layer, boxes: [BBox.Part(west: 13.4, south: 52.5, east: 13.5, north: 52.6)],
                                                       exact: "ST_Intersects(t.geom, a.g)", filter: f, limit: 100, after: nil,
                                                       prefix: "WITH a(g) AS MATERIALIZED (SELECT BuildMbr(13.4, 52.5, 13.5, 52.6, 4326))",
