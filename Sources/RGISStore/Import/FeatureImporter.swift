@@ -152,7 +152,9 @@ struct LayerWriter {
         if options.upsert {
             sql += " ON CONFLICT(id) DO UPDATE SET " + (fields + ["extra", "geom"]).map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
         }
-        sql += " RETURNING id"
+        // Row by row, the stored id is needed for the change events of an upsert; a bulk import logs
+        // its "new" events in one statement at the end (BulkSpatialIndex.finish).
+        if options.upsert { sql += " RETURNING id" }
         insert = try db.makeStatement(sql: sql)
 
         let watched = layer == .listings ? "list_price, status" : layer == .demands ? "budget_max, status" : "NULL, NULL"
@@ -204,19 +206,21 @@ struct LayerWriter {
         if options.upsert, let id = record.id {
             previous = try Row.fetchOne(existing, arguments: [id])
         }
-        let storedID: String
+        var storedID: String?
         do {
             insert.setUncheckedArguments(StatementArguments(arguments))
-            guard let id = try String.fetchOne(insert) else {
-                throw RGISError(.database, "insert returned no id")
+            if options.upsert {
+                guard let id = try String.fetchOne(insert) else { throw RGISError(.database, "insert returned no id") }
+                storedID = id
+            } else {
+                try insert.execute()
             }
-            storedID = id
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
             throw RGISError(.conflict, "duplicate id '\(record.id ?? "")': \(layer) already holds it (earlier in this file or in the database); pass --upsert to replace")
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
             throw RGISError(.invalidValue, "refused by the schema: \(error.message ?? "constraint failed")")
         }
-        try recordEvents(id: storedID, previous: previous, record: record)
+        if let storedID { try recordEvents(id: storedID, previous: previous, record: record) }
         return previous == nil ? .inserted : .updated
     }
 
@@ -296,10 +300,11 @@ struct LayerWriter {
 /// Fills a layer's R*Tree once after a bulk insert instead of row by row.
 ///
 /// SpatiaLite keeps the index with per-row triggers (`gii_…` calls `RTreeAlign` for each insert, `tmi_…`
-/// stamps `geometry_columns_time`), which costs about 0.2 ms a row. Inside the import's transaction the
-/// two insert triggers are dropped, the new rows' boxes go into the R*Tree in one statement at the end,
-/// and the triggers are re-created from their own stored SQL. Being in the same transaction, a failed or
-/// killed import rolls all of this back with the rows.
+/// stamps `geometry_columns_time`, `ggi_…` checks type and SRID), which costs about 0.2 ms a row. Inside
+/// the import's transaction the three insert triggers are dropped, the new rows' type and SRID are
+/// checked and their boxes go into the R*Tree in one statement each at the end, and the triggers are
+/// re-created from their own stored SQL. Being in the same transaction, a failed or killed import
+/// rolls all of this back with the rows.
 struct BulkSpatialIndex {
     private let db: Database
     private let layer: Layer
@@ -310,8 +315,8 @@ struct BulkSpatialIndex {
         self.db = db
         self.layer = layer
         firstNewFid = (try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(fid), 0) + 1 FROM \(layer.table)")) ?? 1
-        let names = ["gii_\(layer.table)_geom", "tmi_\(layer.table)_geom"]
-        triggers = try Row.fetchAll(db, sql: "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN (?, ?)",
+        let names = ["gii_\(layer.table)_geom", "tmi_\(layer.table)_geom", "ggi_\(layer.table)_geom"]
+        triggers = try Row.fetchAll(db, sql: "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN (?, ?, ?)",
                                     arguments: StatementArguments(names)).map { ($0[0], $0[1]) }
         guard triggers.contains(where: { $0.name == names[0] }) else {
             throw RGISError(.database, "the spatial index trigger \(names[0]) is missing; run rgis check")
@@ -320,6 +325,17 @@ struct BulkSpatialIndex {
     }
 
     func finish() throws {
+        // What the dropped ggi_ trigger checked row by row, in one pass.
+        let wrong = try Int.fetchOne(db, sql: """
+            SELECT count(*) FROM \(layer.table) WHERE fid >= ? AND GeometryConstraints(geom, ?, 4326) <> 1
+            """, arguments: [firstNewFid, layer.storedGeometry == .point ? 1 : 6]) ?? 0
+        guard wrong == 0 else {
+            throw RGISError(.database, "\(wrong) imported geometries have the wrong type or SRID for \(layer); nothing was imported")
+        }
+        if layer == .listings || layer == .demands {
+            try db.execute(sql: "INSERT INTO events (layer, record_id, kind) SELECT ?, id, 'new' FROM \(layer.table) WHERE fid >= ? ORDER BY fid",
+                           arguments: [layer.table, firstNewFid])
+        }
         try db.execute(sql: """
             INSERT INTO idx_\(layer.table)_geom (pkid, xmin, xmax, ymin, ymax)
             SELECT fid, MbrMinX(geom), MbrMaxX(geom), MbrMinY(geom), MbrMaxY(geom) FROM \(layer.table) WHERE fid >= ?
