@@ -21,16 +21,19 @@ struct LandingController {
         let api = Endpoint(method: .get, path: "/api", operationID: "getAPI", summary: "This API's OpenAPI 3 document", tag: "Capabilities",
                            produces: MediaTypes.openAPI, ogc: true) { [documented] request, _ in
             _ = try QueryParameters(request, allowed: [Self.format], extra: false)
-            return .json(OpenAPIDocument.build(own + [Self.apiEndpointStub] + documented), type: MediaTypes.openAPI)
+            return .json(OpenAPIDocument.build(own + [Self.apiDescription] + documented), type: MediaTypes.openAPI)
         }
         return own + [api]
     }
 
     static let format = ParameterSpec("f", .string, "Response format", values: ["json"])
 
-    /// Describes `/api` itself in the document (the handler above is the real one).
-    static let apiEndpointStub = Endpoint(method: .get, path: "/api", operationID: "getAPI", summary: "This API's OpenAPI 3 document",
-                                          tag: "Capabilities", query: [format], produces: MediaTypes.openAPI, ogc: true) { _, _ in Response(status: .ok) }
+    /// How `/api` describes itself: the route above, seen from the document (which cannot hold the
+    /// closure that writes it). Never registered with the router.
+    static let apiDescription = Endpoint(method: .get, path: "/api", operationID: "getAPI", summary: "This API's OpenAPI 3 document",
+                                         tag: "Capabilities", query: [format], produces: MediaTypes.openAPI, ogc: true) { _, _ in
+        throw Problem(.notFound, "Not found", "no such path")
+    }
 
     var landing: Endpoint {
         Endpoint(method: .get, path: "/", operationID: "getLandingPage", summary: "Landing page", tag: "Capabilities", query: [Self.format], ogc: true) { [state] request, _ in
