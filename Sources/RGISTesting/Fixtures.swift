@@ -158,3 +158,23 @@ public final class ServerProcess: @unchecked Sendable {
         process.waitUntilExit()
     }
 }
+
+extension RGISDatabase {
+    /// Imports a file of `../shared/geodata` into a layer, with the options its tests use.
+    @discardableResult
+    public func loadShared(_ file: String, into layer: Layer, idField: String? = nil, map: String? = nil,
+                           radiusMetres: Double? = nil) throws -> ImportReport {
+        var options = ImportOptions(layer: layer)
+        options.idField = idField
+        options.defaultRadiusMetres = radiusMetres
+        if let map { options.mapping = try FieldMapping(parsing: map, for: layer) }
+        return try importFeatures(from: Fixtures.shared(file), options: options)
+    }
+
+    /// Imports every layer of the demo city in `geodata/`.
+    public func loadDemoCity() throws {
+        for layer in Layer.allCases {
+            _ = try importFeatures(from: Fixtures.demo("\(layer.rawValue).geojson"), options: ImportOptions(layer: layer))
+        }
+    }
+}

@@ -15,9 +15,7 @@ final class DemoDatabase: Sendable {
     private init() {
         directory = try! Fixtures.temporaryDirectory()
         database = try! directory.database()
-        for layer in Layer.allCases {
-            _ = try! database.importFeatures(from: Fixtures.demo("\(layer.rawValue).geojson"), options: ImportOptions(layer: layer))
-        }
+        try! database.loadDemoCity()
         // Personal data that must never come out of a match.
         let queue = try! DatabaseQueue(path: database.path)
         try! queue.write { db in

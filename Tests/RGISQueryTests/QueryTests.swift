@@ -18,10 +18,7 @@ final class RealDatabase: Sendable {
         directory = try! Fixtures.temporaryDirectory()
         database = try! directory.database()
         func load(_ file: String, _ layer: Layer, idField: String? = nil, map: String? = nil) {
-            var options = ImportOptions(layer: layer)
-            options.idField = idField
-            if let map { options.mapping = try! FieldMapping(parsing: map, for: layer) }
-            _ = try! database.importFeatures(from: Fixtures.shared(file), options: options)
+            try! database.loadShared(file, into: layer, idField: idField, map: map)
         }
         load("berlin-prenzlauer/listings.geojson", .listings, map: "price=list_price")
         load("london/cycle_hire.geojson", .listings)

@@ -26,9 +26,7 @@ struct InteropTests {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
         let db = try dir.database()
-        for layer in Layer.allCases {
-            _ = try db.importFeatures(from: Fixtures.demo("\(layer.rawValue).geojson"), options: ImportOptions(layer: layer))
-        }
+        try db.loadDemoCity()
         try runInterop(database: db.path, listings: 2270, bbox: "9.04,48.02,9.06,48.03", schemathesisExamples: 50)
     }
 
@@ -37,18 +35,10 @@ struct InteropTests {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
         let db = try dir.database()
-        var options = ImportOptions(layer: .listings)
-        options.mapping = try FieldMapping(parsing: "price=list_price", for: .listings)
-        _ = try db.importFeatures(from: Fixtures.shared("berlin-prenzlauer/listings.geojson"), options: options)
-        options = ImportOptions(layer: .districts)
-        options.mapping = try FieldMapping(parsing: "neighbourh=name", for: .districts)
-        _ = try db.importFeatures(from: Fixtures.shared("berlin-prenzlauer/boundary.geojson"), options: options)
-        options = ImportOptions(layer: .parcels)
-        options.idField = "ID"
-        _ = try db.importFeatures(from: Fixtures.shared("prague-bubenec/plots.geojson"), options: options)
-        options = ImportOptions(layer: .buildings)
-        options.idField = "uID"
-        _ = try db.importFeatures(from: Fixtures.shared("prague-bubenec/buildings.geojson"), options: options)
+        try db.loadShared("berlin-prenzlauer/listings.geojson", into: .listings, map: "price=list_price")
+        try db.loadShared("berlin-prenzlauer/boundary.geojson", into: .districts, map: "neighbourh=name")
+        try db.loadShared("prague-bubenec/plots.geojson", into: .parcels, idField: "ID")
+        try db.loadShared("prague-bubenec/buildings.geojson", into: .buildings, idField: "uID")
         try runInterop(database: db.path, listings: 2203, bbox: "13.41,52.535,13.425,52.545")
     }
 }

@@ -17,9 +17,7 @@ final class DemoServer: Sendable {
     private init() {
         directory = try! Fixtures.temporaryDirectory()
         let db = try! directory.database("demo.sqlite")
-        for layer in Layer.allCases {
-            _ = try! db.importFeatures(from: Fixtures.demo("\(layer.rawValue).geojson"), options: ImportOptions(layer: layer))
-        }
+        try! db.loadDemoCity()
         path = db.path
     }
 

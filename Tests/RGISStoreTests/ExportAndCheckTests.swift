@@ -27,9 +27,7 @@ struct ExportAndCheckTests {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
         let db = try dir.database()
-        var options = ImportOptions(layer: .parcels)
-        options.idField = "ID"
-        _ = try db.importFeatures(from: Fixtures.shared("prague-bubenec/plots.geojson"), options: options)
+        try db.loadShared("prague-bubenec/plots.geojson", into: .parcels, idField: "ID")
         let features = try export(db, .parcels)
         #expect(features.count == 407)
         let first = try #require(features.first { $0["id"] == .string("760") })

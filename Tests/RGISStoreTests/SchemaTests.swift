@@ -76,11 +76,8 @@ struct SchemaTests {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
         let db = try dir.database()
-        var options = ImportOptions(layer: .listings)
-        options.mapping = try FieldMapping(parsing: "price=list_price", for: .listings)
-        _ = try db.importFeatures(from: Fixtures.shared("berlin-prenzlauer/listings.geojson"), options: options)
-        options = ImportOptions(layer: .districts)
-        _ = try db.importFeatures(from: Fixtures.shared("london/boroughs.geojson"), options: options)
+        try db.loadShared("berlin-prenzlauer/listings.geojson", into: .listings, map: "price=list_price")
+        try db.loadShared("london/boroughs.geojson", into: .districts)
 
         let list = try run(ogrinfo, ["-ro", "-q", db.path])
         #expect(list.status == 0, "\(list.stderr)")

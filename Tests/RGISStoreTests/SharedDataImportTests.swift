@@ -112,9 +112,7 @@ struct SharedDataImportTests {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
         let db = try dir.database()
-        var options = ImportOptions(layer: .parcels)
-        options.idField = "ID"
-        _ = try db.importFeatures(from: Fixtures.shared("prague-bubenec/plots.geojson"), options: options)
+        try db.loadShared("prague-bubenec/plots.geojson", into: .parcels, idField: "ID")
         // area_m2 is computed on import from the stored polygon; recompute from the stored geometry
         // and compare the total with the sum of the parts as an internal consistency check.
         let (total, recomputed, ccw) = try db.read { db -> (Double, Double, Int) in
