@@ -3,7 +3,7 @@ import RGISQuery
 
 /// A plain-text table of features for people (`--format table`).
 enum FeatureTable {
-    static let preferred = ["score", "distance_m", "name", "level", "client_id", "agent", "status", "property_type", "list_price", "living_area_m2", "bedrooms", "budget_max", "active_listings", "median_price_per_m2", "median_days_on_market", "long_unsold_share", "active_demands", "median_budget", "demand_supply_ratio"]
+    static let preferred = ["parcel_id", "building_id", "valid_from", "valid_to", "recorded_at", "area_m2", "score", "distance_m", "name", "level", "client_id", "agent", "status", "property_type", "list_price", "living_area_m2", "bedrooms", "budget_max", "active_listings", "median_price_per_m2", "median_days_on_market", "long_unsold_share", "active_demands", "median_budget", "demand_supply_ratio"]
 
     static func render(_ page: FeaturePage) -> String {
         let keys = preferred.filter { key in page.features.contains { $0.properties[key] != nil } }

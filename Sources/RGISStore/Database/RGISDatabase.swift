@@ -129,4 +129,18 @@ public final class RGISDatabase: Sendable {
     public func read<T>(_ body: (Database) throws -> T) throws -> T {
         try translatingErrors { try pool.read(body) }
     }
+
+    /// Runs `body` in one immediate transaction: all of its writes land, or none do.
+    func writeTransaction<T>(_ body: (Database) throws -> T) throws -> T {
+        try translatingErrors {
+            try pool.writeWithoutTransaction { db in
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    result = try body(db)
+                    return .commit
+                }
+                return result!
+            }
+        }
+    }
 }

@@ -19,6 +19,13 @@ public struct StoredFeature: Sendable {
     /// How many columns ``columns(_:alias:)`` selects.
     public static func columnCount(_ layer: Layer) -> Int { layer.fields.count + 4 }
 
+    public init(fid: Int64, id: String, geometryGeoJSON: String, properties: [String: JSONValue]) {
+        self.fid = fid
+        self.id = id
+        self.geometryGeoJSON = geometryGeoJSON
+        self.properties = properties
+    }
+
     public init(row: Row, layer: Layer) {
         let fields = layer.fields
         fid = row[0]

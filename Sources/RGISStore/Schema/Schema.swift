@@ -33,10 +33,11 @@ enum Schema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1-layers", migrate: createLayers)
+        migrator.registerMigration("v2-archive", migrate: ArchiveSchema.create)
         return migrator
     }
 
-    private static func addGeometry(_ db: Database, table: String, type: String) throws {
+    static func addGeometry(_ db: Database, table: String, type: String) throws {
         let added = try Int.fetchOne(db, sql: "SELECT AddGeometryColumn(?, 'geom', 4326, ?, 'XY', 1)", arguments: [table, type])
         guard added == 1 else { throw RGISError(.database, "AddGeometryColumn failed for \(table)") }
         let indexed = try Int.fetchOne(db, sql: "SELECT CreateSpatialIndex(?, 'geom')", arguments: [table])
