@@ -39,6 +39,7 @@ let package = Package(
             dependencies: [
                 "RGISCore",
                 "CSpatiaLite",
+                "CPROJ",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -47,7 +48,7 @@ let package = Package(
         // Radius, polygon, nearest and district queries, shared by the CLI and the server.
         .target(
             name: "RGISQuery",
-            dependencies: ["RGISCore", "RGISStore", "CPROJ", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["RGISCore", "RGISStore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // HTTP: OGC API – Features, the domain API and the map page, over RGISQuery.
         .target(

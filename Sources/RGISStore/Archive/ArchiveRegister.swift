@@ -114,12 +114,12 @@ public struct ArchiveRegister: Sendable {
             var pieces: [(geometry: Data, area: Double)] = []
             for n in 1...pieceCount {
                 let piece = try Row.fetchOne(db, sql: """
-                    SELECT g, ST_Area(g, 1), ST_IsValid(g) FROM (SELECT CastToMultiPolygon(ST_ForcePolygonCCW(ST_GeometryN(?, ?))) AS g)
+                    SELECT g, AsGeoJSON(g, 15), ST_IsValid(g) FROM (SELECT CastToMultiPolygon(ST_ForcePolygonCCW(ST_GeometryN(?, ?))) AS g)
                     """, arguments: [splitBlob, n])!
-                guard let blob: Data = piece[0], piece[2] as Int? == 1 else {
+                guard let blob: Data = piece[0], let text: String = piece[1], piece[2] as Int? == 1 else {
                     throw RGISError(.invalidValue, "splitting parcel \(parcel) gave an invalid piece; check the line", at: "line")
                 }
-                pieces.append((blob, piece[1]))
+                pieces.append((blob, try Self.area(geoJSON: text)))
             }
             try Self.checkAreaKept(parts: pieces.map(\.area), whole: parentArea, what: "the pieces of parcel \(parcel)")
             pieces.sort { $0.area > $1.area }
@@ -166,7 +166,7 @@ public struct ArchiveRegister: Sendable {
             }
             let fids = versions.map { String($0.fid) }.joined(separator: ",")
             let row = try Row.fetchOne(db, sql: """
-                SELECT g, ST_NumGeometries(g), ST_Area(g, 1), ST_IsValid(g), (SELECT sum(area_m2) FROM archive_parcels WHERE fid IN (\(fids)))
+                SELECT g, ST_NumGeometries(g), AsGeoJSON(g, 15), ST_IsValid(g), (SELECT sum(area_m2) FROM archive_parcels WHERE fid IN (\(fids)))
                 FROM (SELECT CastToMultiPolygon(ST_ForcePolygonCCW(ST_Union(geom))) AS g FROM archive_parcels WHERE fid IN (\(fids)))
                 """)!
             guard let blob: Data = row[0], row[3] as Int? == 1 else {
@@ -178,7 +178,7 @@ public struct ArchiveRegister: Sendable {
                     pass --allow-disjoint to merge them anyway
                     """, at: "parameter parcels")
             }
-            try Self.checkAreaKept(parts: [row[4]], whole: row[2], what: "the merged parcels (they overlap)")
+            try Self.checkAreaKept(parts: [row[4]], whole: try Self.area(geoJSON: row[2]), what: "the merged parcels (they overlap)")
             let rights = try writer.currentRights(parcel: unique[0])
             let id = newID ?? unique.joined(separator: "+")
             for (parcel, version) in zip(unique, versions) {
@@ -331,6 +331,10 @@ public struct ArchiveRegister: Sendable {
             try writer.close(.buildings, version: version, id: building)
             return writer.change
         }
+    }
+
+    static func area(geoJSON text: String) throws -> Double {
+        Geodesic.areaSquareMetres(try Geometry(geoJSON: JSONValue.parse(Array(text.utf8))))
     }
 
     static func checkAreaKept(parts: [Double], whole: Double, what: String) throws {

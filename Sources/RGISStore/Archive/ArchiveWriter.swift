@@ -165,14 +165,14 @@ struct ArchiveWriter {
             value = blob
         }
         guard let row = try Row.fetchOne(db, sql: """
-            SELECT g, ST_Area(g, 1), ST_IsValid(g), IsValidReason(g) FROM (SELECT CastToMultiPolygon(ST_ForcePolygonCCW(\(source))) AS g)
-            """, arguments: [value]), let blob: Data = row[0] else {
+            SELECT g, AsGeoJSON(g, 15), ST_IsValid(g), IsValidReason(g) FROM (SELECT CastToMultiPolygon(ST_ForcePolygonCCW(\(source))) AS g)
+            """, arguments: [value]), let blob: Data = row[0], let text: String = row[1] else {
             throw RGISError(.invalidValue, "\(layer.singular) \(id): the geometry cannot be read as a polygon")
         }
         guard row[2] as Int? == 1 else {
             throw RGISError(.invalidValue, "\(layer.singular) \(id): invalid geometry (\(row[3] as String? ?? "unknown reason"))")
         }
-        let area: Double = row[1]
+        let area = Geodesic.areaSquareMetres(try Geometry(geoJSON: JSONValue.parse(Array(text.utf8))))
         guard area > 0 else { throw RGISError(.invalidValue, "\(layer.singular) \(id): the polygon has no area") }
         return (blob, area)
     }
