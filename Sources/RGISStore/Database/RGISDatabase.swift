@@ -131,7 +131,7 @@ public final class RGISDatabase: Sendable {
     }
 
     /// Runs `body` in one immediate transaction: all of its writes land, or none do.
-    func writeTransaction<T>(_ body: (Database) throws -> T) throws -> T {
+    package func writeTransaction<T>(_ body: (Database) throws -> T) throws -> T {
         try translatingErrors {
             try pool.writeWithoutTransaction { db in
                 var result: T?
