@@ -152,7 +152,7 @@ extension QueryEngine {
     /// The as-of SQL: candidates from the time R*Tree (and the spatial one), then the exact half-open
     /// comparisons on the text columns.
     static func archiveSQL(_ db: Database, _ query: ArchiveQuery) throws -> (sql: String, arguments: StatementArguments) {
-        let (lo, hi) = query.valid.dayRange
+        let (lo, hi) = query.valid?.dayRange ?? (nil, nil)
         let bounds = try Row.fetchOne(db, sql: """
             SELECT CAST(julianday(?) - 2440587.5 AS INTEGER), CAST(julianday(?) - 2440587.5 AS INTEGER), CAST(strftime('%s', ?) AS INTEGER) / 60
             """, arguments: [lo, hi, query.knownAt.text])!
@@ -211,8 +211,8 @@ extension QueryEngine {
         return StoredFeature(fid: fid, id: String(fid), geometryGeoJSON: row[10] ?? "null", properties: properties)
     }
 
-    /// Adds `rights` to each parcel feature: the rights valid during `valid` as known at `knownAt`.
-    static func attachRights(_ db: Database, to features: inout [StoredFeature], valid: DateTimeInterval, knownAt: RecordTime) throws {
+    /// Adds `rights` to each parcel feature: the rights valid during `valid` (any time when nil) as known at `knownAt`.
+    static func attachRights(_ db: Database, to features: inout [StoredFeature], valid: DateTimeInterval?, knownAt: RecordTime) throws {
         let parcels = Set(features.compactMap { $0.properties["parcel_id"]?.identifierText })
         guard !parcels.isEmpty else { return }
         let byParcel = try rights(db, parcels: Array(parcels), valid: valid, knownAt: knownAt)
@@ -222,8 +222,8 @@ extension QueryEngine {
         }
     }
 
-    static func rights(_ db: Database, parcels: [String], valid: DateTimeInterval, knownAt: RecordTime) throws -> [String: [JSONValue]] {
-        let (lo, hi) = valid.dayRange
+    static func rights(_ db: Database, parcels: [String], valid: DateTimeInterval?, knownAt: RecordTime) throws -> [String: [JSONValue]] {
+        let (lo, hi) = valid?.dayRange ?? (nil, nil)
         var result: [String: [JSONValue]] = [:]
         // In slices: SQLite binds at most 32,766 values in one statement.
         for start in stride(from: 0, to: parcels.count, by: 5000) {

@@ -37,6 +37,7 @@ public func buildApplication(
     endpoints += CollectionsController(state: state).endpoints
     endpoints += SearchController(state: state).endpoints
     endpoints += MatchingController(state: state).endpoints
+    endpoints += ArchiveController(state: state).endpoints
     endpoints += MapController(state: state, leafletDirectory: configuration.leafletDirectory).endpoints
     let landing = LandingController(state: state, metrics: metrics, documented: endpoints)
     endpoints = landing.endpoints + endpoints

@@ -31,6 +31,11 @@ struct ServerState: Sendable {
         return "http://\(host)"
     }
 
+    /// Whether the request carries the API key (to show protected collections in listings).
+    func isAuthorized(_ request: Request) -> Bool {
+        (try? authorize(request)) != nil
+    }
+
     /// The one check for client data: the X-API-Key header must equal the configured key.
     func authorize(_ request: Request) throws {
         guard let apiKey else {

@@ -38,7 +38,9 @@ struct CollectionsController {
                 let base = state.base(request)
                 return .json(.object([
                     "links": .array([link("\(base)/collections", rel: "self", type: MediaTypes.json)]),
-                    "collections": .array(Self.collections.map { Self.describe($0.0, info: info, base: base) }),
+                    // The archive names rights holders: it is listed only to callers with the key.
+                    "collections": .array(Self.collections.map { Self.describe($0.0, info: info, base: base) }
+                        + (state.isAuthorized(request) ? [ArchiveController.describe(base: base)] : [])),
                 ]))
             },
             Endpoint(method: .get, path: "/collections/{collectionId}", operationID: "describeCollection", summary: "A feature collection",
