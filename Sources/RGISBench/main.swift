@@ -6,6 +6,7 @@ import RGISStore
 
 // In-process timings of RGIS queries against the raw SpatiaLite SQL they wrap, on one database file.
 // Usage: rgis-bench DB [--runs N]   (listings must hold points; centres are drawn from their extent)
+//        rgis-bench archive [--copies N] [--runs N]   (as-of reads on a replicated register; see ArchiveBench.swift)
 
 func percentile(_ xs: [Double], _ p: Double) -> Double {
     let s = xs.sorted()
@@ -26,6 +27,10 @@ func time(_ body: () throws -> Int) rethrows -> (Double, Int) {
 }
 
 let arguments = CommandLine.arguments
+if arguments.count >= 2, arguments[1] == "archive" {
+    try archiveBenchmark(ArchiveBenchOptions(Array(arguments.dropFirst(2))))
+    exit(0)
+}
 guard arguments.count >= 2 else {
     FileHandle.standardError.write(Data("usage: rgis-bench DB [--runs N]\n".utf8))
     exit(2)

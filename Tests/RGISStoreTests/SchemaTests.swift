@@ -13,7 +13,8 @@ struct SchemaTests {
             var lines: [String] = []
             let tables = try String.fetchAll(db, sql: """
                 SELECT name FROM sqlite_master WHERE type = 'table' AND name IN
-                ('districts','parcels','buildings','listings','clients','client_contacts','demands','events') ORDER BY name
+                ('districts','parcels','buildings','listings','clients','client_contacts','demands','events',
+                 'archive_events','archive_parties','archive_rights','archive_lineage','archive_parcels','archive_buildings') ORDER BY name
                 """)
             for table in tables {
                 let columns = try Row.fetchAll(db, sql: "SELECT name, type, \"notnull\", pk FROM pragma_table_info(?) ORDER BY cid", arguments: [table])
