@@ -65,6 +65,8 @@ public struct ArchiveRegister: Sendable {
         var reader = FeatureCollectionReader(ByteStream(fileChunks(handle)))
         return try database.writeTransaction { db in
             var writer = try ArchiveWriter(db: db, kind: .registration, record: record)
+            // A register is many rows at once: its spatial index is filled once at the end.
+            let bulk = try BulkSpatialIndex(db: db, table: layer.table, geometryCode: 6)
             while let raw = try reader.next() {
                 do {
                     let feature = try JSONValue.parse(raw.json)
@@ -76,12 +78,13 @@ public struct ArchiveRegister: Sendable {
                     }
                     let geometry = try Geometry(singleGeoJSON: feature, accepting: [.polygon, .multiPolygon], role: "geometry")
                     let parcel = parcelField.flatMap { properties[$0]?.identifierText }
-                    try writer.open(layer, id: id, geometry: .wkb(geometry.wkb), properties: properties, parcel: parcel)
+                    try writer.open(layer, id: id, geometry: .value(geometry), properties: properties, parcel: parcel)
                 } catch let error as RGISError {
                     throw error.located("feature \(raw.number) (line \(raw.line))").located(path)
                 }
             }
             guard !writer.change.opened.isEmpty else { throw RGISError(.invalidValue, "holds no features to register", at: path) }
+            try bulk.finish()
             return writer.change
         }
     }
@@ -317,7 +320,7 @@ public struct ArchiveRegister: Sendable {
                 let version = try writer.currentVersion(.parcels, id: parcel)
                 try writer.requireNotBeforeStart(version, id: parcel)
             }
-            try writer.open(.buildings, id: id, geometry: .wkb(geometry.wkb), properties: nil, parcel: parcel)
+            try writer.open(.buildings, id: id, geometry: .value(geometry), properties: nil, parcel: parcel)
             return writer.change
         }
     }

@@ -34,7 +34,7 @@ struct ArchiveWriter {
     }
 
     enum GeometryInput {
-        case wkb([UInt8])
+        case value(Geometry)
         case blob(Data)
     }
 
@@ -156,23 +156,28 @@ struct ArchiveWriter {
     private func prepare(_ layer: ArchiveLayer, geometry: GeometryInput, id: String) throws -> (Data, Double) {
         let source: String
         let value: any DatabaseValueConvertible
+        var known: Geometry?
         switch geometry {
-        case .wkb(let bytes):
+        case .value(let g):
             source = "GeomFromWKB(?, 4326)"
-            value = Data(bytes)
+            value = Data(g.wkb)
+            known = g
         case .blob(let blob):
             source = "?"
             value = blob
         }
+        // The coordinates are read back only for pieces SpatiaLite made; the reason only when invalid.
         guard let row = try Row.fetchOne(db, sql: """
-            SELECT g, AsGeoJSON(g, 15), ST_IsValid(g), IsValidReason(g) FROM (SELECT CastToMultiPolygon(ST_ForcePolygonCCW(\(source))) AS g)
-            """, arguments: [value]), let blob: Data = row[0], let text: String = row[1] else {
+            SELECT g, \(known == nil ? "AsGeoJSON(g, 15)" : "NULL"), ST_IsValid(g) FROM (SELECT CastToMultiPolygon(ST_ForcePolygonCCW(\(source))) AS g)
+            """, arguments: [value]), let blob: Data = row[0] else {
             throw RGISError(.invalidValue, "\(layer.singular) \(id): the geometry cannot be read as a polygon")
         }
         guard row[2] as Int? == 1 else {
-            throw RGISError(.invalidValue, "\(layer.singular) \(id): invalid geometry (\(row[3] as String? ?? "unknown reason"))")
+            let reason = try String.fetchOne(db, sql: "SELECT IsValidReason(?)", arguments: [blob])
+            throw RGISError(.invalidValue, "\(layer.singular) \(id): invalid geometry (\(reason ?? "unknown reason"))")
         }
-        let area = Geodesic.areaSquareMetres(try Geometry(geoJSON: JSONValue.parse(Array(text.utf8))))
+        let shape = try known ?? Geometry(geoJSON: JSONValue.parse(Array((row[1] as String? ?? "null").utf8)))
+        let area = Geodesic.areaSquareMetres(shape)
         guard area > 0 else { throw RGISError(.invalidValue, "\(layer.singular) \(id): the polygon has no area") }
         return (blob, area)
     }

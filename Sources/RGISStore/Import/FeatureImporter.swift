@@ -77,6 +77,10 @@ extension RGISDatabase {
                             throw RGISError(.invalidValue, "holds no features; nothing was imported")
                         }
                         try bulk?.finish()
+                        if let bulk, options.layer == .listings || options.layer == .demands {
+                            try db.execute(sql: "INSERT INTO events (layer, record_id, kind) SELECT ?, id, 'new' FROM \(options.layer.table) WHERE fid >= ? ORDER BY fid",
+                                           arguments: [options.layer.table, bulk.firstNewFid])
+                        }
                         return .commit
                     }
                     return report
@@ -307,15 +311,22 @@ struct LayerWriter {
 /// rolls all of this back with the rows.
 struct BulkSpatialIndex {
     private let db: Database
-    private let layer: Layer
-    private let firstNewFid: Int64
+    private let table: String
+    /// SpatiaLite's geometry type code the column takes (1 POINT, 6 MULTIPOLYGON).
+    private let geometryCode: Int
+    let firstNewFid: Int64
     private let triggers: [(name: String, sql: String)]
 
     init(db: Database, layer: Layer) throws {
+        try self.init(db: db, table: layer.table, geometryCode: layer.storedGeometry == .point ? 1 : 6)
+    }
+
+    init(db: Database, table: String, geometryCode: Int) throws {
         self.db = db
-        self.layer = layer
-        firstNewFid = (try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(fid), 0) + 1 FROM \(layer.table)")) ?? 1
-        let names = ["gii_\(layer.table)_geom", "tmi_\(layer.table)_geom", "ggi_\(layer.table)_geom"]
+        self.table = table
+        self.geometryCode = geometryCode
+        firstNewFid = (try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(fid), 0) + 1 FROM \(table)")) ?? 1
+        let names = ["gii_\(table)_geom", "tmi_\(table)_geom", "ggi_\(table)_geom"]
         triggers = try Row.fetchAll(db, sql: "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN (?, ?, ?)",
                                     arguments: StatementArguments(names)).map { ($0[0], $0[1]) }
         guard triggers.contains(where: { $0.name == names[0] }) else {
@@ -327,18 +338,14 @@ struct BulkSpatialIndex {
     func finish() throws {
         // What the dropped ggi_ trigger checked row by row, in one pass.
         let wrong = try Int.fetchOne(db, sql: """
-            SELECT count(*) FROM \(layer.table) WHERE fid >= ? AND GeometryConstraints(geom, ?, 4326) <> 1
-            """, arguments: [firstNewFid, layer.storedGeometry == .point ? 1 : 6]) ?? 0
+            SELECT count(*) FROM \(table) WHERE fid >= ? AND GeometryConstraints(geom, ?, 4326) <> 1
+            """, arguments: [firstNewFid, geometryCode]) ?? 0
         guard wrong == 0 else {
-            throw RGISError(.database, "\(wrong) imported geometries have the wrong type or SRID for \(layer); nothing was imported")
-        }
-        if layer == .listings || layer == .demands {
-            try db.execute(sql: "INSERT INTO events (layer, record_id, kind) SELECT ?, id, 'new' FROM \(layer.table) WHERE fid >= ? ORDER BY fid",
-                           arguments: [layer.table, firstNewFid])
+            throw RGISError(.database, "\(wrong) new geometries have the wrong type or SRID for \(table); nothing was written")
         }
         try db.execute(sql: """
-            INSERT INTO idx_\(layer.table)_geom (pkid, xmin, xmax, ymin, ymax)
-            SELECT fid, MbrMinX(geom), MbrMaxX(geom), MbrMinY(geom), MbrMaxY(geom) FROM \(layer.table) WHERE fid >= ?
+            INSERT INTO idx_\(table)_geom (pkid, xmin, xmax, ymin, ymax)
+            SELECT fid, MbrMinX(geom), MbrMaxX(geom), MbrMinY(geom), MbrMaxY(geom) FROM \(table) WHERE fid >= ?
             """, arguments: [firstNewFid])
         for trigger in triggers { try db.execute(sql: trigger.sql) }
     }
