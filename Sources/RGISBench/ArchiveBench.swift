@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import RGISCore
 import RGISQuery
+import RGISSample
 import RGISStore
 
 // `rgis-bench archive [--copies N] [--runs N] [--geodata DIR] [--database FILE]`
@@ -174,7 +175,7 @@ func archiveBenchmark(_ options: ArchiveBenchOptions) throws {
                       limit: try Limit(Limit.maximum))]
     }
     try measure("whole register, before it was in force or recorded", early)
-    var random = SplitMix(seed: 7)
+    var random = SplitMix64(seed: 7)
     let boxes = try (0..<options.runs).map { r -> ArchiveQuery in
         let k = Int(random.next() % UInt64(options.copies))
         let (ox, oy) = shift(k)
@@ -201,17 +202,4 @@ func archiveBenchmark(_ options: ArchiveBenchOptions) throws {
                      percentile(r.indexed, 0.5), percentile(r.scan, 0.5), percentile(r.scan, 0.5) / percentile(r.indexed, 0.5)))
     }
     print("\nQuery plan of a box as-of read:\n" + plan.map { "    " + $0 }.joined(separator: "\n"))
-}
-
-/// A small deterministic generator, so that runs pick the same boxes.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }

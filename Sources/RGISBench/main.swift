@@ -2,22 +2,22 @@ import Foundation
 import GRDB
 import RGISCore
 import RGISQuery
+import RGISSample
 import RGISStore
 
-// In-process timings of RGIS queries against the raw SpatiaLite SQL they wrap, on one database file.
-// Usage: rgis-bench DB [--runs N]   (listings must hold points; centres are drawn from their extent)
-//        rgis-bench archive [--copies N] [--runs N]   (as-of reads on a replicated register; see ArchiveBench.swift)
+// In-process timings of RGIS queries against the best raw SpatiaLite SQL for the same answer, on one
+// database file. Every pair is checked to return the same features before its timing counts.
+//
+//   rgis-bench queries DB [--runs N] [--out results.json] [--peer-queries queries.json]
+//   rgis-bench archive [--copies N] [--runs N]          (ArchiveBench.swift)
+//
+// --peer-queries writes the radius and polygon queries with RGIS's answers, for tools/bench to ask
+// PostGIS the same questions and compare.
 
 func percentile(_ xs: [Double], _ p: Double) -> Double {
+    guard !xs.isEmpty else { return .nan }
     let s = xs.sorted()
     return s[min(s.count - 1, Int(Double(s.count - 1) * p))]
-}
-
-struct Measure {
-    let name: String
-    let rgis: [Double]
-    let raw: [Double]
-    let rows: Int
 }
 
 func time(_ body: () throws -> Int) rethrows -> (Double, Int) {
@@ -26,90 +26,246 @@ func time(_ body: () throws -> Int) rethrows -> (Double, Int) {
     return (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6, n)
 }
 
-let arguments = CommandLine.arguments
-if arguments.count >= 2, arguments[1] == "archive" {
-    try archiveBenchmark(ArchiveBenchOptions(Array(arguments.dropFirst(2))))
-    exit(0)
+func value(_ arguments: [String], _ name: String) -> String? {
+    arguments.firstIndex(of: name).flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
 }
-guard arguments.count >= 2 else {
-    FileHandle.standardError.write(Data("usage: rgis-bench DB [--runs N]\n".utf8))
+
+let arguments = CommandLine.arguments
+switch arguments.count >= 2 ? arguments[1] : "" {
+case "archive":
+    try archiveBenchmark(ArchiveBenchOptions(Array(arguments.dropFirst(2))))
+case "queries" where arguments.count >= 3:
+    try QueryBenchmark(path: arguments[2], runs: value(arguments, "--runs").flatMap(Int.init) ?? 200).run(
+        out: value(arguments, "--out"), peerQueries: value(arguments, "--peer-queries"))
+default:
+    FileHandle.standardError.write(Data("usage: rgis-bench queries DB [--runs N] [--out FILE] [--peer-queries FILE] | rgis-bench archive [--copies N]\n".utf8))
     exit(2)
 }
-let runs = arguments.firstIndex(of: "--runs").flatMap { Int(arguments[$0 + 1]) } ?? 200
-let database = try RGISDatabase.open(at: arguments[1])
-let engine = QueryEngine(database)
-let info = try database.info()
-guard let extent = info.layers.first(where: { $0.layer == .listings })?.extent else { fatalError("no listings") }
-var random = SystemRandomNumberGenerator()
-let centres = (0..<runs).map { _ in
-    try! Centre(lon: Double.random(in: extent.west...extent.east, using: &random),
-                lat: Double.random(in: extent.south...extent.north, using: &random))
+
+struct Measure {
+    let name: String
+    var rgis: [Double] = []
+    var raw: [Double] = []
+    var rows = 0
+    var count = 0
+    var disagreements: [String] = []
+
+    init(_ name: String) { self.name = name }
+
+    mutating func add(rgis t: Double, raw u: Double, rows n: Int) {
+        rgis.append(t)
+        raw.append(u)
+        rows += n
+        count += 1
+    }
+
+    var json: JSONValue {
+        .object(["name": .string(name), "rows_mean": .int(Int64(rows / max(count, 1))), "runs": .int(Int64(count)),
+                 "rgis_p50_ms": .double(percentile(rgis, 0.5)), "rgis_p99_ms": .double(percentile(rgis, 0.99)),
+                 "raw_p50_ms": .double(percentile(raw, 0.5)), "raw_p99_ms": .double(percentile(raw, 0.99)),
+                 "agree": .bool(disagreements.isEmpty), "disagreements": .array(disagreements.prefix(5).map(JSONValue.string))])
+    }
 }
 
-func rawRadius(_ c: Position, _ r: Double, limit: Int?) throws -> Int {
-    let boxes = SearchBox.around(c, radiusMetres: r)
-    let b = boxes[0]
-    return try database.read { db in
-        let rows = try Row.fetchAll(db, sql: """
-            SELECT l.fid, ST_Distance(l.geom, MakePoint(?, ?, 4326), 1) AS d FROM listings l
-            WHERE l.fid IN (SELECT pkid FROM idx_listings_geom WHERE xmax >= ? AND xmin <= ? AND ymax >= ? AND ymin <= ?)
-              AND PtDistWithin(l.geom, MakePoint(?, ?, 4326), ?, 1)
-            ORDER BY d \(limit.map { "LIMIT \($0)" } ?? "")
-            """, arguments: [c.lon, c.lat, b.west, b.east, b.south, b.north, c.lon, c.lat, r])
-        return rows.count
-    }
-}
+struct QueryBenchmark {
+    let database: RGISDatabase
+    let engine: QueryEngine
+    let runs: Int
+    let extent: BBox
+    let path: String
 
-var results: [Measure] = []
-for radius in [1000.0, 5000.0] {
-    var ours: [Double] = [], raw: [Double] = [], rows = 0
-    for c in centres {
-        let (t, n) = try time { try engine.radius(RadiusQuery(centre: c, radius: RadiusMetres(radius), limit: Limit(10_000))).features.count }
-        let (u, m) = try time { try rawRadius(c.position, radius, limit: nil) }
-        precondition(n == m || n == 10_000, "radius result sizes differ: \(n) vs \(m)")
-        ours.append(t); raw.append(u); rows += n
+    init(path: String, runs: Int) throws {
+        self.path = path
+        database = try RGISDatabase.open(at: path)
+        engine = QueryEngine(database)
+        self.runs = runs
+        guard let extent = try database.info().layers.first(where: { $0.layer == .listings })?.extent else { fatalError("no listings in \(path)") }
+        self.extent = extent
     }
-    results.append(Measure(name: "radius \(Int(radius)) m, full result by distance", rgis: ours, raw: raw, rows: rows / runs))
-}
-do {
-    var ours: [Double] = [], raw: [Double] = [], rows = 0
-    for c in centres {
-        let (t, n) = try time { try engine.nearest(NearestQuery(centre: c, k: Limit(100))).features.count }
-        let (u, _) = try time { try rawRadius(c.position, 20_000, limit: 100) }
-        ours.append(t); raw.append(u); rows += n
-    }
-    results.append(Measure(name: "nearest 100", rgis: ours, raw: raw, rows: rows / runs))
-}
-do {
-    var ours: [Double] = [], raw: [Double] = [], rows = 0
-    for c in centres {
-        let d = 0.004
-        let ring = (0..<50).map { i -> Position in
-            let a = Double(i) / 50 * 2 * .pi
-            return Position(lon: c.position.lon + d * cos(a) * (i % 2 == 0 ? 1 : 0.7), lat: c.position.lat + d * 0.6 * sin(a) * (i % 2 == 0 ? 1 : 0.7))
+
+    /// The best raw SQL for a radius answer sorted by distance: R*Tree prefilter, `PtDistWithin` to
+    /// filter in metres, `ST_Distance(…, 1)` for the sort.
+    func rawRadius(_ c: Position, _ r: Double, limit: Int) throws -> [Int64] {
+        let b = SearchBox.around(c, radiusMetres: r)[0]
+        return try database.read { db in
+            try Int64.fetchAll(db, sql: """
+                SELECT fid FROM (SELECT l.fid, ST_Distance(l.geom, MakePoint(?, ?, 4326), 1) AS d FROM listings l
+                WHERE l.fid IN (SELECT pkid FROM idx_listings_geom WHERE xmax >= ? AND xmin <= ? AND ymax >= ? AND ymin <= ?)
+                  AND PtDistWithin(l.geom, MakePoint(?, ?, 4326), ?, 1)
+                ORDER BY d, l.fid LIMIT ?)
+                """, arguments: [c.lon, c.lat, b.west, b.east, b.south, b.north, c.lon, c.lat, r, limit])
         }
-        let polygon = Geometry.polygon([ring + [ring[0]]])
-        let (t, n) = try time { try engine.polygon(PolygonQuery(area: SearchArea(polygon), limit: Limit(10_000))).features.count }
-        let wkb = Data(polygon.wkb)
-        let (u, m) = try time {
-            try database.read { db in
-                try Row.fetchAll(db, sql: """
-                    SELECT l.fid FROM listings l WHERE l.fid IN (SELECT pkid FROM idx_listings_geom WHERE xmax >= ? AND xmin <= ? AND ymax >= ? AND ymin <= ?)
-                    AND ST_Intersects(l.geom, GeomFromWKB(?, 4326))
-                    """, arguments: [c.position.lon - d, c.position.lon + d, c.position.lat - d, c.position.lat + d, wkb]).count
+    }
+
+    func ids(_ page: FeaturePage) -> [Int64] { page.features.map(\.fid) }
+
+    /// Equal sets; when a page was cut at `limit`, features tied within a millimetre at the cut may differ.
+    func compare(_ name: String, _ ours: [Int64], _ raw: [Int64], limit: Int, into measure: inout Measure) {
+        if Set(ours) == Set(raw) { return }
+        if ours.count == limit, raw.count == limit, Set(ours.prefix(limit - 10)).isSubset(of: Set(raw)) { return }
+        measure.disagreements.append("\(name): RGIS \(ours.count) rows, raw \(raw.count), \(Set(ours).symmetricDifference(raw).count) differ")
+    }
+
+    func run(out: String?, peerQueries: String?) throws {
+        var random = SplitMix64(seed: 2026)
+        let centres = (0..<runs).map { _ in
+            Position(lon: random.uniform(extent.west...extent.east), lat: random.uniform(extent.south...extent.north))
+        }
+        var measures: [Measure] = []
+        var peer: [JSONValue] = []
+        let pageLimit = Limit.maximum
+
+        for radius in [1000.0, 5000.0] {
+            var m = Measure("radius \(Int(radius / 1000)) km, sorted by distance (first \(pageLimit))")
+            for (i, c) in centres.enumerated() {
+                var page: FeaturePage!
+                let (t, n) = try time {
+                    page = try engine.radius(RadiusQuery(centre: Centre(lon: c.lon, lat: c.lat), radius: RadiusMetres(radius), limit: Limit(pageLimit)))
+                    return page.features.count
+                }
+                var raw: [Int64] = []
+                let (u, _) = try time { raw = try rawRadius(c, radius, limit: pageLimit); return raw.count }
+                compare("centre \(i)", ids(page), raw, limit: pageLimit, into: &m)
+                m.add(rgis: t, raw: u, rows: n)
+                if i < 50 || radius == 1000 {
+                    peer.append(.object(["measure": .string(m.name), "kind": .string("radius"), "lon": .double(c.lon), "lat": .double(c.lat),
+                                         "radius_m": .double(radius), "limit": .int(Int64(pageLimit)), "rgis_ms": .double(t),
+                                         "rgis_ids": .array(page.features.map { JSONValue.string($0.id) })]))
+                }
             }
+            measures.append(m)
         }
-        precondition(n == m, "polygon result sizes differ: \(n) vs \(m)")
-        ours.append(t); raw.append(u); rows += n
-    }
-    results.append(Measure(name: "polygon, 50 vertices", rgis: ours, raw: raw, rows: rows / runs))
-}
 
-print("\(arguments[1]): \(info.layers.map { "\($0.layer) \($0.count)" }.joined(separator: ", ")); \(runs) runs each\n")
-print("| query | rows (mean) | RGIS p50 ms | RGIS p99 ms | raw SQL p50 ms | raw SQL p99 ms | RGIS / raw (p50) |")
-print("|---|---:|---:|---:|---:|---:|---:|")
-for m in results {
-    let ratio = percentile(m.rgis, 0.5) / percentile(m.raw, 0.5)
-    print(String(format: "| %@ | %d | %.3f | %.3f | %.3f | %.3f | %.2f |", m.name, m.rows, percentile(m.rgis, 0.5), percentile(m.rgis, 0.99),
-                 percentile(m.raw, 0.5), percentile(m.raw, 0.99), ratio))
+        var nearest = Measure("nearest 100 within 1 km (the agent's first page)")
+        for (i, c) in centres.enumerated() {
+            var page: FeaturePage!
+            let (t, n) = try time {
+                page = try engine.radius(RadiusQuery(centre: Centre(lon: c.lon, lat: c.lat), radius: RadiusMetres(1000), limit: Limit(100)))
+                return page.features.count
+            }
+            var raw: [Int64] = []
+            let (u, _) = try time { raw = try rawRadius(c, 1000, limit: 100); return raw.count }
+            compare("centre \(i)", ids(page), raw, limit: 100, into: &nearest)
+            nearest.add(rgis: t, raw: u, rows: n)
+        }
+        measures.append(nearest)
+
+        var polygons = Measure("drawn polygon, 50 vertices (about 900 × 700 m)")
+        for (i, c) in centres.enumerated() {
+            let d = 0.006
+            let ring = (0..<50).map { k -> Position in
+                let a = Double(k) / 50 * 2 * .pi
+                let f = k % 2 == 0 ? 1 : 0.7
+                return Position(lon: c.lon + d * cos(a) * f, lat: c.lat + d * 0.6 * sin(a) * f)
+            }
+            let polygon = Geometry.polygon([ring + [ring[0]]])
+            var page: FeaturePage!
+            let (t, n) = try time {
+                page = try engine.polygon(PolygonQuery(area: SearchArea(polygon), limit: Limit(pageLimit)))
+                return page.features.count
+            }
+            let wkb = Data(polygon.wkb)
+            var raw: [Int64] = []
+            let (u, _) = try time {
+                raw = try database.read { db in
+                    try Int64.fetchAll(db, sql: """
+                        SELECT l.fid FROM listings l WHERE l.fid IN (SELECT pkid FROM idx_listings_geom WHERE xmax >= ? AND xmin <= ? AND ymax >= ? AND ymin <= ?)
+                        AND ST_Intersects(l.geom, GeomFromWKB(?, 4326)) ORDER BY l.fid LIMIT ?
+                        """, arguments: [c.lon - d, c.lon + d, c.lat - d, c.lat + d, wkb, pageLimit])
+                }
+                return raw.count
+            }
+            compare("polygon \(i)", ids(page), raw, limit: pageLimit, into: &polygons)
+            polygons.add(rgis: t, raw: u, rows: n)
+            let wkt = "POLYGON((" + (ring + [ring[0]]).map { "\($0.lon) \($0.lat)" }.joined(separator: ",") + "))"
+            peer.append(.object(["measure": .string(polygons.name), "kind": .string("polygon"), "wkt": .string(wkt), "rgis_ms": .double(t),
+                                 "rgis_ids": .array(page.features.map { JSONValue.string($0.id) })]))
+        }
+        measures.append(polygons)
+
+        measures.append(try indicators())
+        measures.append(try reverseMatch(centres: centres))
+
+        let info = try database.info()
+        print("\(path): \(info.layers.map { "\($0.layer) \($0.count)" }.joined(separator: ", ")); \(runs) runs each\n")
+        print("| query | rows (mean) | RGIS p50 ms | RGIS p99 ms | raw SQL p50 ms | raw SQL p99 ms | raw / RGIS (p50) | same answers |")
+        print("|---|---:|---:|---:|---:|---:|---:|---|")
+        for m in measures {
+            print(String(format: "| %@ | %d | %.3f | %.3f | %.3f | %.3f | %.2f× | %@ |", m.name, m.rows / max(m.count, 1), percentile(m.rgis, 0.5),
+                         percentile(m.rgis, 0.99), percentile(m.raw, 0.5), percentile(m.raw, 0.99), percentile(m.raw, 0.5) / percentile(m.rgis, 0.5),
+                         m.disagreements.isEmpty ? "yes" : "NO: " + m.disagreements[0]))
+        }
+        if let out {
+            let counts = JSONValue.object(Dictionary(uniqueKeysWithValues: info.layers.map { ($0.layer.rawValue, JSONValue.int(Int64($0.count))) }))
+            try JSONValue.object(["database": .string(path), "layers": counts, "measures": .array(measures.map(\.json))]).jsonText
+                .write(toFile: out, atomically: true, encoding: .utf8)
+        }
+        if let peerQueries { try JSONValue.array(peer).jsonText.write(toFile: peerQueries, atomically: true, encoding: .utf8) }
+        if measures.contains(where: { !$0.disagreements.isEmpty }) {
+            FileHandle.standardError.write(Data("rgis-bench: some answers differ from the raw SQL's (see the table)\n".utf8))
+            exit(1)
+        }
+    }
+
+    /// Every subdistrict's active listings and mean price per m², against a raw spatial join + GROUP BY.
+    func indicators() throws -> Measure {
+        var m = Measure("district indicators, all subdistricts")
+        let level = DistrictLevel.subdistrict
+        for _ in 0..<5 {
+            var page: FeaturePage!
+            let options = try IndicatorOptions(level: level, asOf: ISODate(parsing: "2026-11-23")!, periodStart: ISODate(parsing: "2025-11-23")!)
+            let (t, n) = try time { page = try engine.indicators(options); return page.features.count }
+            var raw: [String: Int] = [:]
+            let (u, _) = try time {
+                let rows = try database.read { db in
+                    try Row.fetchAll(db, sql: """
+                        SELECT d.id, count(l.fid), avg(l.list_price / l.living_area_m2)
+                        FROM districts d CROSS JOIN idx_listings_geom r CROSS JOIN listings l
+                        WHERE r.xmax >= MbrMinX(d.geom) AND r.xmin <= MbrMaxX(d.geom) AND r.ymax >= MbrMinY(d.geom) AND r.ymin <= MbrMaxY(d.geom)
+                          AND l.fid = r.pkid AND ST_Contains(d.geom, l.geom)
+                          AND d.level = ? AND l.status = 'active' GROUP BY d.id
+                        """, arguments: [level.rawValue])
+                }
+                for row in rows { raw[row[0]] = row[1] }
+                return rows.count
+            }
+            for f in page.features {
+                guard let active = f.properties["active_listings"]?.number else { continue }
+                if Int(active) != raw[f.id] ?? 0 { m.disagreements.append("\(f.id): RGIS \(Int(active)) active listings, raw \(raw[f.id] ?? 0)") }
+            }
+            m.add(rgis: t, raw: u, rows: n)
+        }
+        return m
+    }
+
+    /// A new listing at each centre against every demand: the demands whose area holds it and whose
+    /// criteria it meets, against the same rules as raw SQL (R*Tree + `ST_Contains`).
+    func reverseMatch(centres: [Position]) throws -> Measure {
+        var m = Measure("reverse match: a new listing against all demands")
+        var random = SplitMix64(seed: 7)
+        for (i, c) in centres.enumerated() {
+            let area = random.uniform(40...120), price = (area * random.uniform(2500...9000) / 1000).rounded() * 1000
+            let bedrooms = max(0, Int(area / 32) - 1)
+            let listing: JSONValue = .object(["type": .string("Feature"), "geometry": .object(["type": .string("Point"), "coordinates": .array([.double(c.lon), .double(c.lat)])]),
+                                              "properties": .object(["list_price": .double(price), "living_area_m2": .double(area), "bedrooms": .int(Int64(bedrooms)),
+                                                                     "property_type": .string("apartment")])])
+            var page: FeaturePage!
+            let (t, n) = try time { page = try engine.demands(matchingNewListing: listing); return page.features.count }
+            var raw: [Int64] = []
+            let (u, _) = try time {
+                raw = try database.read { db in
+                    try Int64.fetchAll(db, sql: """
+                        SELECT d.fid FROM demands d
+                        WHERE d.fid IN (SELECT pkid FROM idx_demands_geom WHERE xmin <= :x AND xmax >= :x AND ymin <= :y AND ymax >= :y)
+                          AND ST_Contains(d.geom, MakePoint(:x, :y, 4326)) AND d.status = 'active'
+                          AND \(QueryEngine.fitSQL(price: ":price", area: ":area", bedrooms: ":bedrooms", type: ":type"))
+                        """, arguments: ["x": c.lon, "y": c.lat, "price": price, "area": area, "bedrooms": bedrooms, "type": "apartment"])
+                }
+                return raw.count
+            }
+            compare("listing \(i)", ids(page), raw, limit: Int.max, into: &m)
+            m.add(rgis: t, raw: u, rows: n)
+        }
+        return m
+    }
 }

@@ -7,7 +7,7 @@ import RGISStore
 extension QueryEngine {
     /// The hard rules of a fit, as SQL over listing expressions and a demand table alias `d`.
     /// Missing facts do not exclude; the stretch lets a listing be a little over budget or size.
-    static func fitSQL(price: String, area: String, bedrooms: String, type: String) -> String {
+    public static func fitSQL(price: String, area: String, bedrooms: String, type: String) -> String {
         """
         (d.property_types IS NULL OR \(type) IS NULL OR instr(',' || d.property_types || ',', ',' || \(type) || ',') > 0)
         AND (d.bedrooms_min IS NULL OR \(bedrooms) IS NULL OR \(bedrooms) >= d.bedrooms_min)

@@ -12,7 +12,13 @@ struct SampleCommand: ParsableCommand {
             The city is fictional and deterministic: the same --seed writes the same bytes. The files are \
             what `geodata/` ships; import them with `rgis import`, or pass --database to do it here.
 
+            With --listings, --demands or --parcels it writes a large synthetic metro region instead, for \
+            benchmarks: 109 districts on three levels, parcels with one building each, listings, and demands \
+            whose search areas are circles and polygons of 200 m – 5 km; 70 % of everything in a dense core, \
+            price per m² by district. Features are streamed to the files, so a million of each is fine.
+
             Example: rgis sample --out geodata --database demo.sqlite
+                     rgis sample --out /tmp/metro --listings 1000000 --demands 1000000 --parcels 200000
             """
     )
 
@@ -28,23 +34,45 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "Also create this database (rgis init) and import every layer into it.")
     var database: String?
 
+    @Option(help: "Metro region: number of listings (default 1,000,000 when any metro option is given).") var listings: Int?
+    @Option(help: "Metro region: number of demands.") var demands: Int?
+    @Option(help: "Metro region: number of parcels (each with a building; default 200,000).") var parcels: Int?
+
     func validate() throws {
         guard clients > 0 else { throw ValidationError("--clients must be at least 1") }
+        for (name, value) in [("listings", listings), ("demands", demands), ("parcels", parcels)] {
+            if let value, value < 0 { throw ValidationError("--\(name) must not be negative") }
+        }
+    }
+
+    private func writeMetroRegion() throws -> [(Layer, String)] {
+        var options = MetroRegion.Options()
+        options.seed = seed
+        if let listings { options.listings = listings }
+        if let demands { options.demands = demands }
+        if let parcels { options.parcels = parcels }
+        let written = try MetroRegion(options: options).write(to: out) { layer, count in
+            Console.progress(fraction: nil, detail: "\(layer): \(count) features")
+        }
+        Console.endProgress()
+        for (_, path, count) in written { Console.out("\(path): \(count) features\n") }
+        return written.map { ($0.0, $0.1) }
     }
 
     func run() throws {
         try reportingErrors {
-            var options = DemoCity.Options()
-            options.seed = seed
-            options.clients = clients
-            let city = DemoCity(options: options)
             do {
                 try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             } catch {
                 throw RGISError(.io, "cannot create the directory: \(error.localizedDescription)", at: out)
             }
             var files: [(Layer, String)] = []
-            for (layer, features) in city.layers {
+            let metro = listings != nil || demands != nil || parcels != nil
+            if metro { files = try writeMetroRegion() }
+            var options = DemoCity.Options()
+            options.seed = seed
+            options.clients = clients
+            for (layer, features) in metro ? [] : DemoCity(options: options).layers {
                 let path = (out as NSString).appendingPathComponent("\(layer.rawValue).geojson")
                 do {
                     try DemoCity.featureCollection(features).write(toFile: path, atomically: true, encoding: .utf8)

@@ -1,0 +1,276 @@
+#!/usr/bin/python3
+"""tools/bench: RGIS side by side with raw SpatiaLite SQL, PostGIS, ogr2ogr and pygeoapi on the same data.
+
+One run: generate a synthetic metro region (`rgis sample`: N listings, N demands, N/5 parcels and
+buildings, 109 districts), import it with `rgis import` (and the listings with `ogr2ogr` for
+comparison), time in-process queries against raw SpatiaLite SQL (`rgis-bench queries`), ask PostGIS
+the same radius and polygon questions, and load `rgis serve` and pygeoapi (its SQLite provider on the
+same file, under gunicorn) with `wrk`. Every compared pair must return the same features, checked
+before its timing counts; the run fails otherwise. It prints a Markdown table with both sides, the
+ratio and the product's target, and writes the run as JSON (machine, date, versions, figures).
+
+    tools/bench                  full run: 1,000,000 listings and demands (about 20 minutes on 2 cores)
+    tools/bench --quick          100,000 rows, no PostGIS or pygeoapi, short wrk runs (the CI smoke test)
+    tools/bench --quick --peers  the same with PostGIS and pygeoapi
+
+Run with Debian's /usr/bin/python3 (psycopg2, pyproj come from apt; pygeoapi from pip into .venv-pygeoapi).
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+
+import httpbench  # noqa: E402
+
+
+def say(text):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
+def measured(cmd, **kw):
+    """Runs a command in a fresh interpreter so that its peak RSS is its own; returns (seconds, MB, stdout)."""
+    probe = ("import resource,subprocess,sys,time,json;t=time.perf_counter();"
+             "r=subprocess.run(sys.argv[1:],capture_output=True,text=True);"
+             "print(json.dumps({'s':time.perf_counter()-t,'rss':resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,"
+             "'rc':r.returncode,'out':r.stdout[-2000:],'err':r.stderr[-2000:]}))")
+    p = subprocess.run([sys.executable, "-c", probe, *cmd], capture_output=True, text=True, **kw)
+    result = json.loads(p.stdout)
+    if result["rc"] != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed: {result['err'].strip()}")
+    return result["s"], result["rss"] / 1024, result["out"]
+
+
+def version(cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=30).stdout.strip().splitlines()[0]
+    except Exception as e:  # a missing tool is reported, not fatal
+        return f"unavailable ({e})"
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RGISServer:
+    def __init__(self, binary, database, log):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = open(log, "w")
+        self.proc = subprocess.Popen([binary, "serve", database, "--host", "127.0.0.1", "--port", str(self.port)],
+                                     stdout=self.log, stderr=self.log, start_new_session=True)
+        for _ in range(300):
+            try:
+                with urllib.request.urlopen(self.url + "/health", timeout=2):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("rgis serve did not start")
+
+    def rss_mb(self):
+        status = open(f"/proc/{self.proc.pid}/status").read()
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(10)
+        self.log.close()
+
+
+def p(values, q):
+    s = sorted(values)
+    return s[min(len(s) - 1, int((len(s) - 1) * q))] if s else float("nan")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="100,000 rows, short HTTP runs, no peers unless --peers")
+    ap.add_argument("--peers", action="store_true", help="with --quick: also run PostGIS and pygeoapi")
+    ap.add_argument("--listings", type=int, help="listings and demands to generate (default 1,000,000; 100,000 with --quick)")
+    ap.add_argument("--runs", type=int, help="query centres (default 200)")
+    ap.add_argument("--duration", type=int, help="seconds per wrk run (default 20; 5 with --quick)")
+    ap.add_argument("--configuration", choices=["release", "debug"], default="release",
+                    help="build to time (debug only checks that everything runs and agrees)")
+    ap.add_argument("--workdir", default=os.path.join(ROOT, "out", "bench"))
+    a = ap.parse_args()
+    n = a.listings or (100_000 if a.quick else 1_000_000)
+    runs = a.runs or 200
+    duration = a.duration or (5 if a.quick else 20)
+    peers = a.peers or not a.quick
+    started = time.time()
+    work = a.workdir
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(os.path.join(work, "data"))
+
+    say(f"building rgis and rgis-bench ({a.configuration})")
+    for product in ("rgis", "rgis-bench"):
+        subprocess.run(["swift", "build", "-c", a.configuration, "--product", product], cwd=ROOT, check=True,
+                       stdout=subprocess.DEVNULL)
+    bin_dir = os.path.join(ROOT, ".build", a.configuration)
+    rgis, bench = os.path.join(bin_dir, "rgis"), os.path.join(bin_dir, "rgis-bench")
+    report = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+              "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "cpu": platform.processor() or platform.machine()},
+              "configuration": a.configuration, "rows": n, "runs": runs, "wrk_seconds": duration, "results": []}
+    rows = report["results"]
+    problems = []
+
+    def row(measure, size, ours, theirs, peer, target=None, unit="ms", better="lower"):
+        ratio = None
+        if ours and theirs:
+            ratio = theirs / ours if better == "lower" else ours / theirs
+        rows.append({"measure": measure, "rows": size, "rgis": ours, "peer": peer, "peer_value": theirs, "unit": unit,
+                     "ratio": ratio, "target": target})
+
+    # 1. Data.
+    data = os.path.join(work, "data")
+    say(f"generating {n:,} listings and demands, {n // 5:,} parcels and buildings")
+    t, _, _ = measured([rgis, "sample", "--out", data, "--listings", str(n), "--demands", str(n), "--parcels", str(n // 5)])
+    say(f"generated in {t:.1f} s")
+
+    # 2. Import, against ogr2ogr on the listings.
+    db = os.path.join(work, "bench.sqlite")
+    subprocess.run([rgis, "init", db], check=True, stdout=subprocess.DEVNULL)
+    imports = {}
+    for layer in ("districts", "parcels", "buildings", "listings", "demands"):
+        t, rss, out = measured([rgis, "import", db, "--layer", layer, os.path.join(data, f"{layer}.geojson")])
+        count = n if layer in ("listings", "demands") else n // 5 if layer in ("parcels", "buildings") else 109
+        imports[layer] = {"seconds": t, "rows_per_s": count / t, "peak_rss_mb": rss}
+        say(f"import {layer}: {count:,} rows in {t:.1f} s ({count / t:,.0f} rows/s), peak RSS {rss:.0f} MB")
+    ogr_db = os.path.join(work, "ogr.sqlite")
+    t, rss, _ = measured(["ogr2ogr", "-f", "SQLite", "-dsco", "SPATIALITE=YES", "-nln", "listings", ogr_db,
+                          os.path.join(data, "listings.geojson")])
+    ogr_count = int(subprocess.run(["spatialite", ogr_db, "SELECT count(*) FROM listings"], capture_output=True, text=True)
+                    .stdout.strip().splitlines()[-1])
+    if ogr_count != n:
+        problems.append(f"ogr2ogr imported {ogr_count} listings, RGIS {n}")
+    say(f"ogr2ogr listings: {ogr_count:,} rows in {t:.1f} s ({ogr_count / t:,.0f} rows/s), peak RSS {rss:.0f} MB")
+    li = imports["listings"]
+    row(f"import {n:,} listings (GeoJSON), rows/s", n, li["rows_per_s"], ogr_count / t, "ogr2ogr", "≥ 3× ogr2ogr", "rows/s", "higher")
+    row("import listings, peak RSS", n, li["peak_rss_mb"], rss, "ogr2ogr", "< 256 MB", "MB")
+    report["imports"] = imports
+    report["ogr2ogr"] = {"seconds": t, "rows_per_s": ogr_count / t, "peak_rss_mb": rss}
+
+    # 3. In-process queries against raw SpatiaLite SQL.
+    say(f"in-process queries, {runs} centres each")
+    qout, peer_file = os.path.join(work, "queries.json"), os.path.join(work, "peer-queries.json")
+    q = subprocess.run([bench, "queries", db, "--runs", str(runs), "--out", qout, "--peer-queries", peer_file],
+                       capture_output=True, text=True)
+    print(q.stdout, file=sys.stderr)
+    if not os.path.exists(qout):
+        raise RuntimeError(f"rgis-bench failed: {q.stderr}")
+    targets = {"radius": "≥ 3× raw SQL", "nearest": "≥ 10× raw SQL", "district": "< 100 ms", "reverse": "p99 < 2 ms"}
+    for m in json.load(open(qout))["measures"]:
+        if not m["agree"]:
+            problems.append(f"{m['name']}: {m['disagreements']}")
+        target = next((v for k, v in targets.items() if m["name"].startswith(k)), None)
+        row(m["name"] + " (p50)", m["rows_mean"], m["rgis_p50_ms"], m["raw_p50_ms"], "raw SpatiaLite SQL", target)
+        row(m["name"] + " (p99)", m["rows_mean"], m["rgis_p99_ms"], m["raw_p99_ms"], "raw SpatiaLite SQL", target)
+
+    # 4. PostGIS on the same listings and questions.
+    peer_queries = json.load(open(peer_file))
+    if peers:
+        import postgis
+        say("PostGIS: throwaway cluster, loading the listings")
+        with postgis.Cluster() as cluster:
+            load = cluster.load_listings(db)
+            report["postgis"] = {"version": cluster.version(), "load": load}
+            results = cluster.run(peer_queries)
+        by_measure = {}
+        for query, result in zip(peer_queries, results):
+            ours = query["rgis_ids"]
+            if set(ours) != set(result["ids"]) and not (len(ours) == query.get("limit") and set(ours[:-10]) <= set(result["ids"])):
+                problems.append(f"PostGIS {query['measure']}: {len(result['ids'])} ids, RGIS {len(ours)}, "
+                                f"{len(set(ours) ^ set(result['ids']))} differ")
+            entry = by_measure.setdefault(query["measure"], {"rgis": [], "pg": [], "rows": 0})
+            entry["rgis"].append(query["rgis_ms"])
+            entry["pg"].append(result["ms"])
+            entry["rows"] += len(ours)
+        for name, e in by_measure.items():
+            k = len(e["rgis"])
+            target = "at least as fast as PostGIS" if name.startswith("radius") else None
+            row(f"{name} (p50, {k} queries)", e["rows"] // k, p(e["rgis"], 0.5), p(e["pg"], 0.5), "PostGIS (serial)", target)
+            row(f"{name} (p99, {k} queries)", e["rows"] // k, p(e["rgis"], 0.99), p(e["pg"], 0.99), "PostGIS (serial)", target)
+
+    # 5. HTTP under wrk, against pygeoapi on the same file.
+    dense = "8.99,47.995,9.01,48.005"   # the core: thousands of listings
+    sparse = "8.66,47.80,8.67,47.81"    # the edge: a handful
+    server = RGISServer(rgis, db, os.path.join(work, "rgis-serve.log"))
+    pyg = None
+    try:
+        if peers:
+            import pygeoapi
+            pyg = pygeoapi.Server(db).start()
+            report["pygeoapi"] = pyg.versions
+        endpoints = [("dense", f"/collections/listings/items?bbox={dense}&limit=100"),
+                     ("sparse", f"/collections/listings/items?bbox={sparse}&limit=100")]
+        for name, path in endpoints:
+            if pyg:
+                same = httpbench.same_features(server.url + path, pyg.url + path)
+                if not same.get("same_set"):
+                    problems.append(f"pygeoapi {name} box: {same}")
+            ours = httpbench.wrk(server.url + path, duration=duration)
+            say(f"rgis {name} box: {ours['requests_per_s']:.0f} req/s, p99 {ours['p99_ms']:.1f} ms, non-2xx {ours['non_2xx']}")
+            theirs = httpbench.wrk(pyg.url + path, duration=duration, timeout="60s") if pyg else None
+            if theirs:
+                say(f"pygeoapi {name} box: {theirs['requests_per_s']:.1f} req/s, p99 {theirs['p99_ms']:.1f} ms")
+            for r in (ours, theirs):
+                if r and (r["non_2xx"] or r["errors"]):
+                    problems.append(f"{r['url']}: {r['non_2xx']} non-2xx, {r['errors']} socket errors")
+            target = "≥ 50× pygeoapi" if name == "dense" else "≥ 1000× pygeoapi"
+            row(f"HTTP items, {name} bbox, limit 100: req/s", 100, ours["requests_per_s"], theirs and theirs["requests_per_s"],
+                "pygeoapi + gunicorn (2 workers)", target, "req/s", "higher")
+            row(f"HTTP items, {name} bbox, limit 100: p99", 100, ours["p99_ms"], theirs and theirs["p99_ms"], "pygeoapi + gunicorn (2 workers)")
+        radius = httpbench.wrk(server.url + "/search/radius?lon=9.0&lat=48.0&radius_m=1000&limit=100", duration=duration)
+        say(f"rgis radius: {radius['requests_per_s']:.0f} req/s, p99 {radius['p99_ms']:.1f} ms")
+        row("HTTP /search/radius 1 km in the core, limit 100: req/s", 100, radius["requests_per_s"], None, "—", None, "req/s", "higher")
+        rss, hwm = server.rss_mb()
+        row("server RSS after the HTTP runs (peak)", None, rss, None, f"peak {hwm:.0f} MB", "< 250 MB", "MB")
+    finally:
+        server.stop()
+        if pyg:
+            pyg.stop()
+
+    report["versions"] = {
+        "swift": version(["swift", "--version"]), "sqlite": version(["sqlite3", "--version"]),
+        "spatialite": version(["spatialite", "-version"]) if shutil.which("spatialite") else "unavailable",
+        "gdal": version(["ogr2ogr", "--version"]), "wrk": version(["wrk", "--version"]),
+    }
+    report["problems"] = problems
+    report["seconds"] = time.time() - started
+
+    lines = [f"RGIS benchmark, {report['date']}, {n:,} listings and demands, {runs} centres, wrk {duration} s, "
+             f"{report['machine']['cpus']} CPUs, {a.configuration} build; total {report['seconds'] / 60:.1f} min", "",
+             "| measure | rows | RGIS | compared with | their value | ratio (RGIS advantage) | target |", "|---|---:|---:|---|---:|---:|---|"]
+    for r in rows:
+        def fmt(v, unit=r["unit"]):
+            return "—" if v is None else f"{v:,.1f}" if unit in ("req/s", "rows/s", "MB") else f"{v:,.2f}"
+        size = "" if r["rows"] is None else f"{r['rows']:,}"
+        ratio = "—" if r["ratio"] is None else f"{r['ratio']:.2f}×"
+        lines.append(f"| {r['measure']} | {size} | {fmt(r['rgis'])} {r['unit']} | {r['peer']} | {fmt(r['peer_value'])} | {ratio} | {r['target'] or ''} |")
+    lines += ["", "Every compared pair returned the same features." if not problems else "DISAGREEMENTS:"] + [f"- {x}" for x in problems]
+    text = "\n".join(lines) + "\n"
+    open(os.path.join(work, "report.md"), "w").write(text)
+    json.dump(report, open(os.path.join(work, "report.json"), "w"), indent=1)
+    print(text)
+    say(f"wrote {work}/report.md and report.json in {report['seconds'] / 60:.1f} min")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
