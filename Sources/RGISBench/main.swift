@@ -211,7 +211,7 @@ struct QueryBenchmark {
     func indicators() throws -> Measure {
         var m = Measure("district indicators, all subdistricts")
         let level = DistrictLevel.subdistrict
-        for _ in 0..<5 {
+        for _ in 0..<3 {
             var page: FeaturePage!
             let options = try IndicatorOptions(level: level, asOf: ISODate(parsing: "2026-11-23")!, periodStart: ISODate(parsing: "2025-11-23")!)
             let (t, n) = try time { page = try engine.indicators(options); return page.features.count }

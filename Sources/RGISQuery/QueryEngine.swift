@@ -65,6 +65,9 @@ public struct QueryEngine: Sendable {
         if let after, after.distanceMetres == nil {
             throw RGISError(.malformedInput, "cursor does not belong to a distance query", at: "parameter cursor")
         }
+        if filter.isEmpty {
+            return try pointDistanceSearchInIndex(db, centre: centre, radiusMetres: radiusMetres, limit: limit, after: after)
+        }
         let query = try Self.pointCandidatesSQL(centre: centre, radiusMetres: radiusMetres, filter: filter)
         var hits: [(d: Double, fid: Int64)] = []
         let rows = try Row.fetchCursor(db, sql: query.sql, arguments: query.arguments)
@@ -93,6 +96,72 @@ public struct QueryEngine: Sendable {
             features.append(feature)
         }
         let next = hits.count > limit ? pageHits.last.map { PageCursor(distanceMetres: $0.d, fid: $0.fid) } : nil
+        return FeaturePage(features: features, next: next)
+    }
+
+    /// Radius search on points without a filter, settled in the R*Tree: each candidate's box there holds
+    /// its point to within a few centimetres (SQLite stores the bounds as 32-bit floats, rounded
+    /// outwards), which bounds its distance from both sides. Points surely inside or outside need no
+    /// table row; only the page's rows, and the few whose bounds straddle the rim or the page's cut,
+    /// are read, and their exact distances decide.
+    private func pointDistanceSearchInIndex(_ db: Database, centre: Position, radiusMetres: Double, limit: Int,
+                                            after: PageCursor?) throws -> FeaturePage {
+        let boxes = SearchBox.around(centre, radiusMetres: radiusMetres)
+        let select = "SELECT pkid, xmin, xmax, ymin, ymax FROM idx_listings_geom WHERE xmax >= ? AND xmin <= ? AND ymax >= ? AND ymin <= ?"
+        let sql = boxes.map { _ in select }.joined(separator: " UNION ALL ")
+        // Metres per degree are at most 111.7 km (latitude, at the poles) and 111.32 km (longitude, at
+        // the equator): half the box's diagonal in degrees times this bounds how far the point can be
+        // from the box's centre.
+        let metresPerDegree = 111_700.0
+        var candidates: [(low: Double, high: Double, fid: Int64)] = []
+        let rows = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(boxes.flatMap { [$0.west, $0.east, $0.south, $0.north] }))
+        while let row = try rows.next() {
+            let xmin: Double = row[1], xmax: Double = row[2], ymin: Double = row[3], ymax: Double = row[4]
+            let d = Geodesic.distanceMetres(centre, Position(lon: (xmin + xmax) / 2, lat: (ymin + ymax) / 2))
+            let slack = ((xmax - xmin) * (xmax - xmin) + (ymax - ymin) * (ymax - ymin)).squareRoot() / 2 * metresPerDegree + 1e-6
+            guard d - slack <= radiusMetres else { continue }
+            if let after, let afterD = after.distanceMetres, d + slack < afterD { continue }
+            candidates.append((d - slack, d + slack, row[0]))
+        }
+        // `cut`: the `limit`-th smallest highest possible distance among the candidates surely on this
+        // page's side of the rim and of the cursor. At least `limit` results lie within it, so the page
+        // is among the candidates whose lowest possible distance is within it, and the others lie beyond.
+        var cut = Double.infinity
+        let afterD = after?.distanceMetres ?? -1
+        let sure = candidates.filter { $0.high <= radiusMetres && $0.low > afterD }.map(\.high).sorted()
+        if sure.count >= limit { cut = sure[limit - 1] }
+        let needed = candidates.filter { $0.low <= cut }
+        guard !needed.isEmpty else { return FeaturePage(features: [], next: nil) }
+        var hits: [(d: Double, feature: StoredFeature)] = []
+        var beyondCut = false
+        let lonIndex = StoredFeature.columnCount(.listings) - 1
+        for start in stride(from: 0, to: needed.count, by: 10_000) {
+            let slice = needed[start..<min(start + 10_000, needed.count)]
+            let fetched = try Row.fetchCursor(db, sql: """
+                SELECT \(StoredFeature.pointColumns()) FROM listings t WHERE t.fid IN (\(slice.map { _ in "?" }.joined(separator: ",")))
+                """, arguments: StatementArguments(slice.map(\.fid)))
+            while let row = try fetched.next() {
+                let d = Geodesic.distanceMetres(centre, Position(lon: row[lonIndex], lat: row[lonIndex + 1]))
+                guard d <= radiusMetres else { continue }
+                let fid: Int64 = row[0]
+                if let after, let afterD = after.distanceMetres, d < afterD || (d == afterD && fid <= after.fid) { continue }
+                // Beyond the cut a row may come after unread ones: it belongs to a later page.
+                guard d <= cut else {
+                    beyondCut = true
+                    continue
+                }
+                hits.append((d, StoredFeature(row: row, pointLayer: .listings)))
+            }
+        }
+        hits.sort { ($0.d, $0.feature.fid) < ($1.d, $1.feature.fid) }
+        let more = hits.count > limit || beyondCut || needed.count < candidates.count
+        let page = hits.prefix(limit)
+        let features = page.map { hit -> StoredFeature in
+            var feature = hit.feature
+            feature.properties["distance_m"] = .double((hit.d * 1000).rounded() / 1000)
+            return feature
+        }
+        let next = more ? page.last.map { PageCursor(distanceMetres: $0.d, fid: $0.feature.fid) } : nil
         return FeaturePage(features: features, next: next)
     }
 

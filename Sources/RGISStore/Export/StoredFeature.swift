@@ -16,6 +16,26 @@ public struct StoredFeature: Sendable {
             + ", AsGeoJSON(\(alias).geom, 9)"
     }
 
+    /// The columns of ``init(row:layer:pointAt:)``: the same without the GeoJSON geometry, and the
+    /// point's coordinates instead, for callers that read them anyway.
+    public static func pointColumns(alias: String = "t") -> String {
+        (["fid", "id"] + Layer.listings.fields.map(\.name) + ["extra"]).map { "\(alias).\($0)" }.joined(separator: ", ")
+            + ", X(\(alias).geom), Y(\(alias).geom)"
+    }
+
+    /// A point feature from ``pointColumns(alias:)``: its geometry written here from the coordinates,
+    /// which saves SpatiaLite parsing the blob a second time to print it.
+    public init(row: Row, pointLayer layer: Layer) {
+        let count = Self.columnCount(layer) - 1
+        let lon: Double = row[count], lat: Double = row[count + 1]
+        var geometry = #"{"type":"Point","coordinates":["#
+        JSONValue.writeNumber(lon, to: &geometry)
+        geometry += ","
+        JSONValue.writeNumber(lat, to: &geometry)
+        geometry += "]}"
+        self.init(row: row, layer: layer, geometryGeoJSON: geometry)
+    }
+
     /// How many columns ``columns(_:alias:)`` selects.
     public static func columnCount(_ layer: Layer) -> Int { layer.fields.count + 4 }
 
@@ -27,6 +47,10 @@ public struct StoredFeature: Sendable {
     }
 
     public init(row: Row, layer: Layer) {
+        self.init(row: row, layer: layer, geometryGeoJSON: row[layer.fields.count + 3] ?? "null")
+    }
+
+    private init(row: Row, layer: Layer, geometryGeoJSON: String) {
         let fields = layer.fields
         fid = row[0]
         id = row[1]
@@ -44,7 +68,7 @@ public struct StoredFeature: Sendable {
             }
         }
         self.properties = properties
-        geometryGeoJSON = row[extraIndex + 1] ?? "null"
+        self.geometryGeoJSON = geometryGeoJSON
     }
 
     /// Appends the GeoJSON Feature.
