@@ -52,6 +52,9 @@ extension QueryEngine {
             throw RGISError(.invalidValue, "collection \(query.layer) has no temporal property for datetime", at: "parameter datetime")
         }
         return try database.read { db in
+            if query.layer.storedGeometry == .point, let bbox = query.bbox, query.equals.isEmpty, query.datetime == nil, query.beforeFid == nil {
+                return try pointItemsInIndex(db, query: query, bbox: bbox, each: each)
+            }
             let (whereSQL, arguments) = Self.itemsWhere(query)
             var page = ItemsPage()
             var paging = ""
@@ -92,10 +95,53 @@ extension QueryEngine {
             }
             // Counting is cheap when it goes through the R*Tree or needs no filter at all.
             if query.equals.isEmpty && query.datetime == nil {
-                page.numberMatched = try Int.fetchOne(db, sql: "SELECT count(*) FROM \(query.layer.table) t WHERE \(whereSQL)", arguments: arguments)
+                if query.layer.storedGeometry == .point, let bbox = query.bbox {
+                    page.numberMatched = try Self.countPoints(db, layer: query.layer, in: bbox)
+                } else {
+                    page.numberMatched = try Int.fetchOne(db, sql: "SELECT count(*) FROM \(query.layer.table) t WHERE \(whereSQL)", arguments: arguments)
+                }
             }
             return page
         }
+    }
+
+    /// A page of points in a box, in storage order, from one pass over the R*Tree: points whose stored
+    /// box lies inside are in, the few straddling an edge are tested on their coordinates, and the count
+    /// comes from the same pass. Only the page's rows are read. (Through SQL, `fid IN (R*Tree)` built a
+    /// temporary index of every candidate on each request: 10,000 in a dense box, for a page of 100.)
+    private func pointItemsInIndex(_ db: Database, query: ItemsQuery, bbox: BBox, each: (StoredFeature) throws -> Void) throws -> ItemsPage {
+        var inside: [Int64] = [], straddling: [Int64] = []
+        for part in bbox.parts {
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT pkid, xmin >= ?1 AND xmax <= ?2 AND ymin >= ?3 AND ymax <= ?4
+                FROM idx_\(query.layer.table)_geom WHERE xmax >= ?1 AND xmin <= ?2 AND ymax >= ?3 AND ymin <= ?4
+                """, arguments: [part.west, part.east, part.south, part.north])
+            while let row = try rows.next() {
+                if row[1] as Bool { inside.append(row[0]) } else { straddling.append(row[0]) }
+            }
+        }
+        if !straddling.isEmpty {
+            let exact = bbox.parts.map { _ in "(X(t.geom) BETWEEN ? AND ? AND Y(t.geom) BETWEEN ? AND ?)" }.joined(separator: " OR ")
+            for start in stride(from: 0, to: straddling.count, by: 10_000) {
+                let slice = straddling[start..<min(start + 10_000, straddling.count)]
+                inside += try Int64.fetchAll(db, sql: """
+                    SELECT t.fid FROM \(query.layer.table) t WHERE t.fid IN (\(slice.map { _ in "?" }.joined(separator: ","))) AND (\(exact))
+                    """, arguments: StatementArguments(Array(slice)) + StatementArguments(bbox.parts.flatMap { [$0.west, $0.east, $0.south, $0.north] }))
+            }
+        }
+        inside.sort()
+        var page = ItemsPage()
+        page.numberMatched = inside.count
+        let start = query.afterFid.map { after in inside.partitioningIndex(where: { $0 > after }) } ?? 0
+        let fids = inside[start..<min(start + query.limit.value, inside.count)]
+        page.hasNext = start + fids.count < inside.count
+        page.hasPrev = query.afterFid != nil && !fids.isEmpty
+        guard !fids.isEmpty else { return page }
+        let rows = try Row.fetchCursor(db, sql: """
+            SELECT \(StoredFeature.pointColumns()) FROM \(query.layer.table) t WHERE t.fid IN (\(fids.map { _ in "?" }.joined(separator: ","))) ORDER BY t.fid
+            """, arguments: StatementArguments(Array(fids)))
+        while let row = try rows.next() { try emit(StoredFeature(row: row, pointLayer: query.layer), into: &page, each) }
+        return page
     }
 
     private func emit(_ feature: StoredFeature, into page: inout ItemsPage, _ each: (StoredFeature) throws -> Void) throws {
@@ -145,5 +191,39 @@ extension QueryEngine {
             }
         }
         return (conditions.joined(separator: " AND "), arguments)
+    }
+
+    /// Points in a box, counted in the R*Tree: a point whose stored box (its position rounded outwards
+    /// to 32-bit floats) lies inside the box is inside; only the few whose stored box straddles an
+    /// edge are read and tested exactly. A dense box of 12,000 listings was counted by reading every
+    /// row, which cost more than the page itself.
+    static func countPoints(_ db: Database, layer: Layer, in bbox: BBox) throws -> Int {
+        var total = 0
+        for part in bbox.parts {
+            let box: StatementArguments = [part.west, part.east, part.south, part.north]
+            let inside = try Int.fetchOne(db, sql: """
+                SELECT count(*) FROM idx_\(layer.table)_geom WHERE xmin >= ? AND xmax <= ? AND ymin >= ? AND ymax <= ?
+                """, arguments: box) ?? 0
+            let straddling = try Int.fetchOne(db, sql: """
+                SELECT count(*) FROM \(layer.table) t WHERE t.fid IN (
+                    SELECT pkid FROM idx_\(layer.table)_geom WHERE xmax >= ?1 AND xmin <= ?2 AND ymax >= ?3 AND ymin <= ?4
+                    AND NOT (xmin >= ?1 AND xmax <= ?2 AND ymin >= ?3 AND ymax <= ?4))
+                AND X(t.geom) BETWEEN ?1 AND ?2 AND Y(t.geom) BETWEEN ?3 AND ?4
+                """, arguments: box) ?? 0
+            total += inside + straddling
+        }
+        return total
+    }
+}
+
+extension Array where Element == Int64 {
+    /// The first index whose element satisfies `predicate`, for a predicate false then true along the array.
+    func partitioningIndex(where predicate: (Int64) -> Bool) -> Int {
+        var low = 0, high = count
+        while low < high {
+            let mid = (low + high) / 2
+            if predicate(self[mid]) { high = mid } else { low = mid + 1 }
+        }
+        return low
     }
 }

@@ -15,6 +15,9 @@ final class ArchiveServer: Sendable {
     let path: String
     let correctedEvent: Int64
 
+    /// A server of its own, for tests that write.
+    static func fresh() -> ArchiveServer { ArchiveServer() }
+
     private init() {
         directory = try! Fixtures.temporaryDirectory()
         let db = try! directory.database("archive.sqlite")
@@ -133,6 +136,49 @@ struct ArchiveServerTests {
             }
             try await client.execute(uri: "/archive/parcels/760/rights?date=2011-02-30", method: .get, headers: key) { #expect($0.status == .badRequest) }
             try await client.execute(uri: "/archive/parcels/760/rights", method: .get, headers: key) { #expect($0.status == .badRequest) }
+        }
+    }
+
+    @Test("POST /archive/events records a split, a transfer and a correction; bad changes are refused and change nothing")
+    func recordEvents() async throws {
+        let server = ArchiveServer.fresh()
+        try await server.test { client in
+            func post(_ body: String, headers: HTTPFields? = nil) async throws -> (HTTPResponse.Status, JSONValue) {
+                try await client.execute(uri: "/archive/events", method: .post, headers: headers ?? key, body: ByteBuffer(string: body)) { response in
+                    (response.status, try json(response))
+                }
+            }
+            let line = #"{"type":"LineString","coordinates":[[14.4062,50.1010],[14.4062,50.0999]]}"#
+            var (status, body) = try await post(#"{"kind":"split","parcel":"760-1","line":\#(line),"date":"2014-01-01","recorded_at":"2014-01-02"}"#)
+            #expect(status == .unprocessableContent, "760-1 is not cut by this line: \(body.jsonText)")
+            (status, body) = try await post(#"{"kind":"transfer","parcel":"365","to":"Q1","share":"1/2","date":"2014-01-01","recorded_at":"2014-01-02","document":"KV-1"}"#)
+            #expect(status == .created, "\(body.jsonText)")
+            #expect(body["kind"] == .string("transfer"))
+            let transferEvent = body["event"]
+            (status, body) = try await post(#"{"kind":"correction","event":\#(transferEvent?.jsonText ?? "0"),"to":"Q2","recorded_at":"2014-02-01"}"#)
+            #expect(status == .created, "\(body.jsonText)")
+            try await client.execute(uri: "/archive/parcels/365/rights?date=2014-06-01", method: .get, headers: key) { response in
+                guard case .array(let rights)? = try json(response)["rights"] else { Issue.record("no rights"); return }
+                #expect(rights.map { $0["party"] } == [.string("Q2")])
+            }
+            let cut365 = #"{"type":"LineString","coordinates":[[14.4061,50.1011],[14.4061,50.1005]]}"#
+            (status, body) = try await post(#"{"kind":"split","parcel":"365","line":\#(cut365),"date":"2015-01-01","recorded_at":"2015-01-02"}"#)
+            #expect(status == .created, "\(body.jsonText)")
+            for bad in [#"{"kind":"transfer","parcel":"365-1","to":"Q3","share":"3/2","date":"2016-01-01"}"#,
+                        #"{"kind":"transfer","parcel":"365","to":"Q3","date":"2016-01-01"}"#,
+                        #"{"kind":"merge","parcels":["1017","2476"],"date":"2016-01-01"}"#,
+                        #"{"kind":"transfer","parcel":"1017","to":"Q3","date":"2016-02-30"}"#,
+                        #"{"kind":"teleport","parcel":"1017"}"#, #"[1,2]"#, "not json"] {
+                let before = try await client.execute(uri: "/collections/archive-parcels/items?limit=10000", method: .get, headers: key) { String(buffer: $0.body) }
+                let (status, body) = try await post(bad)
+                #expect([.badRequest, .notFound, .conflict, .unprocessableContent].contains(status), "\(bad): \(status)")
+                #expect(body["detail"] != nil)
+                let after = try await client.execute(uri: "/collections/archive-parcels/items?limit=10000", method: .get, headers: key) { String(buffer: $0.body) }
+                #expect(before.replacingOccurrences(of: #""timeStamp":"[^"]*""#, with: "", options: .regularExpression)
+                        == after.replacingOccurrences(of: #""timeStamp":"[^"]*""#, with: "", options: .regularExpression), "\(bad) changed the archive")
+            }
+            let (unauthorized, _) = try await post(#"{"kind":"demolition","building":"x","date":"2016-01-01"}"#, headers: [:])
+            #expect(unauthorized == .unauthorized)
         }
     }
 }

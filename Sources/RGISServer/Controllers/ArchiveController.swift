@@ -2,10 +2,11 @@ import Foundation
 import Hummingbird
 import RGISCore
 import RGISQuery
+import RGISStore
 
 /// The property archive for regulators: the `archive-parcels` collection (OGC `datetime` is valid time,
-/// `known_at` is record time), and each parcel's lineage and rights. Rights name parties, so every
-/// endpoint needs the API key.
+/// `known_at` is record time), each parcel's lineage and rights, and `POST /archive/events` to record a
+/// change. Rights name parties, so every endpoint needs the API key.
 struct ArchiveController {
     let state: ServerState
 
@@ -48,6 +49,18 @@ struct ArchiveController {
                 var out = ""
                 try state.engine.archiveVersion(.parcels, fid: fid).write(to: &out)
                 return .text(out, type: MediaTypes.geoJSON)
+            },
+            Endpoint(method: .post, path: "/archive/events", operationID: "recordArchiveEvent",
+                     summary: "Record a change: transfer, split, merge, correction, new_building or demolition (one transaction)",
+                     tag: "Archive", body: "The change as JSON: kind, its fields (as the rgis archive commands), date, recorded_at, document",
+                     bodySchema: .object(["type": .string("object"), "required": .array([.string("kind")]),
+                                          "properties": .object(["kind": .object(["type": .string("string"),
+                                              "enum": .array(["transfer", "split", "merge", "correction", "new_building", "demolition"].map(JSONValue.string))])])]),
+                     protected: true) { [state] request, context in
+                _ = try QueryParameters(request, allowed: [], extra: false)
+                let body = try await SearchController.body(request, context)
+                let change = try ArchiveEventBody(body: body).apply(to: ArchiveRegister(state.engine.database))
+                return .text(change.json.jsonText, type: MediaTypes.json, status: .created)
             },
             Endpoint(method: .get, path: "/archive/parcels/{parcelId}/lineage", operationID: "archiveLineage",
                      summary: "A parcel's ancestors and descendants through splits and merges, with the events (f=geojson: every version)",
