@@ -30,6 +30,7 @@ import argparse
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import tempfile
@@ -50,6 +51,13 @@ end
 
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
 
+
+
+def free_port(host="127.0.0.1"):
+    """A TCP port free on `host` now (the servers under test bind to it next)."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
 
 def _ms(text):
     m = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text.strip())

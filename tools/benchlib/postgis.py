@@ -37,7 +37,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -46,6 +45,8 @@ import tempfile
 import time
 
 import psycopg2
+
+from httpbench import free_port  # one place for the helpers the peers share
 
 PG_BIN_CANDIDATES = ["/usr/lib/postgresql/15/bin"]
 
@@ -59,12 +60,6 @@ def _pg_bin(name):
     if not p:
         raise RuntimeError(f"{name} not found: apt-get install -y postgresql-15 postgresql-15-postgis-3")
     return p
-
-
-def free_port(host="127.0.0.1"):
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
 
 
 def open_spatialite(path):

@@ -44,7 +44,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -54,6 +53,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from httpbench import free_port  # one place for the helpers the peers share
+
 REPO = Path(__file__).resolve().parents[2]
 VENV = REPO / ".venv-pygeoapi"
 PIP_SPEC = os.environ.get("PYGEOAPI_PIP_SPEC", "pygeoapi==0.21.0 gunicorn==27.0.1").split()
@@ -62,12 +63,6 @@ PIP_SPEC = os.environ.get("PYGEOAPI_PIP_SPEC", "pygeoapi==0.21.0 gunicorn==27.0.
 def _say(msg, log=sys.stderr):
     if log:
         print(f"[pygeoapi] {msg}", file=log, flush=True)
-
-
-def free_port(host="127.0.0.1"):
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
 
 
 def ensure_venv(venv=VENV, log=sys.stderr):

@@ -33,6 +33,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
 import httpbench  # noqa: E402
+from httpbench import free_port  # noqa: E402
 
 
 def say(text):
@@ -57,13 +58,6 @@ def version(cmd):
         return subprocess.run(cmd, capture_output=True, text=True, timeout=30).stdout.strip().splitlines()[0]
     except Exception as e:  # a missing tool is reported, not fatal
         return f"unavailable ({e})"
-
-
-def free_port():
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class RGISServer:
