@@ -35,3 +35,16 @@ func queryEscape(_ s: String) -> String {
     allowed.remove(charactersIn: "&=+,/?#")
     return s.addingPercentEncoding(withAllowedCharacters: allowed) ?? s
 }
+
+/// Closes an OGC items response begun with `{"type":"FeatureCollection","features":[` and its features:
+/// the counts, the time stamp and the links.
+func itemsResponse(_ out: inout String, numberMatched: Int?, numberReturned: Int, links: [JSONValue]) -> Response {
+    out += "\n],"
+    if let numberMatched { out += #""numberMatched":\#(numberMatched),"# }
+    out += #""numberReturned":\#(numberReturned),"timeStamp":"#
+    JSONValue.writeString(ISO8601DateFormatter().string(from: Date()), to: &out)
+    out += #","links":"#
+    JSONValue.array(links).write(to: &out)
+    out += "}\n"
+    return .text(out, type: MediaTypes.geoJSON)
+}

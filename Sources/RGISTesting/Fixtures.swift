@@ -25,6 +25,19 @@ public enum Fixtures {
         packageRoot.appendingPathComponent("geodata").appendingPathComponent(name).path
     }
 
+    /// Runs `tools/<script>` (an independent oracle) under Debian's /usr/bin/python3, which sees
+    /// python3-pyproj and python3-shapely, with `--rgis`, `--geodata` and a fresh `--workdir` added.
+    public static func runOracle(_ script: String, _ arguments: [String]) throws -> ProcessResult {
+        let python = "/usr/bin/python3"
+        guard FileManager.default.isExecutableFile(atPath: python) else {
+            throw RGISError(.notFound, "Debian's /usr/bin/python3 with python3-pyproj and python3-shapely is needed (tools/setup)")
+        }
+        let dir = try temporaryDirectory()
+        defer { dir.remove() }
+        return try run(python, [packageRoot.appendingPathComponent("tools/\(script)").path] + arguments
+                       + ["--rgis", rgisExecutable, "--geodata", sharedGeodata.path, "--workdir", dir.path("oracle")])
+    }
+
     /// The built `rgis` executable: `RGIS_BIN`, else next to the test bundle, else `.build/debug/rgis`.
     public static let rgisExecutable: String = {
         if let path = ProcessInfo.processInfo.environment["RGIS_BIN"] { return path }

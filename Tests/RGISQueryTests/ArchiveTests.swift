@@ -262,15 +262,7 @@ struct ArchiveTests {
 
     @Test("the oracle (shapely, pyproj) replays a 36-event history on the Prague plots and agrees with asof and lineage")
     func oracle() throws {
-        let python = "/usr/bin/python3"
-        guard FileManager.default.isExecutableFile(atPath: python) else {
-            Issue.record("Debian's /usr/bin/python3 with python3-pyproj and python3-shapely is needed (tools/setup)")
-            return
-        }
-        let dir = try Fixtures.temporaryDirectory()
-        defer { dir.remove() }
-        let result = try run(python, [Fixtures.packageRoot.appendingPathComponent("tools/archive_oracle.py").path, "check",
-                                      "--rgis", Fixtures.rgisExecutable, "--geodata", Fixtures.sharedGeodata.path, "--workdir", dir.path("oracle")])
+        let result = try Fixtures.runOracle("archive_oracle.py", ["check"])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(result.stdout.contains("archive oracle: all answers agree"))
         #expect(result.stdout.contains("archive oracle asof: 15 (date, known-at) pairs"))

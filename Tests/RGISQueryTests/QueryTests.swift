@@ -35,16 +35,7 @@ struct QueryTests {
 
     @Test("the oracle (pyproj, shapely) agrees with every radius, polygon, district, matching and indicator answer")
     func oracle() throws {
-        let python = "/usr/bin/python3"
-        guard FileManager.default.isExecutableFile(atPath: python) else {
-            Issue.record("Debian's /usr/bin/python3 with python3-pyproj and python3-shapely is needed (tools/setup)")
-            return
-        }
-        let dir = try Fixtures.temporaryDirectory()
-        defer { dir.remove() }
-        let result = try run(python, [Fixtures.packageRoot.appendingPathComponent("tools/oracle.py").path,
-                                      "--rgis", Fixtures.rgisExecutable, "--geodata", Fixtures.sharedGeodata.path,
-                                      "--workdir", dir.path("oracle"), "--demo", Fixtures.packageRoot.appendingPathComponent("geodata").path])
+        let result = try Fixtures.runOracle("oracle.py", ["--demo", Fixtures.packageRoot.appendingPathComponent("geodata").path])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(result.stdout.contains("oracle: all answers agree"))
         #expect(result.stdout.contains("oracle radius: 60 queries"))

@@ -135,11 +135,6 @@ struct ArchiveController {
             out += i == 0 ? "\n" : ",\n"
             feature.write(to: &out)
         }
-        out += #"\#n],"numberReturned":\#(page.features.count),"timeStamp":"#
-        JSONValue.writeString(ISO8601DateFormatter().string(from: Date()), to: &out)
-        out += #","links":"#
-        JSONValue.array(links).write(to: &out)
-        out += "}\n"
-        return .text(out, type: MediaTypes.geoJSON)
+        return itemsResponse(&out, numberMatched: nil, numberReturned: page.features.count, links: links)
     }
 }

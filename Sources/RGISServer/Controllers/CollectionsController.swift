@@ -147,13 +147,6 @@ struct CollectionsController {
         if page.hasPrev, let first = page.firstFid { links.append(link(href(["before=\(first)"]), rel: "prev", type: MediaTypes.geoJSON)) }
         links.append(link("\(state.base(request))/collections/\(layer.rawValue)", rel: "collection", type: MediaTypes.json))
 
-        out += "\n],"
-        if let matched = page.numberMatched { out += #""numberMatched":\#(matched),"# }
-        out += #""numberReturned":\#(page.numberReturned),"timeStamp":"#
-        JSONValue.writeString(ISO8601DateFormatter().string(from: Date()), to: &out)
-        out += #","links":"#
-        JSONValue.array(links).write(to: &out)
-        out += "}\n"
-        return .text(out, type: MediaTypes.geoJSON)
+        return itemsResponse(&out, numberMatched: page.numberMatched, numberReturned: page.numberReturned, links: links)
     }
 }
