@@ -17,6 +17,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        // /metrics: Hummingbird's MetricsMiddleware records through swift-metrics; Prometheus writes the text format.
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // spatialite.h through pkg-config; links the same system libsqlite3 that GRDBSQLite links.
@@ -48,7 +51,7 @@ let package = Package(
         // Radius, polygon, nearest and district queries, shared by the CLI and the server.
         .target(
             name: "RGISQuery",
-            dependencies: ["RGISCore", "RGISStore", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["RGISCore", "RGISStore"]
         ),
         // HTTP: OGC API – Features, the domain API and the map page, over RGISQuery.
         .target(
@@ -58,6 +61,8 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             resources: [.copy("Resources/map.html")]
         ),
@@ -98,7 +103,7 @@ let package = Package(
             "RGISServer", "RGISStore", "RGISTesting",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
-        ]),
+        ], exclude: ["Golden"]),
         .testTarget(name: "RGISCLITests", dependencies: [
             "rgis", "RGISStore", "RGISSample", "RGISTesting", .product(name: "GRDB", package: "GRDB.swift"),
         ], exclude: ["Golden"]),

@@ -120,8 +120,7 @@ func archiveBenchmark(_ options: ArchiveBenchOptions) throws {
     }
     let replaySeconds = lap()
 
-    let engine = QueryEngine(database)
-    _ = engine
+    let engine = QueryEngine(SpatiaLiteStore(database))
     let (versions, rights) = try database.read { db in
         (try Int.fetchOne(db, sql: "SELECT count(*) FROM archive_parcels")!, try Int.fetchOne(db, sql: "SELECT count(*) FROM archive_rights")!)
     }
@@ -135,8 +134,7 @@ func archiveBenchmark(_ options: ArchiveBenchOptions) throws {
         try database.read { db in
             var q = query, count = 0
             while true {
-                let sql = try QueryEngine.archiveSQL(db, q, useIndexes: useIndexes)
-                let rows = try Row.fetchAll(db, sql: sql.sql, arguments: sql.arguments)
+                let rows = try Row.fetchAll(db, SQLRequest<Row>(literal: try SpatiaLiteStore.archiveSQL(db, q, useIndexes: useIndexes)))
                 count += min(rows.count, q.limit.value)
                 guard rows.count > q.limit.value else { return count }
                 q.afterFid = rows[q.limit.value - 1][0]
@@ -147,7 +145,8 @@ func archiveBenchmark(_ options: ArchiveBenchOptions) throws {
     func answer(_ query: ArchiveQuery) throws -> Int {
         var q = query, count = 0
         while true {
-            let page = try engine.archive(q)
+            let asked = q
+            let page = try blocking { try await engine.archive(asked) }
             count += page.features.count
             guard let next = page.next else { return count }
             q.afterFid = next.fid
@@ -189,8 +188,8 @@ func archiveBenchmark(_ options: ArchiveBenchOptions) throws {
     let plan = try database.read { db in
         var query = ArchiveQuery(valid: instants[0].0, knownAt: instants[0].1, limit: try Limit(100))
         query.bbox = try BBox(west: 14.40, south: 50.10, east: 14.404, north: 50.103)
-        let sql = try QueryEngine.archiveSQL(db, query)
-        return try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN \(sql.sql)", arguments: sql.arguments).map { $0["detail"] as String }
+        let sql = try SpatiaLiteStore.archiveSQL(db, query)
+        return try Row.fetchAll(db, SQLRequest<Row>(literal: "EXPLAIN QUERY PLAN \(sql)")).map { $0["detail"] as String }
     }
     print("Archive: \(options.copies) copies of the Prague-Bubeneč register (\(features.count * options.copies) parcels), \(events.count * options.copies) events replayed; "
           + "\(versions) parcel versions, \(rights) rights rows. Register \(String(format: "%.1f", registerSeconds)) s, replay \(String(format: "%.1f", replaySeconds)) s "

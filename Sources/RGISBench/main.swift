@@ -77,7 +77,7 @@ struct QueryBenchmark {
     init(path: String, runs: Int) throws {
         self.path = path
         database = try RGISDatabase.open(at: path)
-        engine = QueryEngine(database)
+        engine = QueryEngine(SpatiaLiteStore(database))
         self.runs = runs
         guard let extent = try database.info().layers.first(where: { $0.layer == .listings })?.extent else { fatalError("no listings in \(path)") }
         self.extent = extent
@@ -120,7 +120,7 @@ struct QueryBenchmark {
             for (i, c) in centres.enumerated() {
                 var page: FeaturePage!
                 let (t, n) = try time {
-                    page = try engine.radius(RadiusQuery(centre: Centre(lon: c.lon, lat: c.lat), radius: RadiusMetres(radius), limit: Limit(pageLimit)))
+                    page = try blocking { try await engine.radius(RadiusQuery(centre: Centre(lon: c.lon, lat: c.lat), radius: RadiusMetres(radius), limit: Limit(pageLimit))) }
                     return page.features.count
                 }
                 var raw: [Int64] = []
@@ -140,7 +140,7 @@ struct QueryBenchmark {
         for (i, c) in centres.enumerated() {
             var page: FeaturePage!
             let (t, n) = try time {
-                page = try engine.radius(RadiusQuery(centre: Centre(lon: c.lon, lat: c.lat), radius: RadiusMetres(1000), limit: Limit(100)))
+                page = try blocking { try await engine.radius(RadiusQuery(centre: Centre(lon: c.lon, lat: c.lat), radius: RadiusMetres(1000), limit: Limit(100))) }
                 return page.features.count
             }
             var raw: [Int64] = []
@@ -161,7 +161,7 @@ struct QueryBenchmark {
             let polygon = Geometry.polygon([ring + [ring[0]]])
             var page: FeaturePage!
             let (t, n) = try time {
-                page = try engine.polygon(PolygonQuery(area: SearchArea(polygon), limit: Limit(pageLimit)))
+                page = try blocking { try await engine.polygon(PolygonQuery(area: SearchArea(polygon), limit: Limit(pageLimit))) }
                 return page.features.count
             }
             let wkb = Data(polygon.wkb)
@@ -214,7 +214,7 @@ struct QueryBenchmark {
         for _ in 0..<3 {
             var page: FeaturePage!
             let options = try IndicatorOptions(level: level, asOf: ISODate(parsing: "2026-11-23")!, periodStart: ISODate(parsing: "2025-11-23")!)
-            let (t, n) = try time { page = try engine.indicators(options); return page.features.count }
+            let (t, n) = try time { page = try blocking { try await engine.indicators(options) }; return page.features.count }
             var raw: [String: Int] = [:]
             let (u, _) = try time {
                 let rows = try database.read { db in
@@ -250,7 +250,7 @@ struct QueryBenchmark {
                                               "properties": .object(["list_price": .double(price), "living_area_m2": .double(area), "bedrooms": .int(Int64(bedrooms)),
                                                                      "property_type": .string("apartment")])])
             var page: FeaturePage!
-            let (t, n) = try time { page = try engine.demands(matchingNewListing: listing); return page.features.count }
+            let (t, n) = try time { page = try blocking { try await engine.demands(matchingNewListing: listing) }; return page.features.count }
             var raw: [Int64] = []
             let (u, _) = try time {
                 raw = try database.read { db in
@@ -258,7 +258,11 @@ struct QueryBenchmark {
                         SELECT d.fid FROM demands d
                         WHERE d.fid IN (SELECT pkid FROM idx_demands_geom WHERE xmin <= :x AND xmax >= :x AND ymin <= :y AND ymax >= :y)
                           AND ST_Contains(d.geom, MakePoint(:x, :y, 4326)) AND d.status = 'active'
-                          AND \(QueryEngine.fitSQL(price: ":price", area: ":area", bedrooms: ":bedrooms", type: ":type"))
+                          AND (d.property_types IS NULL OR instr(',' || d.property_types || ',', ',' || :type || ',') > 0)
+                          AND (d.bedrooms_min IS NULL OR :bedrooms >= d.bedrooms_min)
+                          AND (d.budget_max IS NULL OR :price <= d.budget_max * 1.1)
+                          AND (d.area_min_m2 IS NULL OR :area >= d.area_min_m2 * 0.9)
+                          AND (d.area_max_m2 IS NULL OR :area <= d.area_max_m2 * 1.1)
                         """, arguments: ["x": c.lon, "y": c.lat, "price": price, "area": area, "bedrooms": bedrooms, "type": "apartment"])
                 }
                 return raw.count
@@ -267,5 +271,23 @@ struct QueryBenchmark {
             m.add(rgis: t, raw: u, rows: n)
         }
         return m
+    }
+}
+
+/// Waits for an async call from the benchmark's synchronous timing loops (never on the cooperative pool).
+func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+    let done = DispatchSemaphore(value: 0)
+    nonisolated(unsafe) var result: Result<T, any Error>!
+    Task {
+        result = await Result(catching: { try await body() })
+        done.signal()
+    }
+    done.wait()
+    return try result.get()
+}
+
+extension Result where Failure == any Error {
+    init(catching body: () async throws -> Success) async {
+        do { self = .success(try await body()) } catch { self = .failure(error) }
     }
 }

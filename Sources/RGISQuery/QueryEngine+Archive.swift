@@ -1,256 +1,27 @@
-import Foundation
-import GRDB
 import RGISCore
 import RGISStore
 
-/// Reads of the archive: what the register said about a place at a date as known at a time, a
-/// parcel's rights, and its lineage. Every as-of read goes through the version table's time R*Tree
-/// (valid days × record minutes) and, with a box or area, through its spatial R*Tree.
+/// Reads and changes of the property archive.
 extension QueryEngine {
     /// The versions matching `query`, in storage order, each with its rights (for parcels).
-    public func archive(_ query: ArchiveQuery) throws -> FeaturePage {
-        try database.read { db in
-            let sql = try Self.archiveSQL(db, query)
-            let rows = try Row.fetchAll(db, sql: sql.sql, arguments: sql.arguments)
-            var features = try rows.prefix(query.limit.value).map { try Self.versionFeature($0, layer: query.layer) }
-            if query.layer == .parcels {
-                try Self.attachRights(db, to: &features, valid: query.valid, knownAt: query.knownAt)
-            }
-            let next = rows.count > query.limit.value ? features.last.map { PageCursor(distanceMetres: nil, fid: $0.fid) } : nil
-            return FeaturePage(features: features, next: next)
-        }
-    }
+    public func archive(_ query: ArchiveQuery) async throws -> FeaturePage { try await archive.archive(query) }
 
     /// One stored version by its storage key (the feature id of the `archive-parcels` collection).
-    public func archiveVersion(_ layer: ArchiveLayer, fid: Int64) throws -> StoredFeature {
-        try database.read { db in
-            guard let row = try Row.fetchOne(db, sql: Self.versionSelect(layer) + " WHERE v.fid = ?", arguments: [fid]) else {
-                throw RGISError(.notFound, "no version \(fid) in archive-\(layer.rawValue)", at: "featureId")
-            }
-            var feature = [try Self.versionFeature(row, layer: layer)]
-            if layer == .parcels, let from = feature[0].properties["valid_from"].flatMap({ ISODate(parsing: $0.identifierText ?? "") }) {
-                let valid = try DateTimeInterval(parsing: from.text)
-                try Self.attachRights(db, to: &feature, valid: valid, knownAt: RecordTime(parsing: feature[0].properties["recorded_at"]?.identifierText ?? "", field: "recorded_at", day: .endOfDay))
-            }
-            return feature[0]
-        }
+    public func archiveVersion(_ layer: ArchiveLayer, fid: Int64) async throws -> StoredFeature {
+        try await archive.archiveVersion(layer, fid: fid)
     }
 
-    /// The rights on a parcel valid on a day as known at a time: `{parcel, date, known_at, rights: […]}`.
-    public func rights(parcel: String, at instant: ArchiveInstant) throws -> JSONValue {
-        try database.read { db in
-            let versions = try Row.fetchAll(db, sql: """
-                SELECT valid_from, valid_to FROM archive_parcels WHERE parcel_id = ? AND recorded_at <= ? AND (superseded_at IS NULL OR superseded_at > ?)
-                ORDER BY valid_from
-                """, arguments: [parcel, instant.knownAt.text, instant.knownAt.text])
-            guard !versions.isEmpty else {
-                throw RGISError(.notFound, "no parcel \(parcel) in the archive as known at \(instant.knownAt)", at: "parcel")
-            }
-            let day = instant.validAt.text
-            guard versions.contains(where: { ($0[0] as String) <= day && (($0[1] as String?).map { $0 > day } ?? true) }) else {
-                let spans = versions.map { "\($0[0] as String) – \(($0[1] as String?) ?? "")" }.joined(separator: ", ")
-                throw RGISError(.invalidValue, "parcel \(parcel) was not in force on \(day) (valid \(spans))", at: "parameter date")
-            }
-            let rights = try Self.rights(db, parcels: [parcel], valid: DateTimeInterval(parsing: day), knownAt: instant.knownAt)[parcel] ?? []
-            return .object(["parcel": .string(parcel), "date": .string(day), "known_at": .string(instant.knownAt.text), "rights": .array(rights)])
-        }
+    /// The rights on a parcel valid on a day as known at a time.
+    public func rights(parcel: String, at instant: ArchiveInstant) async throws -> JSONValue {
+        try await archive.rights(parcel: parcel, at: instant)
     }
 
-    // MARK: Lineage
+    /// A parcel's ancestors and descendants through splits and merges, with the events.
+    public func lineage(parcel: String) async throws -> JSONValue { try await archive.lineage(parcel: parcel) }
 
-    /// A parcel's ancestors and descendants through splits and merges, with the events, as the register
-    /// knows them now: `{parcel, valid_from, valid_to, ancestors: [{parcel, depth, …}], descendants: […], events: […]}`.
-    public func lineage(parcel: String) throws -> JSONValue {
-        try database.read { db in
-            try Self.requireParcel(db, parcel)
-            func walk(_ direction: LineageDirection) throws -> [JSONValue] {
-                try Row.fetchAll(db, sql: direction.sql, arguments: [parcel]).map { row in
-                    let relative: String = row["parcel"]
-                    let span = try Self.validSpan(db, relative)
-                    return .object(["parcel": .string(relative), "depth": .int(row["depth"]), "event": .int(row["event_id"]),
-                                    direction.linkKey: .string(row["link"]),
-                                    "valid_from": span.from.map(JSONValue.string) ?? .null, "valid_to": span.to.map(JSONValue.string) ?? .null])
-                }
-            }
-            let ancestors = try walk(.up)
-            let descendants = try walk(.down)
-            var eventIDs = Set<Int64>()
-            for case .object(let o) in ancestors + descendants { if case .int(let e)? = o["event"] { eventIDs.insert(e) } }
-            let events = try eventIDs.sorted().map { try Self.lineageEvent(db, $0) }
-            let span = try Self.validSpan(db, parcel)
-            return .object(["parcel": .string(parcel), "valid_from": span.from.map(JSONValue.string) ?? .null,
-                            "valid_to": span.to.map(JSONValue.string) ?? .null,
-                            "ancestors": .array(ancestors), "descendants": .array(descendants), "events": .array(events)])
-        }
-    }
+    /// Every recorded version of a parcel and of its ancestors and descendants.
+    public func lineageVersions(parcel: String) async throws -> FeaturePage { try await archive.lineageVersions(parcel: parcel) }
 
-    /// Every recorded version (superseded ones too) of a parcel and of its ancestors and descendants.
-    public func lineageVersions(parcel: String) throws -> FeaturePage {
-        try database.read { db in
-            try Self.requireParcel(db, parcel)
-            let related = try Row.fetchAll(db, sql: LineageDirection.up.sql, arguments: [parcel]).map { $0["parcel"] as String }
-                + Row.fetchAll(db, sql: LineageDirection.down.sql, arguments: [parcel]).map { $0["parcel"] as String }
-            let ids = [parcel] + Array(Set(related)).sorted()
-            let placeholders = ids.map { _ in "?" }.joined(separator: ",")
-            let rows = try Row.fetchAll(db, sql: Self.versionSelect(.parcels) + " WHERE v.parcel_id IN (\(placeholders)) ORDER BY v.fid",
-                                        arguments: StatementArguments(ids))
-            return FeaturePage(features: try rows.map { try Self.versionFeature($0, layer: .parcels) }, next: nil)
-        }
-    }
-
-    private enum LineageDirection {
-        case up, down
-        var sql: String {
-            let (near, far) = self == .up ? ("to_parcel", "from_parcel") : ("from_parcel", "to_parcel")
-            return """
-                WITH RECURSIVE walk(parcel, link, event_id, depth) AS (
-                    SELECT \(far), \(near), event_id, 1 FROM archive_lineage WHERE \(near) = ?
-                    UNION
-                    SELECT l.\(far), l.\(near), l.event_id, w.depth + 1 FROM archive_lineage l JOIN walk w ON l.\(near) = w.parcel
-                )
-                SELECT parcel, link, event_id, min(depth) AS depth FROM walk GROUP BY parcel, link, event_id ORDER BY depth, parcel
-                """
-        }
-        /// The member naming the parcel on the near side of the link.
-        var linkKey: String { self == .up ? "to" : "from" }
-    }
-
-    private static func requireParcel(_ db: Database, _ parcel: String) throws {
-        guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM archive_parcels WHERE parcel_id = ?)", arguments: [parcel]) == true else {
-            throw RGISError(.notFound, "no parcel \(parcel) in the archive", at: "parcel")
-        }
-    }
-
-    /// A parcel's valid time as known now.
-    private static func validSpan(_ db: Database, _ parcel: String) throws -> (from: String?, to: String?) {
-        let row = try Row.fetchOne(db, sql: """
-            SELECT min(valid_from), CASE WHEN count(*) = count(valid_to) THEN max(valid_to) END
-            FROM archive_parcels WHERE parcel_id = ? AND superseded_at IS NULL
-            """, arguments: [parcel])
-        return (row?[0], row?[1])
-    }
-
-    private static func lineageEvent(_ db: Database, _ id: Int64) throws -> JSONValue {
-        let row = try Row.fetchOne(db, sql: "SELECT kind, valid_date, recorded_at, document FROM archive_events WHERE id = ?", arguments: [id])!
-        let links = try Row.fetchAll(db, sql: "SELECT from_parcel, to_parcel FROM archive_lineage WHERE event_id = ?", arguments: [id])
-        let from = Array(Set(links.map { $0[0] as String })).sorted(), to = Array(Set(links.map { $0[1] as String })).sorted()
-        return .object(["id": .int(id), "kind": .string(row[0]), "date": .string(row[1]), "recorded_at": .string(row[2]),
-                        "document": (row[3] as String?).map(JSONValue.string) ?? .null,
-                        "from": .array(from.map(JSONValue.string)), "to": .array(to.map(JSONValue.string))])
-    }
-
-    // MARK: SQL
-
-    static func versionSelect(_ layer: ArchiveLayer) -> String {
-        """
-        SELECT v.fid, v.\(layer.idColumn), v.valid_from, v.valid_to, v.recorded_at, v.superseded_at, v.event_id, e.kind, v.area_m2,
-               v.properties, AsGeoJSON(v.geom, 9)\(layer == .buildings ? ", v.parcel_id" : "")
-        FROM \(layer.table) v JOIN archive_events e ON e.id = v.event_id
-        """
-    }
-
-    /// The as-of SQL: candidates from one R*Tree, then the exact half-open comparisons on the text
-    /// columns. With a box or an area the spatial R*Tree drives (a place has few versions, while most
-    /// versions hold at any one time); without one the time R*Tree does, which pays where history is
-    /// long or the instant is early. `useIndexes: false` leaves both R*Trees out (a scan of the versions),
-    /// for the benchmark that measures what they save.
-    public static func archiveSQL(_ db: Database, _ query: ArchiveQuery, useIndexes: Bool = true) throws -> (sql: String, arguments: StatementArguments) {
-        let timeIndex = useIndexes && query.bbox == nil && query.area == nil
-        let (lo, hi) = query.valid?.dayRange ?? (nil, nil)
-        let bounds = try Row.fetchOne(db, sql: """
-            SELECT CAST(julianday(?) - 2440587.5 AS INTEGER), CAST(julianday(?) - 2440587.5 AS INTEGER), CAST(strftime('%s', ?) AS INTEGER) / 60
-            """, arguments: [lo, hi, query.knownAt.text])!
-        let loDay = bounds[0] as Int64? ?? Int64(Int32.min), hiDay = bounds[1] as Int64? ?? Int64(Int32.max)
-        let minute: Int64 = bounds[2]
-        let table = query.layer.table
-        var sql = versionSelect(query.layer) + """
-
-            WHERE \(timeIndex ? "v.fid IN (SELECT id FROM \(table)_time WHERE valid_from <= ? AND valid_to >= ? AND recorded_from <= ? AND recorded_to >= ?)" : "?+?+?+? IS NOT NULL")
-              AND (? IS NULL OR v.valid_from <= ?) AND (? IS NULL OR v.valid_to IS NULL OR v.valid_to > ?)
-              AND v.recorded_at <= ? AND (v.superseded_at IS NULL OR v.superseded_at > ?)
-            """
-        var arguments: StatementArguments = [hiDay, loDay, minute, minute, hi, hi, lo, lo, query.knownAt.text, query.knownAt.text]
-        if let bbox = query.bbox {
-            let candidates = SpatialSQL.candidates(table: table, alias: "v", boxes: bbox.parts)
-            if useIndexes {
-                sql += " AND " + candidates.sql
-                _ = arguments.append(contentsOf: StatementArguments(candidates.values))
-            }
-            sql += " AND (" + bbox.parts.map { _ in "Intersects(v.geom, BuildMbr(?, ?, ?, ?, 4326))" }.joined(separator: " OR ") + ")"
-            _ = arguments.append(contentsOf: StatementArguments(bbox.parts.flatMap { [$0.west, $0.south, $0.east, $0.north] }))
-        }
-        if let area = query.area {
-            let wkb = Data(area.geometry.wkb)
-            guard let box = try Row.fetchOne(db, sql: "SELECT MbrMinX(g), MbrMinY(g), MbrMaxX(g), MbrMaxY(g) FROM (SELECT GeomFromWKB(?, 4326) AS g)",
-                                             arguments: [wkb]), let west: Double = box[0] else {
-                throw RGISError(.invalidValue, "the area cannot be read as a polygon", at: "parameter geometry")
-            }
-            let candidates = SpatialSQL.candidates(table: table, alias: "v", boxes: [BBox.Part(west: west, south: box[1], east: box[2], north: box[3])])
-            if useIndexes {
-                sql += " AND " + candidates.sql
-                _ = arguments.append(contentsOf: StatementArguments(candidates.values))
-            }
-            sql += " AND ST_Intersects(v.geom, GeomFromWKB(?, 4326))"
-            _ = arguments.append(contentsOf: [wkb])
-        }
-        if let after = query.afterFid {
-            sql += " AND v.fid > ?"
-            _ = arguments.append(contentsOf: [after])
-        }
-        sql += " ORDER BY v.fid LIMIT ?"
-        _ = arguments.append(contentsOf: [query.limit.value + 1])
-        return (sql, arguments)
-    }
-
-    static func versionFeature(_ row: Row, layer: ArchiveLayer) throws -> StoredFeature {
-        var properties: [String: JSONValue] = [:]
-        if let text: String = row[9], case .object(let source)? = try? JSONValue.parse(Array(text.utf8)) { properties = source }
-        let fid: Int64 = row[0]
-        func text(_ i: Int) -> JSONValue { (row[i] as String?).map(JSONValue.string) ?? .null }
-        properties[layer.idColumn] = text(1)
-        properties["version"] = .int(fid)
-        properties["valid_from"] = text(2)
-        properties["valid_to"] = text(3)
-        properties["recorded_at"] = text(4)
-        properties["superseded_at"] = text(5)
-        properties["event"] = .int(row[6])
-        properties["event_kind"] = text(7)
-        properties["area_m2"] = .double(((row[8] as Double) * 100).rounded() / 100)
-        if layer == .buildings { properties["parcel_id"] = text(11) }
-        return StoredFeature(fid: fid, id: String(fid), geometryGeoJSON: row[10] ?? "null", properties: properties)
-    }
-
-    /// Adds `rights` to each parcel feature: the rights valid during `valid` (any time when nil) as known at `knownAt`.
-    static func attachRights(_ db: Database, to features: inout [StoredFeature], valid: DateTimeInterval?, knownAt: RecordTime) throws {
-        let parcels = Set(features.compactMap { $0.properties["parcel_id"]?.identifierText })
-        guard !parcels.isEmpty else { return }
-        let byParcel = try rights(db, parcels: Array(parcels), valid: valid, knownAt: knownAt)
-        for i in features.indices {
-            let parcel = features[i].properties["parcel_id"]?.identifierText ?? ""
-            features[i].properties["rights"] = .array(byParcel[parcel] ?? [])
-        }
-    }
-
-    static func rights(_ db: Database, parcels: [String], valid: DateTimeInterval?, knownAt: RecordTime) throws -> [String: [JSONValue]] {
-        let (lo, hi) = valid?.dayRange ?? (nil, nil)
-        var result: [String: [JSONValue]] = [:]
-        // In slices: SQLite binds at most 32,766 values in one statement.
-        for start in stride(from: 0, to: parcels.count, by: 5000) {
-            let slice = Array(parcels[start..<min(start + 5000, parcels.count)])
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT parcel_id, party_id, right_type, share_num, share_den, valid_from, valid_to FROM archive_rights
-                WHERE parcel_id IN (\(slice.map { _ in "?" }.joined(separator: ",")))
-                  AND (? IS NULL OR valid_from <= ?) AND (? IS NULL OR valid_to IS NULL OR valid_to > ?)
-                  AND recorded_at <= ? AND (superseded_at IS NULL OR superseded_at > ?)
-                ORDER BY parcel_id, right_type, party_id, valid_from
-                """, arguments: StatementArguments(slice) + [hi, hi, lo, lo, knownAt.text, knownAt.text])
-            for row in rows {
-                let share = try Share(row[3], row[4])
-                result[row[0], default: []].append(.object([
-                    "party": .string(row[1]), "type": .string(row[2]), "share": .string(share.description),
-                    "valid_from": .string(row[5]), "valid_to": (row[6] as String?).map(JSONValue.string) ?? .null]))
-            }
-        }
-        return result
-    }
+    /// Applies one change to the archive in one transaction.
+    public func apply(_ change: ArchiveChangeRequest) async throws -> ArchiveChange { try await archive.apply(change) }
 }

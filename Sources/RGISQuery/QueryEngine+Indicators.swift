@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import RGISCore
 import RGISStore
 
@@ -11,73 +10,41 @@ extension QueryEngine {
     /// contains it; a demand in the district that contains its search area's centre (point on surface),
     /// so that each counts once. Any figure computed from 1 to 4 records is withheld: null, and named in
     /// the feature's `suppressed` list (zero is shown: an empty district is news to a planner).
-    public func indicators(_ options: IndicatorOptions) throws -> FeaturePage {
-        try database.read { db in
-            let districts = try Row.fetchAll(db, sql: "SELECT \(StoredFeature.columns(.districts)) FROM districts t WHERE t.level = ? ORDER BY t.fid",
-                                             arguments: [options.level.rawValue])
-            let sql = Self.indicatorSQL
-            let listings = try Row.fetchAll(db, sql: sql.listings, arguments: ["asOf": options.asOf.text, "level": options.level.rawValue])
-            let demands = try Row.fetchAll(db, sql: sql.demands, arguments: ["level": options.level.rawValue])
+    public func indicators(_ options: IndicatorOptions) async throws -> FeaturePage {
+        let inputs = try await features.indicatorInputs(level: options.level, asOf: options.asOf)
+        var supply: [Int64: [IndicatorInputs.Supply]] = [:]
+        for row in inputs.supply { supply[row.districtFid, default: []].append(row) }
+        var demand: [Int64: [Double?]] = [:]
+        for row in inputs.demand { demand[row.districtFid, default: []].append(row.budgetMax) }
+        let periodStart = options.periodStart.text, periodEnd = options.asOf.text + "\u{10FFFF}"
 
-            var supply: [Int64: [Row]] = [:]
-            for row in listings { supply[row[0], default: []].append(row) }
-            var demand: [Int64: [Double?]] = [:]
-            for row in demands { demand[row[0], default: []].append(row[1]) }
-
-            let features = districts.map { row -> StoredFeature in
-                var feature = StoredFeature(row: row, layer: .districts)
-                var figures = DistrictFigures()
-                let rows = supply[feature.fid] ?? []
-                let active = rows.filter { ($0[1] as String?) == "active" }
-                figures.count("active_listings", active.count)
-                figures.median("median_price_per_m2", active.compactMap { r -> Double? in
-                    guard let price = r[2] as Double?, let area = r[3] as Double?, area > 0 else { return nil }
-                    return price / area
-                }, digits: 0)
-                let days = active.compactMap { $0[4] as Double? }.filter { $0 >= 0 }
-                figures.median("median_days_on_market", days, digits: 0)
-                figures.count("closed_in_period", rows.filter { r in
-                    guard (r[1] as String?) == "closed", let closed = r[5] as String? else { return false }
-                    return closed >= options.periodStart.text && closed <= options.asOf.text + "\u{10FFFF}"
-                }.count)
-                figures.share("long_unsold_share", days.filter { $0 > Double(IndicatorOptions.longUnsoldDays) }.count, of: days.count)
-                let wants = demand[feature.fid] ?? []
-                figures.count("active_demands", wants.count)
-                figures.median("median_budget", wants.compactMap { $0 }, digits: 0)
-                figures.ratio("demand_supply_ratio", "active_demands", over: "active_listings")
-                for (key, value) in figures.values { feature.properties[key] = value }
-                feature.properties["suppressed"] = .array(figures.suppressed.sorted().map(JSONValue.string))
-                return feature
-            }
-            return FeaturePage(features: features, next: nil)
+        let features = inputs.districts.map { district -> StoredFeature in
+            var feature = district
+            var figures = DistrictFigures()
+            let rows = supply[feature.fid] ?? []
+            let active = rows.filter { $0.status == "active" }
+            figures.count("active_listings", active.count)
+            figures.median("median_price_per_m2", active.compactMap { r -> Double? in
+                guard let price = r.listPrice, let area = r.livingAreaM2, area > 0 else { return nil }
+                return price / area
+            }, digits: 0)
+            let days = active.compactMap(\.daysOnMarket).filter { $0 >= 0 }
+            figures.median("median_days_on_market", days, digits: 0)
+            figures.count("closed_in_period", rows.filter { r in
+                guard r.status == "closed", let closed = r.closeDate else { return false }
+                return closed >= periodStart && closed <= periodEnd
+            }.count)
+            figures.share("long_unsold_share", days.filter { $0 > Double(IndicatorOptions.longUnsoldDays) }.count, of: days.count)
+            let wants = demand[feature.fid] ?? []
+            figures.count("active_demands", wants.count)
+            figures.median("median_budget", wants.compactMap { $0 }, digits: 0)
+            figures.ratio("demand_supply_ratio", "active_demands", over: "active_listings")
+            for (key, value) in figures.values { feature.properties[key] = value }
+            feature.properties["suppressed"] = .array(figures.suppressed.sorted().map(JSONValue.string))
+            return feature
         }
+        return FeaturePage(features: features, next: nil)
     }
-}
-
-extension QueryEngine {
-    /// Supply rows: each listing joined to the districts whose box holds it (R*Tree), then exactly.
-    /// Demand rows: each active demand to the district holding its search area's point on surface.
-    static let indicatorSQL = (
-        listings: """
-            SELECT dist.fid, l.status, l.list_price, l.living_area_m2,
-                   julianday(:asOf) - julianday(l.list_date), l.close_date
-            FROM districts dist JOIN listings l
-              ON l.fid IN (SELECT pkid FROM idx_listings_geom
-                           WHERE xmax >= MbrMinX(dist.geom) AND xmin <= MbrMaxX(dist.geom)
-                             AND ymax >= MbrMinY(dist.geom) AND ymin <= MbrMaxY(dist.geom))
-             AND ST_Contains(dist.geom, l.geom)
-            WHERE dist.level = :level
-            """,
-        demands: """
-            SELECT dist.fid, m.budget_max
-            FROM districts dist JOIN demands m
-              ON m.fid IN (SELECT pkid FROM idx_demands_geom
-                           WHERE xmax >= MbrMinX(dist.geom) AND xmin <= MbrMaxX(dist.geom)
-                             AND ymax >= MbrMinY(dist.geom) AND ymin <= MbrMaxY(dist.geom))
-             AND m.status = 'active' AND ST_Contains(dist.geom, ST_PointOnSurface(m.geom))
-            WHERE dist.level = :level
-            """
-    )
 }
 
 /// Figures of one district, with the small-number rule applied as they are added.

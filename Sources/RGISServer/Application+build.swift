@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import RGISCore
 import RGISQuery
 import RGISStore
 
@@ -17,6 +18,10 @@ public struct ServerConfiguration: Sendable {
     public var baseURL: String?
     /// Where Debian's libjs-leaflet is installed.
     public var leafletDirectory = "/usr/share/javascript/leaflet"
+    /// How long a request may run before it is stopped with 503.
+    public var requestTimeoutSeconds = 10.0
+    /// How many heavy queries run at once; the others wait (within their deadline). Default: half the cores.
+    public var heavySlots = max(1, ProcessInfo.processInfo.activeProcessorCount / 2)
 
     public init(databasePath: String) { self.databasePath = databasePath }
 }
@@ -28,9 +33,10 @@ public func buildApplication(
     logger: Logger = Logger(label: "rgis"),
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
-    let database = try RGISDatabase.open(at: configuration.databasePath)
-    let state = ServerState(engine: QueryEngine(database), apiKey: configuration.apiKey, baseURL: configuration.baseURL)
-    let metrics = RequestMetrics()
+    let store = try SpatiaLiteStore.open(at: configuration.databasePath)
+    let limits = RequestLimits(deadlineSeconds: configuration.requestTimeoutSeconds, heavySlots: configuration.heavySlots)
+    let state = ServerState(engine: QueryEngine(store), apiKey: configuration.apiKey, baseURL: configuration.baseURL)
+    let metrics = RequestMetrics(database: store.database, slots: limits.heavySlots)
     let router = Router(context: ServerContext.self)
 
     var endpoints: [Endpoint] = []
@@ -41,13 +47,17 @@ public func buildApplication(
     endpoints += MapController(state: state, leafletDirectory: configuration.leafletDirectory).endpoints
     let landing = LandingController(state: state, metrics: metrics, documented: endpoints)
     endpoints = landing.endpoints + endpoints
-    router.add(middleware: RequestLogMiddleware(logger: logger, metrics: metrics, routes: RouteIndex(endpoints)))
+    router.add(middleware: MetricsMiddleware())
+    router.add(middleware: RequestLogMiddleware(logger: logger, routes: RouteIndex(endpoints)))
 
     for endpoint in endpoints {
         router.on(RouterPath(endpoint.routerPath), method: endpoint.method) { request, context in
             do {
                 if endpoint.protected { try state.authorize(request) }
-                return try await endpoint.handler(request, context)
+                let parameters = try endpoint.ignoresParameters ? RequestParameters()
+                    : QueryParameters(request, allowed: endpoint.query, extra: endpoint.acceptsPropertyFilters).request
+                let call = EndpointCall(request: request, context: context, parameters: parameters)
+                return try await limits.run(heavy: endpoint.heavy) { try await endpoint.handler(call) }
             } catch {
                 let (problem, isInternal) = Problem.from(error, ogc: endpoint.ogc)
                 if isInternal { logger.error("request \(context.requestID) \(request.method) \(request.uri.path) failed: \(error)") }
@@ -68,7 +78,6 @@ public func buildApplication(
 struct RequestLogMiddleware: RouterMiddleware {
     typealias Context = ServerContext
     let logger: Logger
-    let metrics: RequestMetrics
     let routes: RouteIndex
 
     func handle(_ request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response) async throws -> Response {
@@ -92,7 +101,6 @@ struct RequestLogMiddleware: RouterMiddleware {
         }
         let elapsed = ContinuousClock.now - start
         let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
-        metrics.record(status: response.status.code, milliseconds: ms)
         logger.info("\(request.method) \(request.uri.path) \(response.status.code) \(String(format: "%.1f", ms)) ms")
         return response
     }

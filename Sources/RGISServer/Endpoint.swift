@@ -41,7 +41,7 @@ struct ParameterSpec: Sendable {
 
 /// One route: method, OpenAPI path template, parameters, body, responses and the handler.
 struct Endpoint: Sendable {
-    typealias Handler = @Sendable (Request, ServerContext) async throws -> Response
+    typealias Handler = @Sendable (EndpointCall) async throws -> Response
 
     let method: HTTPRequest.Method
     /// OpenAPI template: `/collections/{collectionId}/items`.
@@ -62,12 +62,34 @@ struct Endpoint: Sendable {
     var protected = false
     /// OGC API – Features route: every bad parameter is a 400.
     var ogc = false
+    /// Takes one of the few heavy-query slots (whole-district joins, big polygons, matching, whole-register
+    /// reads), so that light requests stay fast while heavy ones queue.
+    var heavy = false
+    /// Serves files whose URLs may carry cache-busting parameters: no parameter check.
+    var ignoresParameters = false
     let handler: Handler
 
     /// The router's form of the path: `{id}` becomes `:id`.
     var routerPath: String {
         path.replacingOccurrences(of: "{", with: ":").replacingOccurrences(of: "}", with: "")
     }
+}
+
+/// What a handler receives: the request, its context, and its query parameters already checked against
+/// the endpoint's declared list (once, by the router's wrapper).
+struct EndpointCall: Sendable {
+    let request: Request
+    let context: ServerContext
+    let parameters: RequestParameters
+
+    /// A path parameter, percent-decoded.
+    func path(_ name: String) -> String {
+        let raw = context.parameters.get(name) ?? ""
+        return raw.removingPercentEncoding ?? raw
+    }
+
+    /// The JSON body (413 past ``ServerLimits/maxBodyBytes``).
+    func body() async throws -> JSONValue { try await SearchController.body(request, context) }
 }
 
 /// Query parameters, checked against an endpoint's declared list.
@@ -101,21 +123,5 @@ struct QueryParameters: Sendable {
         self.values = values
     }
 
-    subscript(_ name: String) -> String? { values[name] }
-
-    func double(_ name: String) throws -> Double? {
-        guard let text = values[name] else { return nil }
-        guard let v = Double(text.trimmingCharacters(in: .whitespaces)) else {
-            throw RGISError(.malformedInput, "\(name) must be a number, found '\(text)'", at: "parameter \(name)")
-        }
-        return v
-    }
-
-    func int(_ name: String) throws -> Int? {
-        guard let text = values[name] else { return nil }
-        guard let v = Int(text.trimmingCharacters(in: .whitespaces)) else {
-            throw RGISError(.malformedInput, "\(name) must be a whole number, found '\(text)'", at: "parameter \(name)")
-        }
-        return v
-    }
+    var request: RequestParameters { RequestParameters(values) }
 }

@@ -10,11 +10,21 @@ public struct Problem: Error, Sendable {
     public let detail: String
     /// For 405: the methods the path answers.
     var allow: [String] = []
+    /// For 503: when to try again.
+    var retryAfterSeconds: Int?
 
     public init(_ status: HTTPResponse.Status, _ title: String, _ detail: String) {
         self.status = status
         self.title = title
         self.detail = detail
+    }
+
+    /// A request that ran past its deadline: its statement was interrupted.
+    static func deadlineExceeded(_ deadline: Duration) -> Problem {
+        var problem = Problem(.serviceUnavailable, "Request deadline exceeded",
+                              "the request took longer than its deadline of \(Double(deadline.components.seconds) + Double(deadline.components.attoseconds) / 1e18) s and was stopped; try again later or narrow it")
+        problem.retryAfterSeconds = 5
+        return problem
     }
 
     static func unauthorized() -> Problem {
@@ -29,6 +39,11 @@ public struct Problem: Error, Sendable {
     static func from(_ error: any Error, ogc: Bool) -> (problem: Problem, internal: Bool) {
         switch error {
         case let problem as Problem:
+            return (problem, false)
+        case is CancellationError:
+            // A request is cancelled when its deadline passes or its client goes away.
+            var problem = Problem(.serviceUnavailable, "Request cancelled", "the request was stopped before it finished; try again")
+            problem.retryAfterSeconds = 5
             return (problem, false)
         case let error as RGISError:
             switch error.code {
@@ -61,6 +76,7 @@ public struct Problem: Error, Sendable {
         headers[.contentType] = "application/problem+json"
         if status == .unauthorized { headers[.wwwAuthenticate] = #"ApiKey header="X-API-Key""# }
         if !allow.isEmpty { headers[.allow] = allow.joined(separator: ", ") }
+        if let retryAfterSeconds { headers[.retryAfter] = String(retryAfterSeconds) }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: out)))
     }
 }

@@ -1,28 +1,39 @@
-import Synchronization
+import Foundation
+import Metrics
+import Prometheus
+import RGISStore
 
-/// Request counts and time by status class, for `/metrics` (Prometheus text format).
-final class RequestMetrics: Sendable {
-    private struct Counts {
-        var requests: [String: Int] = [:]
-        var milliseconds: [String: Double] = [:]
-    }
-    private let counts = Mutex(Counts())
+/// `/metrics`: swift-metrics with the Prometheus backend. Hummingbird's `MetricsMiddleware` records
+/// request counts and latency histograms per route, method and status; this adds gauges for the
+/// database file and the heavy-query slots, set when scraped.
+struct RequestMetrics: Sendable {
+    /// One registry per process: the metrics system is global and can be bootstrapped only once.
+    static let registry: PrometheusCollectorRegistry = {
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        return registry
+    }()
 
-    func record(status: Int, milliseconds: Double) {
-        let key = "\(status / 100)xx"
-        counts.withLock {
-            $0.requests[key, default: 0] += 1
-            $0.milliseconds[key, default: 0] += milliseconds
-        }
+    let databasePath: String
+    let slots: RequestLimits.Slots
+
+    init(database: RGISDatabase, slots: RequestLimits.Slots) {
+        _ = Self.registry
+        databasePath = database.path
+        self.slots = slots
     }
 
     var prometheusText: String {
-        counts.withLock { c in
-            var out = "# HELP rgis_http_requests_total HTTP requests answered, by status class.\n# TYPE rgis_http_requests_total counter\n"
-            for key in c.requests.keys.sorted() { out += "rgis_http_requests_total{status=\"\(key)\"} \(c.requests[key]!)\n" }
-            out += "# HELP rgis_http_request_seconds_total Time spent answering, by status class.\n# TYPE rgis_http_request_seconds_total counter\n"
-            for key in c.milliseconds.keys.sorted() { out += "rgis_http_request_seconds_total{status=\"\(key)\"} \(c.milliseconds[key]! / 1000)\n" }
-            return out
+        let registry = Self.registry
+        func size(_ path: String) -> Double {
+            ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.doubleValue ?? 0
         }
+        registry.makeGauge(name: "rgis_database_bytes", help: "Size of the database file.").set(size(databasePath))
+        registry.makeGauge(name: "rgis_database_wal_bytes", help: "Size of the database's write-ahead log.").set(size(databasePath + "-wal"))
+        let usage = slots.usage
+        registry.makeGauge(name: "rgis_heavy_slots", help: "Heavy-query slots in all.").set(Double(slots.capacity))
+        registry.makeGauge(name: "rgis_heavy_slots_in_use", help: "Heavy queries running.").set(Double(usage.inUse))
+        registry.makeGauge(name: "rgis_heavy_queries_waiting", help: "Heavy queries waiting for a slot.").set(Double(usage.waiting))
+        return registry.emitToString()
     }
 }

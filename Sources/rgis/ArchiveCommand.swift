@@ -252,7 +252,7 @@ struct ArchiveInstantOptions: ParsableArguments {
     }
 }
 
-struct ArchiveAsOfCommand: ParsableCommand {
+struct ArchiveAsOfCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "asof",
         abstract: "The parcels (or buildings) valid on a date as the register knew them at a time, as GeoJSON with their rights.")
@@ -266,8 +266,8 @@ struct ArchiveAsOfCommand: ParsableCommand {
     @Option(help: "Continue after the page that returned this cursor.") var cursor: String?
     @Option(help: "Output: geojson, or table for people.") var format: PageOptions.OutputFormat = .geojson
 
-    func run() throws {
-        try reportingErrors {
+    func run() async throws {
+        try await reportingErrors {
             let instant = try when.instant()
             var query = ArchiveQuery(layer: try ArchiveLayer(parsing: layer), valid: try DateTimeInterval(parsing: instant.validAt.text),
                                      knownAt: instant.knownAt, limit: try Limit(limit))
@@ -276,27 +276,27 @@ struct ArchiveAsOfCommand: ParsableCommand {
             }
             query.area = try geometry.map { try SearchArea(readGeometry($0, accepting: [.polygon, .multiPolygon], role: "the area")) }
             query.afterFid = try cursor.map { try PageCursor(parsing: $0).fid }
-            PageOptions.print(try QueryEngine(RGISDatabase.open(at: target.database)).archive(query), as: format)
+            PageOptions.print(try await engine(target).archive(query), as: format)
         }
     }
 }
 
-struct ArchiveRightsCommand: ParsableCommand {
+struct ArchiveRightsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "rights", abstract: "The rights on a parcel on a date, as JSON.")
 
     @OptionGroup var target: DatabaseArgument
     @Option(help: "The parcel.") var parcel: String
     @OptionGroup var when: ArchiveInstantOptions
 
-    func run() throws {
-        try reportingErrors {
-            let rights = try QueryEngine(RGISDatabase.open(at: target.database)).rights(parcel: parcel, at: try when.instant())
+    func run() async throws {
+        try await reportingErrors {
+            let rights = try await engine(target).rights(parcel: parcel, at: try when.instant())
             Console.out(rights.jsonText + "\n")
         }
     }
 }
 
-struct ArchiveLineageCommand: ParsableCommand {
+struct ArchiveLineageCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lineage",
         abstract: "A parcel's ancestors and descendants through splits and merges, with the events, as JSON.")
@@ -305,10 +305,10 @@ struct ArchiveLineageCommand: ParsableCommand {
     @Option(help: "The parcel.") var parcel: String
     @Flag(help: "Instead, every recorded version of the parcel and its relatives as GeoJSON.") var geojson = false
 
-    func run() throws {
-        try reportingErrors {
-            let engine = QueryEngine(try RGISDatabase.open(at: target.database))
-            Console.out(geojson ? try engine.lineageVersions(parcel: parcel).geoJSON : try engine.lineage(parcel: parcel).jsonText + "\n")
+    func run() async throws {
+        try await reportingErrors {
+            let engine = try engine(target)
+            Console.out(geojson ? try await engine.lineageVersions(parcel: parcel).geoJSON : try await engine.lineage(parcel: parcel).jsonText + "\n")
         }
     }
 }

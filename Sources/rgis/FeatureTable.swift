@@ -1,5 +1,6 @@
 import RGISCore
-import RGISQuery
+import Foundation
+import RGISStore
 
 /// A plain-text table of features for people (`--format table`).
 enum FeatureTable {

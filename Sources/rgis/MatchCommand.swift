@@ -17,7 +17,7 @@ struct MatchCommand: ParsableCommand {
     )
 }
 
-struct MatchClientCommand: ParsableCommand {
+struct MatchClientCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "client", abstract: "The listings that fit a client's demand, best first.")
 
     @OptionGroup var target: DatabaseArgument
@@ -25,15 +25,15 @@ struct MatchClientCommand: ParsableCommand {
     @Option(help: "Most listings to return (1–10000).") var limit: Int = 100
     @Option(help: "Output: geojson, or table for people.") var format: PageOptions.OutputFormat = .geojson
 
-    func run() throws {
-        try reportingErrors {
-            let page = try QueryEngine(RGISDatabase.open(at: target.database)).listings(matchingDemand: demand, limit: try Limit(limit))
+    func run() async throws {
+        try await reportingErrors {
+            let page = try await engine(target).listings(matchingDemand: demand, limit: try Limit(limit))
             PageOptions.print(page, as: format)
         }
     }
 }
 
-struct MatchListingCommand: ParsableCommand {
+struct MatchListingCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "listing",
         abstract: "The active demands a listing fits, with owning agent and client id (never contact data).")
@@ -47,17 +47,17 @@ struct MatchListingCommand: ParsableCommand {
         if (listing == nil) == (geojson == nil) { throw ValidationError("give either --listing ID or --geojson FILE") }
     }
 
-    func run() throws {
-        try reportingErrors {
-            let engine = QueryEngine(try RGISDatabase.open(at: target.database))
+    func run() async throws {
+        try await reportingErrors {
+            let engine = try engine(target)
             let page: FeaturePage
             if let listing {
-                page = try engine.demands(matchingListing: listing)
+                page = try await engine.demands(matchingListing: listing)
             } else if let geojson {
                 let data = geojson == "-" ? FileHandle.standardInput.readDataToEndOfFile() : FileManager.default.contents(atPath: geojson)
                 guard let data else { throw RGISError(.notFound, "no such file", at: geojson) }
                 do {
-                    page = try engine.demands(matchingNewListing: JSONValue.parse(Array(data)))
+                    page = try await engine.demands(matchingNewListing: JSONValue.parse(Array(data)))
                 } catch let error as RGISError {
                     throw error.located(geojson == "-" ? "<stdin>" : geojson)
                 }
@@ -69,7 +69,7 @@ struct MatchListingCommand: ParsableCommand {
     }
 }
 
-struct IndicatorsCommand: ParsableCommand {
+struct IndicatorsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "indicators",
         abstract: "Supply and demand per district as a choropleth-ready GeoJSON FeatureCollection.",
@@ -86,20 +86,13 @@ struct IndicatorsCommand: ParsableCommand {
     @Option(help: "Closed sales are counted from this day (YYYY-MM-DD; default a year before --as-of).") var since: String?
     @Option(help: "Output: geojson, or table for people.") var format: PageOptions.OutputFormat = .geojson
 
-    func run() throws {
-        try reportingErrors {
-            let today = ISO8601DateFormatter.string(from: Date(), timeZone: TimeZone(identifier: "UTC")!, formatOptions: [.withFullDate])
-            func date(_ text: String?, _ fallback: String, _ name: String) throws -> ISODate {
-                guard let parsed = ISODate(parsing: text ?? fallback) else {
-                    throw RGISError(.malformedInput, "\(name) '\(text ?? "")' is not a date (YYYY-MM-DD)", at: "parameter \(name)")
-                }
-                return parsed
-            }
-            let end = try date(asOf, today, "as-of")
-            let year = Int(end.text.prefix(4))! - 1
-            let start = try date(since, "\(year)" + end.text.dropFirst(4).prefix(6), "since")
-            let options = try IndicatorOptions(level: try IndicatorOptions.level(parsing: level), asOf: end, periodStart: start)
-            let page = try QueryEngine(RGISDatabase.open(at: target.database)).indicators(options)
+    func run() async throws {
+        try await reportingErrors {
+            var p = RequestParameters()
+            p.set("level", level)
+            p.set("as_of", asOf)
+            p.set("since", since)
+            let page = try await engine(target).indicators(try IndicatorOptions(p, today: .today()))
             PageOptions.print(page, as: format)
         }
     }

@@ -29,25 +29,24 @@ struct FilterOptions: ParsableArguments {
     @Option(name: .customLong("year-max"), help: "Built in or before this year.") var yearMax: Int?
     @Option(name: .customLong("listed-since"), help: "Listed on or after this date (YYYY-MM-DD).") var listedSince: String?
 
+    /// The options under their HTTP parameter names, for the constructors both surfaces share.
+    func add(to p: inout RequestParameters) {
+        p.set("price_min", priceMin)
+        p.set("price_max", priceMax)
+        p.set("bedrooms", bedrooms)
+        p.set("type", type)
+        p.set("status", status)
+        p.set("area_min", areaMin)
+        p.set("area_max", areaMax)
+        p.set("year_min", yearMin)
+        p.set("year_max", yearMax)
+        p.set("listed_since", listedSince)
+    }
+
     func filter() throws -> ListingFilter {
-        var f = ListingFilter()
-        f.priceMin = priceMin
-        f.priceMax = priceMax
-        f.bedroomsMin = bedrooms
-        f.propertyTypes = try type.map(ListingFilter.propertyTypes(parsing:)) ?? []
-        f.statuses = try status.map(ListingFilter.statuses(parsing:)) ?? []
-        f.livingAreaMinM2 = areaMin
-        f.livingAreaMaxM2 = areaMax
-        f.yearBuiltMin = yearMin
-        f.yearBuiltMax = yearMax
-        if let listedSince {
-            guard let date = ISODate(parsing: listedSince) else {
-                throw RGISError(.malformedInput, "listed-since '\(listedSince)' is not a date (YYYY-MM-DD)", at: "parameter listed-since")
-            }
-            f.listedSince = date
-        }
-        try f.validate()
-        return f
+        var p = RequestParameters()
+        add(to: &p)
+        return try ListingFilter(p)
     }
 }
 
@@ -60,14 +59,11 @@ struct PageOptions: ParsableArguments {
 
     enum OutputFormat: String, ExpressibleByArgument { case geojson, table }
 
-    func queryLayer() throws -> QueryLayer {
-        guard let l = QueryLayer(rawValue: layer.lowercased()) else {
-            throw RGISError(.invalidValue, "layer '\(layer)' cannot be queried; use listings, parcels or buildings", at: "parameter layer")
-        }
-        return l
+    func add(to p: inout RequestParameters) {
+        p.set("layer", layer)
+        p.set("limit", limit)
+        p.set("cursor", cursor)
     }
-
-    func pageCursor() throws -> PageCursor? { try cursor.map(PageCursor.init(parsing:)) }
 
     func print(_ page: FeaturePage) { Self.print(page, as: format) }
 
@@ -83,10 +79,13 @@ struct CentreOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Longitude of the centre, degrees (WGS84).") var lon: Double
     @Option(parsing: .unconditional, help: "Latitude of the centre, degrees (WGS84).") var lat: Double
 
-    func centre() throws -> Centre { try Centre(lon: lon, lat: lat) }
+    func add(to p: inout RequestParameters) {
+        p.set("lon", lon)
+        p.set("lat", lat)
+    }
 }
 
-struct RadiusCommand: ParsableCommand {
+struct RadiusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "radius", abstract: "Features within a geodesic radius of a point, nearest first, with distance_m.")
 
@@ -96,18 +95,19 @@ struct RadiusCommand: ParsableCommand {
     @OptionGroup var filter: FilterOptions
     @OptionGroup var page: PageOptions
 
-    func run() throws {
-        try reportingErrors {
-            var query = RadiusQuery(centre: try centre.centre(), radius: try RadiusMetres(radiusMetres), limit: try Limit(page.limit))
-            query.layer = try page.queryLayer()
-            query.filter = try filter.filter()
-            query.after = try page.pageCursor()
-            page.print(try QueryEngine(RGISDatabase.open(at: target.database)).radius(query))
+    func run() async throws {
+        try await reportingErrors {
+            var p = RequestParameters()
+            centre.add(to: &p)
+            p.set("radius_m", radiusMetres)
+            filter.add(to: &p)
+            page.add(to: &p)
+            page.print(try await engine(target).radius(try RadiusQuery(p)))
         }
     }
 }
 
-struct NearestCommand: ParsableCommand {
+struct NearestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "nearest", abstract: "The k nearest features to a point, with distance_m.")
 
     @OptionGroup var target: DatabaseArgument
@@ -117,20 +117,19 @@ struct NearestCommand: ParsableCommand {
     @Option(help: "The layer to query: listings, parcels or buildings.") var layer: String = "listings"
     @Option(help: "Output: geojson, or table for people.") var format: PageOptions.OutputFormat = .geojson
 
-    func run() throws {
-        try reportingErrors {
-            var query = NearestQuery(centre: try centre.centre(), k: try Limit(k, parameter: "k"))
-            var options = PageOptions()
-            options.layer = layer
-            options.format = format
-            query.layer = try options.queryLayer()
-            query.filter = try filter.filter()
-            options.print(try QueryEngine(RGISDatabase.open(at: target.database)).nearest(query))
+    func run() async throws {
+        try await reportingErrors {
+            var p = RequestParameters()
+            centre.add(to: &p)
+            p.set("k", k)
+            p.set("layer", layer)
+            filter.add(to: &p)
+            PageOptions.print(try await engine(target).nearest(try NearestQuery(p)), as: format)
         }
     }
 }
 
-struct PolygonCommand: ParsableCommand {
+struct PolygonCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "polygon",
         abstract: "Features intersecting (or --within) a polygon.",
@@ -142,8 +141,8 @@ struct PolygonCommand: ParsableCommand {
     @OptionGroup var filter: FilterOptions
     @OptionGroup var page: PageOptions
 
-    func run() throws {
-        try reportingErrors {
+    func run() async throws {
+        try await reportingErrors {
             let data: Data
             if geometry == "-" {
                 data = FileHandle.standardInput.readDataToEndOfFile()
@@ -159,17 +158,16 @@ struct PolygonCommand: ParsableCommand {
             } catch let error as RGISError {
                 throw error.located(geometry == "-" ? "<stdin>" : geometry)
             }
-            var query = PolygonQuery(area: area, limit: try Limit(page.limit))
-            query.predicate = within ? .within : .intersects
-            query.layer = try page.queryLayer()
-            query.filter = try filter.filter()
-            query.after = try page.pageCursor()
-            page.print(try QueryEngine(RGISDatabase.open(at: target.database)).polygon(query))
+            var p = RequestParameters()
+            p.set("within", within)
+            filter.add(to: &p)
+            page.add(to: &p)
+            page.print(try await engine(target).polygon(try PolygonQuery(area: area, p)))
         }
     }
 }
 
-struct BBoxCommand: ParsableCommand {
+struct BBoxCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bbox", abstract: "Features meeting a lon/lat box.")
 
     @OptionGroup var target: DatabaseArgument
@@ -177,18 +175,18 @@ struct BBoxCommand: ParsableCommand {
     @OptionGroup var filter: FilterOptions
     @OptionGroup var page: PageOptions
 
-    func run() throws {
-        try reportingErrors {
-            var query = BBoxQuery(bbox: try BBox(parsing: bbox), limit: try Limit(page.limit))
-            query.layer = try page.queryLayer()
-            query.filter = try filter.filter()
-            query.after = try page.pageCursor()
-            page.print(try QueryEngine(RGISDatabase.open(at: target.database)).bbox(query))
+    func run() async throws {
+        try await reportingErrors {
+            var p = RequestParameters()
+            p.set("bbox", bbox)
+            filter.add(to: &p)
+            page.add(to: &p)
+            page.print(try await engine(target).bbox(try BBoxQuery(p)))
         }
     }
 }
 
-struct DistrictCommand: ParsableCommand {
+struct DistrictCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "district",
         abstract: "The districts containing a point, or a district with its children (--id), or its listings (--id … --listings).")
@@ -207,17 +205,20 @@ struct DistrictCommand: ParsableCommand {
         if listings && id == nil { throw ValidationError("--listings needs --id") }
     }
 
-    func run() throws {
-        try reportingErrors {
-            let engine = QueryEngine(try RGISDatabase.open(at: target.database))
+    func run() async throws {
+        try await reportingErrors {
+            let engine = try engine(target)
+            var p = RequestParameters()
+            page.add(to: &p)
             if let id {
                 if listings {
-                    page.print(try engine.listings(inDistrict: id, filter: try filter.filter(), limit: try Limit(page.limit), after: try page.pageCursor()))
+                    page.print(try await engine.listings(inDistrict: id, filter: try filter.filter(), limit: try Limit(p, default: 100),
+                                                         after: try PageCursor.from(p)))
                 } else {
-                    page.print(try engine.district(id: id))
+                    page.print(try await engine.district(id: id))
                 }
             } else if let lon, let lat {
-                page.print(try engine.districts(containing: try Centre(lon: lon, lat: lat)))
+                page.print(try await engine.districts(containing: try Centre(lon: lon, lat: lat)))
             }
         }
     }

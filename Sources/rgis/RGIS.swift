@@ -1,5 +1,6 @@
 import ArgumentParser
 import RGISCore
+import RGISQuery
 import RGISStore
 
 @main
@@ -30,4 +31,19 @@ func reportingErrors(_ body: () throws -> Void) throws {
         Console.error("error: \(error.description)")
         throw ExitCode(error.code == .notFound ? 2 : 1)
     }
+}
+
+/// The same for an async body.
+func reportingErrors(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let error as RGISError {
+        Console.error("error: \(error.description)")
+        throw ExitCode(error.code == .notFound ? 2 : 1)
+    }
+}
+
+/// The query engine on a database file.
+func engine(_ target: DatabaseArgument) throws -> QueryEngine {
+    QueryEngine(try SpatiaLiteStore.open(at: target.database))
 }

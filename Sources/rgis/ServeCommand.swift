@@ -21,9 +21,16 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Port to listen on (0 picks a free one).") var port = 8080
     @Option(name: .customLong("api-key"), help: "API key for the endpoints with client data (default: $RGIS_API_KEY).") var apiKey: String?
     @Option(name: .customLong("base-url"), help: "Public base URL for links, when behind a proxy (default: from each request's Host).") var baseURL: String?
+    @Option(name: .customLong("request-timeout"), help: "Seconds a request may run before it is stopped with 503 and Retry-After.")
+    var requestTimeout: Double = 10
+    @Option(name: .customLong("heavy-slots"),
+            help: "Heavy queries (indicators, polygons, matching, whole-register reads) run this many at a time; the others wait (default: half the cores).")
+    var heavySlots: Int?
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
+        guard requestTimeout.isFinite, requestTimeout > 0 else { throw ValidationError("--request-timeout must be a positive number of seconds") }
+        if let heavySlots, heavySlots < 1 { throw ValidationError("--heavy-slots must be at least 1") }
     }
 
     func run() async throws {
@@ -32,6 +39,8 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.port = port
         configuration.apiKey = apiKey ?? ProcessInfo.processInfo.environment["RGIS_API_KEY"]
         configuration.baseURL = baseURL
+        configuration.requestTimeoutSeconds = requestTimeout
+        if let heavySlots { configuration.heavySlots = heavySlots }
         var logger = Logger(label: "rgis")
         logger.logLevel = .info
         let host = host

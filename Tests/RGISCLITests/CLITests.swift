@@ -13,11 +13,8 @@ struct CLITests {
         let result = subcommand.isEmpty ? try rgis("--help") : try rgis("help", subcommand)
         #expect(result.status == 0)
         let name = subcommand.isEmpty ? "help.txt" : "help-\(subcommand).txt"
-        let golden = Fixtures.packageRoot.appendingPathComponent("Tests/RGISCLITests/Golden/\(name)")
-        if ProcessInfo.processInfo.environment["RECORD_GOLDEN"] == "1" {
-            try result.stdout.write(to: golden, atomically: true, encoding: .utf8)
-        }
-        #expect(result.stdout == (try String(contentsOf: golden, encoding: .utf8)))
+        let mismatch = try Golden.mismatch(result.stdout, "Tests/RGISCLITests/Golden/\(name)")
+        #expect(mismatch == nil)
     }
 
     @Test("init, import, info, export and check work end to end on real data, quietly off a terminal")
@@ -34,7 +31,8 @@ struct CLITests {
         #expect(districts.status == 0)
 
         let info = try rgis("info", db)
-        #expect(info.stdout.contains("listings        2203  POINT         4326  13.399127, 52.520142, 13.465356, 52.557369"))
+        // The extent is the features' own (kept as rows are written), not the R*Tree's 32-bit boxes.
+        #expect(info.stdout.contains("listings        2203  POINT         4326  13.399127, 52.520148, 13.465356, 52.557368"))
 
         let export = try rgis("export", db, "--layer", "listings", "--bbox", "13.41,52.535,13.425,52.545")
         #expect(export.status == 0)

@@ -11,6 +11,8 @@ final class DemoDatabase: Sendable {
     static let shared = DemoDatabase()
     let directory: TemporaryDirectory
     let database: RGISDatabase
+    /// How many clients got contact data: a test of leaks needs data that could leak.
+    let contactRows: Int
 
     private init() {
         directory = try! Fixtures.temporaryDirectory()
@@ -18,8 +20,9 @@ final class DemoDatabase: Sendable {
         try! database.loadDemoCity()
         // Personal data that must never come out of a match.
         let queue = try! DatabaseQueue(path: database.path)
-        try! queue.write { db in
+        contactRows = try! queue.write { db in
             try db.execute(sql: "INSERT INTO client_contacts (client_id, name, phone, email) SELECT id, 'Secret Name', '+49 555 0100', 'secret@example.org' FROM clients")
+            return try Int.fetchOne(db, sql: "SELECT count(*) FROM client_contacts")!
         }
         try! queue.close()
     }
@@ -27,28 +30,29 @@ final class DemoDatabase: Sendable {
 
 @Suite("Matching and indicators")
 struct MatchingTests {
-    let engine = QueryEngine(DemoDatabase.shared.database)
+    let engine = QueryEngine(SpatiaLiteStore(DemoDatabase.shared.database))
 
     @Test("client → listings: every result fits, is inside the area, and the ranking follows the score")
-    func clientToListings() throws {
-        let page = try engine.listings(matchingDemand: "R00001", limit: Limit(10_000))
+    func clientToListings() async throws {
+        let page = try await engine.listings(matchingDemand: "R00001", limit: Limit(10_000))
         #expect(page.features.count > 10)
         let scores = page.features.compactMap { $0.properties["score"]?.number }
         #expect(scores == scores.sorted(by: >))
         #expect(scores.allSatisfy { $0 >= 0 && $0 <= 100 })
         for f in page.features {
             #expect(f.properties["status"] == .string("active"))
-            guard case .array(let reasons)? = f.properties["reasons"] else { Issue.record("no reasons"); continue }
+            let reasons = try #require(f.properties["reasons"]?.arrayValue)
             #expect(reasons.first == .string("inside the search area"))
         }
-        let limited = try engine.listings(matchingDemand: "R00001", limit: Limit(3))
+        let limited = try await engine.listings(matchingDemand: "R00001", limit: Limit(3))
         #expect(limited.features.map(\.id) == Array(page.features.prefix(3).map(\.id)))
     }
 
     @Test("listing → clients: demands that hold the listing, with agent and client id and no contact data")
-    func listingToClients() throws {
-        let best = try #require(try engine.listings(matchingDemand: "R00001", limit: Limit(1)).features.first)
-        let page = try engine.demands(matchingListing: best.id)
+    func listingToClients() async throws {
+        let best = try #require(try await engine.listings(matchingDemand: "R00001", limit: Limit(1)).features.first)
+        #expect(DemoDatabase.shared.contactRows > 100, "the fixture must hold contact data for a leak to show")
+        let page = try await engine.demands(matchingListing: best.id)
         #expect(page.features.contains { $0.id == "R00001" })
         let text = page.geoJSON
         for secret in ["Secret Name", "+49 555", "secret@example.org", "phone", "email"] {
@@ -61,8 +65,8 @@ struct MatchingTests {
     }
 
     @Test("a new listing given as GeoJSON matches like the stored one at the same place with the same facts")
-    func newListing() throws {
-        let stored = try #require(try engine.listings(matchingDemand: "R00001", limit: Limit(1)).features.first)
+    func newListing() async throws {
+        let stored = try #require(try await engine.listings(matchingDemand: "R00001", limit: Limit(1)).features.first)
         var properties = stored.properties
         for key in ["score", "reasons", "distance_to_centre_m"] { properties.removeValue(forKey: key) }
         let feature = JSONValue.object([
@@ -70,58 +74,62 @@ struct MatchingTests {
             "geometry": try JSONValue.parse(Array(stored.geometryGeoJSON.utf8)),
             "properties": .object(properties),
         ])
-        let fresh = try engine.demands(matchingNewListing: feature)
-        let existing = try engine.demands(matchingListing: stored.id)
+        let fresh = try await engine.demands(matchingNewListing: feature)
+        let existing = try await engine.demands(matchingListing: stored.id)
         #expect(fresh.features.map(\.id) == existing.features.map(\.id))
-        #expect(throws: RGISError.self) {
-            try engine.demands(matchingNewListing: .object(["type": .string("Feature"), "geometry": .null, "properties": .object([:])]))
+        let noGeometry = await #expect(throws: RGISError.self) {
+            try await engine.demands(matchingNewListing: .object(["type": .string("Feature"), "geometry": .null, "properties": .object([:])]))
         }
-        #expect(throws: RGISError.self) { try engine.demands(matchingListing: "no-such-listing") }
-        #expect(throws: RGISError.self) { try engine.listings(matchingDemand: "no-such-demand", limit: Limit(10)) }
+        #expect(noGeometry?.code == .invalidValue)
+        let noListing = await #expect(throws: RGISError.self) { try await engine.demands(matchingListing: "no-such-listing") }
+        #expect(noListing?.code == .notFound)
+        let noDemand = await #expect(throws: RGISError.self) { try await engine.listings(matchingDemand: "no-such-demand", limit: Limit(10)) }
+        #expect(noDemand?.code == .notFound)
     }
 
-    @Test("matching and indicators go through the R*Trees of listings and demand areas")
-    func reverseMatchPlan() throws {
-        let query = QueryEngine.listingDemandsSQL(ListingFacts(price: 500_000, livingAreaM2: 80, bedrooms: 2, propertyType: "apartment"),
-                                                  at: Position(lon: 9.05, lat: 48.025))
-        let details = try DemoDatabase.shared.database.read { db in
-            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN \(query.sql)", arguments: query.arguments).map { $0["detail"] as String }
-        }
-        #expect(details.contains { $0.contains("idx_demands_geom") })
-        #expect(!details.contains { $0.hasPrefix("SCAN d") })
-        let forward = QueryEngine.demandListingsSQL(demandID: "R00001", box: BBox.Part(west: 9, south: 48, east: 9.01, north: 48.01))
-        let forwardDetails = try DemoDatabase.shared.database.read { db in
-            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN \(forward.sql)", arguments: forward.arguments).map { $0["detail"] as String }
-        }
-        #expect(!forwardDetails.contains { $0.hasPrefix("SCAN t") || $0.hasPrefix("SCAN demands") })
-        for (name, sql) in [("indicator supply", QueryEngine.indicatorSQL.listings), ("indicator demand", QueryEngine.indicatorSQL.demands)] {
-            let details = try DemoDatabase.shared.database.read { db in
-                try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN \(sql)", arguments: ["asOf": "2026-11-23", "level": "district"]).map { $0["detail"] as String }
+    @Test("both directions give every pair the same score")
+    func symmetricScores() async throws {
+        var pairs = 0
+        for demand in ["R00001", "R00002", "R00003", "R00004", "R00005", "R00010", "R00020"] {
+            let listings = try await engine.listings(matchingDemand: demand, limit: Limit(5))
+            for listing in listings.features {
+                let reverse = try await engine.demands(matchingListing: listing.id)
+                let match = try #require(reverse.features.first { $0.id == demand }, "\(listing.id) fits \(demand) one way only")
+                #expect(match.properties["score"] == listing.properties["score"], "\(demand) × \(listing.id)")
+                #expect(match.properties["reasons"] == listing.properties["reasons"], "\(demand) × \(listing.id)")
+                pairs += 1
             }
-            #expect(!details.contains { $0.hasPrefix("SCAN l") || $0.hasPrefix("SCAN m") }, "\(name): \(details)")
-            #expect(details.contains { $0.contains("idx_") }, "\(name): \(details)")
         }
+        #expect(pairs >= 20)
+    }
+
+    @Test("the indicators' statements go through the R*Trees of listings and demand areas")
+    func indicatorPlans() async throws {
+        let details = try await SpatiaLiteStore(DemoDatabase.shared.database).queryPlans(.indicators(.district))
+        #expect(!details.contains { $0.hasPrefix("SCAN l") || $0.hasPrefix("SCAN m") }, "\(details)")
+        #expect(details.contains { $0.contains("idx_listings_geom") } && details.contains { $0.contains("idx_demands_geom") }, "\(details)")
     }
 
     @Test("indicators: one feature per district of the level, figures withheld below 5 records")
-    func indicators() throws {
+    func indicators() async throws {
         let options = try IndicatorOptions(level: .subdistrict, asOf: ISODate(parsing: "2026-11-23")!, periodStart: ISODate(parsing: "2025-11-23")!)
-        let page = try engine.indicators(options)
+        let page = try await engine.indicators(options)
         #expect(page.features.count == 24)
         for f in page.features {
             #expect(f.geometryGeoJSON.contains("MultiPolygon"))
-            guard case .array(let suppressed)? = f.properties["suppressed"] else { Issue.record("no suppressed list"); continue }
+            let suppressed = try #require(f.properties["suppressed"]?.arrayValue)
             for case .string(let key) in suppressed { #expect(f.properties[key] == .null) }
             if let n = f.properties["active_listings"]?.number { #expect(n == 0 || n >= 5) }
         }
         #expect(throws: RGISError.self) { try IndicatorOptions.level(parsing: "county") }
-        #expect(throws: RGISError.self) {
+        let backwards = #expect(throws: RGISError.self) {
             try IndicatorOptions(asOf: ISODate(parsing: "2026-01-01")!, periodStart: ISODate(parsing: "2026-02-01")!)
         }
+        #expect(backwards?.code == .invalidValue && backwards?.location == "parameter since")
     }
 
     @Test("a district with 3 listings has its supply figures withheld, and the ratio with them")
-    func smallNumbers() throws {
+    func smallNumbers() async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
         let db = try dir.database()
@@ -132,7 +140,7 @@ struct MatchingTests {
             #"{"type":"Feature","id":"l\#(i)","geometry":{"type":"Point","coordinates":[9.00\#(i + 1),48.005]},"properties":{"list_price":300000,"living_area_m2":60,"list_date":"2026-10-01"}}"#
         }.joined(separator: ",")
         _ = try db.importFeatures(from: try dir.write("l.geojson", #"{"type":"FeatureCollection","features":[\#(listings)]}"#), options: ImportOptions(layer: .listings))
-        let page = try QueryEngine(db).indicators(IndicatorOptions(asOf: ISODate(parsing: "2026-11-23")!, periodStart: ISODate(parsing: "2025-11-23")!))
+        let page = try await QueryEngine(SpatiaLiteStore(db)).indicators(IndicatorOptions(asOf: ISODate(parsing: "2026-11-23")!, periodStart: ISODate(parsing: "2025-11-23")!))
         let f = try #require(page.features.first)
         #expect(f.properties["active_listings"] == .null)
         #expect(f.properties["median_price_per_m2"] == .null)

@@ -26,6 +26,8 @@ final class DemoServer: Sendable {
         configuration.apiKey = apiKey
         configuration.port = 0
         configuration.baseURL = "http://rgis.test"
+        // Other suites block threads while they run processes; the deadline is tested on its own.
+        configuration.requestTimeoutSeconds = 300
         let app = try buildApplication(configuration)
         return try await app.test(.router, body)
     }
@@ -305,7 +307,41 @@ struct ServerTests {
                 #expect(body["status"] == .string("ok"))
             }
             try await client.execute(uri: "/metrics", method: .get) { response in
-                #expect(String(buffer: response.body).contains("rgis_http_requests_total"))
+                let text = String(buffer: response.body)
+                #expect(response.headers[.contentType]?.hasPrefix("text/plain") == true)
+                #expect(text.contains(#"http_server_request_duration_bucket{http_route="/health",http_request_method="GET",http_response_status_code="200""#), "\(text)")
+                #expect(text.contains("rgis_database_bytes") && text.contains("rgis_heavy_slots 1.0") && text.contains("rgis_heavy_slots_in_use 0.0"), "\(text)")
+            }
+        }
+    }
+}
+
+@Suite("Wire formats")
+struct WireFormatTests {
+    @Test("landing, conformance, collections, a collection, /api, an items page and a problem match their golden files",
+          arguments: [
+              ("/", "landing.json"), ("/conformance", "conformance.json"), ("/collections", "collections.json"),
+              ("/collections/districts", "collection-districts.json"), ("/api", "api.json"),
+              ("/collections/districts/items?limit=2", "items-districts.json"), ("/search/radius?lon=9&lat=48", "problem.json"),
+          ])
+    func golden(_ path: String, _ file: String) async throws {
+        try await DemoServer.shared.test(apiKey: nil) { client in
+            try await client.execute(uri: path, method: .get) { response in
+                let text = String(buffer: response.body)
+                let mismatch = try Golden.mismatch(text, "Tests/RGISServerTests/Golden/\(file)")
+                #expect(mismatch == nil)
+            }
+        }
+    }
+
+    @Test("a changed wire format fails: the golden check sees one changed member")
+    func goldenBites() async throws {
+        try await DemoServer.shared.test(apiKey: nil) { client in
+            try await client.execute(uri: "/conformance", method: .get) { response in
+                let changed = String(buffer: response.body).replacingOccurrences(of: "conf/core", with: "conf/kore")
+                guard !Golden.recording else { return }
+                let mismatch = try Golden.mismatch(changed, "Tests/RGISServerTests/Golden/conformance.json")
+                #expect(mismatch?.contains("conf/kore") == true)
             }
         }
     }

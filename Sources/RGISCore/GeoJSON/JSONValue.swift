@@ -17,6 +17,9 @@ public enum JSONValue: Hashable, Sendable {
 
     public var isNull: Bool { if case .null = self { true } else { false } }
 
+    /// The elements, if this is an array.
+    public var arrayValue: [JSONValue]? { if case .array(let a) = self { a } else { nil } }
+
     /// The number this value holds, if it is one.
     public var number: Double? {
         switch self {

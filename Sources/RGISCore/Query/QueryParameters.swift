@@ -44,6 +44,11 @@ public struct RadiusMetres: Sendable, Equatable {
         }
         self.value = value
     }
+
+    /// A radius the engine widens itself (a nearest search's steps), up to half the earth's circumference.
+    public init(widening value: Double) {
+        self.value = min(max(value, Self.range.lowerBound), 20_100_000)
+    }
 }
 
 /// Where the next page starts: the sort key of the last row returned. Opaque to callers (base64url).

@@ -24,69 +24,67 @@ struct ArchiveController {
     ]
     static let parcelID = ParameterSpec("parcelId", .string, required: true, "A parcel's id")
 
+    static let lineageFormat = ParameterSpec("f", .string, "json (the lineage) or geojson (every version of the parcel and its relatives)",
+                                             values: ["json", "geojson"])
+    static let rightsQuery = [ParameterSpec("date", .string, required: true, "The day (YYYY-MM-DD)", format: "date"), knownAt]
+
     var endpoints: [Endpoint] {
         [
             Endpoint(method: .get, path: "/collections/\(Self.collectionID)", operationID: "describeArchiveParcels",
                      summary: "The archive's parcel versions (valid time and record time)", tag: "Archive",
-                     query: [LandingController.format], produces: "application/json", protected: true, ogc: true) { [state] request, _ in
-                _ = try QueryParameters(request, allowed: [LandingController.format], extra: false)
-                return .json(Self.describe(base: state.base(request)))
+                     query: [LandingController.format], produces: "application/json", protected: true, ogc: true) { [state] call in
+                .json(Self.describe(base: state.base(call.request)))
             },
             Endpoint(method: .get, path: "/collections/\(Self.collectionID)/items", operationID: "getArchiveParcels",
                      summary: "Parcel versions valid at datetime as known at known_at, with their rights", tag: "Archive",
-                     query: Self.itemsParameters, produces: MediaTypes.geoJSON, protected: true, ogc: true) { [state] request, _ in
-                try Self.items(request, state: state)
-            },
+                     query: Self.itemsParameters, produces: MediaTypes.geoJSON, protected: true, ogc: true, heavy: true, handler: items),
             Endpoint(method: .get, path: "/collections/\(Self.collectionID)/items/{featureId}", operationID: "getArchiveParcel",
                      summary: "One parcel version", tag: "Archive",
                      pathParameters: [ParameterSpec("featureId", .integer, required: true, "The version's storage key")],
-                     query: [LandingController.format], produces: MediaTypes.geoJSON, protected: true, ogc: true) { [state] request, context in
-                _ = try QueryParameters(request, allowed: [LandingController.format], extra: false)
-                let text = context.parameters.get("featureId") ?? ""
-                guard let fid = Int64(text) else {
-                    throw RGISError(.notFound, "no version '\(text)' in \(Self.collectionID): feature ids are storage keys (integers)", at: "featureId")
-                }
-                var out = ""
-                try state.engine.archiveVersion(.parcels, fid: fid).write(to: &out)
-                return .text(out, type: MediaTypes.geoJSON)
-            },
+                     query: [LandingController.format], produces: MediaTypes.geoJSON, protected: true, ogc: true, handler: version),
             Endpoint(method: .post, path: "/archive/events", operationID: "recordArchiveEvent",
                      summary: "Record a change: transfer, split, merge, correction, new_building or demolition (one transaction)",
                      tag: "Archive", body: "The change as JSON: kind, its fields (as the rgis archive commands), date, recorded_at, document",
                      bodySchema: .object(["type": .string("object"), "required": .array([.string("kind")]),
                                           "properties": .object(["kind": .object(["type": .string("string"),
                                               "enum": .array(["transfer", "split", "merge", "correction", "new_building", "demolition"].map(JSONValue.string))])])]),
-                     protected: true) { [state] request, context in
-                _ = try QueryParameters(request, allowed: [], extra: false)
-                let body = try await SearchController.body(request, context)
-                let change = try ArchiveEventBody(body: body).apply(to: ArchiveRegister(state.engine.database))
-                return .text(change.json.jsonText, type: MediaTypes.json, status: .created)
-            },
+                     protected: true, handler: recordEvent),
             Endpoint(method: .get, path: "/archive/parcels/{parcelId}/lineage", operationID: "archiveLineage",
                      summary: "A parcel's ancestors and descendants through splits and merges, with the events (f=geojson: every version)",
-                     tag: "Archive", pathParameters: [Self.parcelID],
-                     query: [ParameterSpec("f", .string, "json (the lineage) or geojson (every version of the parcel and its relatives)",
-                                           values: ["json", "geojson"])],
-                     protected: true) { [state] request, context in
-                let p = try QueryParameters(request, allowed: [ParameterSpec("f", .string, "")], extra: false)
-                let parcel = Self.parcel(context)
-                switch p["f"] ?? "json" {
-                case "json": return .json(try state.engine.lineage(parcel: parcel))
-                case "geojson": return SearchController.geoJSON(try state.engine.lineageVersions(parcel: parcel))
-                default: throw RGISError(.malformedInput, "f must be json or geojson", at: "parameter f")
-                }
-            },
+                     tag: "Archive", pathParameters: [Self.parcelID], query: [Self.lineageFormat], protected: true, handler: lineage),
             Endpoint(method: .get, path: "/archive/parcels/{parcelId}/rights", operationID: "archiveRights",
                      summary: "The rights on a parcel on a date, as the register knew them at known_at", tag: "Archive",
-                     pathParameters: [Self.parcelID],
-                     query: [ParameterSpec("date", .string, required: true, "The day (YYYY-MM-DD)", format: "date"), Self.knownAt],
-                     protected: true) { [state] request, context in
-                let p = try QueryParameters(request, allowed: [ParameterSpec("date", .string, ""), Self.knownAt], extra: false)
-                guard let date = p["date"] else { throw RGISError(.malformedInput, "date is required (YYYY-MM-DD)", at: "parameter date") }
-                let instant = ArchiveInstant(validAt: try ValidDate(parsing: date), knownAt: try Self.knownAt(p))
-                return .json(try state.engine.rights(parcel: Self.parcel(context), at: instant))
-            },
+                     pathParameters: [Self.parcelID], query: Self.rightsQuery, protected: true, handler: rights),
         ]
+    }
+
+    @Sendable func version(_ call: EndpointCall) async throws -> Response {
+        let text = call.path("featureId")
+        guard let fid = Int64(text) else {
+            throw RGISError(.notFound, "no version '\(text)' in \(Self.collectionID): feature ids are storage keys (integers)", at: "featureId")
+        }
+        var out = ""
+        try await state.engine.archiveVersion(.parcels, fid: fid).write(to: &out)
+        return .text(out, type: MediaTypes.geoJSON)
+    }
+
+    @Sendable func recordEvent(_ call: EndpointCall) async throws -> Response {
+        let change = try await state.engine.apply(try ArchiveChangeRequest(json: try await call.body()))
+        return .text(change.json.jsonText, type: MediaTypes.json, status: .created)
+    }
+
+    @Sendable func lineage(_ call: EndpointCall) async throws -> Response {
+        let parcel = call.path("parcelId")
+        switch call.parameters["f"] ?? "json" {
+        case "geojson": return SearchController.geoJSON(try await state.engine.lineageVersions(parcel: parcel))
+        default: return .json(try await state.engine.lineage(parcel: parcel))
+        }
+    }
+
+    @Sendable func rights(_ call: EndpointCall) async throws -> Response {
+        let p = call.parameters
+        let instant = ArchiveInstant(validAt: try ValidDate(parsing: try p.required("date") { p[$0] }), knownAt: try Self.knownAt(p))
+        return .json(try await state.engine.rights(parcel: call.path("parcelId"), at: instant))
     }
 
     static func parcel(_ context: ServerContext) -> String {
@@ -94,7 +92,7 @@ struct ArchiveController {
         return id.removingPercentEncoding ?? id
     }
 
-    static func knownAt(_ parameters: QueryParameters) throws -> RecordTime {
+    static func knownAt(_ parameters: RequestParameters) throws -> RecordTime {
         try parameters["known_at"].map { try RecordTime(parsing: $0, field: "known_at", day: .endOfDay) } ?? .now
     }
 
@@ -113,14 +111,15 @@ struct ArchiveController {
         ])
     }
 
-    static func items(_ request: Request, state: ServerState) throws -> Response {
-        let parameters = try QueryParameters(request, allowed: itemsParameters, extra: false)
-        var query = ArchiveQuery(valid: try parameters["datetime"].map(DateTimeInterval.init(parsing:)), knownAt: try knownAt(parameters),
-                                 limit: try Limit(min(max(try parameters.int("limit") ?? 10, 0), Limit.maximum)))
+    @Sendable func items(_ call: EndpointCall) async throws -> Response {
+        let parameters = call.parameters
+        let request = call.request
+        var query = ArchiveQuery(valid: try parameters["datetime"].map(DateTimeInterval.init(parsing:)), knownAt: try Self.knownAt(parameters),
+                                 limit: try Limit(min(try parameters.int("limit") ?? 10, Limit.maximum)))
         if let bbox = parameters["bbox"] { query.bbox = try BBox(parsing: bbox) }
-        if let f = parameters["f"], f != "json" { throw RGISError(.malformedInput, "f must be json", at: "parameter f") }
         query.afterFid = try parameters.int("after").map(Int64.init)
-        let page = try state.engine.archive(query)
+        let page = try await state.engine.archive(query)
+        let collectionID = Self.collectionID
 
         let base = "\(state.base(request))/collections/\(collectionID)/items"
         // The next link pins known_at, so that a page walk sees one state of the register.

@@ -32,50 +32,50 @@ struct CollectionsController {
     var endpoints: [Endpoint] {
         [
             Endpoint(method: .get, path: "/collections", operationID: "getCollections", summary: "The feature collections", tag: "Data",
-                     query: [LandingController.format], ogc: true) { [state] request, _ in
-                _ = try QueryParameters(request, allowed: [LandingController.format], extra: false)
-                let info = try state.engine.database.info()
-                let base = state.base(request)
-                return .json(.object([
-                    "links": .array([link("\(base)/collections", rel: "self", type: MediaTypes.json)]),
-                    // The archive names rights holders: it is listed only to callers with the key.
-                    "collections": .array(Self.collections.map { Self.describe($0.0, info: info, base: base) }
-                        + (state.isAuthorized(request) ? [ArchiveController.describe(base: base)] : [])),
-                ]))
-            },
+                     query: [LandingController.format], ogc: true, handler: collections),
             Endpoint(method: .get, path: "/collections/{collectionId}", operationID: "describeCollection", summary: "A feature collection",
-                     tag: "Data", pathParameters: [Self.collectionID], query: [LandingController.format], ogc: true) { [state] request, context in
-                _ = try QueryParameters(request, allowed: [LandingController.format], extra: false)
-                let layer = try Self.layer(context)
-                return .json(Self.describe(layer, info: try state.engine.database.info(), base: state.base(request)))
-            },
+                     tag: "Data", pathParameters: [Self.collectionID], query: [LandingController.format], ogc: true, handler: collection),
             Endpoint(method: .get, path: "/collections/{collectionId}/items", operationID: "getFeatures", summary: "Features of a collection, a page at a time",
                      tag: "Data", pathParameters: [Self.collectionID], query: Self.itemsParameters, acceptsPropertyFilters: true,
-                     produces: MediaTypes.geoJSON, ogc: true) { [state] request, context in
-                try Self.items(request, context, state: state)
-            },
+                     produces: MediaTypes.geoJSON, ogc: true, handler: items),
             Endpoint(method: .get, path: "/collections/{collectionId}/items/{featureId}", operationID: "getFeature", summary: "One feature",
                      tag: "Data", pathParameters: [Self.collectionID, Self.featureID], query: [LandingController.format],
-                     produces: MediaTypes.geoJSON, ogc: true) { [state] request, context in
-                _ = try QueryParameters(request, allowed: [LandingController.format], extra: false)
-                let layer = try Self.layer(context)
-                let id = context.parameters.get("featureId") ?? ""
-                let feature = try state.engine.item(layer, id: id.removingPercentEncoding ?? id)
-                let base = state.base(request)
-                let collection = "\(base)/collections/\(layer.rawValue)"
-                var out = ""
-                feature.write(to: &out)
-                out.removeLast()
-                out += #","links":"#
-                JSONValue.array([
-                    link("\(collection)/items/\(queryEscape(feature.id))", rel: "self", type: MediaTypes.geoJSON),
-                    link("\(base)/map#\(layer.rawValue)/\(queryEscape(feature.id))", rel: "alternate", type: "text/html", title: "On the map"),
-                    link(collection, rel: "collection", type: MediaTypes.json),
-                ]).write(to: &out)
-                out += "}"
-                return .text(out, type: MediaTypes.geoJSON)
-            },
+                     produces: MediaTypes.geoJSON, ogc: true, handler: feature),
         ]
+    }
+
+    @Sendable func collections(_ call: EndpointCall) async throws -> Response {
+        let statistics = try await state.engine.features.layerStatistics()
+        let base = state.base(call.request)
+        return .json(.object([
+            "links": .array([link("\(base)/collections", rel: "self", type: MediaTypes.json)]),
+            // The archive names rights holders: it is listed only to callers with the key.
+            "collections": .array(Self.collections.map { Self.describe($0.0, statistics: statistics, base: base) }
+                + (state.isAuthorized(call.request) ? [ArchiveController.describe(base: base)] : [])),
+        ]))
+    }
+
+    @Sendable func collection(_ call: EndpointCall) async throws -> Response {
+        let layer = try Self.layer(call.context)
+        return .json(Self.describe(layer, statistics: try await state.engine.features.layerStatistics(), base: state.base(call.request)))
+    }
+
+    @Sendable func feature(_ call: EndpointCall) async throws -> Response {
+        let layer = try Self.layer(call.context)
+        let feature = try await state.engine.item(layer, id: call.path("featureId"))
+        let base = state.base(call.request)
+        let collection = "\(base)/collections/\(layer.rawValue)"
+        var out = ""
+        feature.write(to: &out)
+        out.removeLast()
+        out += #","links":"#
+        JSONValue.array([
+            link("\(collection)/items/\(queryEscape(feature.id))", rel: "self", type: MediaTypes.geoJSON),
+            link("\(base)/map#\(layer.rawValue)/\(queryEscape(feature.id))", rel: "alternate", type: "text/html", title: "On the map"),
+            link(collection, rel: "collection", type: MediaTypes.json),
+        ]).write(to: &out)
+        out += "}"
+        return .text(out, type: MediaTypes.geoJSON)
     }
 
     static func layer(_ context: ServerContext) throws -> Layer {
@@ -86,11 +86,11 @@ struct CollectionsController {
         return layer
     }
 
-    static func describe(_ layer: Layer, info: DatabaseInfo, base: String) -> JSONValue {
+    static func describe(_ layer: Layer, statistics: [LayerStatistics], base: String) -> JSONValue {
         let entry = collections.first { $0.0 == layer }!
         let url = "\(base)/collections/\(layer.rawValue)"
         var extent: [String: JSONValue] = [:]
-        if let e = info.layers.first(where: { $0.layer == layer })?.extent {
+        if let e = statistics.first(where: { $0.layer == layer })?.extent {
             extent["spatial"] = .object([
                 "bbox": .array([.array([.double(e.west), .double(e.south), .double(e.east), .double(e.north)])]),
                 "crs": .string("http://www.opengis.net/def/crs/OGC/1.3/CRS84"),
@@ -110,29 +110,13 @@ struct CollectionsController {
         ])
     }
 
-    static func items(_ request: Request, _ context: ServerContext, state: ServerState) throws -> Response {
-        let layer = try layer(context)
-        let parameters = try QueryParameters(request, allowed: itemsParameters, extra: true)
-        let queryable = Dictionary(uniqueKeysWithValues: layer.fields.map { ($0.name, $0) })
-        let known = Set(itemsParameters.map(\.name))
-        var query = ItemsQuery(layer: layer, limit: try Limit(min(max(try parameters.int("limit") ?? 10, 0), Limit.maximum)))
-        for (name, value) in parameters.values.sorted(by: { $0.key < $1.key }) where !known.contains(name) {
-            guard let field = queryable[name] else {
-                throw RGISError(.malformedInput, "unknown parameter '\(name)'; \(layer) takes \(known.sorted().joined(separator: ", ")) and the properties \(layer.fields.map(\.name).joined(separator: ", "))", at: "parameter \(name)")
-            }
-            if let typed = try field.coerce(.string(value)) { query.equals.append((field, typed)) }
-        }
-        if let bbox = parameters["bbox"] { query.bbox = try BBox(parsing: bbox) }
-        if let datetime = parameters["datetime"] { query.datetime = try DateTimeInterval(parsing: datetime) }
-        if let f = parameters["f"], f != "json" { throw RGISError(.malformedInput, "f must be json", at: "parameter f") }
-        query.afterFid = try parameters.int("after").map(Int64.init)
-        query.beforeFid = try parameters.int("before").map(Int64.init)
-        // Each feature is written into the response text as it is read: the page is held once.
-        var out = #"{"type":"FeatureCollection","features":["#
-        let page = try state.engine.items(query) { feature in
-            out += out.hasSuffix("[") ? "\n" : ",\n"
-            feature.write(to: &out)
-        }
+    @Sendable func items(_ call: EndpointCall) async throws -> Response {
+        let layer = try Self.layer(call.context)
+        let query = try ItemsQuery(layer: layer, call.parameters)
+        let page = try await state.engine.items(query)
+        let request = call.request
+        let parameters = call.parameters
+        var out = #"{"type":"FeatureCollection","features":["# + page.featuresGeoJSON
 
         // Links keep every parameter but the paging ones.
         let base = "\(state.base(request))/collections/\(layer.rawValue)/items"

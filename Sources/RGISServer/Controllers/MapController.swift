@@ -15,19 +15,18 @@ struct MapController {
 
     var endpoints: [Endpoint] {
         [
-            Endpoint(method: .get, path: "/map", operationID: "getMap", summary: "The map page", tag: "Map", produces: "text/html") { request, _ in
-                _ = try QueryParameters(request, allowed: [], extra: false)
-                return .text(Self.page, type: MediaTypes.html)
+            Endpoint(method: .get, path: "/map", operationID: "getMap", summary: "The map page", tag: "Map", produces: "text/html") { _ in
+                .text(Self.page, type: MediaTypes.html)
             },
             Endpoint(method: .get, path: "/static/leaflet/{file}", operationID: "getLeafletFile", summary: "Leaflet's script and style",
                      tag: "Map", pathParameters: [ParameterSpec("file", .string, required: true, "A file name")],
-                     produces: "application/javascript") { [leafletDirectory] _, context in
-                try Self.file(context.parameters.get("file") ?? "", in: leafletDirectory)
+                     produces: "application/javascript", ignoresParameters: true) { [leafletDirectory] call in
+                try Self.file(call.context.parameters.get("file") ?? "", in: leafletDirectory)
             },
             Endpoint(method: .get, path: "/static/leaflet/images/{file}", operationID: "getLeafletImage", summary: "Leaflet's marker images",
                      tag: "Map", pathParameters: [ParameterSpec("file", .string, required: true, "A file name")],
-                     produces: "image/png") { [leafletDirectory] _, context in
-                try Self.file(context.parameters.get("file") ?? "", in: leafletDirectory + "/images")
+                     produces: "image/png", ignoresParameters: true) { [leafletDirectory] call in
+                try Self.file(call.context.parameters.get("file") ?? "", in: leafletDirectory + "/images")
             },
         ]
     }

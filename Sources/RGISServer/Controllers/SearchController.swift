@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import RGISStore
 import RGISCore
 import RGISQuery
 
@@ -31,39 +32,6 @@ struct SearchController {
         ParameterSpec("lat", .number, required: true, "Latitude, degrees (WGS84)", minimum: -90, maximum: 90),
     ]
 
-    static func filter(_ p: QueryParameters) throws -> ListingFilter {
-        var f = ListingFilter()
-        f.priceMin = try p.double("price_min")
-        f.priceMax = try p.double("price_max")
-        f.bedroomsMin = try p.int("bedrooms")
-        f.propertyTypes = try p["type"].map(ListingFilter.propertyTypes(parsing:)) ?? []
-        f.statuses = try p["status"].map(ListingFilter.statuses(parsing:)) ?? []
-        f.livingAreaMinM2 = try p.double("area_min")
-        f.livingAreaMaxM2 = try p.double("area_max")
-        f.yearBuiltMin = try p.int("year_min")
-        f.yearBuiltMax = try p.int("year_max")
-        if let since = p["listed_since"] {
-            guard let date = ISODate(parsing: since) else {
-                throw RGISError(.malformedInput, "listed_since '\(since)' is not a date (YYYY-MM-DD)", at: "parameter listed_since")
-            }
-            f.listedSince = date
-        }
-        try f.validate()
-        return f
-    }
-
-    static func layer(_ p: QueryParameters) throws -> QueryLayer {
-        guard let text = p["layer"] else { return .listings }
-        guard let layer = QueryLayer(rawValue: text) else {
-            throw RGISError(.invalidValue, "layer '\(text)' cannot be searched; use listings, parcels or buildings", at: "parameter layer")
-        }
-        return layer
-    }
-
-    static func centre(_ p: QueryParameters) throws -> Centre {
-        try Centre(lon: try p.double("lon")!, lat: try p.double("lat")!)
-    }
-
     static func geoJSON(_ page: FeaturePage) -> Response { .text(page.geoJSON, type: MediaTypes.geoJSON) }
 
     var endpoints: [Endpoint] {
@@ -80,65 +48,44 @@ struct SearchController {
         return [
             Endpoint(method: .get, path: "/search/radius", operationID: "searchRadius",
                      summary: "Features within a geodesic radius of a point, nearest first, each with distance_m", tag: "Search",
-                     query: radiusQuery, produces: MediaTypes.geoJSON) { [state] request, _ in
-                let p = try QueryParameters(request, allowed: radiusQuery, extra: false)
-                var query = RadiusQuery(centre: try Self.centre(p), radius: try RadiusMetres(try p.double("radius_m")!),
-                                        limit: try Limit(try p.int("limit") ?? 100))
-                query.layer = try Self.layer(p)
-                query.filter = try Self.filter(p)
-                query.after = try p["cursor"].map(PageCursor.init(parsing:))
-                return Self.geoJSON(try state.engine.radius(query))
-            },
+                     query: radiusQuery, produces: MediaTypes.geoJSON, handler: radius),
             Endpoint(method: .post, path: "/search/polygon", operationID: "searchPolygon",
                      summary: "Features intersecting (or within) a drawn polygon", tag: "Search", query: polygonQuery,
                      body: "A GeoJSON Polygon or MultiPolygon geometry, or a Feature holding one",
-                     bodySchema: OpenAPIDocument.polygonSchema, produces: MediaTypes.geoJSON) { [state] request, context in
-                let p = try QueryParameters(request, allowed: polygonQuery, extra: false)
-                let body = try await Self.body(request, context)
-                var query = PolygonQuery(area: try SearchArea(geoJSON: body), limit: try Limit(try p.int("limit") ?? 100))
-                switch p["within"] {
-                case nil, "false": query.predicate = .intersects
-                case "true": query.predicate = .within
-                case let other?: throw RGISError(.malformedInput, "within must be true or false, found '\(other)'", at: "parameter within")
-                }
-                query.layer = try Self.layer(p)
-                query.filter = try Self.filter(p)
-                query.after = try p["cursor"].map(PageCursor.init(parsing:))
-                return Self.geoJSON(try state.engine.polygon(query))
-            },
+                     bodySchema: OpenAPIDocument.polygonSchema, produces: MediaTypes.geoJSON, heavy: true, handler: polygon),
             Endpoint(method: .get, path: "/locate", operationID: "locate", summary: "The districts containing a point, widest level first",
-                     tag: "Search", query: Self.point, produces: MediaTypes.geoJSON) { [state] request, _ in
-                let p = try QueryParameters(request, allowed: Self.point, extra: false)
-                return Self.geoJSON(try state.engine.districts(containing: try Self.centre(p)))
-            },
+                     tag: "Search", query: Self.point, produces: MediaTypes.geoJSON, handler: locate),
             Endpoint(method: .get, path: "/districts/{districtId}/listings", operationID: "districtListings",
                      summary: "The listings inside a district (and so its sub-districts)", tag: "Search",
                      pathParameters: [ParameterSpec("districtId", .string, required: true, "A district's id")],
-                     query: districtQuery, produces: MediaTypes.geoJSON) { [state] request, context in
-                let p = try QueryParameters(request, allowed: districtQuery, extra: false)
-                let id = context.parameters.get("districtId") ?? ""
-                return Self.geoJSON(try state.engine.listings(inDistrict: id.removingPercentEncoding ?? id, filter: try Self.filter(p),
-                                                              limit: try Limit(try p.int("limit") ?? 100),
-                                                              after: try p["cursor"].map(PageCursor.init(parsing:))))
-            },
+                     query: districtQuery, produces: MediaTypes.geoJSON, handler: districtListings),
             Endpoint(method: .get, path: "/indicators", operationID: "indicators",
                      summary: "Supply and demand per district, choropleth-ready; figures from fewer than 5 records withheld",
-                     tag: "Indicators", query: indicatorQuery, produces: MediaTypes.geoJSON) { [state] request, _ in
-                let p = try QueryParameters(request, allowed: indicatorQuery, extra: false)
-                func date(_ name: String, _ fallback: String) throws -> ISODate {
-                    let text = p[name] ?? fallback
-                    guard let d = ISODate(parsing: text) else {
-                        throw RGISError(.malformedInput, "\(name) '\(text)' is not a date (YYYY-MM-DD)", at: "parameter \(name)")
-                    }
-                    return d
-                }
-                let today = ISO8601DateFormatter.string(from: Date(), timeZone: TimeZone(identifier: "UTC")!, formatOptions: [.withFullDate])
-                let end = try date("as_of", today)
-                let start = try date("since", "\(Int(end.text.prefix(4))! - 1)" + end.text.dropFirst(4).prefix(6))
-                let options = try IndicatorOptions(level: try IndicatorOptions.level(parsing: p["level"] ?? "district"), asOf: end, periodStart: start)
-                return Self.geoJSON(try state.engine.indicators(options))
-            },
+                     tag: "Indicators", query: indicatorQuery, produces: MediaTypes.geoJSON, heavy: true, handler: indicators),
         ]
+    }
+
+    @Sendable func radius(_ call: EndpointCall) async throws -> Response {
+        Self.geoJSON(try await state.engine.radius(try RadiusQuery(call.parameters)))
+    }
+
+    @Sendable func polygon(_ call: EndpointCall) async throws -> Response {
+        let query = try PolygonQuery(area: try SearchArea(geoJSON: try await call.body()), call.parameters)
+        return Self.geoJSON(try await state.engine.polygon(query))
+    }
+
+    @Sendable func locate(_ call: EndpointCall) async throws -> Response {
+        Self.geoJSON(try await state.engine.districts(containing: try Centre(call.parameters)))
+    }
+
+    @Sendable func districtListings(_ call: EndpointCall) async throws -> Response {
+        let p = call.parameters
+        return Self.geoJSON(try await state.engine.listings(inDistrict: call.path("districtId"), filter: try ListingFilter(p),
+                                                            limit: try Limit(p, default: 100), after: try PageCursor.from(p)))
+    }
+
+    @Sendable func indicators(_ call: EndpointCall) async throws -> Response {
+        Self.geoJSON(try await state.engine.indicators(try IndicatorOptions(call.parameters, today: .today())))
     }
 
     /// Reads a JSON body of at most ``ServerLimits/maxBodyBytes`` (413 past that).

@@ -19,26 +19,6 @@ public struct ArchiveChange: Sendable, Equatable {
     }
 }
 
-/// A transfer of a share of a right. Without `from` it grants a new right (a first registration, a
-/// lease, a mortgage); with `from` it moves the share from that party, who keeps any remainder.
-public struct Transfer: Sendable {
-    public var parcel: String
-    public var to: String
-    public var from: String?
-    public var share: Share
-    public var type: RightType
-    /// Stored for a party the archive does not know yet.
-    public var partyKind: String = "person"
-
-    public init(parcel: String, to: String, from: String? = nil, share: Share = .whole, type: RightType = .ownership) {
-        self.parcel = parcel
-        self.to = to
-        self.from = from
-        self.share = share
-        self.type = type
-    }
-}
-
 /// Writes the archive: every change is one transaction that records an event, closes versions and rights
 /// by superseding them with copies that end at the event's date, and opens new ones. Nothing is updated
 /// in place or deleted (the schema's triggers refuse it).
@@ -344,6 +324,24 @@ public struct ArchiveRegister: Sendable {
         let sum = parts.reduce(0, +)
         guard abs(sum - whole) <= whole * areaTolerance else {
             throw RGISError(.invalidValue, String(format: "%@ cover %.2f m² but the whole is %.2f m² (tolerance 0.01 %%)", what, sum, whole))
+        }
+    }
+}
+
+extension ArchiveRegister {
+    /// Applies one requested change: the one entry point both the CLI and the server use.
+    public func apply(_ request: ArchiveChangeRequest) throws -> ArchiveChange {
+        switch request {
+        case .transfer(let transfer, let record): try self.transfer(transfer, record: record)
+        case .split(let parcel, let line, let newIDs, let record): try split(parcel: parcel, line: line, newIDs: newIDs, record: record)
+        case .merge(let parcels, let newID, let allowDisjoint, let record):
+            try merge(parcels: parcels, newID: newID, allowDisjoint: allowDisjoint, record: record)
+        case .correctTransfer(let event, let to, let recordedAt, let document):
+            try correctTransfer(event: event, to: to, recordedAt: recordedAt, document: document)
+        case .correctGeometry(let layer, let id, let geometry, let recordedAt, let document):
+            try correctGeometry(layer, id: id, geometry: geometry, recordedAt: recordedAt, document: document)
+        case .addBuilding(let id, let parcel, let geometry, let record): try addBuilding(id: id, parcel: parcel, geometry: geometry, record: record)
+        case .demolish(let building, let record): try demolish(building: building, record: record)
         }
     }
 }

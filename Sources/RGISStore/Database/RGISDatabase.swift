@@ -129,8 +129,29 @@ public final class RGISDatabase: Sendable {
     }
 
     /// Reads in a snapshot (concurrent with writes).
-    public func read<T>(_ body: (Database) throws -> T) throws -> T {
+    package func read<T>(_ body: (Database) throws -> T) throws -> T {
         try translatingErrors { try pool.read(body) }
+    }
+
+    /// Reads in a snapshot on one of GRDB's reader queues, never on the caller's thread. When the
+    /// calling task is cancelled the running statement is interrupted and `CancellationError` is thrown.
+    package func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.read(body)
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_INTERRUPT {
+            throw CancellationError()
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            return try translatingErrors { throw error }
+        }
+    }
+
+    /// Runs a synchronous store call (an import step, an archive change) off the cooperative thread pool.
+    package func offloaded<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
+        }
     }
 
     /// Runs `body` in one immediate transaction: all of its writes land, or none do.

@@ -11,19 +11,14 @@ extension RGISDatabase {
     public func exportGeoJSON(layer: Layer, bbox: BBox? = nil, write: (String) throws -> Void) throws -> Int {
         try translatingErrors {
             try pool.read { db in
-                var sql = "SELECT \(StoredFeature.columns(layer)) FROM \(layer.table) t"
-                var arguments: StatementArguments = []
+                var sql: SQL = "SELECT \(StoredFeature.selection(layer)) FROM \(sql: layer.table) t"
                 if let bbox {
-                    let candidates = SpatialSQL.candidates(layer, boxes: bbox.parts)
-                    let exact = bbox.parts.map { _ in "Intersects(t.geom, BuildMbr(?, ?, ?, ?, 4326))" }.joined(separator: " OR ")
-                    sql += " WHERE \(candidates.sql) AND (\(exact))"
-                    arguments = StatementArguments(candidates.values)
-                    for b in bbox.parts { arguments += [b.west, b.south, b.east, b.north] }
+                    sql += " WHERE \(SpatialSQL.candidates(layer, boxes: bbox.parts)) AND \(SpatialSQL.intersectsAny(bbox.parts))"
                 }
                 sql += " ORDER BY t.fid"
                 try write(#"{"type":"FeatureCollection","features":["#)
                 var count = 0
-                let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
+                let rows = try db.rowCursor(sql)
                 var buffer = ""
                 while let row = try rows.next() {
                     buffer += count == 0 ? "\n" : ",\n"

@@ -42,6 +42,11 @@ extension RGISDatabase {
                     problems += invalid.map { CheckProblem(scope: scope, message: "record \($0[0] as String): invalid geometry: \(($0[1] as String?) ?? "unknown reason")") }
                 }
                 problems += try spatialIndexProblems(db, table: table).map { CheckProblem(scope: scope, message: $0) }
+                let counted = try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table)") ?? 0
+                let kept = try LayerStatisticsTable.count(db, layer)
+                if counted != kept {
+                    problems.append(CheckProblem(scope: scope, message: "layer_statistics says \(kept) features, the table holds \(counted)"))
+                }
             }
             return problems
         }

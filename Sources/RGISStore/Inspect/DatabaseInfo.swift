@@ -25,14 +25,12 @@ public struct DatabaseInfo: Sendable {
 extension RGISDatabase {
     public func info() throws -> DatabaseInfo {
         try read { db in
+            // Counts and extents as the store keeps them (`rgis check` compares the counts with the tables).
+            let statistics = try LayerStatisticsTable.read(db)
             let layers = try Layer.allCases.map { layer in
-                let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM \(layer.table)") ?? 0
-                // The extent comes from the R*Tree's own boxes: no geometry is parsed.
-                let row = try Row.fetchOne(db, sql: "SELECT min(xmin), min(ymin), max(xmax), max(ymax) FROM idx_\(layer.table)_geom")
-                var extent: BBox?
-                if let row, let w = row[0] as Double?, let s = row[1] as Double?, let e = row[2] as Double?, let n = row[3] as Double? {
-                    extent = try? BBox(west: w, south: s, east: e, north: n)
-                }
+                let kept = statistics.first { $0.layer == layer }
+                let count = kept?.count ?? 0
+                let extent = kept?.extent
                 let meta = try Row.fetchOne(db, sql: """
                     SELECT srid, geometry_type, spatial_index_enabled FROM geometry_columns
                     WHERE f_table_name = ? AND f_geometry_column = 'geom'

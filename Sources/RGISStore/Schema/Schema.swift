@@ -34,6 +34,7 @@ enum Schema {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1-layers", migrate: createLayers)
         migrator.registerMigration("v2-archive", migrate: ArchiveSchema.create)
+        migrator.registerMigration("v3-layer-statistics", migrate: LayerStatisticsTable.create)
         return migrator
     }
 

@@ -1,11 +1,15 @@
 import RGISCore
-import RGISStore
 
 /// One page of query results: features in a stable order, and where the next page starts.
 public struct FeaturePage: Sendable {
     public var features: [StoredFeature]
     /// Nil on the last page.
     public var next: PageCursor?
+
+    public init(features: [StoredFeature], next: PageCursor?) {
+        self.features = features
+        self.next = next
+    }
 
     /// An RFC 7946 FeatureCollection, with `numberReturned` and, when there is more, `next` (a cursor).
     public var geoJSON: String {

@@ -1,0 +1,155 @@
+import RGISCore
+
+/// The features behind every query: search primitives, collection pages, matching and indicator
+/// inputs, and cheap metadata. All calls are async and never run SQLite on the caller's thread; a
+/// cancelled task interrupts the statement that is running and throws `CancellationError`.
+///
+/// Contracts every implementation keeps (SpatiaLite today, PostGIS next):
+/// - Coordinates are (lon, lat) on WGS84; distances are geodesic metres on the ellipsoid.
+/// - Each call reads one consistent snapshot; calls are independent of each other.
+/// - Pages are keyset pages: a cursor names the last row's sort key, so no row repeats or goes missing
+///   between pages while the data stays the same.
+/// - Errors are ``RGISError``: `.notFound` for an unknown id, `.invalidValue` for a value the data
+///   refuses (an invalid polygon), `.database` for anything else; never a driver's own error.
+public protocol FeatureStore: Sendable {
+    /// Features within `query.radius` of its centre, nearest first (ties by storage key), each with
+    /// `distance_m` rounded to the millimetre, carried out by `strategy`. The next page starts after
+    /// `query.after` (a distance cursor).
+    func radius(_ query: RadiusQuery, strategy: RadiusStrategy) async throws -> FeaturePage
+
+    /// Features meeting (or within) a validated polygon, in storage order. Throws `.invalidValue`
+    /// naming GEOS's reason when the polygon is not valid.
+    func polygon(_ query: PolygonQuery) async throws -> FeaturePage
+
+    /// Features whose geometry meets a bbox (west > east crosses the antimeridian), in storage order.
+    func bbox(_ query: BBoxQuery) async throws -> FeaturePage
+
+    /// The districts whose polygon contains a point, widest level first.
+    func districts(containing point: Position) async throws -> FeaturePage
+
+    /// A district, then its direct children in storage order; `.notFound` for an unknown id.
+    func district(id: String) async throws -> FeaturePage
+
+    /// The listings inside a district's polygon, in storage order after `after`.
+    func listings(inDistrict id: String, filter: ListingFilter, limit: Limit, after: PageCursor?) async throws -> FeaturePage
+
+    /// A page of a collection in storage order, with the counts and keys OGC's links need. Features come
+    /// already written as GeoJSON (``ItemsPage/featuresGeoJSON``), so a large page is held once.
+    func items(_ query: ItemsQuery) async throws -> ItemsPage
+
+    /// One feature by its source id; `.notFound` when there is none.
+    func feature(_ layer: Layer, id: String) async throws -> StoredFeature
+
+    /// A demand's criteria and shape, and the active listings inside its search area that meet the
+    /// criteria (unordered). `.notFound` for an unknown demand.
+    func listingsFitting(demand id: String) async throws -> (demand: DemandTarget, listings: [ListingCandidate])
+
+    /// The active demands whose search area contains `point` and whose criteria `listing` meets
+    /// (unordered), each with what scoring needs.
+    func demandsFitting(_ listing: ListingFacts, at point: Position) async throws -> [DemandTarget]
+
+    /// Every district of a level with the listing and demand rows assigned to it, for the indicators.
+    func indicatorInputs(level: DistrictLevel, asOf: ISODate) async throws -> IndicatorInputs
+
+    /// Counts and extents of every layer, kept by the store as rows change: no table is scanned.
+    func layerStatistics() async throws -> [LayerStatistics]
+
+    /// Whether the store answers at all (for `/health`).
+    func ping() async throws
+
+    /// SQLite's plan (or the backend's) for each statement a query runs, for the tests that check
+    /// every live path goes through an index.
+    func queryPlans(_ query: PlannedQuery) async throws -> [String]
+}
+
+/// A query whose statements can be explained (``FeatureStore/queryPlans(_:)``).
+public enum PlannedQuery: Sendable {
+    case radius(RadiusQuery, RadiusStrategy)
+    case polygon(PolygonQuery)
+    case bbox(BBoxQuery)
+    case items(ItemsQuery)
+    case districtsContaining(Position)
+    case listingsFitting(demand: String)
+    case demandsFitting(ListingFacts, Position)
+    case indicators(DistrictLevel)
+}
+
+/// A page of `/items`: the features as GeoJSON text and what OGC's links and counts need.
+public struct ItemsPage: Sendable {
+    /// The page's Features, comma-separated (no brackets), in storage order.
+    public var featuresGeoJSON = ""
+    public var numberReturned = 0
+    /// Nil when counting would cost a scan (filters on columns without an index).
+    public var numberMatched: Int?
+    public var firstFid: Int64?
+    public var lastFid: Int64?
+    public var hasNext = false
+    public var hasPrev = false
+
+    public init() {}
+}
+
+/// A demand as matching sees it: the stored feature, its criteria, and its search area's centre and size.
+public struct DemandTarget: Sendable {
+    public var feature: StoredFeature
+    public var criteria: DemandCriteria
+    /// The centroid of the search area.
+    public var centre: Position
+    /// The search area's geodesic area (PROJ), m².
+    public var areaSquareMetres: Double
+
+    public init(feature: StoredFeature, criteria: DemandCriteria, centre: Position, areaSquareMetres: Double) {
+        self.feature = feature
+        self.criteria = criteria
+        self.centre = centre
+        self.areaSquareMetres = areaSquareMetres
+    }
+}
+
+/// A listing as matching sees it: the stored feature and its point.
+public struct ListingCandidate: Sendable {
+    public var feature: StoredFeature
+    public var position: Position
+
+    public init(feature: StoredFeature, position: Position) {
+        self.feature = feature
+        self.position = position
+    }
+}
+
+/// The rows the district indicators are computed from.
+public struct IndicatorInputs: Sendable {
+    /// A listing in a district: status, price, living area, days on market to the as-of day, close date.
+    public struct Supply: Sendable {
+        public var districtFid: Int64
+        public var status: String?
+        public var listPrice: Double?
+        public var livingAreaM2: Double?
+        public var daysOnMarket: Double?
+        public var closeDate: String?
+    }
+    /// An active demand counted in the district holding its search area's point on surface.
+    public struct Demand: Sendable {
+        public var districtFid: Int64
+        public var budgetMax: Double?
+    }
+
+    /// The level's districts, in storage order.
+    public var districts: [StoredFeature]
+    public var supply: [Supply]
+    public var demand: [Demand]
+}
+
+/// What a layer holds, as the store keeps it current.
+public struct LayerStatistics: Sendable, Equatable {
+    public var layer: Layer
+    public var count: Int
+    /// Nil for an empty layer.
+    public var extent: BBox?
+
+    public init(layer: Layer, count: Int, extent: BBox?) {
+        self.layer = layer
+        self.count = count
+        self.extent = extent
+    }
+}
