@@ -5,12 +5,14 @@ One run: generate a synthetic metro region (`rgis sample`: N listings, N demands
 buildings, 109 districts), import it with `rgis import` (and the listings with `ogr2ogr` for
 comparison), time in-process queries against raw SpatiaLite SQL (`rgis-bench queries`), ask PostGIS
 the same radius and polygon questions, and load `rgis serve` and pygeoapi (its SQLite provider on the
-same file, under gunicorn) with `wrk`. Every compared pair must return the same features, checked
+same file, under gunicorn) with `wrk`. Then the stall test (`stall.py`): cheap requests timed while
+8 loops of heavy queries saturate the server, and a server with a short --request-timeout checked to
+answer 503 with Retry-After and keep serving. Every compared pair must return the same features, checked
 before its timing counts; the run fails otherwise. It prints a Markdown table with both sides, the
 ratio and the product's target, and writes the run as JSON (machine, date, versions, figures).
 
     tools/bench                  full run: 1,000,000 listings and demands (about 20 minutes on 2 cores)
-    tools/bench --quick          100,000 rows, no PostGIS or pygeoapi, short wrk runs (the CI smoke test)
+    tools/bench --quick          10,000 rows, no PostGIS or pygeoapi, short wrk and stall runs (the CI smoke test)
     tools/bench --quick --peers  the same with PostGIS and pygeoapi
 
 Run with Debian's /usr/bin/python3 (psycopg2, pyproj come from apt; pygeoapi from pip into .venv-pygeoapi).
@@ -33,7 +35,12 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
 import httpbench  # noqa: E402
+import stall  # noqa: E402
 from httpbench import free_port  # noqa: E402
+
+
+STALL_CONCURRENCY = 8      # heavy request loops in the stall test
+DEADLINE_TIMEOUT_S = 0.2   # --request-timeout of the server the deadline check runs against
 
 
 def say(text):
@@ -61,18 +68,19 @@ def version(cmd):
 
 
 class RGISServer:
-    def __init__(self, binary, database, log):
+    def __init__(self, binary, database, log, extra_args=()):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = open(log, "w")
-        self.proc = subprocess.Popen([binary, "serve", database, "--host", "127.0.0.1", "--port", str(self.port)],
-                                     stdout=self.log, stderr=self.log, start_new_session=True)
+        self.proc = subprocess.Popen([binary, "serve", database, "--host", "127.0.0.1", "--port", str(self.port),
+                                      *extra_args], stdout=self.log, stderr=self.log, start_new_session=True)
         for _ in range(300):
             try:
                 with urllib.request.urlopen(self.url + "/health", timeout=2):
                     return
             except OSError:
                 time.sleep(0.1)
+        self.stop()
         raise RuntimeError("rgis serve did not start")
 
     def rss_mb(self):
@@ -87,6 +95,10 @@ class RGISServer:
         self.log.close()
 
 
+def ms(v):
+    return "—" if v is None else f"{v:,.2f} ms"
+
+
 def p(values, q):
     s = sorted(values)
     return s[min(len(s) - 1, int((len(s) - 1) * q))] if s else float("nan")
@@ -94,16 +106,16 @@ def p(values, q):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="100,000 rows, short HTTP runs, no peers unless --peers")
+    ap.add_argument("--quick", action="store_true", help="10,000 rows, short HTTP runs, no peers unless --peers")
     ap.add_argument("--peers", action="store_true", help="with --quick: also run PostGIS and pygeoapi")
-    ap.add_argument("--listings", type=int, help="listings and demands to generate (default 1,000,000; 100,000 with --quick)")
+    ap.add_argument("--listings", type=int, help="listings and demands to generate (default 1,000,000; 10,000 with --quick)")
     ap.add_argument("--runs", type=int, help="query centres (default 200)")
-    ap.add_argument("--duration", type=int, help="seconds per wrk run (default 20; 5 with --quick)")
+    ap.add_argument("--duration", type=int, help="seconds per wrk run and of the stall load (default 20; 5 with --quick)")
     ap.add_argument("--configuration", choices=["release", "debug"], default="release",
                     help="build to time (debug only checks that everything runs and agrees)")
     ap.add_argument("--workdir", default=os.path.join(ROOT, "out", "bench"))
     a = ap.parse_args()
-    n = a.listings or (100_000 if a.quick else 1_000_000)
+    n = a.listings or (10_000 if a.quick else 1_000_000)
     runs = a.runs or 200
     duration = a.duration or (5 if a.quick else 20)
     peers = a.peers or not a.quick
@@ -123,6 +135,7 @@ def main():
               "configuration": a.configuration, "rows": n, "runs": runs, "wrk_seconds": duration, "results": []}
     rows = report["results"]
     problems = []
+    failed_targets = []  # reported under the table; they do not fail the run
 
     def row(measure, size, ours, theirs, peer, target=None, unit="ms", better="lower"):
         ratio = None
@@ -235,10 +248,66 @@ def main():
         row("HTTP /search/radius 1 km in the core, limit 100: req/s", 100, radius["requests_per_s"], None, "—", None, "req/s", "higher")
         rss, hwm = server.rss_mb()
         row("server RSS after the HTTP runs (peak)", None, rss, None, f"peak {hwm:.0f} MB", "< 250 MB", "MB")
+
+        # 6. Stall: cheap requests while heavy queries saturate the server.
+        say(f"stall: {STALL_CONCURRENCY} loops of {stall.DEFAULT_HEAVY} for {duration} s, probing /health and items")
+        try:
+            st = stall.stall(server.url, stall.DEFAULT_HEAVY, concurrency=STALL_CONCURRENCY, duration_s=duration)
+        except Exception as e:  # reported, not fatal
+            st = {"error": repr(e), "ok": False}
+        report["stall"] = st
+        if "error" in st:
+            failed_targets.append(f"stall test did not run: {st['error']}")
+            row("stall: probes under heavy load", None, None, None, "—", f"p99 < {stall.LIMIT_MS:.0f} ms — NOT RUN")
+        else:
+            say(stall.describe(st))
+            verdict = "met" if st["ok"] else "FAILED"
+            heavy = st["heavy"]
+            load = f"{STALL_CONCURRENCY} × {st['heavy_path']}"
+            for name, probe in st["under_load"].items():
+                base = st["baseline"][name]
+                row(f"stall: {probe['path']} under {load} (p50)", None, probe["p50_ms"], None,
+                    f"idle p50 {ms(base['p50_ms'])}")
+                row(f"stall: {probe['path']} under {load} (p99)", None, probe["p99_ms"], None,
+                    f"idle p99 {ms(base['p99_ms'])}; max under load {ms(probe['max_ms'])}, "
+                    f"{probe['failures']} of {probe['requests']} not 200",
+                    f"p99 < {stall.LIMIT_MS:.0f} ms, all 200 ({verdict})")
+            row(f"stall: heavy requests completed in {duration} s ({st['probe_requests']} probes alongside)", None,
+                heavy["completed"], None,
+                f"{heavy['200']} × 200, {heavy['503']} × 503, {heavy['other']} other, {heavy['errors']} socket errors",
+                None, "requests", "higher")
+            if not st["ok"]:
+                failed_targets += [f"stall: {x}" for x in st["notes"]] or ["stall: not ok"]
+        rss, hwm = server.rss_mb()
+        row("server RSS after the stall test (peak)", None, rss, None, f"peak {hwm:.0f} MB", "< 250 MB", "MB")
     finally:
         server.stop()
         if pyg:
             pyg.stop()
+
+    # 7. Deadline: a heavy request past a short --request-timeout gets 503 + Retry-After; the server goes on.
+    say(f"deadline: rgis serve --request-timeout {DEADLINE_TIMEOUT_S} --heavy-slots 1, one {stall.DEFAULT_HEAVY}")
+    try:
+        short = RGISServer(rgis, db, os.path.join(work, "rgis-serve-deadline.log"),
+                           ["--request-timeout", str(DEADLINE_TIMEOUT_S), "--heavy-slots", "1"])
+        try:
+            dl = stall.deadline(short.url, stall.DEFAULT_HEAVY, concurrency=STALL_CONCURRENCY)
+        finally:
+            short.stop()
+    except Exception as e:  # reported, not fatal
+        dl = {"error": repr(e), "ok": False}
+    report["deadline"] = dl
+    verdict = "met" if dl["ok"] else "FAILED"
+    resp = dl.get("response") or {}
+    health = dl.get("health_after") or {}
+    seen = (f"error: {dl['error']}" if "error" in dl else
+            f"{resp.get('status')}, Retry-After {resp.get('retry_after')}, body status {resp.get('body_status')}; "
+            f"then /health {health.get('status')}" + (" (queued behind others)" if dl.get("mode") == "queued" else ""))
+    say(f"deadline: {seen}: {verdict}")
+    row(f"deadline: {stall.DEFAULT_HEAVY} past --request-timeout {DEADLINE_TIMEOUT_S} s", None, resp.get("ms"), None,
+        seen, f"503 + Retry-After + problem JSON, then /health 200 ({verdict})")
+    if not dl["ok"]:
+        failed_targets.append(f"deadline: {seen}")
 
     report["versions"] = {
         "swift": version(["swift", "--version"]), "sqlite": version(["sqlite3", "--version"]),
@@ -246,6 +315,7 @@ def main():
         "gdal": version(["ogr2ogr", "--version"]), "wrk": version(["wrk", "--version"]),
     }
     report["problems"] = problems
+    report["failed_targets"] = failed_targets
     report["seconds"] = time.time() - started
 
     lines = [f"RGIS benchmark, {report['date']}, {n:,} listings and demands, {runs} centres, wrk {duration} s, "
@@ -253,11 +323,14 @@ def main():
              "| measure | rows | RGIS | compared with | their value | ratio (RGIS advantage) | target |", "|---|---:|---:|---|---:|---:|---|"]
     for r in rows:
         def fmt(v, unit=r["unit"]):
-            return "—" if v is None else f"{v:,.1f}" if unit in ("req/s", "rows/s", "MB") else f"{v:,.2f}"
+            return ("—" if v is None else f"{v:,.0f}" if unit == "requests" else
+                    f"{v:,.1f}" if unit in ("req/s", "rows/s", "MB") else f"{v:,.2f}")
         size = "" if r["rows"] is None else f"{r['rows']:,}"
         ratio = "—" if r["ratio"] is None else f"{r['ratio']:.2f}×"
         lines.append(f"| {r['measure']} | {size} | {fmt(r['rgis'])} {r['unit']} | {r['peer']} | {fmt(r['peer_value'])} | {ratio} | {r['target'] or ''} |")
     lines += ["", "Every compared pair returned the same features." if not problems else "DISAGREEMENTS:"] + [f"- {x}" for x in problems]
+    if failed_targets:
+        lines += ["", "Stall and deadline checks that failed (not fatal):"] + [f"- {x}" for x in failed_targets]
     text = "\n".join(lines) + "\n"
     open(os.path.join(work, "report.md"), "w").write(text)
     json.dump(report, open(os.path.join(work, "report.json"), "w"), indent=1)
