@@ -14,6 +14,7 @@ import math
 import os
 import random
 import subprocess
+import time
 import sys
 
 from pyproj import Geod
@@ -49,6 +50,48 @@ class RGIS:
         assert out["type"] == "FeatureCollection"
         assert "next" not in out, "a page was cut: raise --limit"
         return out["features"]
+
+
+class Server:
+    """`rgis serve` on a database, started once: many questions over HTTP instead of a process each."""
+
+    def __init__(self, binary, database, api_key="oracle-key"):
+        import re
+        self.api_key = api_key
+        self.proc = subprocess.Popen([binary, "serve", database, "--port", "0", "--api-key", api_key, "--request-timeout", "120"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        seen = ""
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            line = self.proc.stderr.readline()
+            if not line:
+                break
+            seen += line
+            found = re.search(r"at (http://[0-9.]+:[0-9]+)/", line)
+            if found:
+                self.url = found.group(1)
+                # Keep draining the log so that the server never blocks on a full pipe.
+                import threading
+                threading.Thread(target=lambda: [None for _ in self.proc.stderr], daemon=True).start()
+                return
+        self.proc.kill()
+        raise RuntimeError(f"rgis serve did not start: {seen}")
+
+    def get(self, path):
+        import urllib.request
+        request = urllib.request.Request(self.url + path, headers={"X-API-Key": self.api_key})
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return json.loads(response.read())
+
+    def features(self, path):
+        out = self.get(path)
+        assert out["type"] == "FeatureCollection"
+        assert "next" not in out, "a page was cut: raise limit"
+        return out["features"]
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
 
 
 def build(rgis, geodata):
@@ -240,9 +283,12 @@ def check_matching(binary, demo, workdir, rng, tally, count):
     active_listings = [f for f in listings if f["properties"].get("status", "active") == "active"]
     active_demands = [f for f in demands if f["properties"].get("status", "active") == "active"]
 
+    # The questions go to one server (the CLI twins print the same output; QueryCLITests compare them).
+    server = Server(binary, database)
     for demand in rng.sample(demands, count):
-        got = [f["id"] for f in rgis.features("match", "client", database, "--demand", demand["id"], "--limit", "10000")]
-        scores = [s for s in (f["properties"]["score"] for f in rgis.features("match", "client", database, "--demand", demand["id"], "--limit", "10000"))]
+        answer = server.features(f"/match/demands/{demand['id']}/listings?limit=10000")
+        got = [f["id"] for f in answer]
+        scores = [f["properties"]["score"] for f in answer]
         expected, uncertain = set(), set()
         for l in active_listings:
             if not fits(l, demand):
@@ -262,7 +308,7 @@ def check_matching(binary, demo, workdir, rng, tally, count):
             tally.fail(f"match client {demand['id']}: not ranked by score")
 
     for listing in rng.sample(active_listings, count):
-        got = {f["id"] for f in rgis.features("match", "listing", database, "--listing", listing["id"])}
+        got = {f["id"] for f in server.features(f"/match/listings/{listing['id']}/demands")}
         expected, uncertain = set(), set()
         for d in active_demands:
             if not fits(listing, d):
@@ -278,11 +324,23 @@ def check_matching(binary, demo, workdir, rng, tally, count):
         differ = (expected ^ got) - uncertain
         if differ:
             tally.fail(f"match listing {listing['id']}: ids differ: {sorted(differ)[:5]}")
+    server.stop()
     return rgis, database
 
 
-def check_indicators(rgis, database, tally, as_of="2026-11-23", since="2025-11-23"):
-    """Recomputes district indicators from the exported layers with shapely and plain Python."""
+def year_before(day):
+    """The same day a year earlier; 29 February becomes 28 February."""
+    from datetime import date
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:
+        return date(day.year - 1, day.month, 28)
+
+
+def check_indicators(rgis, database, tally, as_of="2026-11-23", since="2025-11-23", server=None):
+    """Recomputes district indicators from the exported layers with shapely and plain Python. With
+    since=None RGIS is not told the period's start and must default to a calendar year before as_of;
+    with a server the answers come over HTTP (`/indicators`) instead of the CLI."""
     from datetime import date
     from statistics import median
 
@@ -291,15 +349,22 @@ def check_indicators(rgis, database, tally, as_of="2026-11-23", since="2025-11-2
 
     listings, demands = export("listings"), export("demands")
     end = date.fromisoformat(as_of)
+    asked_since = since
+    since = since or year_before(end).isoformat()
     for level in ("district", "subdistrict"):
         districts = [d for d in export("districts") if d["properties"]["level"] == level]
-        got = {f["id"]: f["properties"] for f in rgis.features("indicators", database, "--level", level, "--as-of", as_of, "--since", since)}
+        if server:
+            answer = server.features(f"/indicators?level={level}&as_of={as_of}" + (f"&since={asked_since}" if asked_since else ""))
+        else:
+            answer = rgis.features("indicators", database, "--level", level, "--as-of", as_of, *(["--since", asked_since] if asked_since else []))
+        got = {f["id"]: f["properties"] for f in answer}
         for d in districts:
             poly = shape(d["geometry"])
             inside = [l["properties"] for l in listings if poly.contains(Point(l["geometry"]["coordinates"]))]
             active = [p for p in inside if p.get("status") == "active"]
             per_m2 = [p["list_price"] / p["living_area_m2"] for p in active if p.get("list_price") and p.get("living_area_m2")]
             days = [(end - date.fromisoformat(p["list_date"][:10])).days for p in active if p.get("list_date")]
+            days = [n for n in days if n >= 0]  # listed after as_of: not on the market that day
             closed = [p for p in inside if p.get("status") == "closed" and since <= p.get("close_date", "") <= as_of + "~"]
             wants = [m["properties"] for m in demands
                      if m["properties"].get("status") == "active" and poly.contains(shape(m["geometry"]).representative_point())]
@@ -373,6 +438,11 @@ def main():
     if args.demo:
         demo_rgis, demo_db = check_matching(args.rgis, args.demo, args.workdir, rng, matching, 25)
         check_indicators(demo_rgis, demo_db, indicators)
+        # A leap day with the period left to its default (a calendar year back: 2023-02-28), by CLI and by HTTP.
+        check_indicators(demo_rgis, demo_db, indicators, as_of="2024-02-29", since=None)
+        server = Server(args.rgis, demo_db)
+        check_indicators(demo_rgis, demo_db, indicators, as_of="2024-02-29", since=None, server=server)
+        server.stop()
 
     print(f"oracle radius: {radius.queries} queries, {radius.ids} ids compared, largest distance error {radius.max_error_m * 1000:.3f} mm")
     print(f"oracle polygon: {polygon.queries} queries ({len(polygons)} polygons, intersects and within), "
@@ -382,7 +452,8 @@ def main():
     if args.demo:
         print(f"oracle matching: {matching.queries} queries (client → listings and listing → clients), {matching.ids} ids compared, "
               f"{matching.boundary} near a search area's edge left out")
-        print(f"oracle indicators: {indicators.queries} districts on two levels, {indicators.ids} figures compared")
+        print(f"oracle indicators: {indicators.queries} districts on two levels and three periods "
+              f"(CLI, and 2024-02-29 with the default period by CLI and HTTP), {indicators.ids} figures compared")
     failures = radius.failures + polygon.failures + district.failures + edges.failures + matching.failures + indicators.failures
     for failure in failures[:20]:
         print("MISMATCH", failure)

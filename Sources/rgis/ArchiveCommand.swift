@@ -100,7 +100,7 @@ struct ArchiveSplitCommand: ParsableCommand {
             let geometry = try readGeometry(line, accepting: [.lineString, .multiLineString], role: "the split line")
             let ids = newIDs.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
             let change = try ArchiveRegister(try RGISDatabase.open(at: target.database))
-                .split(parcel: parcel, line: geometry, newIDs: ids, record: try record.record())
+                .apply(.split(parcel: parcel, line: geometry, newIDs: ids, try record.record()))
             report(change, "parcel \(parcel) split into \(change.opened.joined(separator: ", "))")
         }
     }
@@ -122,7 +122,7 @@ struct ArchiveMergeCommand: ParsableCommand {
         try reportingErrors {
             let ids = parcels.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             let change = try ArchiveRegister(try RGISDatabase.open(at: target.database))
-                .merge(parcels: ids, newID: newID, allowDisjoint: allowDisjoint, record: try record.record())
+                .apply(.merge(parcels: ids, newID: newID, allowDisjoint: allowDisjoint, try record.record()))
             report(change, "parcels \(ids.joined(separator: ", ")) merged into \(change.opened.joined())")
         }
     }
@@ -154,7 +154,7 @@ struct ArchiveTransferCommand: ParsableCommand {
             }
             var transfer = Transfer(parcel: parcel, to: to, from: from, share: try Share(parsing: share), type: try RightType(parsing: type))
             transfer.partyKind = partyKind
-            let change = try ArchiveRegister(try RGISDatabase.open(at: target.database)).transfer(transfer, record: try record.record())
+            let change = try ArchiveRegister(try RGISDatabase.open(at: target.database)).apply(.transfer(transfer, try record.record()))
             report(change, "\(share) of the \(type) of parcel \(parcel) to \(to)" + (from.map { " from \($0)" } ?? ""))
         }
     }
@@ -193,13 +193,13 @@ struct ArchiveCorrectCommand: ParsableCommand {
             let register = ArchiveRegister(try RGISDatabase.open(at: target.database))
             let recorded = try recordedTime(recordedAt)
             if let event, let to {
-                let change = try register.correctTransfer(event: event, to: to, recordedAt: recorded, document: doc)
+                let change = try register.apply(.correctTransfer(event: event, to: to, recordedAt: recorded, document: doc))
                 report(change, "transfer event \(event) re-recorded to \(to)")
             } else if let geometry {
                 let shape = try readGeometry(geometry, accepting: [.polygon, .multiPolygon], role: "the corrected geometry")
                 let layer: ArchiveLayer = parcel != nil ? .parcels : .buildings
                 let id = parcel ?? building ?? ""
-                let change = try register.correctGeometry(layer, id: id, geometry: shape, recordedAt: recorded, document: doc)
+                let change = try register.apply(.correctGeometry(layer, id: id, geometry: shape, recordedAt: recorded, document: doc))
                 report(change, "\(layer.singular) \(id) boundary re-recorded")
             }
         }
@@ -219,7 +219,7 @@ struct ArchiveBuildCommand: ParsableCommand {
         try reportingErrors {
             let shape = try readGeometry(geometry, accepting: [.polygon, .multiPolygon], role: "the footprint")
             let change = try ArchiveRegister(try RGISDatabase.open(at: target.database))
-                .addBuilding(id: building, parcel: parcel, geometry: shape, record: try record.record())
+                .apply(.addBuilding(id: building, parcel: parcel, geometry: shape, try record.record()))
             report(change, "building \(building) recorded")
         }
     }
@@ -234,7 +234,7 @@ struct ArchiveDemolishCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let change = try ArchiveRegister(try RGISDatabase.open(at: target.database)).demolish(building: building, record: try record.record())
+            let change = try ArchiveRegister(try RGISDatabase.open(at: target.database)).apply(.demolish(building: building, try record.record()))
             report(change, "building \(building) demolished")
         }
     }

@@ -37,7 +37,7 @@ struct CLITests {
         let export = try rgis("export", db, "--layer", "listings", "--bbox", "13.41,52.535,13.425,52.545")
         #expect(export.status == 0)
         let collection = try JSONValue.parse(Array(export.stdout.utf8))
-        guard case .array(let features)? = collection["features"] else { Issue.record("no features"); return }
+        let features = try #require(collection["features"]?.arrayValue)
         #expect(features.count > 100)
         if let ogrinfo = which("ogrinfo") {
             let file = try dir.write("out.geojson", export.stdout)
@@ -199,10 +199,10 @@ struct QueryCLITests {
         #expect(first.status == 0, "\(first.stderr)")
         let page = try JSONValue.parse(Array(first.stdout.utf8))
         #expect(page["numberReturned"] == .int(20))
-        guard case .string(let cursor)? = page["next"] else { Issue.record("no next cursor"); return }
+        let cursor = try #require(page["next"]?.stringValue)
         let second = try rgis("query", "radius", Self.database, "--lon", "13.42", "--lat", "52.54", "--radius-m", "500", "--limit", "20", "--cursor", cursor)
         let next = try JSONValue.parse(Array(second.stdout.utf8))
-        guard case .array(let a)? = page["features"], case .array(let b)? = next["features"] else { return }
+        let a = try #require(page["features"]?.arrayValue), b = try #require(next["features"]?.arrayValue)
         #expect(Set(a.compactMap { $0["id"] }).isDisjoint(with: Set(b.compactMap { $0["id"] })))
         #expect((a.last?["properties"]?["distance_m"]?.number ?? 0) <= (b.first?["properties"]?["distance_m"]?.number ?? 0))
         if let ogrinfo = which("ogrinfo") {

@@ -124,3 +124,35 @@ struct MatchScoreTests {
         #expect(s.reasons.contains("price 250,000 below budget 300,000–500,000"))
     }
 }
+
+@Suite("Record rules")
+struct RecordRulesTests {
+    let point = Geometry.point(Position(lon: 9, lat: 48))
+
+    @Test("a replaced listing logs a price change and a status change, each with both values; an unchanged one logs nothing")
+    func events() {
+        let record = LayerRecord(id: "L1", geometry: point, values: ["list_price": .real(480_000), "status": .text("pending")], extra: [:])
+        #expect(RecordRules.events(.listings, previous: nil, record: record).map(\.kind) == [.new])
+        let changed = RecordRules.events(.listings, previous: (price: 500_000, status: "active"), record: record)
+        #expect(changed == [
+            RecordRules.ChangeEvent(kind: .priceChange, oldValue: .real(500_000), newValue: .real(480_000)),
+            RecordRules.ChangeEvent(kind: .statusChange, oldValue: .text("active"), newValue: .text("pending")),
+        ])
+        #expect(RecordRules.events(.listings, previous: (price: 480_000, status: "pending"), record: record).isEmpty)
+        #expect(RecordRules.events(.parcels, previous: nil, record: record).isEmpty, "parcels keep no history here")
+    }
+
+    @Test("a demand naming a client creates it with its segment; without an agent it is refused")
+    func client() throws {
+        var record = LayerRecord(id: "R1", geometry: point, values: ["client_id": .text("C1"), "agent": .text("agent-1")],
+                                 extra: ["age_band": .string("30-39"), "household": .string("couple"), "colour": .string("blue")])
+        let client = try #require(try RecordRules.client(of: &record))
+        #expect(client == RecordRules.DemandClient(id: "C1", agent: "agent-1", ageBand: "30-39", household: "couple", incomeBand: nil, lifecycleStage: nil))
+        #expect(record.extra == ["colour": .string("blue")], "the segment describes the client, not the demand")
+        var orphan = LayerRecord(id: "R2", geometry: point, values: ["client_id": .text("C2")], extra: [:])
+        let error = #expect(throws: RGISError.self) { try RecordRules.client(of: &orphan) }
+        #expect(error?.code == .invalidValue)
+        var anonymous = LayerRecord(id: "R3", geometry: point, values: [:], extra: [:])
+        #expect(try RecordRules.client(of: &anonymous) == nil)
+    }
+}

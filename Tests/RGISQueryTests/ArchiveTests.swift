@@ -18,9 +18,7 @@ struct ArchiveTests {
 
         init() throws {
             directory = try Fixtures.temporaryDirectory()
-            database = try directory.database()
-            _ = try archive.register(.parcels, fromFile: Fixtures.shared("prague-bubenec/plots.geojson"), idField: "ID",
-                                     record: try record("2010-01-01", "2010-01-02"))
+            database = try Templates.pragueRegister(in: directory)
         }
 
         func asOf(_ date: String, knownAt: String = "2100-01-01", bbox: BBox? = nil) async throws -> [String: StoredFeature] {

@@ -16,8 +16,7 @@ final class DemoDatabase: Sendable {
 
     private init() {
         directory = try! Fixtures.temporaryDirectory()
-        database = try! directory.database()
-        try! database.loadDemoCity()
+        database = try! Templates.demoCity(in: directory)
         // Personal data that must never come out of a match.
         let queue = try! DatabaseQueue(path: database.path)
         contactRows = try! queue.write { db in

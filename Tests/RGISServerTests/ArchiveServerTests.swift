@@ -20,12 +20,11 @@ final class ArchiveServer: Sendable {
 
     private init() {
         directory = try! Fixtures.temporaryDirectory()
-        let db = try! directory.database("archive.sqlite")
+        let db = try! Templates.pragueRegister(in: directory)
         let archive = ArchiveRegister(db)
         func record(_ date: String, _ recorded: String) -> ArchiveRecord {
             ArchiveRecord(date: try! ValidDate(parsing: date), recordedAt: try! RecordTime(parsing: recorded, field: "recorded-at", day: .startOfDay))
         }
-        _ = try! archive.register(.parcels, fromFile: Fixtures.shared("prague-bubenec/plots.geojson"), idField: "ID", record: record("2010-01-01", "2010-01-02"))
         let wrong = try! archive.transfer(Transfer(parcel: "1017", to: "X"), record: record("2011-01-01", "2011-01-02"))
         let cut = Geometry.lineString([Position(lon: 14.4062, lat: 50.1010), Position(lon: 14.4062, lat: 50.0999)])
         _ = try! archive.split(parcel: "760", line: cut, record: record("2012-01-01", "2012-01-02"))
@@ -47,8 +46,8 @@ final class ArchiveServer: Sendable {
 struct ArchiveServerTests {
     let key: HTTPFields = [HTTPField.Name("X-API-Key")!: "test-key"]
 
-    func ids(_ body: JSONValue) -> [String] {
-        guard case .array(let features)? = body["features"] else { return [] }
+    func ids(_ body: JSONValue) throws -> [String] {
+        let features = try #require(body["features"]?.arrayValue)
         return features.compactMap { $0["properties"]?["parcel_id"]?.identifierText }
     }
 
@@ -60,11 +59,11 @@ struct ArchiveServerTests {
                 try await client.execute(uri: uri, method: .get) { #expect($0.status == .unauthorized, "\(uri)") }
             }
             try await client.execute(uri: "/collections", method: .get) { response in
-                guard case .array(let collections)? = try json(response)["collections"] else { return }
+                let collections = try #require(try json(response)["collections"]?.arrayValue)
                 #expect(!collections.contains { $0["id"] == .string("archive-parcels") })
             }
             try await client.execute(uri: "/collections", method: .get, headers: key) { response in
-                guard case .array(let collections)? = try json(response)["collections"] else { return }
+                let collections = try #require(try json(response)["collections"]?.arrayValue)
                 #expect(collections.contains { $0["id"] == .string("archive-parcels") })
             }
         }
@@ -76,15 +75,15 @@ struct ArchiveServerTests {
             let bbox = "14.4060,50.1002,14.4066,50.1007"
             try await client.execute(uri: "/collections/archive-parcels/items?datetime=2011-06-01&bbox=\(bbox)&limit=100", method: .get, headers: key) { response in
                 #expect(response.headers[.contentType] == "application/geo+json")
-                let found = ids(try json(response))
+                let found = try ids(try json(response))
                 #expect(found.contains("760") && !found.contains("760-1"))
             }
             try await client.execute(uri: "/collections/archive-parcels/items?datetime=2012-06-01&bbox=\(bbox)&limit=100", method: .get, headers: key) { response in
-                let found = ids(try json(response))
+                let found = try ids(try json(response))
                 #expect(found.contains("760-1") && found.contains("760-2") && !found.contains("760"))
             }
             try await client.execute(uri: "/collections/archive-parcels/items?datetime=2012-06-01&bbox=\(bbox)&known_at=2012-01-01&limit=100", method: .get, headers: key) { response in
-                let found = ids(try json(response))
+                let found = try ids(try json(response))
                 #expect(found.contains("760") && !found.contains("760-1"))
             }
             // The wrong buyer before the correction was recorded, the right one after.
@@ -102,7 +101,7 @@ struct ArchiveServerTests {
                     Issue.record("no next link"); return
                 }
                 #expect(next.contains("known_at="))
-                #expect(ids(body).count == 150)
+                #expect(try ids(body).count == 150)
             }
             for bad in ["datetime=2012-13-01", "known_at=yesterday", "limit=0", "bbox=1,2,3", "colour=red"] {
                 try await client.execute(uri: "/collections/archive-parcels/items?\(bad)", method: .get, headers: key) { response in
@@ -118,15 +117,15 @@ struct ArchiveServerTests {
         try await ArchiveServer.shared.test { client in
             try await client.execute(uri: "/archive/parcels/760-2/lineage", method: .get, headers: key) { response in
                 let body = try json(response)
-                guard case .array(let ancestors)? = body["ancestors"] else { Issue.record("no ancestors"); return }
+                let ancestors = try #require(body["ancestors"]?.arrayValue)
                 #expect(ancestors.map { $0["parcel"] } == [.string("760")])
             }
             try await client.execute(uri: "/archive/parcels/760/lineage?f=geojson", method: .get, headers: key) { response in
-                let found = ids(try json(response))
+                let found = try ids(try json(response))
                 #expect(Set(found) == ["760", "760-1", "760-2"])
             }
             try await client.execute(uri: "/archive/parcels/1017/rights?date=2011-06-01&known_at=2012-06-01", method: .get, headers: key) { response in
-                guard case .array(let rights)? = try json(response)["rights"] else { Issue.record("no rights"); return }
+                let rights = try #require(try json(response)["rights"]?.arrayValue)
                 #expect(rights.map { $0["party"] } == [.string("X")])
             }
             try await client.execute(uri: "/archive/parcels/nowhere/rights?date=2011-06-01", method: .get, headers: key) { #expect($0.status == .notFound) }
@@ -158,7 +157,7 @@ struct ArchiveServerTests {
             (status, body) = try await post(#"{"kind":"correction","event":\#(transferEvent?.jsonText ?? "0"),"to":"Q2","recorded_at":"2014-02-01"}"#)
             #expect(status == .created, "\(body.jsonText)")
             try await client.execute(uri: "/archive/parcels/365/rights?date=2014-06-01", method: .get, headers: key) { response in
-                guard case .array(let rights)? = try json(response)["rights"] else { Issue.record("no rights"); return }
+                let rights = try #require(try json(response)["rights"]?.arrayValue)
                 #expect(rights.map { $0["party"] } == [.string("Q2")])
             }
             let cut365 = #"{"type":"LineString","coordinates":[[14.4061,50.1011],[14.4061,50.1005]]}"#

@@ -25,8 +25,7 @@ struct InteropTests {
     func demo() throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
-        let db = try dir.database()
-        try db.loadDemoCity()
+        let db = try Templates.demoCity(in: dir)
         try runInterop(database: db.path, listings: 2270, bbox: "9.04,48.02,9.06,48.03", schemathesisExamples: 50)
     }
 

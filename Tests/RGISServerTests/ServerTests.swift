@@ -16,8 +16,7 @@ final class DemoServer: Sendable {
 
     private init() {
         directory = try! Fixtures.temporaryDirectory()
-        let db = try! directory.database("demo.sqlite")
-        try! db.loadDemoCity()
+        let db = try! Templates.demoCity(in: directory)
         path = db.path
     }
 
@@ -46,13 +45,13 @@ struct ServerTests {
                 #expect(response.status == .ok)
                 #expect(response.headers[.contentType] == "application/json")
                 let body = try json(response)
-                guard case .array(let links)? = body["links"] else { Issue.record("no links"); return }
+                let links = try #require(body["links"]?.arrayValue)
                 let rels = Set(links.compactMap { $0["rel"] })
                 #expect(rels.isSuperset(of: [.string("self"), .string("service-desc"), .string("conformance"), .string("data")]))
                 #expect(links.contains { $0["rel"] == .string("service-desc") && $0["href"] == .string("http://rgis.test/api") })
             }
             try await client.execute(uri: "/conformance", method: .get) { response in
-                guard case .array(let classes)? = try json(response)["conformsTo"] else { Issue.record("no conformsTo"); return }
+                let classes = try #require(try json(response)["conformsTo"]?.arrayValue)
                 #expect(classes.count == 3)
                 #expect(classes.contains(.string("http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core")))
             }
@@ -66,14 +65,14 @@ struct ServerTests {
                 #expect(response.headers[.contentType] == "application/vnd.oai.openapi+json;version=3.0")
                 let doc = try json(response)
                 #expect(doc["openapi"] == .string("3.0.3"))
-                guard case .object(let paths)? = doc["paths"] else { Issue.record("no paths"); return }
+                let paths = try #require(doc["paths"]?.objectValue)
                 for path in ["/", "/conformance", "/api", "/collections", "/collections/{collectionId}", "/collections/{collectionId}/items",
                              "/collections/{collectionId}/items/{featureId}", "/search/radius", "/search/polygon", "/locate",
                              "/districts/{districtId}/listings", "/indicators", "/match/demands/{demandId}/listings",
                              "/match/listings/{listingId}/demands", "/match/listing", "/map", "/health", "/metrics"] {
                     #expect(paths[path] != nil, "\(path) is not in /api")
                 }
-                guard case .array(let parameters)? = paths["/search/radius"]?["get"]?["parameters"] else { Issue.record("no parameters"); return }
+                let parameters = try #require(paths["/search/radius"]?["get"]?["parameters"]?.arrayValue)
                 let names = Set(parameters.compactMap { $0["name"] })
                 #expect(names.isSuperset(of: [.string("lon"), .string("lat"), .string("radius_m"), .string("price_max"), .string("limit")]))
                 #expect(paths["/match/listing"]?["post"]?["security"] != nil)
@@ -86,14 +85,14 @@ struct ServerTests {
         let info = try RGISDatabase.open(at: DemoServer.shared.path).info()
         try await DemoServer.shared.test { client in
             try await client.execute(uri: "/collections", method: .get) { response in
-                guard case .array(let collections)? = try json(response)["collections"] else { Issue.record("no collections"); return }
+                let collections = try #require(try json(response)["collections"]?.arrayValue)
                 #expect(collections.compactMap { $0["id"] } == ["listings", "parcels", "buildings", "districts"].map(JSONValue.string))
             }
             try await client.execute(uri: "/collections/listings", method: .get) { response in
                 let c = try json(response)
                 let e = info.layers.first { $0.layer == .listings }!.extent!
                 #expect(c["extent"]?["spatial"]?["bbox"] == .array([.array([.double(e.west), .double(e.south), .double(e.east), .double(e.north)])]))
-                guard case .array(let links)? = c["links"] else { return }
+                let links = try #require(c["links"]?.arrayValue)
                 #expect(links.contains { $0["rel"] == .string("items") && $0["type"] == .string("application/geo+json") })
             }
             try await client.execute(uri: "/collections/demands", method: .get) { response in
@@ -112,7 +111,7 @@ struct ServerTests {
             var matched: JSONValue?
             while true {
                 let page = try await client.execute(uri: uri, method: .get) { try json($0) }
-                guard case .array(let features)? = page["features"], case .array(let links)? = page["links"] else { Issue.record("bad page"); return }
+                let features = try #require(page["features"]?.arrayValue), links = try #require(page["links"]?.arrayValue)
                 matched = page["numberMatched"]
                 #expect(page["numberReturned"] == .int(Int64(features.count)))
                 #expect(page["timeStamp"] != nil)
@@ -120,9 +119,9 @@ struct ServerTests {
                 ids += pageIDs
                 pages.append(pageIDs)
                 if pages.count > 1 {
-                    guard case .string(let prev)? = links.first(where: { $0["rel"] == .string("prev") })?["href"] else { Issue.record("no prev"); return }
+                    let prev = try #require(links.first(where: { $0["rel"] == .string("prev") })?["href"]?.stringValue)
                     let back = try await client.execute(uri: String(prev.dropFirst("http://rgis.test".count)), method: .get) { try json($0) }
-                    guard case .array(let previous)? = back["features"] else { return }
+                    let previous = try #require(back["features"]?.arrayValue)
                     #expect(previous.compactMap { if case .string(let s)? = $0["id"] { s } else { nil } } == pages[pages.count - 2])
                 }
                 guard case .string(let next)? = links.first(where: { $0["rel"] == .string("next") })?["href"] else { break }
@@ -148,19 +147,19 @@ struct ServerTests {
                 #expect(body["numberReturned"] == .int(2270))
             }
             let box = try await client.execute(uri: "/collections/listings/items?bbox=9.04,48.02,9.06,48.03&limit=10000", method: .get) { try json($0) }
-            guard case .array(let inBox)? = box["features"] else { return }
+            let inBox = try #require(box["features"]?.arrayValue)
             #expect(inBox.count > 50 && box["numberMatched"] == .int(Int64(inBox.count)))
             for f in inBox {
                 guard case .array(let c)? = f["geometry"]?["coordinates"], let lon = c[0].number, let lat = c[1].number else { continue }
                 #expect(lon >= 9.04 && lon <= 9.06 && lat >= 48.02 && lat <= 48.03)
             }
             let houses = try await client.execute(uri: "/collections/listings/items?property_type=house&status=active&limit=10000", method: .get) { try json($0) }
-            guard case .array(let hs)? = houses["features"] else { return }
+            let hs = try #require(houses["features"]?.arrayValue)
             #expect(!hs.isEmpty)
             #expect(hs.allSatisfy { $0["properties"]?["property_type"] == .string("house") && $0["properties"]?["status"] == .string("active") })
             #expect(houses["numberMatched"] == nil, "counting on a property filter would cost a scan")
             let recent = try await client.execute(uri: "/collections/listings/items?datetime=2026-11-01/..&limit=10000", method: .get) { try json($0) }
-            guard case .array(let rs)? = recent["features"] else { return }
+            let rs = try #require(recent["features"]?.arrayValue)
             #expect(!rs.isEmpty)
             for f in rs {
                 if case .string(let d)? = f["properties"]?["close_date"] { #expect(d >= "2026-11-01") }
@@ -168,7 +167,7 @@ struct ServerTests {
             try await client.execute(uri: "/collections/listings/items/L00001", method: .get) { response in
                 let f = try json(response)
                 #expect(f["id"] == .string("L00001"))
-                guard case .array(let links)? = f["links"] else { Issue.record("no links"); return }
+                let links = try #require(f["links"]?.arrayValue)
                 #expect(Set(links.compactMap { $0["rel"] }) == [.string("self"), .string("alternate"), .string("collection")])
             }
         }
@@ -218,7 +217,7 @@ struct ServerTests {
             try await client.execute(uri: "/search/polygon?limit=10000", method: .post, body: ByteBuffer(string: square)) { response in
                 #expect(response.status == .ok)
                 let body = try json(response)
-                guard case .int(let n)? = body["numberReturned"] else { Issue.record("no count"); return }
+                let n = try #require(body["numberReturned"]?.number)
                 #expect(n > 50)
             }
             try await client.execute(uri: "/search/polygon", method: .post, body: ByteBuffer(string: bowtie)) { response in
@@ -241,11 +240,11 @@ struct ServerTests {
     func domainSearch() async throws {
         try await DemoServer.shared.test { client in
             let found = try await client.execute(uri: "/search/radius?lon=9.05&lat=48.025&radius_m=400&limit=50", method: .get) { try json($0) }
-            guard case .array(let features)? = found["features"] else { Issue.record("no features"); return }
+            let features = try #require(found["features"]?.arrayValue)
             let distances = features.compactMap { $0["properties"]?["distance_m"]?.number }
             #expect(!distances.isEmpty && distances == distances.sorted() && distances.last! <= 400)
             let located = try await client.execute(uri: "/locate?lon=9.05&lat=48.025", method: .get) { try json($0) }
-            guard case .array(let districts)? = located["features"] else { return }
+            let districts = try #require(located["features"]?.arrayValue)
             #expect(districts.compactMap { $0["properties"]?["level"] } == ["city", "district", "subdistrict"].map(JSONValue.string))
             let inDistrict = try await client.execute(uri: "/districts/D1/listings?limit=5", method: .get) { try json($0) }
             #expect(inDistrict["numberReturned"] == .int(5))

@@ -17,6 +17,12 @@ public enum JSONValue: Hashable, Sendable {
 
     public var isNull: Bool { if case .null = self { true } else { false } }
 
+    /// The members, if this is an object.
+    public var objectValue: [String: JSONValue]? { if case .object(let o) = self { o } else { nil } }
+
+    /// The text, if this is a string.
+    public var stringValue: String? { if case .string(let s) = self { s } else { nil } }
+
     /// The elements, if this is an array.
     public var arrayValue: [JSONValue]? { if case .array(let a) = self { a } else { nil } }
 

@@ -174,21 +174,13 @@ struct LayerWriter {
             : nil
     }
 
-    /// Client attributes a demand file may carry; they describe the client, not the demand.
-    static let clientProperties = ["age_band", "household", "income_band", "lifecycle_stage"]
-
     mutating func write(_ record: LayerRecord) throws -> Outcome {
         var record = record
-        if let client, case .text(let clientID)? = record.values["client_id"] {
-            // A demand names its client: the client is created on first sight, owned by the demand's agent.
-            let segment = Self.clientProperties.map { record.extra.removeValue(forKey: $0)?.identifierText }
-            guard case .text(let agent)? = record.values["agent"] else {
-                throw RGISError(.invalidValue, "field agent: a demand with a client_id needs the owning agent")
-            }
+        if let client, let named = try RecordRules.client(of: &record) {
             do {
-                try client.execute(arguments: StatementArguments(([clientID, agent] + segment) as [(any DatabaseValueConvertible)?]))
+                try client.execute(arguments: [named.id, named.agent, named.ageBand, named.household, named.incomeBand, named.lifecycleStage])
             } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
-                throw RGISError(.invalidValue, "client \(clientID): \(error.message ?? "refused by the schema")")
+                throw RGISError(.invalidValue, "client \(named.id): \(error.message ?? "refused by the schema")")
             }
         }
         var arguments: [String: (any DatabaseValueConvertible)?] = [
@@ -283,20 +275,17 @@ struct LayerWriter {
 
     private func recordEvents(id: String, previous: Row?, record: LayerRecord) throws {
         guard let event else { return }
-        guard let previous else {
-            try event.execute(arguments: [layer.table, id, "new", nil, nil])
-            return
-        }
-        let priceField = layer == .listings ? "list_price" : "budget_max"
-        let oldPrice: Double? = previous[0]
-        let newPrice: Double? = if case .real(let d)? = record.values[priceField] { d } else { nil }
-        if oldPrice != newPrice {
-            try event.execute(arguments: [layer.table, id, "price_change", oldPrice, newPrice])
-        }
-        let oldStatus: String? = previous[1]
-        let newStatus: String? = if case .text(let s)? = record.values["status"] { s } else { nil }
-        if oldStatus != newStatus {
-            try event.execute(arguments: [layer.table, id, "status_change", oldStatus, newStatus])
+        let before = previous.map { (price: $0[0] as Double?, status: $0[1] as String?) }
+        for change in RecordRules.events(layer, previous: before, record: record) {
+            func bound(_ value: FieldValue?) -> (any DatabaseValueConvertible)? {
+                switch value {
+                case .text(let s)?: s
+                case .integer(let i)?: i
+                case .real(let d)?: d
+                case nil: nil
+                }
+            }
+            try event.execute(arguments: [layer.table, id, change.kind.rawValue, bound(change.oldValue), bound(change.newValue)])
         }
     }
 }
