@@ -1,4 +1,5 @@
 import Testing
+import RGISTesting
 import RGISCore
 
 @Suite("Geometry")
@@ -77,8 +78,8 @@ struct GeometryTests {
         #expect(rings.count == 2)
         let multi = try Geometry(wkt: "MULTIPOLYGON (((0 0, 1 0, 1 1, 0 0)), ((5 5, 6 5, 6 6, 5 5)))")
         #expect(multi.kind == .multiPolygon)
-        #expect(throws: RGISError.self) { try Geometry(wkt: "POLYGON ((0 0, 1 0") }
-        #expect(throws: RGISError.self) { try Geometry(wkt: "CIRCLE (0 0, 1)") }
+        expectError(.malformedInput) { _ = try Geometry(wkt: "POLYGON ((0 0, 1 0") }
+        expectError(.malformedInput) { _ = try Geometry(wkt: "CIRCLE (0 0, 1)") }
     }
 
     @Test("WKB of a point is the OGC little-endian layout")
@@ -90,10 +91,10 @@ struct GeometryTests {
 
     @Test("bbox parsing names the bad value, and minx > maxx crosses the antimeridian")
     func bbox() throws {
-        #expect(throws: RGISError.self) { try BBox(parsing: "1,2,3") }
-        #expect(throws: RGISError.self) { try BBox(parsing: "1,2,x,4") }
-        #expect(throws: RGISError.self) { try BBox(parsing: "0,10,1,5") }
-        #expect(throws: RGISError.self) { try BBox(parsing: "0,0,181,1") }
+        expectError(.malformedInput) { _ = try BBox(parsing: "1,2,3") }
+        expectError(.malformedInput) { _ = try BBox(parsing: "1,2,x,4") }
+        expectError(.invalidValue) { _ = try BBox(parsing: "0,10,1,5") }
+        expectError(.invalidValue) { _ = try BBox(parsing: "0,0,181,1") }
         let wrap = try BBox(parsing: "179,-1,-179,1")
         #expect(wrap.parts.count == 2)
     }

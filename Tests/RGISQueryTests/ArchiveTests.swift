@@ -199,12 +199,12 @@ struct ArchiveTests {
     @Test("dates that are not dates are refused before anything is read")
     func notADate() {
         for text in ["2021-02-30", "yesterday", "2021-13-01", "21-01-01"] {
-            #expect(throws: RGISError.self) { try ValidDate(parsing: text) }
-            #expect(throws: RGISError.self) { try RecordTime(parsing: text, field: "known-at", day: .endOfDay) }
+            expectError(.malformedInput) { _ = try ValidDate(parsing: text) }
+            expectError(.malformedInput, at: "known-at") { _ = try RecordTime(parsing: text, field: "known-at", day: .endOfDay) }
         }
-        #expect(throws: RGISError.self) { try Share(parsing: "3/2") }
-        #expect(throws: RGISError.self) { try Share(parsing: "0") }
-        #expect(throws: RGISError.self) { try Share(parsing: "a/b") }
+        expectError(.invalidValue) { _ = try Share(parsing: "3/2") }
+        expectError(.invalidValue) { _ = try Share(parsing: "0") }
+        expectError(.malformedInput) { _ = try Share(parsing: "a/b") }
     }
 
     @Test("archive rows cannot be rewritten or deleted, even by SQL")

@@ -120,7 +120,7 @@ struct MatchingTests {
             for case .string(let key) in suppressed { #expect(f.properties[key] == .null) }
             if let n = f.properties["active_listings"]?.number { #expect(n == 0 || n >= 5) }
         }
-        #expect(throws: RGISError.self) { try IndicatorOptions.level(parsing: "county") }
+        expectError(.invalidValue, at: "parameter level") { _ = try IndicatorOptions.level(parsing: "county") }
         let backwards = #expect(throws: RGISError.self) {
             try IndicatorOptions(asOf: ISODate(parsing: "2026-01-01")!, periodStart: ISODate(parsing: "2026-02-01")!)
         }

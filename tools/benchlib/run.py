@@ -125,10 +125,12 @@ def main():
     os.makedirs(os.path.join(work, "data"))
 
     say(f"building rgis and rgis-bench ({a.configuration})")
+    # tools/test builds in RGIS_BUILD_DIR (one build directory per machine); otherwise the usual .build.
+    scratch = os.environ.get("RGIS_BUILD_DIR") or os.path.join(ROOT, ".build")
     for product in ("rgis", "rgis-bench"):
-        subprocess.run(["swift", "build", "-c", a.configuration, "--product", product], cwd=ROOT, check=True,
+        subprocess.run(["swift", "build", "-c", a.configuration, "--product", product, "--scratch-path", scratch], cwd=ROOT, check=True,
                        stdout=subprocess.DEVNULL)
-    bin_dir = os.path.join(ROOT, ".build", a.configuration)
+    bin_dir = os.path.join(scratch, a.configuration)
     rgis, bench = os.path.join(bin_dir, "rgis"), os.path.join(bin_dir, "rgis-bench")
     report = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
               "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "cpu": platform.processor() or platform.machine()},

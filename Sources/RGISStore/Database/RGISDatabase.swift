@@ -157,7 +157,7 @@ public final class RGISDatabase: Sendable {
     /// Folds the write-ahead log into the file, so that the file alone holds every committed row (a
     /// copy of it is then a complete database).
     package func checkpoint() throws {
-        try translatingErrors { try pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) } }
+        try translatingErrors { _ = try pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) } }
     }
 
     /// Runs `body` in one immediate transaction: all of its writes land, or none do.

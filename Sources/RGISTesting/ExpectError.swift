@@ -1,0 +1,41 @@
+import RGISCore
+import Testing
+
+/// Expects `body` to throw an ``RGISError`` with `code` (and, when given, a location containing
+/// `location`): a test that a wrong kind of error passes is a test that cannot fail.
+@discardableResult
+public func expectError(_ code: RGISError.Code, at location: String? = nil, sourceLocation: SourceLocation = #_sourceLocation,
+                        _ body: () throws -> Void) -> RGISError? {
+    do {
+        try body()
+        Issue.record("expected \(code) but nothing was thrown", sourceLocation: sourceLocation)
+    } catch let error as RGISError {
+        if error.code != code { Issue.record("expected \(code), got \(error.code): \(error)", sourceLocation: sourceLocation) }
+        if let location, !(error.location ?? "").contains(location) {
+            Issue.record("expected the error at \(location), got \(error.location ?? "none"): \(error)", sourceLocation: sourceLocation)
+        }
+        return error
+    } catch {
+        Issue.record("expected an RGISError \(code), got \(error)", sourceLocation: sourceLocation)
+    }
+    return nil
+}
+
+/// The same for an async body.
+@discardableResult
+public func expectError(_ code: RGISError.Code, at location: String? = nil, sourceLocation: SourceLocation = #_sourceLocation,
+                        _ body: () async throws -> Void) async -> RGISError? {
+    do {
+        try await body()
+        Issue.record("expected \(code) but nothing was thrown", sourceLocation: sourceLocation)
+    } catch let error as RGISError {
+        if error.code != code { Issue.record("expected \(code), got \(error.code): \(error)", sourceLocation: sourceLocation) }
+        if let location, !(error.location ?? "").contains(location) {
+            Issue.record("expected the error at \(location), got \(error.location ?? "none"): \(error)", sourceLocation: sourceLocation)
+        }
+        return error
+    } catch {
+        Issue.record("expected an RGISError \(code), got \(error)", sourceLocation: sourceLocation)
+    }
+    return nil
+}
