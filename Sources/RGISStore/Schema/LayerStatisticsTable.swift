@@ -15,25 +15,24 @@ enum LayerStatisticsTable {
                 min_x REAL, min_y REAL, max_x REAL, max_y REAL
             )
             """)
+        // The extent grows to hold a new or moved geometry (a NULL one leaves it as it is).
+        let growExtent = """
+            min_x = min(coalesce(min_x, MbrMinX(NEW.geom)), coalesce(MbrMinX(NEW.geom), min_x)),
+            min_y = min(coalesce(min_y, MbrMinY(NEW.geom)), coalesce(MbrMinY(NEW.geom), min_y)),
+            max_x = max(coalesce(max_x, MbrMaxX(NEW.geom)), coalesce(MbrMaxX(NEW.geom), max_x)),
+            max_y = max(coalesce(max_y, MbrMaxY(NEW.geom)), coalesce(MbrMaxY(NEW.geom), max_y))
+            """
         for table in ["listings", "parcels", "buildings", "districts", "demands"] {
-            let rtree = "idx_\(table)_geom"
+            // An upgraded file is measured once, on the geometries themselves (as the triggers do after).
             try db.execute(sql: """
                 INSERT INTO layer_statistics (layer, feature_count, min_x, min_y, max_x, max_y)
-                SELECT '\(table)', (SELECT count(*) FROM \(table)), min(xmin), min(ymin), max(xmax), max(ymax) FROM \(rtree);
+                SELECT '\(table)', count(*), min(MbrMinX(geom)), min(MbrMinY(geom)), max(MbrMaxX(geom)), max(MbrMaxY(geom)) FROM \(table);
                 CREATE TRIGGER \(table)_statistics_insert AFTER INSERT ON \(table) BEGIN
-                    UPDATE layer_statistics SET feature_count = feature_count + 1,
-                        min_x = min(coalesce(min_x, MbrMinX(NEW.geom)), coalesce(MbrMinX(NEW.geom), min_x)),
-                        min_y = min(coalesce(min_y, MbrMinY(NEW.geom)), coalesce(MbrMinY(NEW.geom), min_y)),
-                        max_x = max(coalesce(max_x, MbrMaxX(NEW.geom)), coalesce(MbrMaxX(NEW.geom), max_x)),
-                        max_y = max(coalesce(max_y, MbrMaxY(NEW.geom)), coalesce(MbrMaxY(NEW.geom), max_y))
+                    UPDATE layer_statistics SET feature_count = feature_count + 1, \(growExtent)
                     WHERE layer = '\(table)';
                 END;
                 CREATE TRIGGER \(table)_statistics_move AFTER UPDATE OF geom ON \(table) BEGIN
-                    UPDATE layer_statistics SET
-                        min_x = min(coalesce(min_x, MbrMinX(NEW.geom)), coalesce(MbrMinX(NEW.geom), min_x)),
-                        min_y = min(coalesce(min_y, MbrMinY(NEW.geom)), coalesce(MbrMinY(NEW.geom), min_y)),
-                        max_x = max(coalesce(max_x, MbrMaxX(NEW.geom)), coalesce(MbrMaxX(NEW.geom), max_x)),
-                        max_y = max(coalesce(max_y, MbrMaxY(NEW.geom)), coalesce(MbrMaxY(NEW.geom), max_y))
+                    UPDATE layer_statistics SET \(growExtent)
                     WHERE layer = '\(table)';
                 END;
                 CREATE TRIGGER \(table)_statistics_delete AFTER DELETE ON \(table) BEGIN
