@@ -54,14 +54,8 @@ extension SpatiaLiteStore {
             let statements: [SQL]
             switch query {
             case .radius(let q, let strategy): statements = try RadiusSearch(query: q).statements(strategy)
-            case .polygon(let q):
-                let box = try Self.validBox(db, q.area)
-                statements = [try Self.storageOrderSQL(layer: q.layer, boxes: [box], exact: "ST_Intersects(t.geom, a.g)", filter: q.filter,
-                                                       limit: q.limit.value, after: q.after,
-                                                       prefix: "WITH a(g) AS MATERIALIZED (SELECT GeomFromWKB(\(Data(q.area.geometry.wkb)), 4326))", from: "a, ")]
-            case .bbox(let q):
-                statements = [try Self.storageOrderSQL(layer: q.layer, boxes: q.bbox.parts, exact: SpatialSQL.intersectsAny(q.bbox.parts),
-                                                       filter: q.filter, limit: q.limit.value, after: q.after)]
+            case .polygon(let q): statements = [try Self.polygonSQL(q, box: try Self.validBox(db, q.area))]
+            case .bbox(let q): statements = [try Self.bboxSQL(q)]
             case .items(let q): statements = Self.itemsStatements(q)
             case .districtsContaining(let p): statements = [Self.containingSQL(p)]
             case .listingsFitting(let id): statements = [Self.listingsFittingSQL(demandID: id, box: BBox.Part(west: -1, south: -1, east: 1, north: 1))]

@@ -14,22 +14,12 @@ extension SpatiaLiteStore {
 
     public func polygon(_ query: PolygonQuery) async throws -> FeaturePage {
         try query.filter.validate()
-        return try await read { db in
-            let box = try Self.validBox(db, query.area)
-            let wkb = Data(query.area.geometry.wkb)
-            let predicate: SQL = query.predicate == .within ? "ST_Within(t.geom, a.g)" : "ST_Intersects(t.geom, a.g)"
-            return try Self.storageOrderPage(db, layer: query.layer, boxes: [box], exact: predicate, filter: query.filter,
-                                             limit: query.limit.value, after: query.after,
-                                             prefix: "WITH a(g) AS MATERIALIZED (SELECT GeomFromWKB(\(wkb), 4326))", from: "a, ")
-        }
+        return try await read { db in try Self.page(db, try Self.polygonSQL(query, box: try Self.validBox(db, query.area)), query.layer, query.limit.value) }
     }
 
     public func bbox(_ query: BBoxQuery) async throws -> FeaturePage {
         try query.filter.validate()
-        return try await read { db in
-            try Self.storageOrderPage(db, layer: query.layer, boxes: query.bbox.parts, exact: SpatialSQL.intersectsAny(query.bbox.parts),
-                                      filter: query.filter, limit: query.limit.value, after: query.after)
-        }
+        return try await read { db in try Self.page(db, try Self.bboxSQL(query), query.layer, query.limit.value) }
     }
 
     public func districts(containing point: Position) async throws -> FeaturePage {
@@ -91,10 +81,28 @@ extension SpatiaLiteStore {
             """
     }
 
+    /// The statement of a polygon search, whose box GEOS has checked (``validBox(_:_:)``).
+    static func polygonSQL(_ query: PolygonQuery, box: BBox.Part) throws -> SQL {
+        let predicate: SQL = query.predicate == .within ? "ST_Within(t.geom, a.g)" : "ST_Intersects(t.geom, a.g)"
+        return try storageOrderSQL(layer: query.layer, boxes: [box], exact: predicate, filter: query.filter, limit: query.limit.value,
+                                   after: query.after, prefix: "WITH a(g) AS MATERIALIZED (SELECT GeomFromWKB(\(Data(query.area.geometry.wkb)), 4326))",
+                                   from: "a, ")
+    }
+
+    static func bboxSQL(_ query: BBoxQuery) throws -> SQL {
+        try storageOrderSQL(layer: query.layer, boxes: query.bbox.parts, exact: SpatialSQL.intersectsAny(query.bbox.parts),
+                            filter: query.filter, limit: query.limit.value, after: query.after)
+    }
+
     static func storageOrderPage(_ db: Database, layer: QueryLayer, boxes: [BBox.Part], exact: SQL, filter: ListingFilter, limit: Int,
                                  after: PageCursor?, prefix: SQL = "", from: SQL = "") throws -> FeaturePage {
-        let rows = try db.rows(try storageOrderSQL(layer: layer, boxes: boxes, exact: exact, filter: filter, limit: limit, after: after,
-                                                   prefix: prefix, from: from))
+        try page(db, try storageOrderSQL(layer: layer, boxes: boxes, exact: exact, filter: filter, limit: limit, after: after,
+                                         prefix: prefix, from: from), layer, limit)
+    }
+
+    /// Runs a storage-order statement (which asks for `limit + 1` rows) as a page.
+    static func page(_ db: Database, _ sql: SQL, _ layer: QueryLayer, _ limit: Int) throws -> FeaturePage {
+        let rows = try db.rows(sql)
         let features = rows.prefix(limit).map { StoredFeature(row: $0, layer: layer.layer) }
         return FeaturePage(features: features, next: rows.count > limit ? features.last.map { PageCursor(distanceMetres: nil, fid: $0.fid) } : nil)
     }
