@@ -20,6 +20,8 @@ let package = Package(
         // /metrics: Hummingbird's MetricsMiddleware records through swift-metrics; Prometheus writes the text format.
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // SHA-256 for stored tokens, HMAC for ETags (already built for the HTTP test client).
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         // spatialite.h through pkg-config; links the same system libsqlite3 that GRDBSQLite links.
@@ -46,6 +48,7 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // Radius, polygon, nearest and district queries, shared by the CLI and the server.

@@ -24,8 +24,12 @@ extension QueryEngine {
     /// Client → listings: the active listings inside a demand's search area that fit its criteria,
     /// best score first (then nearer the centre, then storage order), each with `score`, `reasons` and
     /// `distance_to_centre_m`.
-    public func listings(matchingDemand id: String, limit: Limit) async throws -> FeaturePage {
+    /// Only the demand's agent (or an admin) may ask: `.forbidden` for anyone else.
+    public func listings(matchingDemand id: String, limit: Limit, for caller: Caller = .fileOwner) async throws -> FeaturePage {
         let (demand, candidates) = try await features.listingsFitting(demand: id)
+        guard caller.owns(agent: demand.feature.properties["agent"]?.stringValue) else {
+            throw RGISError(.forbidden, "demand '\(id)' belongs to another agent", at: "demandId")
+        }
         var scored: [(score: Double, distance: Double, feature: StoredFeature)] = candidates.map { candidate in
             var feature = candidate.feature
             let (match, distance) = Self.score(Self.facts(feature), at: candidate.position, for: demand)
@@ -70,6 +74,13 @@ extension QueryEngine {
                                                         bedrooms: number("bedrooms").map { Int($0) }, propertyType: type), at: p)
     }
 
+    /// What a caller sees of a listing → clients match: an admin every demand; an agent their own in
+    /// full and only how many of other agents' demands matched.
+    public static func visible(_ page: FeaturePage, to caller: Caller) -> MatchedDemands {
+        let shown = page.features.filter { caller.owns(agent: $0.properties["agent"]?.stringValue) }
+        return MatchedDemands(page: FeaturePage(features: shown, next: nil), othersMatched: page.features.count - shown.count)
+    }
+
     private func demands(matching listing: ListingFacts, at p: Position) async throws -> FeaturePage {
         let demands = try await features.demandsFitting(listing, at: p)
         var scored: [(Double, StoredFeature)] = demands.map { demand in
@@ -82,4 +93,11 @@ extension QueryEngine {
         scored.sort { ($0.0, -$0.1.fid) > ($1.0, -$1.1.fid) }
         return FeaturePage(features: scored.map(\.1), next: nil)
     }
+}
+
+/// The demands a listing fits, as one caller may see them.
+public struct MatchedDemands: Sendable {
+    public let page: FeaturePage
+    /// Matches among other agents' demands, counted but not shown.
+    public let othersMatched: Int
 }

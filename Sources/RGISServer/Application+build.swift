@@ -12,8 +12,13 @@ public struct ServerConfiguration: Sendable {
     public var host = "127.0.0.1"
     /// 0 picks a free port (tests).
     public var port = 8080
-    /// Required for endpoints with client data; nil closes them.
+    /// Deprecated shared key (`X-API-Key`, or as a bearer token) that acts as an admin, kept for one
+    /// release; users and tokens (`rgis users`, `rgis tokens`) replace it.
     public var apiKey: String?
+    /// Requests a token may make per minute (a bucket that refills continuously); 0 turns the limit off.
+    public var rateLimitPerMinute = 600
+    /// The clock behind token expiry and audit times (tests inject one).
+    public var now: @Sendable () -> Date = { Date() }
     /// A fixed public base URL for links (behind a proxy); by default taken from the request's Host.
     public var baseURL: String?
     /// Where Debian's libjs-leaflet is installed.
@@ -35,7 +40,10 @@ public func buildApplication(
 ) throws -> some ApplicationProtocol {
     let store = try SpatiaLiteStore.open(at: configuration.databasePath)
     let limits = RequestLimits(deadlineSeconds: configuration.requestTimeoutSeconds, heavySlots: configuration.heavySlots)
-    let state = ServerState(engine: QueryEngine(store), apiKey: configuration.apiKey, baseURL: configuration.baseURL)
+    let state = ServerState(engine: QueryEngine(store), records: store, accounts: store, baseURL: configuration.baseURL, now: configuration.now)
+    let authentication = Authentication(accounts: store, legacyAPIKey: configuration.apiKey, now: configuration.now)
+    let rateLimiter = RateLimiter(perMinute: configuration.rateLimitPerMinute)
+    let trail = AuditTrail(accounts: store, now: configuration.now)
     let metrics = RequestMetrics(database: store.database, slots: limits.heavySlots)
     let router = Router(context: ServerContext.self)
 
@@ -44,6 +52,7 @@ public func buildApplication(
     endpoints += SearchController(state: state).endpoints
     endpoints += MatchingController(state: state).endpoints
     endpoints += ArchiveController(state: state).endpoints
+    endpoints += RecordsController(state: state).endpoints
     endpoints += MapController(state: state, leafletDirectory: configuration.leafletDirectory).endpoints
     let landing = LandingController(state: state, metrics: metrics, documented: endpoints)
     endpoints = landing.endpoints + endpoints
@@ -53,10 +62,13 @@ public func buildApplication(
     for endpoint in endpoints {
         router.on(RouterPath(endpoint.routerPath), method: endpoint.method) { request, context in
             do {
-                if endpoint.protected { try state.authorize(request) }
+                let (caller, rateKey) = try await authentication.caller(request)
+                try endpoint.access.check(caller)
+                if let rateKey { try await rateLimiter.take(rateKey) }
                 let parameters = try endpoint.ignoresParameters ? RequestParameters()
                     : QueryParameters(request, allowed: endpoint.query, extra: endpoint.acceptsPropertyFilters).request
-                let call = EndpointCall(request: request, context: context, parameters: parameters)
+                let call = EndpointCall(request: request, context: context, parameters: parameters, caller: caller,
+                                        endpointPath: endpoint.path, trail: trail)
                 return try await limits.run(heavy: endpoint.heavy) { try await endpoint.handler(call) }
             } catch {
                 let (problem, isInternal) = Problem.from(error, ogc: endpoint.ogc)

@@ -58,8 +58,10 @@ struct Endpoint: Sendable {
     var bodySchema: JSONValue?
     /// Media type of a 200 response.
     var produces = "application/json"
-    /// Carries client data: needs the API key.
-    var protected = false
+    /// The status of success: 200, 201 (created) or 204 (no content).
+    var success = 200
+    /// Who may call it (checked before the handler runs).
+    var access: Access = .anyone
     /// OGC API – Features route: every bad parameter is a 400.
     var ogc = false
     /// Takes one of the few heavy-query slots (whole-district joins, big polygons, matching, whole-register
@@ -81,6 +83,10 @@ struct EndpointCall: Sendable {
     let request: Request
     let context: ServerContext
     let parameters: RequestParameters
+    let caller: Caller
+    /// The endpoint's path template, as the audit log names it.
+    let endpointPath: String
+    let trail: AuditTrail
 
     /// A path parameter, percent-decoded.
     func path(_ name: String) -> String {
@@ -89,7 +95,31 @@ struct EndpointCall: Sendable {
     }
 
     /// The JSON body (413 past ``ServerLimits/maxBodyBytes``).
-    func body() async throws -> JSONValue { try await SearchController.body(request, context) }
+    func body() async throws -> JSONValue { try Self.parse(try await bodyBytes()) }
+
+    /// The body's bytes as sent (an idempotency key hashes them).
+    func bodyBytes() async throws -> [UInt8] {
+        var request = request
+        let buffer = try await request.collectBody(upTo: ServerLimits.maxBodyBytes)
+        guard buffer.readableBytes > 0 else { throw RGISError(.malformedInput, "the request has no body; send JSON", at: "body") }
+        return Array(buffer.readableBytesView)
+    }
+
+    static func parse(_ bytes: [UInt8]) throws -> JSONValue {
+        do {
+            return try JSONValue.parse(bytes)
+        } catch let error as RGISError {
+            throw error.located("body")
+        }
+    }
+
+    /// Appends an audit row naming the records whose personal data this response carries.
+    func audit(_ ids: [String]) async throws {
+        try await trail.record(caller, method: request.method, endpoint: endpointPath, ids: ids)
+    }
+
+    /// A request header's value.
+    func header(_ name: String) -> String? { request.headers[HTTPField.Name(name)!] }
 }
 
 /// Query parameters, checked against an endpoint's declared list.

@@ -24,8 +24,9 @@ enum OpenAPIDocument {
                                         "application/geo+json": .object(["schema": schema])]),
                 ])
             }
-            if e.protected {
-                operation["security"] = .array([.object(["apiKey": .array([])])])
+            if case .roles(let roles) = e.access {
+                operation["security"] = .array([.object(["bearerToken": .array([])]), .object(["apiKey": .array([])])])
+                operation["description"] = .string("Needs a token of role \(Role.allCases.filter(roles.contains).map(\.rawValue).joined(separator: " or ")).")
             }
             paths[e.path, default: [:]][e.method.rawValue.lowercased()] = .object(operation)
         }
@@ -39,7 +40,12 @@ enum OpenAPIDocument {
             "paths": .object(paths.mapValues { .object($0) }),
             "components": .object([
                 "schemas": .object(["Problem": problemSchema]),
-                "securitySchemes": .object(["apiKey": .object(["type": .string("apiKey"), "in": .string("header"), "name": .string("X-API-Key")])]),
+                "securitySchemes": .object([
+                    "bearerToken": .object(["type": .string("http"), "scheme": .string("bearer"),
+                                            "description": .string("A token from `rgis tokens create` (rgis_…), sent as Authorization: Bearer TOKEN.")]),
+                    "apiKey": .object(["type": .string("apiKey"), "in": .string("header"), "name": .string("X-API-Key"),
+                                       "description": .string("Deprecated: the shared key of `rgis serve --api-key`, which acts as an admin. Use a bearer token.")]),
+                ]),
             ]),
         ])
     }
@@ -110,18 +116,24 @@ enum OpenAPIDocument {
     static func responses(_ e: Endpoint) -> [String: JSONValue] {
         let problem: JSONValue = .object(["application/problem+json": .object(["schema": .object(["$ref": .string("#/components/schemas/Problem")])])])
         func error(_ text: String) -> JSONValue { .object(["description": .string(text), "content": problem]) }
+        let content: JSONValue = .object([e.produces: .object(["schema": .object(e.produces.hasPrefix("text/") ? ["type": .string("string")] : ["type": .string("object")])])])
         var r: [String: JSONValue] = [
-            "200": .object(["description": .string("Success"), "content": .object([e.produces: .object(["schema": .object(e.produces.hasPrefix("text/") ? ["type": .string("string")] : ["type": .string("object")])])])]),
             "400": error("A malformed or unknown parameter"),
+            "401": error("A token was sent but is malformed, unknown, expired or revoked (or none was sent to a protected endpoint)"),
+            "429": error("The token made too many requests; see Retry-After"),
             "500": error("The server could not answer"),
         ]
+        switch e.success {
+        case 201: r["201"] = .object(["description": .string("Created; Location names the new record, ETag its version"), "content": content])
+        case 204: r["204"] = .object(["description": .string("Done; no content")])
+        default: r["200"] = .object(["description": .string("Success"), "content": content])
+        }
         if !e.pathParameters.isEmpty || e.path.contains("match") { r["404"] = error("No such collection or record") }
         if !e.ogc { r["422"] = error("A well-formed value that breaks a rule (an invalid polygon, a radius out of range)") }
         if e.body != nil { r["413"] = error("The body is larger than 10 MiB") }
-        if e.protected {
-            r["401"] = error("The API key is missing or wrong")
-            r["403"] = error("The server has no API key configured")
-        }
+        if e.access.isProtected { r["403"] = error("The token's role may not use this endpoint, or the record is another agent's") }
+        if e.method == .put || e.method == .patch || e.method == .delete { r["412"] = error("If-Match does not name the record's current ETag") }
+        if e.method == .post && e.success == 201 { r["409"] = error("The id is taken, or a request with the same Idempotency-Key is still running") }
         return r
     }
 }

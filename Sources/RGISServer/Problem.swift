@@ -27,8 +27,9 @@ public struct Problem: Error, Sendable {
         return problem
     }
 
-    static func unauthorized() -> Problem {
-        Problem(.unauthorized, "API key required", "this endpoint carries client data: send the API key in the X-API-Key header")
+    /// RFC 6750: no usable token. The challenge names the scheme and why (error="invalid_token").
+    static func unauthorized(_ detail: String) -> Problem {
+        Problem(.unauthorized, "Unauthorized", detail)
     }
 
     /// The one place where errors become HTTP statuses (tipg keeps such a table).
@@ -51,6 +52,8 @@ public struct Problem: Error, Sendable {
             case .invalidValue: return (Problem(ogc ? .badRequest : .unprocessableContent, ogc ? "Bad request" : "Unprocessable value", error.description), false)
             case .notFound: return (Problem(.notFound, "Not found", error.description), false)
             case .conflict: return (Problem(.conflict, "Conflict", error.description), false)
+            case .forbidden: return (Problem(.forbidden, "Forbidden", error.description), false)
+            case .preconditionFailed: return (Problem(.preconditionFailed, "Precondition failed", error.description), false)
             default: return (Problem(.internalServerError, "Internal server error", "the server could not answer; see its log"), true)
             }
         case let error as any HTTPResponseError where error.status == .contentTooLarge:
@@ -74,7 +77,11 @@ public struct Problem: Error, Sendable {
         out += "}"
         var headers = HTTPFields()
         headers[.contentType] = "application/problem+json"
-        if status == .unauthorized { headers[.wwwAuthenticate] = #"ApiKey header="X-API-Key""# }
+        if status == .unauthorized {
+            var description = ""
+            JSONValue.writeString(detail.replacingOccurrences(of: "\"", with: "'"), to: &description)
+            headers[.wwwAuthenticate] = #"Bearer realm="rgis", error="invalid_token", error_description="# + description
+        }
         if !allow.isEmpty { headers[.allow] = allow.joined(separator: ", ") }
         if let retryAfterSeconds { headers[.retryAfter] = String(retryAfterSeconds) }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: out)))

@@ -18,29 +18,21 @@ struct ServerContext: RequestContext {
     var maxUploadSize: Int { ServerLimits.maxBodyBytes }
 }
 
-/// What the handlers share: the query engine, the API key and how to write absolute links.
+/// What the handlers share: the query engine, the record and account stores, the clock, and how to
+/// write absolute links.
 struct ServerState: Sendable {
     let engine: QueryEngine
-    let apiKey: String?
+    let records: any RecordStore
+    let accounts: any AccountStore
     /// Fixed public base URL, if configured; otherwise taken from each request's Host header.
     let baseURL: String?
+    let now: @Sendable () -> Date
+    /// POSTs with an Idempotency-Key that are running.
+    let inFlight = InFlightKeys()
 
     func base(_ request: Request) -> String {
         if let baseURL { return baseURL }
         let host = request.head.authority ?? "localhost"
         return "http://\(host)"
-    }
-
-    /// Whether the request carries the API key (to show protected collections in listings).
-    func isAuthorized(_ request: Request) -> Bool {
-        (try? authorize(request)) != nil
-    }
-
-    /// The one check for client data: the X-API-Key header must equal the configured key.
-    func authorize(_ request: Request) throws {
-        guard let apiKey else {
-            throw Problem(.forbidden, "Client data disabled", "this server has no API key configured (rgis serve --api-key or RGIS_API_KEY), so endpoints with client data are closed")
-        }
-        guard let given = request.headers[HTTPField.Name("X-API-Key")!], given == apiKey else { throw Problem.unauthorized() }
     }
 }

@@ -13,7 +13,8 @@ struct RGIS: AsyncParsableCommand {
             A database is one SpatiaLite file; GDAL and QGIS open it as it is.
             """,
         subcommands: [InitCommand.self, ImportCommand.self, ExportCommand.self, InfoCommand.self,
-                      CheckCommand.self, QueryCommand.self, MatchCommand.self, IndicatorsCommand.self, ArchiveCommand.self, ServeCommand.self, SampleCommand.self]
+                      CheckCommand.self, QueryCommand.self, MatchCommand.self, IndicatorsCommand.self, ArchiveCommand.self, ServeCommand.self, UsersCommand.self, TokensCommand.self,
+                      AuditCommand.self, SampleCommand.self]
     )
 }
 

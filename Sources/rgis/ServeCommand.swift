@@ -10,16 +10,20 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Serve a database over HTTP: OGC API – Features, the search and matching API, and a map page.",
         discussion: """
-            Endpoints with client data (/match/…) need an API key, given with --api-key or the RGIS_API_KEY \
-            environment variable and sent by clients in the X-API-Key header. The OpenAPI document is at /api, \
-            the map at /map. Logs one line per request on standard error.
+            Public layers, search and indicators need no token. Client data, matching, writes and the archive need \
+            a bearer token of a user with the right role (rgis users add, rgis tokens create), sent as \
+            Authorization: Bearer TOKEN. --api-key (or RGIS_API_KEY) still sets a shared key that acts as an admin \
+            (sent as X-API-Key or as a bearer token); it is deprecated and goes in the next release. The OpenAPI \
+            document is at /api, the map at /map. Logs one line per request on standard error.
             """
     )
 
     @OptionGroup var target: DatabaseArgument
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on (0 picks a free one).") var port = 8080
-    @Option(name: .customLong("api-key"), help: "API key for the endpoints with client data (default: $RGIS_API_KEY).") var apiKey: String?
+    @Option(name: .customLong("api-key"), help: "Deprecated: a shared key that acts as an admin (default: $RGIS_API_KEY). Use tokens.") var apiKey: String?
+    @Option(name: .customLong("rate-limit"), help: "Requests a token may make per minute; past it, 429 with Retry-After (0: no limit).")
+    var rateLimit = 600
     @Option(name: .customLong("base-url"), help: "Public base URL for links, when behind a proxy (default: from each request's Host).") var baseURL: String?
     @Option(name: .customLong("request-timeout"), help: "Seconds a request may run before it is stopped with 503 and Retry-After.")
     var requestTimeout: Double = 10
@@ -31,6 +35,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
         guard requestTimeout.isFinite, requestTimeout > 0 else { throw ValidationError("--request-timeout must be a positive number of seconds") }
         if let heavySlots, heavySlots < 1 { throw ValidationError("--heavy-slots must be at least 1") }
+        guard rateLimit >= 0 else { throw ValidationError("--rate-limit must be 0 (no limit) or more requests a minute") }
     }
 
     func run() async throws {
@@ -41,11 +46,12 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.baseURL = baseURL
         configuration.requestTimeoutSeconds = requestTimeout
         if let heavySlots { configuration.heavySlots = heavySlots }
+        configuration.rateLimitPerMinute = rateLimit
         var logger = Logger(label: "rgis")
         logger.logLevel = .info
         let host = host
         let path = configuration.databasePath
-        let keyNote = configuration.apiKey == nil ? " (client-data endpoints closed: no API key)" : ""
+        let keyNote = configuration.apiKey == nil ? "" : " (deprecated shared --api-key is on: it acts as an admin)"
         let app: any ApplicationProtocol
         do {
             app = try buildApplication(configuration, logger: logger) { port in

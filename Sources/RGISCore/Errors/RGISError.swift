@@ -10,6 +10,8 @@ public struct RGISError: Error, CustomStringConvertible, Sendable, Equatable {
             case invalidValue = "invalid value"
             case notFound = "not found"
             case conflict = "conflict"
+            case forbidden = "forbidden"
+            case preconditionFailed = "precondition failed"
             case notAnRGISDatabase = "not an RGIS database"
             case io = "i/o error"
             case database = "database error"
@@ -25,6 +27,10 @@ public struct RGISError: Error, CustomStringConvertible, Sendable, Equatable {
         public static let notFound = Code(base: .notFound)
         /// A duplicate id, or a write that would contradict stored data.
         public static let conflict = Code(base: .conflict)
+        /// The caller may not read or change this record (another agent's client, a role without the right).
+        public static let forbidden = Code(base: .forbidden)
+        /// A conditional write whose condition no longer holds (`If-Match` names an older version).
+        public static let preconditionFailed = Code(base: .preconditionFailed)
         /// A SQLite file that was not created by `rgis init`.
         public static let notAnRGISDatabase = Code(base: .notAnRGISDatabase)
         /// Reading or writing a file failed.

@@ -4,7 +4,7 @@
 public enum RecordRules {
     /// One entry of a record's history (`events`).
     public struct ChangeEvent: Sendable, Equatable {
-        public enum Kind: String, Sendable { case new, priceChange = "price_change", statusChange = "status_change" }
+        public enum Kind: String, Sendable { case new, priceChange = "price_change", statusChange = "status_change", withdrawn }
         public let kind: Kind
         public let oldValue: FieldValue?
         public let newValue: FieldValue?

@@ -32,29 +32,29 @@ struct ArchiveController {
         [
             Endpoint(method: .get, path: "/collections/\(Self.collectionID)", operationID: "describeArchiveParcels",
                      summary: "The archive's parcel versions (valid time and record time)", tag: "Archive",
-                     query: [LandingController.format], produces: "application/json", protected: true, ogc: true) { [state] call in
+                     query: [LandingController.format], produces: "application/json", access: .regulators, ogc: true) { [state] call in
                 .json(Self.describe(base: state.base(call.request)))
             },
             Endpoint(method: .get, path: "/collections/\(Self.collectionID)/items", operationID: "getArchiveParcels",
                      summary: "Parcel versions valid at datetime as known at known_at, with their rights", tag: "Archive",
-                     query: Self.itemsParameters, produces: MediaTypes.geoJSON, protected: true, ogc: true, heavy: true, handler: items),
+                     query: Self.itemsParameters, produces: MediaTypes.geoJSON, access: .regulators, ogc: true, heavy: true, handler: items),
             Endpoint(method: .get, path: "/collections/\(Self.collectionID)/items/{featureId}", operationID: "getArchiveParcel",
                      summary: "One parcel version", tag: "Archive",
                      pathParameters: [ParameterSpec("featureId", .integer, required: true, "The version's storage key")],
-                     query: [LandingController.format], produces: MediaTypes.geoJSON, protected: true, ogc: true, handler: version),
+                     query: [LandingController.format], produces: MediaTypes.geoJSON, access: .regulators, ogc: true, handler: version),
             Endpoint(method: .post, path: "/archive/events", operationID: "recordArchiveEvent",
                      summary: "Record a change: transfer, split, merge, correction, new_building or demolition (one transaction)",
                      tag: "Archive", body: "The change as JSON: kind, its fields (as the rgis archive commands), date, recorded_at, document",
                      bodySchema: .object(["type": .string("object"), "required": .array([.string("kind")]),
                                           "properties": .object(["kind": .object(["type": .string("string"),
                                               "enum": .array(["transfer", "split", "merge", "correction", "new_building", "demolition"].map(JSONValue.string))])])]),
-                     protected: true, handler: recordEvent),
+                     access: .regulators, handler: recordEvent),
             Endpoint(method: .get, path: "/archive/parcels/{parcelId}/lineage", operationID: "archiveLineage",
                      summary: "A parcel's ancestors and descendants through splits and merges, with the events (f=geojson: every version)",
-                     tag: "Archive", pathParameters: [Self.parcelID], query: [Self.lineageFormat], protected: true, handler: lineage),
+                     tag: "Archive", pathParameters: [Self.parcelID], query: [Self.lineageFormat], access: .regulators, handler: lineage),
             Endpoint(method: .get, path: "/archive/parcels/{parcelId}/rights", operationID: "archiveRights",
                      summary: "The rights on a parcel on a date, as the register knew them at known_at", tag: "Archive",
-                     pathParameters: [Self.parcelID], query: Self.rightsQuery, protected: true, handler: rights),
+                     pathParameters: [Self.parcelID], query: Self.rightsQuery, access: .regulators, handler: rights),
         ]
     }
 
@@ -64,7 +64,9 @@ struct ArchiveController {
             throw RGISError(.notFound, "no version '\(text)' in \(Self.collectionID): feature ids are storage keys (integers)", at: "featureId")
         }
         var out = ""
-        try await state.engine.archiveVersion(.parcels, fid: fid).write(to: &out)
+        let feature = try await state.engine.archiveVersion(.parcels, fid: fid)
+        try await call.audit([feature.id])
+        feature.write(to: &out)
         return .text(out, type: MediaTypes.geoJSON)
     }
 
@@ -84,7 +86,9 @@ struct ArchiveController {
     @Sendable func rights(_ call: EndpointCall) async throws -> Response {
         let p = call.parameters
         let instant = ArchiveInstant(validAt: try ValidDate(parsing: try p.required("date") { p[$0] }), knownAt: try Self.knownAt(p))
-        return .json(try await state.engine.rights(parcel: call.path("parcelId"), at: instant))
+        let rights = try await state.engine.rights(parcel: call.path("parcelId"), at: instant)
+        try await call.audit([call.path("parcelId")])
+        return .json(rights)
     }
 
     static func parcel(_ context: ServerContext) -> String {
@@ -119,6 +123,8 @@ struct ArchiveController {
         if let bbox = parameters["bbox"] { query.bbox = try BBox(parsing: bbox) }
         query.afterFid = try parameters.int("after").map(Int64.init)
         let page = try await state.engine.archive(query)
+        // Rights name their holders: the parcels shown are audited.
+        try await call.audit(page.features.map(\.id))
         let collectionID = Self.collectionID
 
         let base = "\(state.base(request))/collections/\(collectionID)/items"

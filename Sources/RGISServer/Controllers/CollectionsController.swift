@@ -49,9 +49,9 @@ struct CollectionsController {
         let base = state.base(call.request)
         return .json(.object([
             "links": .array([link("\(base)/collections", rel: "self", type: MediaTypes.json)]),
-            // The archive names rights holders: it is listed only to callers with the key.
+            // The archive names rights holders: it is listed only to the roles that may read it.
             "collections": .array(Self.collections.map { Self.describe($0.0, statistics: statistics, base: base) }
-                + (state.isAuthorized(call.request) ? [ArchiveController.describe(base: base)] : [])),
+                + (call.caller.seesPartyNames ? [ArchiveController.describe(base: base)] : [])),
         ]))
     }
 
@@ -60,22 +60,37 @@ struct CollectionsController {
         return .json(Self.describe(layer, statistics: try await state.engine.features.layerStatistics(), base: state.base(call.request)))
     }
 
+    /// One feature with a strong ETag. A listing comes from the record store, so that its agent (and
+    /// admins) see its private fields, and that read is audited.
     @Sendable func feature(_ call: EndpointCall) async throws -> Response {
         let layer = try Self.layer(call.context)
-        let feature = try await state.engine.item(layer, id: call.path("featureId"))
+        let id = call.path("featureId")
         let base = state.base(call.request)
         let collection = "\(base)/collections/\(layer.rawValue)"
-        var out = ""
-        feature.write(to: &out)
+        var out: String
+        let etag: String
+        if layer == .listings {
+            let record = try await state.records.record(.listing, id: id)
+            let shown = record.json(for: call.caller)
+            if call.caller.owns(agent: record.agent) && !record.privateMembers.isEmpty { try await call.audit([record.id]) }
+            out = shown.jsonText
+            etag = record.etag
+        } else {
+            out = ""
+            try await state.engine.item(layer, id: id).write(to: &out)
+            etag = "\"" + String(Digest.sha256Hex(out).prefix(32)) + "\""
+        }
         out.removeLast()
         out += #","links":"#
         JSONValue.array([
-            link("\(collection)/items/\(queryEscape(feature.id))", rel: "self", type: MediaTypes.geoJSON),
-            link("\(base)/map#\(layer.rawValue)/\(queryEscape(feature.id))", rel: "alternate", type: "text/html", title: "On the map"),
+            link("\(collection)/items/\(queryEscape(id))", rel: "self", type: MediaTypes.geoJSON),
+            link("\(base)/map#\(layer.rawValue)/\(queryEscape(id))", rel: "alternate", type: "text/html", title: "On the map"),
             link(collection, rel: "collection", type: MediaTypes.json),
         ]).write(to: &out)
         out += "}"
-        return .text(out, type: MediaTypes.geoJSON)
+        var response = Response.text(out, type: MediaTypes.geoJSON)
+        response.headers[.eTag] = etag
+        return response
     }
 
     static func layer(_ context: ServerContext) throws -> Layer {

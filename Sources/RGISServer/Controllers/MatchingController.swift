@@ -1,8 +1,9 @@
 import Hummingbird
 import RGISCore
 import RGISQuery
+import RGISStore
 
-/// Matching both ways. These carry client data: every endpoint needs the API key.
+/// Matching both ways. These carry client data: agents (for their own clients) and admins.
 struct MatchingController {
     let state: ServerState
 
@@ -12,27 +13,35 @@ struct MatchingController {
             Endpoint(method: .get, path: "/match/demands/{demandId}/listings", operationID: "matchDemand",
                      summary: "Client → listings: the listings that fit a demand, best score first, with reasons", tag: "Matching",
                      pathParameters: [ParameterSpec("demandId", .string, required: true, "A demand's id")], query: limit,
-                     produces: MediaTypes.geoJSON, protected: true, heavy: true, handler: matchDemand),
+                     produces: MediaTypes.geoJSON, access: .agents, heavy: true, handler: matchDemand),
             Endpoint(method: .get, path: "/match/listings/{listingId}/demands", operationID: "matchListing",
                      summary: "Listing → clients: the active demands a stored listing fits, with owning agent and client id",
                      tag: "Matching", pathParameters: [ParameterSpec("listingId", .string, required: true, "A listing's id")],
-                     produces: MediaTypes.geoJSON, protected: true, heavy: true, handler: matchListing),
+                     produces: MediaTypes.geoJSON, access: .agents, heavy: true, handler: matchListing),
             Endpoint(method: .post, path: "/match/listing", operationID: "matchNewListing",
                      summary: "Listing → clients for a new listing, not stored", tag: "Matching",
                      body: "The new listing as a GeoJSON Feature with a Point geometry", bodySchema: OpenAPIDocument.pointFeatureSchema,
-                     produces: MediaTypes.geoJSON, protected: true, heavy: true, handler: matchNewListing),
+                     produces: MediaTypes.geoJSON, access: .agents, heavy: true, handler: matchNewListing),
         ]
     }
 
     @Sendable func matchDemand(_ call: EndpointCall) async throws -> Response {
-        SearchController.geoJSON(try await state.engine.listings(matchingDemand: call.path("demandId"), limit: try Limit(call.parameters, default: 100)))
+        SearchController.geoJSON(try await state.engine.listings(matchingDemand: call.path("demandId"), limit: try Limit(call.parameters, default: 100),
+                                                                 for: call.caller))
     }
 
     @Sendable func matchListing(_ call: EndpointCall) async throws -> Response {
-        SearchController.geoJSON(try await state.engine.demands(matchingListing: call.path("listingId")))
+        try await demands(try await state.engine.demands(matchingListing: call.path("listingId")), call)
     }
 
     @Sendable func matchNewListing(_ call: EndpointCall) async throws -> Response {
-        SearchController.geoJSON(try await state.engine.demands(matchingNewListing: try await call.body()))
+        try await demands(try await state.engine.demands(matchingNewListing: try await call.body()), call)
+    }
+
+    /// The caller's share of the matching demands (each a client's wish: audited), and a count of the rest.
+    private func demands(_ page: FeaturePage, _ call: EndpointCall) async throws -> Response {
+        let matched = QueryEngine.visible(page, to: call.caller)
+        try await call.audit(matched.page.features.map(\.id))
+        return SearchController.geoJSON(matched.page, extra: ["otherAgentsMatches": .int(Int64(matched.othersMatched))])
     }
 }

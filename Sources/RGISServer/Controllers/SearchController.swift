@@ -32,7 +32,9 @@ struct SearchController {
         ParameterSpec("lat", .number, required: true, "Latitude, degrees (WGS84)", minimum: -90, maximum: 90),
     ]
 
-    static func geoJSON(_ page: FeaturePage) -> Response { .text(page.geoJSON, type: MediaTypes.geoJSON) }
+    static func geoJSON(_ page: FeaturePage, extra: [String: JSONValue] = [:]) -> Response {
+        .text(page.geoJSON(extra: extra), type: MediaTypes.geoJSON)
+    }
 
     var endpoints: [Endpoint] {
         let radiusQuery = Self.point + [ParameterSpec("radius_m", .number, required: true, "Radius in metres (1–100000)", minimum: 1, maximum: 100_000)]
@@ -86,17 +88,5 @@ struct SearchController {
 
     @Sendable func indicators(_ call: EndpointCall) async throws -> Response {
         Self.geoJSON(try await state.engine.indicators(try IndicatorOptions(call.parameters, today: .today())))
-    }
-
-    /// Reads a JSON body of at most ``ServerLimits/maxBodyBytes`` (413 past that).
-    static func body(_ request: Request, _ context: ServerContext) async throws -> JSONValue {
-        var request = request
-        let buffer = try await request.collectBody(upTo: ServerLimits.maxBodyBytes)
-        guard buffer.readableBytes > 0 else { throw RGISError(.malformedInput, "the request has no body; send GeoJSON", at: "body") }
-        do {
-            return try JSONValue.parse(Array(buffer.readableBytesView))
-        } catch let error as RGISError {
-            throw error.located("body")
-        }
     }
 }

@@ -147,6 +147,19 @@ public final class RGISDatabase: Sendable {
         }
     }
 
+    /// Writes in one transaction on GRDB's writer queue, never on the caller's thread.
+    package func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.write(body)
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_INTERRUPT {
+            throw CancellationError()
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            return try translatingErrors { throw error }
+        }
+    }
+
     /// Runs a synchronous store call (an import step, an archive change) off the cooperative thread pool.
     package func offloaded<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in

@@ -12,8 +12,17 @@ public struct FeaturePage: Sendable {
     }
 
     /// An RFC 7946 FeatureCollection, with `numberReturned` and, when there is more, `next` (a cursor).
-    public var geoJSON: String {
+    public var geoJSON: String { geoJSON(extra: [:]) }
+
+    /// The same with other top-level members (a count of matches not shown).
+    public func geoJSON(extra: [String: JSONValue]) -> String {
         var out = #"{"type":"FeatureCollection","numberReturned":"# + String(features.count)
+        for (key, value) in extra.sorted(by: { $0.key < $1.key }) {
+            out += ","
+            JSONValue.writeString(key, to: &out)
+            out += ":"
+            value.write(to: &out)
+        }
         if let next {
             out += #","next":"#
             JSONValue.writeString(next.token, to: &out)

@@ -113,6 +113,8 @@ struct LayerWriter {
     private let existing: Statement
     private let event: Statement?
     private let client: Statement?
+    /// The id the last ``write(_:)`` stored (known for upserts and for records that name their id).
+    private(set) var lastStoredID: String?
 
     init(db: Database, options: ImportOptions) throws {
         self.db = db
@@ -176,6 +178,7 @@ struct LayerWriter {
 
     mutating func write(_ record: LayerRecord) throws -> Outcome {
         var record = record
+        let privateFields = layer == .listings ? try RecordRules.privateFields(of: &record) : ListingPrivateFields()
         if let client, let named = try RecordRules.client(of: &record) {
             do {
                 try client.execute(arguments: [named.id, named.agent, named.ageBand, named.household, named.incomeBand, named.lifecycleStage])
@@ -217,6 +220,8 @@ struct LayerWriter {
             throw RGISError(.invalidValue, "refused by the schema: \(error.message ?? "constraint failed")")
         }
         if let storedID { try recordEvents(id: storedID, previous: previous, record: record) }
+        lastStoredID = storedID ?? record.id
+        if layer == .listings { try storePrivate(privateFields, id: storedID) }
         return previous == nil ? .inserted : .updated
     }
 
@@ -271,6 +276,23 @@ struct LayerWriter {
     static func utmSRID(_ p: Position) -> Int {
         let zone = min(60, max(1, Int(((p.lon + 180) / 6).rounded(.down)) + 1))
         return (p.lat >= 0 ? 32600 : 32700) + zone
+    }
+
+    /// A listing's private fields go to `listing_private`; a replacement without them clears them.
+    private func storePrivate(_ fields: ListingPrivateFields, id: String?) throws {
+        if let id { try db.execute(sql: "DELETE FROM listing_private WHERE listing_id = ?", arguments: [id]) }
+        guard !fields.isEmpty else { return }
+        let values = ListingPrivateFields.names.map { fields.values[$0] }
+        if let id {
+            try db.execute(sql: "INSERT INTO listing_private (listing_id, private_remarks, showing_contact_phone, seller_contact) VALUES (?, ?, ?, ?)",
+                           arguments: StatementArguments([id] + values))
+        } else {
+            // A bulk insert does not return the id (it may be generated): take it from the row just written.
+            try db.execute(sql: """
+                INSERT INTO listing_private (listing_id, private_remarks, showing_contact_phone, seller_contact)
+                SELECT id, ?, ?, ? FROM listings WHERE fid = last_insert_rowid()
+                """, arguments: StatementArguments(values))
+        }
     }
 
     private func recordEvents(id: String, previous: Row?, record: LayerRecord) throws {

@@ -35,6 +35,7 @@ enum Schema {
         migrator.registerMigration("v1-layers", migrate: createLayers)
         migrator.registerMigration("v2-archive", migrate: ArchiveSchema.create)
         migrator.registerMigration("v3-layer-statistics", migrate: LayerStatisticsTable.create)
+        migrator.registerMigration("v4-accounts", migrate: AccountSchema.create)
         return migrator
     }
 

@@ -229,7 +229,8 @@ extension SpatiaLiteStore {
             let slice = Array(parcels[start..<min(start + 5000, parcels.count)])
             let known = knownAt.text
             let rows = try db.rows("""
-                SELECT parcel_id, party_id, right_type, share_num, share_den, valid_from, valid_to FROM archive_rights
+                SELECT parcel_id, party_id, right_type, share_num, share_den, valid_from, valid_to,
+                       (SELECT name FROM archive_parties p WHERE p.id = party_id) FROM archive_rights
                 WHERE parcel_id IN (\(SpatialSQL.list(slice)))
                   AND (\(hi) IS NULL OR valid_from <= \(hi)) AND (\(lo) IS NULL OR valid_to IS NULL OR valid_to > \(lo))
                   AND recorded_at <= \(known) AND (superseded_at IS NULL OR superseded_at > \(known))
@@ -238,7 +239,9 @@ extension SpatiaLiteStore {
             for row in rows {
                 let share = try Share(row[3], row[4])
                 result[row[0], default: []].append(.object([
-                    "party": .string(row[1]), "type": .string(row[2]), "share": .string(share.description),
+                    // The party's name is personal data: the archive is read only by regulators and admins, and audited.
+                    "party": .string(row[1]), "party_name": (row[7] as String?).map(JSONValue.string) ?? .null,
+                    "type": .string(row[2]), "share": .string(share.description),
                     "valid_from": .string(row[5]), "valid_to": (row[6] as String?).map(JSONValue.string) ?? .null]))
             }
         }

@@ -22,6 +22,10 @@ public struct SpatiaLiteStore: FeatureStore, ArchiveStore {
         try await database.read(body)
     }
 
+    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await database.write(body)
+    }
+
     public func ping() async throws {
         _ = try await read { db in try db.value("SELECT 1", as: Int.self) }
     }

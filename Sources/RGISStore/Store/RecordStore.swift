@@ -1,0 +1,137 @@
+import RGISCore
+
+/// What agents write: listings, clients and demands, one record at a time. Every write is validated by
+/// the same rules as an import, logs its change events in its own transaction, and is seen by every
+/// query as soon as it returns.
+///
+/// Ownership and versions are checked inside the write's transaction (``WriteCondition``), so a check
+/// and the change it guards cannot be split by another writer.
+public protocol RecordStore: Sendable {
+    /// One record, whole (a listing's private fields, a client's contact), with its ETag.
+    func record(_ kind: RecordKind, id: String) async throws -> StoredRecord
+    /// Clients in id order after `after`, of one agent (nil: all).
+    func clients(agent: String?, limit: Int, after: String?) async throws -> [StoredRecord]
+    /// A client's demands in storage order.
+    func demands(client: String) async throws -> [StoredRecord]
+    /// Stores a new record. `owner` is the agent it belongs to (nil: as the body says, for admins);
+    /// a demand is created for `client`. With an idempotency key, the response is stored in the same
+    /// transaction, and a repeat with the same body returns it (`replayed`) instead of writing again.
+    func create(_ kind: RecordKind, _ body: JSONValue, owner: String?, client: String?, idempotency: IdempotencyKey?) async throws -> WriteResult
+    /// Replaces a record, or merges a JSON merge patch into it, under a condition.
+    func change(_ kind: RecordKind, id: String, _ change: RecordChange, condition: WriteCondition) async throws -> StoredRecord
+    /// Deletes a record under a condition; listings and demands log `withdrawn`, a client takes its demands with it.
+    func delete(_ kind: RecordKind, id: String, condition: WriteCondition) async throws
+    /// The change events of a listing or demand, oldest first.
+    func events(_ layer: Layer, id: String) async throws -> [JSONValue]
+}
+
+public enum RecordKind: String, Sendable, CaseIterable {
+    case listing, client, demand
+
+    /// The path parameter that names such a record.
+    public var idParameter: String {
+        switch self {
+        case .listing: "featureId"
+        case .client: "clientId"
+        case .demand: "demandId"
+        }
+    }
+
+    public var layer: Layer? {
+        switch self {
+        case .listing: .listings
+        case .demand: .demands
+        case .client: nil
+        }
+    }
+}
+
+/// A stored record with its owner and its strong ETag (a keyed hash of the whole record, so that the
+/// tag changes with any field and reveals none).
+public struct StoredRecord: Sendable {
+    public let kind: RecordKind
+    public let id: String
+    /// The owning agent.
+    public let agent: String?
+    /// A demand's client.
+    public let clientID: String?
+    /// What anyone who may see the record sees: a GeoJSON Feature (listing, demand) or an object (client).
+    public let publicJSON: JSONValue
+    /// The personal or private part, merged in for the owner: a listing's private properties, a client's `contact`.
+    public let privateMembers: [String: JSONValue]
+    /// Quoted, as in the header: `"5f…"`.
+    public let etag: String
+
+    public init(kind: RecordKind, id: String, agent: String?, clientID: String?, publicJSON: JSONValue,
+                privateMembers: [String: JSONValue], etag: String) {
+        self.kind = kind
+        self.id = id
+        self.agent = agent
+        self.clientID = clientID
+        self.publicJSON = publicJSON
+        self.privateMembers = privateMembers
+        self.etag = etag
+    }
+
+    /// The record as `caller` may see it: whole for its owner and admins, else without the private part.
+    public func json(for caller: Caller) -> JSONValue {
+        caller.owns(agent: agent) ? wholeJSON : publicJSON
+    }
+
+    /// Everything: the private part goes into a feature's `properties`, or a client's top level.
+    public var wholeJSON: JSONValue {
+        guard !privateMembers.isEmpty, case .object(var o) = publicJSON else { return publicJSON }
+        if kind == .client {
+            for (k, v) in privateMembers { o[k] = v }
+        } else if case .object(var properties)? = o["properties"] {
+            for (k, v) in privateMembers { properties[k] = v }
+            o["properties"] = .object(properties)
+        }
+        return .object(o)
+    }
+}
+
+/// What must hold for a change to go ahead.
+public struct WriteCondition: Sendable {
+    /// The ETag the writer last saw (`If-Match`); nil writes whatever is there.
+    public var ifMatch: String?
+    /// The agent the record must belong to; nil for an admin, who may change any.
+    public var owner: String?
+
+    public init(ifMatch: String? = nil, owner: String? = nil) {
+        self.ifMatch = ifMatch
+        self.owner = owner
+    }
+}
+
+public enum RecordChange: Sendable {
+    /// The whole new record (PUT).
+    case replace(JSONValue)
+    /// RFC 7396 merge patch over the whole record (PATCH).
+    case mergePatch(JSONValue)
+}
+
+/// An `Idempotency-Key` as a POST sent it, scoped to its user and endpoint.
+public struct IdempotencyKey: Sendable {
+    public let user: String
+    public let key: String
+    public let endpoint: String
+    /// SHA-256 of the body as sent, hex.
+    public let bodySHA256: String
+
+    public init(user: String, key: String, endpoint: String, bodySHA256: String) {
+        self.user = user
+        self.key = key
+        self.endpoint = endpoint
+        self.bodySHA256 = bodySHA256
+    }
+}
+
+public struct WriteResult: Sendable {
+    public let id: String
+    public let etag: String
+    /// The whole record as created (for a replay: as it was created then).
+    public let json: JSONValue
+    /// True when an earlier POST with the same key and body created it.
+    public let replayed: Bool
+}
