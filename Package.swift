@@ -92,7 +92,7 @@ let package = Package(
         // Fixtures and helpers shared by the test targets.
         .target(
             name: "RGISTesting",
-            dependencies: ["RGISCore", "RGISStore"],
+            dependencies: ["RGISCore", "RGISStore", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Sources/RGISTesting"
         ),
         .testTarget(name: "RGISCoreTests", dependencies: ["RGISCore", "RGISTesting"]),
@@ -103,7 +103,7 @@ let package = Package(
             "RGISQuery", "RGISStore", "RGISTesting", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "RGISServerTests", dependencies: [
-            "RGISServer", "RGISStore", "RGISTesting",
+            "RGISServer", "RGISStore", "RGISTesting", .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ], exclude: ["Golden"]),
