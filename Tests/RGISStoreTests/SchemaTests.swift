@@ -14,7 +14,8 @@ struct SchemaTests {
             let tables = try String.fetchAll(db, sql: """
                 SELECT name FROM sqlite_master WHERE type = 'table' AND name IN
                 ('districts','parcels','buildings','listings','clients','client_contacts','demands','events',
-                 'archive_events','archive_parties','archive_rights','archive_lineage','archive_parcels','archive_buildings') ORDER BY name
+                 'archive_events','archive_parties','archive_rights','archive_lineage','archive_parcels','archive_buildings',
+                 'users','tokens','audit_log','idempotency_keys','listing_private','store_secrets') ORDER BY name
                 """)
             for table in tables {
                 let columns = try Row.fetchAll(db, sql: "SELECT name, type, \"notnull\", pk FROM pragma_table_info(?) ORDER BY cid", arguments: [table])
