@@ -138,10 +138,10 @@ public final class ServerProcess: @unchecked Sendable {
     private let process: Process
 
     /// Starts the server and waits for its "serving … at http://host:port/" line.
-    public init(database: String, apiKey: String? = nil) throws {
+    public init(database: String, apiKey: String? = nil, arguments extra: [String] = []) throws {
         process = Process()
         process.executableURL = URL(fileURLWithPath: Fixtures.rgisExecutable)
-        process.arguments = ["serve", database, "--port", "0"] + (apiKey.map { ["--api-key", $0] } ?? [])
+        process.arguments = ["serve", database, "--port", "0"] + (apiKey.map { ["--api-key", $0] } ?? []) + extra
         let errors = Pipe()
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice
