@@ -136,21 +136,18 @@ public final class RGISDatabase: Sendable {
     /// Reads in a snapshot on one of GRDB's reader queues, never on the caller's thread. When the
     /// calling task is cancelled the running statement is interrupted and `CancellationError` is thrown.
     package func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        do {
-            return try await pool.read(body)
-        } catch let error as DatabaseError where error.resultCode == .SQLITE_INTERRUPT {
-            throw CancellationError()
-        } catch is CancellationError {
-            throw CancellationError()
-        } catch {
-            return try translatingErrors { throw error }
-        }
+        try await translatingAsync { try await pool.read(body) }
     }
 
     /// Writes in one transaction on GRDB's writer queue, never on the caller's thread.
     package func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await translatingAsync { try await pool.write(body) }
+    }
+
+    /// An interrupted statement is a cancellation; other errors as ``translatingErrors(_:)`` says.
+    private func translatingAsync<T>(_ body: () async throws -> T) async throws -> T {
         do {
-            return try await pool.write(body)
+            return try await body()
         } catch let error as DatabaseError where error.resultCode == .SQLITE_INTERRUPT {
             throw CancellationError()
         } catch is CancellationError {
