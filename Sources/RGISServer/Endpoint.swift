@@ -51,6 +51,8 @@ struct Endpoint: Sendable {
     let tag: String
     var pathParameters: [ParameterSpec] = []
     var query: [ParameterSpec] = []
+    /// Request headers the handler reads (`If-Match`, `Idempotency-Key`), stated in `/api`.
+    var headers: [ParameterSpec] = []
     /// Other query names the handler checks itself (a collection's queryables).
     var acceptsPropertyFilters = false
     /// A JSON body, with its description and schema.

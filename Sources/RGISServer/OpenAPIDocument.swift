@@ -12,7 +12,8 @@ enum OpenAPIDocument {
                 "operationId": .string(e.operationID),
                 "summary": .string(e.summary),
                 "tags": .array([.string(e.tag)]),
-                "parameters": .array(e.pathParameters.map { parameter($0, in: "path") } + e.query.map { parameter($0, in: "query") }),
+                "parameters": .array(e.pathParameters.map { parameter($0, in: "path") } + e.query.map { parameter($0, in: "query") }
+                    + e.headers.map { parameter($0, in: "header") }),
                 "responses": .object(responses(e)),
             ]
             if let body = e.body {
