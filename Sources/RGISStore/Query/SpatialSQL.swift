@@ -42,10 +42,11 @@ extension StoredFeature {
 
 extension Database {
     func rows(_ sql: SQL) throws -> [Row] { try Row.fetchAll(self, SQLRequest<Row>(literal: sql)) }
-    func row(_ sql: SQL) throws -> Row? { try Row.fetchOne(self, SQLRequest<Row>(literal: sql)) }
+    /// `cached`: the statement is prepared once per connection (for fixed-shape statements on hot paths).
+    func row(_ sql: SQL, cached: Bool = false) throws -> Row? { try Row.fetchOne(self, SQLRequest<Row>(literal: sql, cached: cached)) }
     func rowCursor(_ sql: SQL) throws -> RowCursor { try Row.fetchCursor(self, SQLRequest<Row>(literal: sql)) }
-    func value<T: DatabaseValueConvertible & StatementColumnConvertible>(_ sql: SQL, as _: T.Type = T.self) throws -> T? {
-        try T.fetchOne(self, SQLRequest<T>(literal: sql))
+    func value<T: DatabaseValueConvertible & StatementColumnConvertible>(_ sql: SQL, as _: T.Type = T.self, cached: Bool = false) throws -> T? {
+        try T.fetchOne(self, SQLRequest<T>(literal: sql, cached: cached))
     }
     func values<T: DatabaseValueConvertible & StatementColumnConvertible>(_ sql: SQL, as _: T.Type = T.self) throws -> [T] {
         try T.fetchAll(self, SQLRequest<T>(literal: sql))

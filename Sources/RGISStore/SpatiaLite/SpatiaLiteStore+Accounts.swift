@@ -66,15 +66,15 @@ extension SpatiaLiteStore: AccountStore {
             guard let row = try db.row("""
                 SELECT t.id, t.sha256, u.name, u.role, u.agent, t.expires_at, t.last_used_at, t.revoked_at
                 FROM tokens t JOIN users u ON u.name = t.user_name WHERE t.sha256 = \(hash)
-                """) else { return nil }
+                """, cached: true) else { return nil }
             return (row[0], row[1], User(name: row[2], role: Role(rawValue: row[3]) ?? .agent, agent: row[4]), row[5], row[6], row[7])
         }
         // The index lookup finds the row; the comparison that decides is the constant-time one.
         guard let found, Digest.constantTimeEqual(found.stored, hash) else { return .unknown }
         if found.revoked != nil { return .revoked }
-        if let expires = found.expires.flatMap(Timestamp.date), now >= expires { return .expired }
         let stamp = Timestamp.text(now)
-        if found.lastUsed.flatMap(Timestamp.date).map({ now.timeIntervalSince($0) >= 60 }) ?? true {
+        if let expires = found.expires, stamp >= expires { return .expired }
+        if found.lastUsed.map({ $0 <= Timestamp.text(now.addingTimeInterval(-60)) }) ?? true {
             try await write { db in try db.execute(literal: "UPDATE tokens SET last_used_at = \(stamp) WHERE id = \(found.id)") }
         }
         return .valid(found.user.caller)

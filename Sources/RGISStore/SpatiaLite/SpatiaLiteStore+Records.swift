@@ -107,7 +107,7 @@ struct RecordTables {
 
     init(_ db: Database) throws {
         self.db = db
-        etagKey = try Data.fetchOne(db, sql: "SELECT value FROM store_secrets WHERE name = 'etag'") ?? Data()
+        etagKey = try Data.fetchOne(db.cachedStatement(sql: "SELECT value FROM store_secrets WHERE name = 'etag'")) ?? Data()
     }
 
     func load(_ kind: RecordKind, id: String) throws -> StoredRecord {
@@ -122,7 +122,11 @@ struct RecordTables {
         switch kind {
         case .listing, .demand:
             let layer = kind.layer!
-            guard let row = try db.row("SELECT \(StoredFeature.selection(layer)) FROM \(sql: layer.table) t WHERE t.id = \(id)") else { return nil }
+            // A listing's private fields come in the same statement, after the feature's columns.
+            let privateColumns: SQL = kind == .listing
+                ? ", p.private_remarks, p.showing_contact_phone, p.seller_contact FROM listings t LEFT JOIN listing_private p ON p.listing_id = t.id"
+                : " FROM \(sql: layer.table) t"
+            guard let row = try db.row("SELECT \(StoredFeature.selection(layer))\(privateColumns) WHERE t.id = \(id)", cached: true) else { return nil }
             let feature = StoredFeature(row: row, layer: layer)
             var text = ""
             feature.write(to: &text)
@@ -130,17 +134,16 @@ struct RecordTables {
             agent = feature.properties["agent"]?.stringValue
             clientID = feature.properties["client_id"]?.stringValue
             var members: [String: JSONValue] = [:]
-            if kind == .listing, let p = try db.row("""
-                SELECT private_remarks, showing_contact_phone, seller_contact FROM listing_private WHERE listing_id = \(id)
-                """) {
-                for (i, name) in ListingPrivateFields.names.enumerated() { if let v: String = p[i] { members[name] = .string(v) } }
+            if kind == .listing {
+                let first = StoredFeature.columnCount(layer)
+                for (i, name) in ListingPrivateFields.names.enumerated() { if let v: String = row[first + i] { members[name] = .string(v) } }
             }
             privateMembers = members
         case .client:
             guard let row = try db.row("""
                 SELECT c.id, c.agent, c.age_band, c.household, c.income_band, c.lifecycle_stage, c.created_at, k.name, k.phone, k.email
                 FROM clients c LEFT JOIN client_contacts k ON k.client_id = c.id WHERE c.id = \(id)
-                """) else { return nil }
+                """, cached: true) else { return nil }
             var segment: [String: String] = [:]
             for (i, key) in ["age_band", "household", "income_band"].enumerated() { if let v: String = row[2 + i] { segment[key] = v } }
             var contact: [String: String] = [:]
@@ -198,6 +201,13 @@ struct RecordTables {
             record.values["agent"] = .text(agent)
         }
         if let client {
+            // The client's owner, read in this transaction: a client moved since the caller looked is refused.
+            guard let clientAgent = try db.value("SELECT agent FROM clients WHERE id = \(client)", as: String.self) else {
+                throw RGISError(.notFound, "no client '\(client)'", at: "clientId")
+            }
+            if current == nil, let owner, owner != clientAgent {
+                throw RGISError(.forbidden, "client '\(client)' belongs to another agent", at: "clientId")
+            }
             if case .text(let given)? = record.values["client_id"], given != client {
                 throw RGISError(.invalidValue, "the demand belongs to client '\(client)', not '\(given)'", at: "field client_id")
             }

@@ -88,13 +88,15 @@ public struct AuditEntry: Sendable, Equatable {
     }
 }
 
-/// RFC 3339 UTC seconds, as the account tables store times (text sorts as time).
+/// RFC 3339 UTC seconds, as the account tables store times: as text they sort as time, so the hot
+/// path (a token's expiry on every request) compares text and never parses.
 public enum Timestamp {
     public static func text(_ date: Date) -> String {
-        let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
+        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
+                      parts.tm_hour, parts.tm_min, parts.tm_sec)
     }
 
     public static func date(_ text: String) -> Date? {
