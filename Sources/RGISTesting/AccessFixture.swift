@@ -43,13 +43,14 @@ public enum AccessFixture {
                                        recordedAt: try RecordTime(parsing: "2010-01-02", field: "recorded_at", day: .startOfDay))
             let register = ArchiveRegister(database)
             _ = try register.register(.parcels, fromFile: Fixtures.shared("prague-bubenec/plots.geojson"), idField: "ID", record: record)
-            _ = try register.apply(.transfer(Transfer(parcel: parcel, to: "P-SEED"),
+            var transfer = Transfer(parcel: parcel, to: "P-SEED")
+            transfer.partyName = Marker.partyName.rawValue
+            _ = try register.apply(.transfer(transfer,
                                              ArchiveRecord(date: try ValidDate(parsing: "2012-03-01"),
                                                            recordedAt: try RecordTime(parsing: "2012-03-02", field: "recorded_at", day: .startOfDay))))
             let (listingA, listingB) = try listings(database)
             let b = try clientB(database)
             try database.writeTransaction { db in
-                try db.execute(sql: "UPDATE archive_parties SET name = ? WHERE id = 'P-SEED'", arguments: [Marker.partyName.rawValue])
                 try db.execute(sql: "INSERT INTO client_contacts (client_id, name, phone, email) VALUES (?, ?, '+420 602 111 222', ?)",
                                arguments: [clientA, Marker.contactA.rawValue, Marker.emailA.rawValue])
                 try db.execute(sql: "INSERT INTO client_contacts (client_id, name, phone, email) VALUES (?, ?, ?, 'bruno@example.test')",

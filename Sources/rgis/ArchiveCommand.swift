@@ -145,6 +145,8 @@ struct ArchiveTransferCommand: ParsableCommand {
     @Option(help: "The share as a fraction: 1, 1/2, 2/3.") var share: String = "1"
     @Option(help: "Right type: \(RightType.allCases.map(\.rawValue).joined(separator: ", ")).") var type: String = "ownership"
     @Option(name: .customLong("party-kind"), help: "For a new party: person or organisation.") var partyKind: String = "person"
+    @Option(name: .customLong("party-name"), help: "The receiving party's name, if the archive does not know it yet (personal data: shown only to regulators and admins).")
+    var partyName: String?
     @OptionGroup var record: ArchiveRecordOptions
 
     func run() throws {
@@ -154,6 +156,7 @@ struct ArchiveTransferCommand: ParsableCommand {
             }
             var transfer = Transfer(parcel: parcel, to: to, from: from, share: try Share(parsing: share), type: try RightType(parsing: type))
             transfer.partyKind = partyKind
+            transfer.partyName = partyName
             let change = try ArchiveRegister(try RGISDatabase.open(at: target.database)).apply(.transfer(transfer, try record.record()))
             report(change, "\(share) of the \(type) of parcel \(parcel) to \(to)" + (from.map { " from \($0)" } ?? ""))
         }

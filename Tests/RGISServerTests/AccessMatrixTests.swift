@@ -268,4 +268,26 @@ struct AccessMatrixTests {
         #expect(throws: (any Error).self) { try database.writeTransaction { db in try db.execute(sql: "UPDATE audit_log SET user_name = 'x'") } }
         #expect(throws: (any Error).self) { try database.writeTransaction { db in try db.execute(sql: "DELETE FROM audit_log") } }
     }
+
+    @Test("a transfer records the new holder's name once; regulators read it in the rights, agents are refused")
+    func partyNames() async throws {
+        let server = try await AccessServer()
+        try await server.test { client in
+            let transfer = #"{"kind":"transfer","parcel":"2476","to":"P-NEW","party_name":"Marta Svobodová","date":"2014-01-01","recorded_at":"2014-01-02"}"#
+            try await client.execute(uri: "/archive/events", method: .post, headers: server.headers(.regulator), body: ByteBuffer(string: transfer)) {
+                #expect($0.status == .created, "\(String(buffer: $0.body))")
+            }
+            let renamed = #"{"kind":"transfer","parcel":"754","to":"P-NEW","party_name":"Someone Else","date":"2014-02-01","recorded_at":"2014-02-02"}"#
+            try await client.execute(uri: "/archive/events", method: .post, headers: server.headers(.admin), body: ByteBuffer(string: renamed)) {
+                #expect($0.status == .conflict)
+            }
+            let rights = try await client.execute(uri: "/archive/parcels/2476/rights?date=2014-06-01", method: .get, headers: server.headers(.regulator)) {
+                try json($0)["rights"]?.arrayValue ?? []
+            }
+            #expect(rights.contains { $0["party"] == .string("P-NEW") && $0["party_name"] == .string("Marta Svobodová") })
+            try await client.execute(uri: "/archive/parcels/2476/rights?date=2014-06-01", method: .get, headers: server.headers(.agentA)) {
+                #expect($0.status == .forbidden)
+            }
+        }
+    }
 }

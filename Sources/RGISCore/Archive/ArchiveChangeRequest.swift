@@ -21,6 +21,9 @@ public struct Transfer: Sendable {
     public var type: RightType
     /// Stored for a party the archive does not know yet.
     public var partyKind: String = "person"
+    /// The receiving party's name (personal data: shown only to regulators and admins), stored the
+    /// first time it is given.
+    public var partyName: String?
 
     public init(parcel: String, to: String, from: String? = nil, share: Share = .whole, type: RightType = .ownership) {
         self.parcel = parcel
@@ -34,7 +37,8 @@ public struct Transfer: Sendable {
 extension ArchiveChangeRequest {
     /// Reads the JSON form of a change:
     ///
-    ///     {"kind": "transfer", "parcel": "760", "to": "P1", "from": "P0", "share": "1/2", "type": "ownership", "date": "2016-03-01"}
+    ///     {"kind": "transfer", "parcel": "760", "to": "P1", "from": "P0", "share": "1/2", "type": "ownership", "date": "2016-03-01",
+    ///      "party_name": "Jana Nováková"}
     ///     {"kind": "split", "parcel": "760", "line": {GeoJSON LineString}, "new_ids": ["760a", "760b"], "date": "2018-06-01"}
     ///     {"kind": "merge", "parcels": ["760-1", "365"], "new_id": "M1", "allow_disjoint": false, "date": "2019-02-01"}
     ///     {"kind": "correction", "event": 12, "to": "P2"}  or  {"kind": "correction", "parcel": "760", "geometry": {Polygon}}
@@ -57,6 +61,7 @@ extension ArchiveChangeRequest {
                 }
                 transfer.partyKind = partyKind
             }
+            transfer.partyName = try reader.string("party_name", required: false)
             self = .transfer(transfer, try reader.record())
         case "split":
             self = .split(parcel: try reader.string("parcel")!, line: try reader.geometry("line", [.lineString, .multiLineString]),

@@ -211,7 +211,7 @@ public struct ArchiveRegister: Sendable {
                         """, at: "parameter share")
                 }
             }
-            try writer.ensureParty(transfer.to, kind: transfer.partyKind)
+            try writer.ensureParty(transfer.to, kind: transfer.partyKind, name: transfer.partyName)
             var share = transfer.share
             if let buyer = held.first(where: { $0.party == transfer.to }) {
                 try writer.closeRight(buyer)

@@ -237,8 +237,15 @@ struct ArchiveWriter {
         try supersede("archive_rights", id)
     }
 
-    func ensureParty(_ id: String, kind: String) throws {
+    /// A party known by id; its name is stored the first time one is given and never replaced.
+    func ensureParty(_ id: String, kind: String, name: String? = nil) throws {
         guard !id.isEmpty else { throw RGISError(.invalidValue, "a party id must not be empty", at: "parameter to") }
-        try db.execute(sql: "INSERT OR IGNORE INTO archive_parties (id, kind) VALUES (?, ?)", arguments: [id, kind])
+        if let name, let known = try String.fetchOne(db, sql: "SELECT name FROM archive_parties WHERE id = ?", arguments: [id]), known != name {
+            throw RGISError(.conflict, "party \(id) is recorded under another name; a party's name is not replaced", at: "parameter party_name")
+        }
+        try db.execute(sql: """
+            INSERT INTO archive_parties (id, kind, name) VALUES (?, ?, ?)
+            ON CONFLICT(id) DO UPDATE SET name = COALESCE(archive_parties.name, excluded.name)
+            """, arguments: [id, kind, name])
     }
 }
