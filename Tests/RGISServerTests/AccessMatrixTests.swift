@@ -79,7 +79,7 @@ enum RoleTable {
     /// Agents' operations on agent A's records: agent B is refused.
     static let ownRecordOperations: Set<String> = [
         "getClient", "replaceClient", "updateClient", "deleteClient", "clientDemands", "createDemand", "getDemand", "replaceDemand",
-        "updateDemand", "deleteDemand", "matchDemand", "replaceListing", "updateListing", "deleteListing",
+        "updateDemand", "deleteDemand", "demandEvents", "matchDemand", "replaceListing", "updateListing", "deleteListing",
     ]
     /// Agents' operations any agent may call, each on their own share.
     static let anyAgentOperations: Set<String> = ["listClients", "createClient", "createListing", "matchListing", "matchNewListing"]

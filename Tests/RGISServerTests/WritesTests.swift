@@ -185,7 +185,16 @@ struct WritesTests {
                 let ids = try json(response)["features"]?.arrayValue?.map { $0["id"] }
                 #expect(ids == [.string(demandID)])
             }
-            for path in ["/clients/\(clientID)", "/demands/\(demandID)", "/clients/\(clientID)/demands", "/match/demands/\(demandID)/listings"] {
+            // A budget change is logged like a listing's price change.
+            try await client.execute(uri: "/demands/\(demandID)", method: .patch, headers: alice, body: ByteBuffer(string: #"{"properties":{"budget_max":650000}}"#)) {
+                #expect($0.status == .ok)
+            }
+            let kinds = try await client.execute(uri: "/demands/\(demandID)/events", method: .get, headers: alice) { response in
+                try json(response)["events"]?.arrayValue?.compactMap { $0["kind"]?.stringValue } ?? []
+            }
+            #expect(kinds == ["new", "price_change"])
+            for path in ["/clients/\(clientID)", "/demands/\(demandID)", "/clients/\(clientID)/demands", "/match/demands/\(demandID)/listings",
+                         "/demands/\(demandID)/events"] {
                 try await client.execute(uri: path, method: .get, headers: server.headers(.agentB)) { #expect($0.status == .forbidden, "\(path)") }
             }
             // Deleting the client takes the demand with it.

@@ -96,6 +96,9 @@ struct RecordsController {
             Endpoint(method: .patch, path: "/demands/{demandId}", operationID: "updateDemand", summary: "Changes a demand by a JSON merge patch." + Self.ifMatchNote,
                      tag: "Clients", pathParameters: [Self.demandID], headers: Self.ifMatch, body: "A JSON merge patch of the demand's Feature", produces: geo,
                      access: .agents, handler: change(.demand, "demandId", patch: true)),
+            Endpoint(method: .get, path: "/demands/{demandId}/events", operationID: "demandEvents",
+                     summary: "A demand's history: new, budget changes, status changes, withdrawn", tag: "Clients",
+                     pathParameters: [Self.demandID], access: .agents, handler: demandEvents),
             Endpoint(method: .delete, path: "/demands/{demandId}", operationID: "deleteDemand", summary: "Withdraws a demand (logged as withdrawn)." + Self.ifMatchNote,
                      tag: "Clients", pathParameters: [Self.demandID], headers: Self.ifMatch, success: 204, access: .agents, handler: remove(.demand, "demandId")),
         ]
@@ -247,6 +250,15 @@ struct RecordsController {
         let events = try await state.records.events(.listings, id: id)
         if events.isEmpty { _ = try await state.records.record(.listing, id: id) }
         return .json(.object(["listing": .string(id), "events": .array(events)]))
+    }
+
+    /// A demand's history belongs to its client: only the owning agent (and admins) read it, audited.
+    @Sendable func demandEvents(_ call: EndpointCall) async throws -> Response {
+        let demand = try await state.records.record(.demand, id: call.path("demandId"))
+        guard call.caller.owns(agent: demand.agent) else { throw RGISError(.forbidden, "demand '\(demand.id)' belongs to another agent", at: "demandId") }
+        let events = try await state.records.events(.demands, id: demand.id)
+        try await call.audit([demand.id])
+        return .json(.object(["demand": .string(demand.id), "events": .array(events)]))
     }
 
     @Sendable func listClients(_ call: EndpointCall) async throws -> Response {
