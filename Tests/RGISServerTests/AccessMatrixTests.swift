@@ -205,7 +205,7 @@ struct AccessMatrixTests {
                     }
                 }
             }
-            #expect(checked >= 45 * Who.allCases.count, "\(checked) requests")
+            #expect(checked >= 46 * Who.allCases.count, "\(checked) requests")
         }
     }
 
