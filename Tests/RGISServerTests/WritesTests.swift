@@ -40,13 +40,18 @@ struct WritesTests {
             #expect(try await Self.radius(client).map { $0["id"] } == [.string(id)])
             #expect(try await Self.events(client, id) == ["new"])
 
-            // Anyone reads it, without the private remarks; the ETag is the same version tag for all.
-            let etag = try await client.execute(uri: "/collections/listings/items/\(id)", method: .get) { response in
+            // Anyone reads it, without the private remarks, and with a tag of what they see: it does not
+            // change when only the private remarks do.
+            let publicTag = try await client.execute(uri: "/collections/listings/items/\(id)", method: .get) { response in
                 #expect(response.status == .ok)
                 #expect(!String(buffer: response.body).contains("4711"))
                 return try #require(response.headers[.eTag])
             }
-            #expect(etag.hasPrefix("\"") && etag.count == 34)
+            let etag = try await client.execute(uri: "/collections/listings/items/\(id)", method: .get, headers: alice) { response in
+                #expect(String(buffer: response.body).contains("4711"))
+                return try #require(response.headers[.eTag])
+            }
+            #expect(etag.hasPrefix("\"") && etag.count == 34 && etag != publicTag)
 
             var patchHeaders = alice
             patchHeaders[.ifMatch] = "\"0123456789abcdef0123456789abcdef\""
@@ -84,6 +89,16 @@ struct WritesTests {
             }
             try await client.execute(uri: "/collections/listings/items/\(id)", method: .get) { #expect($0.status == .notFound) }
             #expect(try await Self.radius(client).isEmpty)
+            // The id stays with its history: a new listing cannot take it, and the next generated id is another.
+            let again = Self.listing.replacingOccurrences(of: #""type":"Feature","#, with: #""type":"Feature","id":"\#(id)","#)
+            try await client.execute(uri: "/collections/listings/items", method: .post, headers: alice, body: ByteBuffer(string: again)) {
+                #expect($0.status == .conflict)
+            }
+            let next = try await client.execute(uri: "/collections/listings/items", method: .post, headers: alice, body: ByteBuffer(string: Self.listing)) {
+                try json($0)["id"]?.stringValue
+            }
+            #expect(next != nil && next != id)
+            #expect(try await Self.events(client, next!) == ["new"])
             #expect(try await Self.events(client, id) == ["new", "price_change", "status_change", "withdrawn"])
         }
     }
@@ -134,6 +149,16 @@ struct WritesTests {
             #expect(other.0 == 422 && other.3.contains("Idempotency-Key"))
             let clients = try await client.execute(uri: "/clients?limit=1000", method: .get, headers: server.headers(.agentA)) { try json($0) }
             #expect(clients["clients"]?.arrayValue?.filter { $0["contact"]?["name"] == .string("Eva Idem") }.count == 1)
+            for limit in ["0", "-1", "1001", "9223372036854775807"] {
+                try await client.execute(uri: "/clients?limit=\(limit)", method: .get, headers: server.headers(.agentA)) { #expect($0.status == .badRequest, "\(limit)") }
+            }
+
+            // Once an admin moves the client to another agent, the stored answer is not given back to the first.
+            let moved = try #require(first.1?.split(separator: "/").last.map(String.init))
+            try await client.execute(uri: "/clients/\(moved)", method: .patch, headers: server.headers(.admin), body: ByteBuffer(string: #"{"agent":"agent-05"}"#)) {
+                #expect($0.status == .ok)
+            }
+            #expect(try await post("k-1", body).0 == 409)
 
             // Two at once while another writer holds the database: whichever comes second is told 409.
             let blocker = try RGISDatabase.open(at: server.path)
@@ -193,6 +218,13 @@ struct WritesTests {
                 try json(response)["events"]?.arrayValue?.compactMap { $0["kind"]?.stringValue } ?? []
             }
             #expect(kinds == ["new", "price_change"])
+            let refusals = [(#"{"properties":{"client_id":"C0012"}}"#, "client_id"), (#"{"properties":{"radius_m":3000}}"#, "radius_m")]
+            for (patch, field) in refusals {
+                try await client.execute(uri: "/demands/\(demandID)", method: .patch, headers: alice, body: ByteBuffer(string: patch)) { response in
+                    #expect(response.status == .unprocessableContent)
+                    #expect(String(buffer: response.body).contains("field \(field)"))
+                }
+            }
             for path in ["/clients/\(clientID)", "/demands/\(demandID)", "/clients/\(clientID)/demands", "/match/demands/\(demandID)/listings",
                          "/demands/\(demandID)/events"] {
                 try await client.execute(uri: path, method: .get, headers: server.headers(.agentB)) { #expect($0.status == .forbidden, "\(path)") }

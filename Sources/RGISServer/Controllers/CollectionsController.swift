@@ -74,7 +74,7 @@ struct CollectionsController {
             let shown = record.json(for: call.caller)
             if call.caller.owns(agent: record.agent) && !record.privateMembers.isEmpty { try await call.audit([record.id]) }
             out = shown.jsonText
-            etag = record.etag
+            etag = record.etag(for: call.caller)
         } else {
             out = ""
             try await state.engine.item(layer, id: id).write(to: &out)

@@ -151,7 +151,7 @@ struct RecordsController {
                 throw RGISError(.forbidden, "\(kind.rawValue) '\(record.id)' belongs to another agent", at: idName)
             }
             if Self.isPersonal(record, for: call.caller) { try await call.audit([record.id]) }
-            return Self.respond(record.json(for: call.caller), kind: kind, etag: record.etag)
+            return Self.respond(record.json(for: call.caller), kind: kind, etag: record.etag(for: call.caller))
         }
     }
 
@@ -207,7 +207,7 @@ struct RecordsController {
             let body = try await call.body()
             let record = try await state.records.change(kind, id: call.path(idName), patch ? .mergePatch(body) : .replace(body), condition: condition(call))
             if Self.isPersonal(record, for: call.caller) { try await call.audit([record.id]) }
-            return Self.respond(record.json(for: call.caller), kind: kind, etag: record.etag)
+            return Self.respond(record.json(for: call.caller), kind: kind, etag: record.etag(for: call.caller))
         }
     }
 
@@ -263,6 +263,7 @@ struct RecordsController {
 
     @Sendable func listClients(_ call: EndpointCall) async throws -> Response {
         let limit = try call.parameters.int("limit") ?? 100
+        guard (1...1000).contains(limit) else { throw RGISError(.malformedInput, "limit must be 1 to 1000, found \(limit)", at: "parameter limit") }
         let clients = try await state.records.clients(agent: owner(call.caller), limit: limit + 1, after: call.parameters["after"])
         let shown = Array(clients.prefix(limit))
         try await call.audit(shown.map(\.id))

@@ -56,6 +56,17 @@ enum AccountSchema {
                 showing_contact_phone TEXT,
                 seller_contact TEXT
             );
+            -- Private fields an earlier import kept among a listing's public properties move here.
+            INSERT INTO listing_private (listing_id, private_remarks, showing_contact_phone, seller_contact)
+            SELECT id, COALESCE(extra ->> '$.private_remarks', extra ->> '$.PrivateRemarks'),
+                   COALESCE(extra ->> '$.showing_contact_phone', extra ->> '$.ShowingContactPhone'),
+                   COALESCE(extra ->> '$.seller_contact', extra ->> '$.SellerContact')
+            FROM listings
+            WHERE extra IS NOT NULL AND json_valid(extra) AND COALESCE(extra ->> '$.private_remarks', extra ->> '$.PrivateRemarks',
+                extra ->> '$.showing_contact_phone', extra ->> '$.ShowingContactPhone', extra ->> '$.seller_contact', extra ->> '$.SellerContact') IS NOT NULL;
+            UPDATE listings SET extra = NULLIF(json_remove(extra, '$.private_remarks', '$.PrivateRemarks', '$.showing_contact_phone',
+                                                           '$.ShowingContactPhone', '$.seller_contact', '$.SellerContact'), '{}')
+            WHERE id IN (SELECT listing_id FROM listing_private);
             -- The key behind ETags: a version tag must not let anyone test a guess of a private value.
             CREATE TABLE store_secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL);
             INSERT INTO store_secrets VALUES ('etag', randomblob(32));

@@ -5,9 +5,10 @@ import RGISCore
 /// add a new one. They spell out their SQL rather than derive it from app types, so that an old
 /// migration keeps meaning what it meant when it ran.
 enum Schema {
-    static func migrate(_ pool: DatabasePool) throws {
+    /// Runs every migration, or those up to `target` (tests build older files this way).
+    static func migrate(_ pool: DatabasePool, upTo target: String? = nil) throws {
         try initSpatialMetadata(pool)
-        try migrator.migrate(pool)
+        if let target { try migrator.migrate(pool, upTo: target) } else { try migrator.migrate(pool) }
     }
 
     /// Whether the file has the SpatiaLite metadata and every migration.

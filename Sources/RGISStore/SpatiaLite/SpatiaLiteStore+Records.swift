@@ -36,6 +36,12 @@ extension SpatiaLiteStore: RecordStore {
                     throw RGISError(.invalidValue, "this key was used for another request (another body or endpoint); send a new key for a new request",
                                     at: "header Idempotency-Key")
                 }
+                // The stored answer is given back only while the record is still the caller's.
+                let tables = try RecordTables(db)
+                guard let record = try tables.find(kind, id: row[2]), owner == nil || record.agent == owner else {
+                    throw RGISError(.conflict, "the record this key created has since been deleted or moved to another agent; send a new key",
+                                    at: "header Idempotency-Key")
+                }
                 return WriteResult(id: row[2], etag: row[3], json: try JSONValue.parse(Array((row[4] as String).utf8)), replayed: true)
             }
             let tables = try RecordTables(db)
@@ -80,6 +86,7 @@ extension SpatiaLiteStore: RecordStore {
                 }
                 try db.execute(literal: "DELETE FROM clients WHERE id = \(id)")
             }
+            if kind == .client { try tables.forgetResponses(.client, id: id) }
         }
     }
 
@@ -154,9 +161,11 @@ struct RecordTables {
             agent = client.agent
             clientID = nil
         }
-        let unsigned = StoredRecord(kind: kind, id: id, agent: agent, clientID: clientID, publicJSON: publicJSON, privateMembers: privateMembers, etag: "")
+        let unsigned = StoredRecord(kind: kind, id: id, agent: agent, clientID: clientID, publicJSON: publicJSON, privateMembers: privateMembers,
+                                    etag: "", publicETag: "")
+        func tag(_ json: JSONValue) -> String { "\"" + Digest.keyedTag(json.jsonText, key: etagKey) + "\"" }
         return StoredRecord(kind: kind, id: id, agent: agent, clientID: clientID, publicJSON: publicJSON, privateMembers: privateMembers,
-                            etag: "\"" + Digest.keyedTag(unsigned.wholeJSON.jsonText, key: etagKey) + "\"")
+                            etag: tag(unsigned.wholeJSON), publicETag: tag(publicJSON))
     }
 
     /// Ownership first (another agent's record is 403 whatever its version), then the version.
@@ -200,6 +209,18 @@ struct RecordTables {
             }
             record.values["agent"] = .text(agent)
         }
+        if layer == .demands, let current {
+            // A demand stays with its client, and its circle is rebuilt only from a centre.
+            let given: String? = if case .text(let s)? = record.values["client_id"] { s } else { nil }
+            if let given, given != current.clientID {
+                throw RGISError(.invalidValue, "a demand's client does not change (it is \(current.clientID.map { "'\($0)'" } ?? "none")); create a demand for the other client", at: "field client_id")
+            }
+            let oldRadius = current.publicJSON["properties"]?["radius_m"]?.number
+            let newRadius: Double? = switch record.values["radius_m"] { case .real(let d)?: d; case .integer(let i)?: Double(i); default: nil }
+            if newRadius != oldRadius, case .multiPolygon = record.geometry {
+                throw RGISError(.invalidValue, "radius_m changes the search circle: send its centre as a Point geometry with the new radius_m", at: "field radius_m")
+            }
+        }
         if let client {
             // The client's owner, read in this transaction: a client moved since the caller looked is refused.
             guard let clientAgent = try db.value("SELECT agent FROM clients WHERE id = \(client)", as: String.self) else {
@@ -241,7 +262,8 @@ struct RecordTables {
                 VALUES (\(clientID), \(client.agent), \(client.segment["age_band"]), \(client.segment["household"]), \(client.segment["income_band"]),
                         \(client.lifecycleStage), \(client.createdAt))
                 ON CONFLICT(id) DO UPDATE SET agent = excluded.agent, age_band = excluded.age_band, household = excluded.household,
-                    income_band = excluded.income_band, lifecycle_stage = excluded.lifecycle_stage, created_at = excluded.created_at
+                    income_band = excluded.income_band, lifecycle_stage = excluded.lifecycle_stage,
+                    created_at = COALESCE(excluded.created_at, clients.created_at)
                 """)
             // A client's demands carry its agent: they move with it.
             try db.execute(literal: "UPDATE demands SET agent = \(client.agent) WHERE client_id = \(clientID) AND agent IS NOT \(client.agent)")
@@ -258,10 +280,15 @@ struct RecordTables {
     }
 
     /// A new record's id: the one given (`.conflict` when taken), else the next free `prefix` number.
+    /// An id is never reused: a withdrawn listing's or demand's id stays taken, so that its history
+    /// (`events`) never passes to a new record of someone else.
     private func newID(_ table: String, given: String?, prefix: String) throws -> String {
-        func taken(_ id: String) throws -> Bool { try db.value("SELECT count(*) FROM \(sql: table) WHERE id = \(id)", as: Int.self) ?? 0 > 0 }
+        func taken(_ id: String) throws -> Bool {
+            try db.value("SELECT count(*) FROM \(sql: table) WHERE id = \(id)", as: Int.self) ?? 0 > 0
+                || db.value("SELECT count(*) FROM events WHERE layer = \(table) AND record_id = \(id)", as: Int.self) ?? 0 > 0
+        }
         if let given {
-            if try taken(given) { throw RGISError(.conflict, "id '\(given)' is taken; PUT to its URL to replace it", at: "field id") }
+            if try taken(given) { throw RGISError(.conflict, "id '\(given)' is taken (by a record or a withdrawn one's history); PUT to its URL to replace a live record", at: "field id") }
             return given
         }
         var n = (try db.value("SELECT COALESCE(MAX(fid), 0) + 1 FROM \(sql: table)", as: Int64.self)) ?? 1
@@ -274,5 +301,16 @@ struct RecordTables {
         let status = try db.value("SELECT status FROM \(sql: layer.table) WHERE id = \(id)", as: String.self)
         try db.execute(literal: "DELETE FROM \(sql: layer.table) WHERE id = \(id)")
         try db.execute(literal: "INSERT INTO events (layer, record_id, kind, old_value) VALUES (\(layer.table), \(id), 'withdrawn', \(status))")
+        try forgetResponses(layer == .listings ? .listing : .demand, id: id)
+    }
+
+    /// A stored POST response holds the record's personal data: it goes when the record goes.
+    func forgetResponses(_ kind: RecordKind, id: String) throws {
+        let endpoint: SQL = switch kind {
+        case .listing: "endpoint = '/collections/listings/items'"
+        case .client: "endpoint = '/clients'"
+        case .demand: "endpoint LIKE '/clients/%/demands'"
+        }
+        try db.execute(literal: "DELETE FROM idempotency_keys WHERE record_id = \(id) AND \(endpoint)")
     }
 }

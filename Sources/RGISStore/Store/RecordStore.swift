@@ -59,11 +59,14 @@ public struct StoredRecord: Sendable {
     public let publicJSON: JSONValue
     /// The personal or private part, merged in for the owner: a listing's private properties, a client's `contact`.
     public let privateMembers: [String: JSONValue]
-    /// Quoted, as in the header: `"5f…"`.
+    /// The whole record's version, quoted as in the header (`"5f…"`): what `If-Match` is compared with.
     public let etag: String
+    /// The public part's version, for callers who may not see the rest (so that the tag does not
+    /// tell them when a private field changed).
+    public let publicETag: String
 
     public init(kind: RecordKind, id: String, agent: String?, clientID: String?, publicJSON: JSONValue,
-                privateMembers: [String: JSONValue], etag: String) {
+                privateMembers: [String: JSONValue], etag: String, publicETag: String) {
         self.kind = kind
         self.id = id
         self.agent = agent
@@ -71,11 +74,17 @@ public struct StoredRecord: Sendable {
         self.publicJSON = publicJSON
         self.privateMembers = privateMembers
         self.etag = etag
+        self.publicETag = publicETag
     }
 
     /// The record as `caller` may see it: whole for its owner and admins, else without the private part.
     public func json(for caller: Caller) -> JSONValue {
         caller.owns(agent: agent) ? wholeJSON : publicJSON
+    }
+
+    /// The version tag of what `caller` sees.
+    public func etag(for caller: Caller) -> String {
+        caller.owns(agent: agent) ? etag : publicETag
     }
 
     /// Everything: the private part goes into a feature's `properties`, or a client's top level.
