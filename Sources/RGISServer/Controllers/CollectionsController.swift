@@ -72,7 +72,7 @@ struct CollectionsController {
         if layer == .listings {
             let record = try await state.records.record(.listing, id: id)
             let shown = record.json(for: call.caller)
-            if call.caller.owns(agent: record.agent) && !record.privateMembers.isEmpty { try await call.audit([record.id]) }
+            if record.carriesPersonalData(for: call.caller) { try await call.audit([record.id]) }
             out = shown.jsonText
             etag = record.etag(for: call.caller)
         } else {

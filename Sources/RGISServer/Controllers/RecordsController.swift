@@ -123,11 +123,6 @@ struct RecordsController {
         WriteCondition(ifMatch: call.header("If-Match"), owner: owner(call.caller))
     }
 
-    /// Whether a response with this record carries personal data (and so leaves an audit row).
-    private static func isPersonal(_ record: StoredRecord, for caller: Caller) -> Bool {
-        record.kind != .listing || (caller.owns(agent: record.agent) && !record.privateMembers.isEmpty)
-    }
-
     private func location(_ kind: RecordKind, _ id: String, _ request: Request) -> String {
         let base = state.base(request)
         return switch kind {
@@ -150,7 +145,7 @@ struct RecordsController {
             guard kind == .listing || call.caller.owns(agent: record.agent) else {
                 throw RGISError(.forbidden, "\(kind.rawValue) '\(record.id)' belongs to another agent", at: idName)
             }
-            if Self.isPersonal(record, for: call.caller) { try await call.audit([record.id]) }
+            if record.carriesPersonalData(for: call.caller) { try await call.audit([record.id]) }
             return Self.respond(record.json(for: call.caller), kind: kind, etag: record.etag(for: call.caller))
         }
     }
@@ -206,7 +201,7 @@ struct RecordsController {
             try checkCollection(call, kind)
             let body = try await call.body()
             let record = try await state.records.change(kind, id: call.path(idName), patch ? .mergePatch(body) : .replace(body), condition: condition(call))
-            if Self.isPersonal(record, for: call.caller) { try await call.audit([record.id]) }
+            if record.carriesPersonalData(for: call.caller) { try await call.audit([record.id]) }
             return Self.respond(record.json(for: call.caller), kind: kind, etag: record.etag(for: call.caller))
         }
     }

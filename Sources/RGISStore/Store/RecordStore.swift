@@ -82,6 +82,12 @@ public struct StoredRecord: Sendable {
         caller.owns(agent: agent) ? wholeJSON : publicJSON
     }
 
+    /// Whether what `caller` sees of it is personal data (and so leaves an audit row): any client or
+    /// demand, and a listing whose private fields the caller sees.
+    public func carriesPersonalData(for caller: Caller) -> Bool {
+        kind != .listing || (caller.owns(agent: agent) && !privateMembers.isEmpty)
+    }
+
     /// The version tag of what `caller` sees.
     public func etag(for caller: Caller) -> String {
         caller.owns(agent: agent) ? etag : publicETag
