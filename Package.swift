@@ -22,6 +22,11 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         // SHA-256 for stored tokens, HMAC for ETags (already built for the HTTP test client).
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        // Notifications: the webhook and SMTP clients are written on SwiftNIO (already under Hummingbird),
+        // TLS by NIOSSL (https webhooks, SMTP STARTTLS); the notifier is a ServiceLifecycle service in `rgis serve`.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // spatialite.h through pkg-config; links the same system libsqlite3 that GRDBSQLite links.
@@ -56,11 +61,25 @@ let package = Package(
             name: "RGISQuery",
             dependencies: ["RGISCore", "RGISStore"]
         ),
+        // Saved searches → outbox → Standard Webhooks and SMTP, with retries, digests and quiet hours.
+        .target(
+            name: "RGISNotify",
+            dependencies: [
+                "RGISCore", "RGISStore", "RGISQuery",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // HTTP: OGC API – Features, the domain API and the map page, over RGISQuery.
         .target(
             name: "RGISServer",
             dependencies: [
-                "RGISCore", "RGISStore", "RGISQuery",
+                "RGISCore", "RGISStore", "RGISQuery", "RGISNotify",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -78,7 +97,9 @@ let package = Package(
                 "RGISStore",
                 "RGISQuery",
                 "RGISServer",
+                "RGISNotify",
                 "RGISSample",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -101,6 +122,9 @@ let package = Package(
         ], exclude: ["Golden"]),
         .testTarget(name: "RGISQueryTests", dependencies: [
             "RGISQuery", "RGISStore", "RGISTesting", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        .testTarget(name: "RGISNotifyTests", dependencies: [
+            "RGISNotify", "RGISStore", "RGISQuery", "RGISTesting", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "RGISServerTests", dependencies: [
             "RGISServer", "RGISStore", "RGISTesting", .product(name: "GRDB", package: "GRDB.swift"),

@@ -40,11 +40,11 @@ public func buildApplication(
 ) throws -> some ApplicationProtocol {
     let store = try SpatiaLiteStore.open(at: configuration.databasePath)
     let limits = RequestLimits(deadlineSeconds: configuration.requestTimeoutSeconds, heavySlots: configuration.heavySlots)
-    let state = ServerState(engine: QueryEngine(store), records: store, accounts: store, baseURL: configuration.baseURL, now: configuration.now)
+    let state = ServerState(engine: QueryEngine(store), records: store, accounts: store, notifications: store, baseURL: configuration.baseURL, now: configuration.now)
     let authentication = Authentication(accounts: store, legacyAPIKey: configuration.apiKey, now: configuration.now)
     let rateLimiter = RateLimiter(perMinute: configuration.rateLimitPerMinute)
     let trail = AuditTrail(accounts: store, now: configuration.now)
-    let metrics = RequestMetrics(database: store.database, slots: limits.heavySlots)
+    let metrics = RequestMetrics(database: store.database, slots: limits.heavySlots, notifications: store, now: configuration.now)
     let router = Router(context: ServerContext.self)
 
     var endpoints: [Endpoint] = []
@@ -53,6 +53,7 @@ public func buildApplication(
     endpoints += MatchingController(state: state).endpoints
     endpoints += ArchiveController(state: state).endpoints
     endpoints += RecordsController(state: state).endpoints
+    endpoints += NotificationsController(state: state).endpoints
     endpoints += MapController(state: state, leafletDirectory: configuration.leafletDirectory).endpoints
     let landing = LandingController(state: state, metrics: metrics, documented: endpoints)
     endpoints = landing.endpoints + endpoints

@@ -16,14 +16,18 @@ struct RequestMetrics: Sendable {
 
     let databasePath: String
     let slots: RequestLimits.Slots
+    let notifications: any NotificationStore
+    let now: @Sendable () -> Date
 
-    init(database: RGISDatabase, slots: RequestLimits.Slots) {
+    init(database: RGISDatabase, slots: RequestLimits.Slots, notifications: any NotificationStore, now: @escaping @Sendable () -> Date) {
         _ = Self.registry
         databasePath = database.path
         self.slots = slots
+        self.notifications = notifications
+        self.now = now
     }
 
-    var prometheusText: String {
+    func prometheusText() async throws -> String {
         let registry = Self.registry
         func size(_ path: String) -> Double {
             ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.doubleValue ?? 0
@@ -34,6 +38,15 @@ struct RequestMetrics: Sendable {
         registry.makeGauge(name: "rgis_heavy_slots", help: "Heavy-query slots in all.").set(Double(slots.capacity))
         registry.makeGauge(name: "rgis_heavy_slots_in_use", help: "Heavy queries running.").set(Double(usage.inUse))
         registry.makeGauge(name: "rgis_heavy_queries_waiting", help: "Heavy queries waiting for a slot.").set(Double(usage.waiting))
+        let counts = try await notifications.notificationCounts(agent: nil, now: now())
+        let outbox = "rgis_notifications"
+        let help = "Notifications in the outbox by state: queued (never tried), retrying, sent, failed."
+        registry.makeGauge(name: outbox, labels: [("state", "queued")], help: help).set(Double(counts.queued))
+        registry.makeGauge(name: outbox, labels: [("state", "retrying")], help: help).set(Double(counts.retryBacklog))
+        registry.makeGauge(name: outbox, labels: [("state", "sent")], help: help).set(Double(counts.sent))
+        registry.makeGauge(name: outbox, labels: [("state", "failed")], help: help).set(Double(counts.failed))
+        registry.makeGauge(name: "rgis_notifications_oldest_pending_seconds", help: "Age of the oldest notification not yet sent.")
+            .set(counts.oldestPendingAgeSeconds)
         return registry.emitToString()
     }
 }

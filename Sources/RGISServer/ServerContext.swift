@@ -24,6 +24,8 @@ struct ServerState: Sendable {
     let engine: QueryEngine
     let records: any RecordStore
     let accounts: any AccountStore
+    /// Saved searches and deliveries (with the features and archive a backfill's match reads).
+    let notifications: any NotificationStore & FeatureStore & ArchiveStore
     /// Fixed public base URL, if configured; otherwise taken from each request's Host header.
     let baseURL: String?
     let now: @Sendable () -> Date

@@ -4,6 +4,8 @@ import Hummingbird
 import Logging
 import RGISCore
 import RGISServer
+import RGISStore
+import ServiceLifecycle
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -30,6 +32,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("heavy-slots"),
             help: "Heavy queries (indicators, polygons, matching, whole-register reads) run this many at a time; the others wait (default: half the cores).")
     var heavySlots: Int?
+    @OptionGroup(title: "Notifications (saved searches)") var delivery: DeliveryOptions
+    @Flag(name: .customLong("no-notify"), help: "Do not deliver notifications in this process (run rgis notify run elsewhere).")
+    var noNotify = false
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
@@ -61,6 +66,18 @@ struct ServeCommand: AsyncParsableCommand {
             Console.error("error: \(error.description)")
             throw ExitCode(1)
         }
-        try await app.runService()
+        var services: [any Service] = [app]
+        if !noNotify {
+            do {
+                let store = try SpatiaLiteStore.open(at: path)
+                services.append(try delivery.notifier(store: store, publicURLDefault: baseURL ?? "http://\(host):\(port)", logger: logger))
+            } catch let error as RGISError {
+                Console.error("error: \(error.description)")
+                throw ExitCode(1)
+            }
+        }
+        // One group: SIGTERM or SIGINT stops the server and lets the notifier finish or give back what it holds.
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
     }
 }

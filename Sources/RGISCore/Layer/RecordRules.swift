@@ -4,7 +4,7 @@
 public enum RecordRules {
     /// One entry of a record's history (`events`).
     public struct ChangeEvent: Sendable, Equatable {
-        public enum Kind: String, Sendable { case new, priceChange = "price_change", statusChange = "status_change", withdrawn }
+        public enum Kind: String, Sendable { case new, priceChange = "price_change", statusChange = "status_change", update, withdrawn }
         public let kind: Kind
         public let oldValue: FieldValue?
         public let newValue: FieldValue?
@@ -19,9 +19,37 @@ public enum RecordRules {
         }
     }
 
+    /// What of a listing decides which demands it fits, besides price and status: a change of it logs
+    /// `update`, which starts a new match (the listing may fit other clients now).
+    public struct ListingShape: Sendable, Equatable {
+        public let propertyType: String?
+        public let livingAreaM2: Double?
+        public let bedrooms: Double?
+        public let position: Position?
+
+        public init(propertyType: String?, livingAreaM2: Double?, bedrooms: Double?, position: Position?) {
+            self.propertyType = propertyType
+            self.livingAreaM2 = livingAreaM2
+            self.bedrooms = bedrooms
+            self.position = position
+        }
+
+        public init(_ record: LayerRecord) {
+            func number(_ v: FieldValue?) -> Double? {
+                switch v { case .real(let d)?: d; case .integer(let i)?: Double(i); default: nil }
+            }
+            let type: String? = if case .text(let s)? = record.values["property_type"] { s } else { nil }
+            let position: Position? = if case .point(let p) = record.geometry { p } else { nil }
+            self.init(propertyType: type, livingAreaM2: number(record.values["living_area_m2"]),
+                      bedrooms: number(record.values["bedrooms"]), position: position)
+        }
+    }
+
     /// What replacing a record logs: nothing for a layer without a history, `new` for a first write,
-    /// else a price change and a status change for each that differs.
-    public static func events(_ layer: Layer, previous: (price: Double?, status: String?)?, record: LayerRecord) -> [ChangeEvent] {
+    /// else a price change and a status change for each that differs, and `update` when a listing's
+    /// shape (``ListingShape``) differs from `previousShape`.
+    public static func events(_ layer: Layer, previous: (price: Double?, status: String?)?, previousShape: ListingShape? = nil,
+                              record: LayerRecord) -> [ChangeEvent] {
         guard let priceField = priceField(layer) else { return [] }
         guard let previous else { return [ChangeEvent(kind: .new, oldValue: nil, newValue: nil)] }
         var events: [ChangeEvent] = []
@@ -36,6 +64,9 @@ public enum RecordRules {
         let newStatus: String? = if case .text(let s)? = record.values["status"] { s } else { nil }
         if previous.status != newStatus {
             events.append(ChangeEvent(kind: .statusChange, oldValue: previous.status.map(FieldValue.text), newValue: newStatus.map(FieldValue.text)))
+        }
+        if layer == .listings, let previousShape, previousShape != ListingShape(record) {
+            events.append(ChangeEvent(kind: .update, oldValue: nil, newValue: nil))
         }
         return events
     }

@@ -95,7 +95,7 @@ public struct MatchScore: Sendable, Equatable {
         self.reasons = reasons
     }
 
-    static func money(_ v: Double) -> String {
+    public static func money(_ v: Double) -> String {
         let f = NumberFormatter()
         f.numberStyle = .decimal
         f.maximumFractionDigits = 0
@@ -104,7 +104,7 @@ public struct MatchScore: Sendable, Equatable {
         return f.string(from: NSNumber(value: v)) ?? String(Int(v))
     }
 
-    static func number(_ v: Double) -> String {
+    public static func number(_ v: Double) -> String {
         v == v.rounded() ? String(Int(v)) : String(format: "%.1f", v)
     }
 }

@@ -72,7 +72,7 @@ struct LandingController {
     var metricsPage: Endpoint {
         Endpoint(method: .get, path: "/metrics", operationID: "getMetrics", summary: "Request counters (Prometheus text format)", tag: "Operations",
                  produces: "text/plain") { [metrics] _ in
-            .text(metrics.prometheusText, type: "text/plain; version=0.0.4")
+            .text(try await metrics.prometheusText(), type: "text/plain; version=0.0.4")
         }
     }
 }

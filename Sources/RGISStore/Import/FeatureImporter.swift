@@ -163,7 +163,7 @@ struct LayerWriter {
         if options.upsert { sql += " RETURNING id" }
         insert = try db.makeStatement(sql: sql)
 
-        let watched = layer == .listings ? "list_price, status" : layer == .demands ? "budget_max, status" : "NULL, NULL"
+        let watched = layer == .listings ? "list_price, status, property_type, living_area_m2, bedrooms, X(geom), Y(geom)" : layer == .demands ? "budget_max, status" : "NULL, NULL"
         existing = try db.makeStatement(sql: "SELECT \(watched) FROM \(table) WHERE id = ?")
         event = layer == .listings || layer == .demands
             ? try db.makeStatement(sql: "INSERT INTO events (layer, record_id, kind, old_value, new_value) VALUES (?, ?, ?, ?, ?)")
@@ -298,7 +298,11 @@ struct LayerWriter {
     private func recordEvents(id: String, previous: Row?, record: LayerRecord) throws {
         guard let event else { return }
         let before = previous.map { (price: $0[0] as Double?, status: $0[1] as String?) }
-        for change in RecordRules.events(layer, previous: before, record: record) {
+        let shape = layer == .listings ? previous.map { row in
+            RecordRules.ListingShape(propertyType: row[2], livingAreaM2: row[3], bedrooms: row[4],
+                                     position: (row[5] as Double?).flatMap { x in (row[6] as Double?).map { Position(lon: x, lat: $0) } })
+        } : nil
+        for change in RecordRules.events(layer, previous: before, previousShape: shape, record: record) {
             func bound(_ value: FieldValue?) -> (any DatabaseValueConvertible)? {
                 switch value {
                 case .text(let s)?: s

@@ -37,6 +37,7 @@ enum Schema {
         migrator.registerMigration("v2-archive", migrate: ArchiveSchema.create)
         migrator.registerMigration("v3-layer-statistics", migrate: LayerStatisticsTable.create)
         migrator.registerMigration("v4-accounts", migrate: AccountSchema.create)
+        migrator.registerMigration("v5-notifications", migrate: NotificationSchema.create)
         return migrator
     }
 

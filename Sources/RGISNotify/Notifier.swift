@@ -1,0 +1,268 @@
+import Foundation
+import Logging
+import RGISCore
+import RGISQuery
+import RGISStore
+import ServiceLifecycle
+
+/// How the notifier runs.
+public struct NotifierConfiguration: Sendable {
+    /// This process's name on its claims: host and pid, so that a restarted worker on the same host
+    /// can tell that a dead one's claims are free.
+    public var worker: String
+    /// Listing events matched per window.
+    public var matchWindowEvents = 2000
+    /// Deliveries claimed at a time.
+    public var claimBatch = 16
+    /// How long a claim holds without the worker: past every timeout of a claimed batch.
+    public var leaseSeconds: Double = 300
+    public var webhookTimeoutSeconds: Double = 15
+    /// Seconds between rounds when there is nothing to do.
+    public var pollSeconds: Double = 2
+    public var mailFrom: String = "rgis@localhost"
+    public var publicURL: String = "http://127.0.0.1:8080"
+
+    public init(worker: String = NotifierConfiguration.thisProcess) {
+        self.worker = worker
+    }
+
+    public static var thisProcess: String { "\(ProcessInfo.processInfo.hostName):\(getpid())" }
+}
+
+/// What a round did.
+public struct NotifyRound: Sendable, Equatable {
+    public var eventsMatched = 0
+    public var queued = 0
+    public var sent = 0
+    public var retried = 0
+    public var failed = 0
+
+    public init() {}
+
+    public var json: JSONValue {
+        .object(["events_matched": .int(Int64(eventsMatched)), "queued": .int(Int64(queued)), "sent": .int(Int64(sent)),
+                 "retried": .int(Int64(retried)), "failed": .int(Int64(failed))])
+    }
+}
+
+/// Turns listing events into deliveries: the reverse match of each event against the saved searches
+/// (``NotificationStore/matchWindow(limit:)``, scored by ``QueryEngine/score(_:at:for:)``) into the
+/// outbox, then every due notification out by webhook or e-mail, with retries. Time comes from
+/// `clock`, so that tests drive it.
+public struct Notifier: Sendable {
+    public typealias Store = NotificationStore & FeatureStore
+
+    let store: any Store
+    let webhooks: any WebhookTransport
+    let mail: (any MailTransport)?
+    let configuration: NotifierConfiguration
+    let clock: @Sendable () -> Date
+    let jitter: @Sendable () -> Double
+    let logger: Logger
+
+    public init(store: any Store, webhooks: any WebhookTransport, mail: (any MailTransport)?, configuration: NotifierConfiguration,
+                clock: @escaping @Sendable () -> Date = { Date() }, jitter: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
+                logger: Logger = Logger(label: "rgis.notify")) {
+        self.store = store
+        self.webhooks = webhooks
+        self.mail = mail
+        self.configuration = configuration
+        self.clock = clock
+        self.jitter = jitter
+        self.logger = logger
+    }
+
+    /// Matches every waiting event, then delivers everything due, until nothing is left.
+    public func runOnce() async throws -> NotifyRound {
+        var round = NotifyRound()
+        try await match(into: &round)
+        try await deliverDue(into: &round)
+        return round
+    }
+
+    /// Rounds until cancelled. A graceful shutdown lets the round in flight finish its deliveries
+    /// and gives back what it had claimed but not started.
+    public func run() async throws {
+        defer { Task { [store, configuration] in try? await store.releaseClaims(worker: configuration.worker) } }
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                let round = try await cancelWhenGracefulShutdown { try await runOnce() }
+                if round.sent + round.failed + round.retried + round.queued > 0 {
+                    logger.info("notify round", metadata: ["queued": "\(round.queued)", "sent": "\(round.sent)", "retried": "\(round.retried)", "failed": "\(round.failed)"])
+                }
+            } catch is CancellationError {
+                break
+            } catch {
+                logger.error("notify round failed: \(error)")
+            }
+            try? await Task.sleep(for: .seconds(configuration.pollSeconds))
+        }
+        try? await store.releaseClaims(worker: configuration.worker)
+    }
+
+    // MARK: Matching
+
+    func match(into round: inout NotifyRound) async throws {
+        while true {
+            let window = try await store.matchWindow(limit: configuration.matchWindowEvents)
+            if window.isEmpty { return }
+            let scored = window.candidates.map { c in
+                ScoredMatch(eventID: c.eventID, reason: c.reason, listingID: c.listingID, demandID: c.demand.feature.id,
+                            subscriptionID: c.subscriptionID, score: QueryEngine.score(c.listing, at: c.position, for: c.demand).match.score,
+                            price: c.listing.price)
+            }
+            round.eventsMatched += Int(window.throughEvent - window.afterEvent)
+            round.queued += try await store.queue(scored, window: window, now: clock())
+        }
+    }
+
+    // MARK: Delivery
+
+    func deliverDue(into round: inout NotifyRound) async throws {
+        let dead = try await deadWorkers()
+        while true {
+            try Task.checkCancellation()
+            let deliveries = try await store.claimDue(now: clock(), worker: configuration.worker, deadWorkers: dead,
+                                                      limit: configuration.claimBatch, leaseSeconds: configuration.leaseSeconds)
+            if deliveries.isEmpty { return }
+            // One receiver at a time per endpoint (a CRM sees its events in order); endpoints and mail in parallel.
+            let lanes = Dictionary(grouping: deliveries) { $0.endpoint?.url ?? "mail" }.values
+            let outcomes = await withTaskGroup(of: [Outcome].self) { group in
+                for lane in lanes {
+                    group.addTask {
+                        var outcomes: [Outcome] = []
+                        // Past a shutdown, the rest of the lane stays claimed and is given back.
+                        for delivery in lane where !Task.isCancelled { outcomes.append(await deliver(delivery)) }
+                        return outcomes
+                    }
+                }
+                var all: [Outcome] = []
+                for await lane in group { all += lane }
+                return all
+            }
+            for outcome in outcomes {
+                switch outcome {
+                case .sent: round.sent += 1
+                case .retry: round.retried += 1
+                case .failed: round.failed += 1
+                }
+            }
+        }
+    }
+
+    /// Claim holders on this host whose process is gone.
+    func deadWorkers() async throws -> [String] {
+        let host = ProcessInfo.processInfo.hostName
+        return try await store.claimHolders().filter { holder in
+            guard holder != configuration.worker, holder.hasPrefix(host + ":"), let pid = pid_t(holder.dropFirst(host.count + 1)) else { return false }
+            return kill(pid, 0) != 0 && errno == ESRCH
+        }
+    }
+
+    enum Outcome { case sent, retry, failed }
+
+    /// Delivers and records the outcome. The recording runs outside the caller's task, so that a
+    /// shutdown arriving mid-delivery cannot lose the record of a message already accepted.
+    func deliver(_ delivery: Delivery) async -> Outcome {
+        await Task { await attempt(delivery) }.value
+    }
+
+    private func attempt(_ delivery: Delivery) async -> Outcome {
+        do {
+            let listings = try await currentListings(delivery)
+            if listings.isEmpty {
+                try await store.recordFailure(delivery, error: "no listing of this notification is still active", retryAt: nil, disable: nil, now: clock())
+                return .failed
+            }
+            switch delivery.subscription.settings.channel {
+            case .webhook: return try await deliverWebhook(delivery, listings)
+            case .email(let address): return try await deliverMail(delivery, listings, to: address)
+            }
+        } catch {
+            logger.error("delivery of \(delivery.items.first?.messageID ?? "?") could not be recorded: \(error)")
+            return .retry
+        }
+    }
+
+    /// The items' listings as they are now; a listing withdrawn or no longer active since is left out.
+    func currentListings(_ delivery: Delivery) async throws -> [(DeliveryItem, StoredFeature)] {
+        var found: [(DeliveryItem, StoredFeature)] = []
+        for item in delivery.items {
+            guard let feature = try? await store.feature(.listings, id: item.listingID),
+                  feature.properties["status"]?.stringValue == "active" else { continue }
+            found.append((item, feature))
+        }
+        return found
+    }
+
+    func composer() async throws -> MessageComposer {
+        MessageComposer(mailFrom: configuration.mailFrom, publicURL: configuration.publicURL, signer: LinkSigner(key: try await store.linkKey()))
+    }
+
+    func deliverWebhook(_ delivery: Delivery, _ listings: [(DeliveryItem, StoredFeature)]) async throws -> Outcome {
+        guard let endpoint = delivery.endpoint, let (item, listing) = listings.first else { return .failed }
+        let secret = try WebhookSecret(endpoint.secret)
+        let now = clock()
+        let body = try await composer().webhookPayload(item, delivery.subscription, listing: listing, now: now)
+        let headers = StandardWebhooks.headers(secret: secret, id: item.messageID, timestamp: Int64(now.timeIntervalSince1970), body: body)
+        let reply: HTTPReply
+        do {
+            reply = try await webhooks.post(url: endpoint.url, headers: headers, body: body, timeoutSeconds: configuration.webhookTimeoutSeconds)
+        } catch {
+            return try await failed(delivery, error: "\(error)", retryAfter: nil)
+        }
+        switch reply.status {
+        case 200..<300:
+            try await store.recordSent(delivery, now: clock())
+            return .sent
+        case 410:
+            try await store.recordFailure(delivery, error: "410 Gone", retryAt: nil,
+                                          disable: .endpoint(reason: "the endpoint answered 410 Gone at \(Timestamp.text(now))"), now: clock())
+            return .failed
+        case 429, 503:
+            return try await failed(delivery, error: "HTTP \(reply.status)", retryAfter: reply.retryAfterSeconds)
+        default:
+            return try await failed(delivery, error: "HTTP \(reply.status)", retryAfter: nil)
+        }
+    }
+
+    func deliverMail(_ delivery: Delivery, _ listings: [(DeliveryItem, StoredFeature)], to address: String) async throws -> Outcome {
+        guard let mail else {
+            return try await failed(delivery, error: "no SMTP server is configured (--smtp)", retryAfter: nil)
+        }
+        let message = try await composer().mail(delivery, listings: listings, to: address, now: clock(), hostName: ProcessInfo.processInfo.hostName)
+        do {
+            try await mail.send(message)
+        } catch let error as SMTPError where error.isPermanent {
+            try await store.recordFailure(delivery, error: error.description, retryAt: nil,
+                                          disable: .subscription(reason: "the mail server refused \(address): \(error.reply?.text ?? "")"), now: clock())
+            return .failed
+        } catch {
+            return try await failed(delivery, error: "\(error)", retryAfter: nil)
+        }
+        try await store.recordSent(delivery, now: clock())
+        return .sent
+    }
+
+    /// A failed attempt: retried on the schedule (or after `Retry-After`), failed for good after the
+    /// last; an endpoint failing for five days without a success is disabled.
+    func failed(_ delivery: Delivery, error: String, retryAfter: Double?) async throws -> Outcome {
+        let now = clock()
+        let delay = RetryPolicy.delay(afterAttempt: delivery.attempt, jitter: jitter(), retryAfter: retryAfter)
+        let failingSince = try await store.recordFailure(delivery, error: error, retryAt: delay.map { now.addingTimeInterval($0) }, disable: nil, now: now)
+        if let failingSince, now.timeIntervalSince(failingSince) >= RetryPolicy.endpointGiveUpSeconds {
+            try await store.recordFailure(delivery, error: error, retryAt: nil,
+                                          disable: .endpoint(reason: "failing since \(Timestamp.text(failingSince)) (last: \(error))"), now: now)
+            return .failed
+        }
+        return delay == nil ? .failed : .retry
+    }
+}
+
+extension Notifier: Service {
+    /// Runs until SIGTERM or SIGINT, then shuts down gracefully (``run()``).
+    public func runUntilSignalled() async throws {
+        let group = ServiceGroup(configuration: .init(services: [self], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}

@@ -1,0 +1,289 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import NIOSSL
+
+/// A reply of an SMTP server: its code and text lines (RFC 5321 §4.2).
+public struct SMTPReply: Sendable, Equatable {
+    public let code: Int
+    public let lines: [String]
+
+    public var text: String { "\(code) " + lines.joined(separator: " / ") }
+    public var isPermanentFailure: Bool { (500..<600).contains(code) }
+}
+
+/// An SMTP exchange that did not succeed: the server's reply, or a transport failure (no reply).
+public struct SMTPError: Error, CustomStringConvertible, Sendable {
+    public let reply: SMTPReply?
+    public let stage: String
+    public let detail: String
+
+    public var description: String { "SMTP \(stage): " + (reply?.text ?? detail) }
+    /// A 5xx reply: the address or the message is refused for good.
+    public var isPermanent: Bool { reply?.isPermanentFailure ?? false }
+}
+
+/// Where and how to send mail.
+public struct SMTPConfiguration: Sendable {
+    public enum StartTLS: String, Sendable { case never, ifOffered = "if-offered", required }
+
+    public var host: String
+    public var port: Int
+    public var startTLS: StartTLS
+    public var username: String?
+    public var password: String?
+    /// PEM file of the roots to trust for STARTTLS (default: the system's).
+    public var trustRootsFile: String?
+    /// The name sent in EHLO.
+    public var heloName: String
+    public var timeoutSeconds: Double
+
+    public init(host: String, port: Int = 25, startTLS: StartTLS = .ifOffered, username: String? = nil, password: String? = nil,
+                trustRootsFile: String? = nil, heloName: String = "localhost", timeoutSeconds: Double = 30) {
+        self.host = host
+        self.port = port
+        self.startTLS = startTLS
+        self.username = username
+        self.password = password
+        self.trustRootsFile = trustRootsFile
+        self.heloName = heloName
+        self.timeoutSeconds = timeoutSeconds
+    }
+
+    /// `smtp://HOST[:PORT]` (port 25 by default).
+    public init(url: String) throws {
+        guard let parts = URLComponents(string: url), parts.scheme == "smtp", let host = parts.host, !host.isEmpty else {
+            throw SMTPError(reply: nil, stage: "configuration", detail: "'\(url)' is not smtp://HOST:PORT")
+        }
+        self.init(host: host, port: parts.port ?? 25)
+    }
+}
+
+/// One message for one recipient.
+public struct OutgoingMail: Sendable {
+    public let from: String
+    public let to: String
+    /// The whole RFC 5322 message, CRLF line ends.
+    public let data: String
+
+    public init(from: String, to: String, data: String) {
+        self.from = from
+        self.to = to
+        self.data = data
+    }
+}
+
+public protocol MailTransport: Sendable {
+    func send(_ mail: OutgoingMail) async throws
+}
+
+/// A small SMTP client on SwiftNIO: EHLO, STARTTLS when offered or required, AUTH PLAIN or LOGIN
+/// when a user is configured, MAIL/RCPT/DATA with dot-stuffing, QUIT. One connection per message.
+public struct SMTPClient: MailTransport {
+    public let configuration: SMTPConfiguration
+    let group: any EventLoopGroup
+
+    public init(_ configuration: SMTPConfiguration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+        self.configuration = configuration
+        self.group = group
+    }
+
+    public func send(_ mail: OutgoingMail) async throws {
+        let session = try await SMTPSession.connect(configuration, group: group)
+        do {
+            try await session.deliver(mail)
+            await session.close()
+        } catch {
+            await session.close()
+            throw error
+        }
+    }
+}
+
+/// The commands of one connection, each awaiting its reply.
+/// Used by one task from connect to close.
+final class SMTPSession {
+    let channel: any Channel
+    var replies: AsyncThrowingStream<SMTPReply, any Error>.Iterator
+    let configuration: SMTPConfiguration
+
+    private init(channel: any Channel, replies: AsyncThrowingStream<SMTPReply, any Error>, configuration: SMTPConfiguration) {
+        self.channel = channel
+        self.replies = replies.makeAsyncIterator()
+        self.configuration = configuration
+    }
+
+    static func connect(_ c: SMTPConfiguration, group: any EventLoopGroup) async throws -> SMTPSession {
+        let (stream, continuation) = AsyncThrowingStream<SMTPReply, any Error>.makeStream()
+        let idle = TimeAmount.milliseconds(Int64(c.timeoutSeconds * 1000))
+        let channel: any Channel
+        do {
+            channel = try await ClientBootstrap(group: group)
+                .connectTimeout(idle)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idle))
+                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(SMTPReplyDecoder()))
+                        try channel.pipeline.syncOperations.addHandler(SMTPReplyForwarder(continuation))
+                    }
+                }
+                .connect(host: c.host, port: c.port).get()
+        } catch {
+            throw SMTPError(reply: nil, stage: "connect", detail: "cannot reach \(c.host):\(c.port): \(error)")
+        }
+        return SMTPSession(channel: channel, replies: stream, configuration: c)
+    }
+
+    func deliver(_ mail: OutgoingMail) async throws {
+        _ = try await expect([220], stage: "greeting")
+        var capabilities = try await ehlo()
+        let offered = capabilities.contains { $0.uppercased() == "STARTTLS" }
+        if configuration.startTLS == .required && !offered {
+            throw SMTPError(reply: nil, stage: "STARTTLS", detail: "the server does not offer STARTTLS, which is required")
+        }
+        if configuration.startTLS != .never && offered {
+            try await command("STARTTLS", expect: [220], stage: "STARTTLS")
+            try await startTLS()
+            capabilities = try await ehlo()
+        }
+        if let user = configuration.username {
+            try await authenticate(user: user, password: configuration.password ?? "", capabilities: capabilities)
+        }
+        try await command("MAIL FROM:<\(mail.from)>", expect: [250], stage: "MAIL FROM")
+        try await command("RCPT TO:<\(mail.to)>", expect: [250, 251], stage: "RCPT TO")
+        try await command("DATA", expect: [354], stage: "DATA")
+        try await write(Self.dotStuffed(mail.data) + ".\r\n")
+        _ = try await expect([250], stage: "message")
+        try? await command("QUIT", expect: [221], stage: "QUIT")
+    }
+
+    private func ehlo() async throws -> [String] {
+        try await write("EHLO \(configuration.heloName)\r\n")
+        let reply = try await expect([250], stage: "EHLO")
+        // The first line is the server's name; the others are its extensions.
+        return Array(reply.lines.dropFirst())
+    }
+
+    private func authenticate(user: String, password: String, capabilities: [String]) async throws {
+        let mechanisms = capabilities.filter { $0.uppercased().hasPrefix("AUTH") }.flatMap { $0.uppercased().split(separator: " ").dropFirst() }
+        if mechanisms.contains("PLAIN") || mechanisms.isEmpty {
+            let credentials = Data("\0\(user)\0\(password)".utf8).base64EncodedString()
+            try await command("AUTH PLAIN \(credentials)", expect: [235], stage: "AUTH PLAIN")
+        } else if mechanisms.contains("LOGIN") {
+            try await command("AUTH LOGIN", expect: [334], stage: "AUTH LOGIN")
+            try await command(Data(user.utf8).base64EncodedString(), expect: [334], stage: "AUTH LOGIN")
+            try await command(Data(password.utf8).base64EncodedString(), expect: [235], stage: "AUTH LOGIN")
+        } else {
+            throw SMTPError(reply: nil, stage: "AUTH", detail: "the server offers neither PLAIN nor LOGIN (\(mechanisms.joined(separator: " ")))")
+        }
+    }
+
+    private func startTLS() async throws {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let file = configuration.trustRootsFile { tls.trustRoots = .file(file) }
+        let context = try NIOSSLContext(configuration: tls)
+        let host = configuration.host
+        try await channel.eventLoop.submit { [channel] in
+            try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: host), position: .first)
+        }.get()
+    }
+
+    @discardableResult
+    private func command(_ line: String, expect codes: Set<Int>, stage: String) async throws -> SMTPReply {
+        try await write(line + "\r\n")
+        return try await expect(codes, stage: stage)
+    }
+
+    private func write(_ text: String) async throws {
+        do {
+            try await channel.writeAndFlush(ByteBuffer(string: text))
+        } catch {
+            throw SMTPError(reply: nil, stage: "write", detail: "\(error)")
+        }
+    }
+
+    private func expect(_ codes: Set<Int>, stage: String) async throws -> SMTPReply {
+        let reply: SMTPReply?
+        do {
+            reply = try await replies.next()
+        } catch {
+            throw SMTPError(reply: nil, stage: stage, detail: "\(error)")
+        }
+        guard let reply else { throw SMTPError(reply: nil, stage: stage, detail: "the server closed the connection") }
+        guard codes.contains(reply.code) else { throw SMTPError(reply: reply, stage: stage, detail: "") }
+        return reply
+    }
+
+    func close() async {
+        try? await channel.close()
+    }
+
+    /// CRLF line ends, a leading dot doubled (RFC 5321 §4.5.2), and a final line end.
+    static func dotStuffed(_ data: String) -> String {
+        var lines = data.replacingOccurrences(of: "\r\n", with: "\n").components(separatedBy: "\n")
+        if lines.last == "" { lines.removeLast() }
+        return lines.map { $0.hasPrefix(".") ? "." + $0 : $0 }.joined(separator: "\r\n") + "\r\n"
+    }
+}
+
+/// Splits the byte stream into replies; a multiline reply (`250-…` lines then `250 …`) is one.
+struct SMTPReplyDecoder: ByteToMessageDecoder {
+    typealias InboundOut = SMTPReply
+    var lines: [String] = []
+
+    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        guard let end = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else {
+            if buffer.readableBytes > 4096 { throw SMTPError(reply: nil, stage: "reply", detail: "a reply line over 4096 bytes") }
+            return .needMoreData
+        }
+        var line = buffer.readString(length: end - buffer.readerIndex + 1) ?? ""
+        while line.hasSuffix("\n") || line.hasSuffix("\r") { line.removeLast() }
+        let bytes = Array(line.utf8)
+        guard bytes.count >= 3, let code = Int(String(decoding: bytes.prefix(3), as: UTF8.self)) else {
+            throw SMTPError(reply: nil, stage: "reply", detail: "not an SMTP reply: \(line)")
+        }
+        let more = bytes.count > 3 && bytes[3] == UInt8(ascii: "-")
+        lines.append(bytes.count > 4 ? String(decoding: bytes.dropFirst(4), as: UTF8.self) : "")
+        if !more {
+            context.fireChannelRead(wrapInboundOut(SMTPReply(code: code, lines: lines)))
+            lines = []
+        }
+        return .continue
+    }
+
+    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+        while try decode(context: context, buffer: &buffer) == .continue {}
+        return .needMoreData
+    }
+}
+
+/// Hands replies to the session; a read timeout or a closed connection ends the stream.
+final class SMTPReplyForwarder: ChannelInboundHandler, Sendable {
+    typealias InboundIn = SMTPReply
+    let continuation: AsyncThrowingStream<SMTPReply, any Error>.Continuation
+
+    init(_ continuation: AsyncThrowingStream<SMTPReply, any Error>.Continuation) { self.continuation = continuation }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        continuation.yield(unwrapInboundIn(data))
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            continuation.finish(throwing: SMTPError(reply: nil, stage: "reply", detail: "no reply in time"))
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        continuation.finish(throwing: error)
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        continuation.finish()
+        context.fireChannelInactive()
+    }
+}

@@ -1,0 +1,21 @@
+import Foundation
+import RGISCore
+import RGISQuery
+import RGISStore
+
+/// Saving a search, the same for the CLI and the server: the subscription, and with `backfill` the
+/// listings that fit it now (scored by the same engine as `/match`), queued at once.
+public enum Subscriptions {
+    public static func add(_ request: SubscriptionRequest, store: any Notifier.Store & ArchiveStore, by caller: Caller,
+                           now: Date) async throws -> (subscription: Subscription, backfilled: Int) {
+        let subscription = try await store.addSubscription(demand: request.demand, request.settings, by: caller, now: now)
+        guard request.backfill else { return (subscription, 0) }
+        let engine = QueryEngine(features: store, archive: store)
+        let page = try await engine.listings(matchingDemand: request.demand, limit: try Limit(Limit.maximum), for: caller)
+        let matches = page.features.map { f in
+            ScoredMatch(eventID: 0, reason: .new, listingID: f.id, demandID: request.demand, subscriptionID: subscription.id,
+                        score: f.properties["score"]?.number ?? 0, price: f.properties["list_price"]?.number)
+        }
+        return (subscription, try await store.backfill(subscription.id, matches, now: now))
+    }
+}

@@ -1,0 +1,285 @@
+import Foundation
+import RGISCore
+
+/// Saved searches and their deliveries. The notifier (RGISNotify) reads listing events after the
+/// outbox's watermark, scores the matches and queues them; then claims what is due, delivers it and
+/// records the outcome. The outbox's key (event, subscription) makes a replay or a restart harmless,
+/// and a claim names its worker, so that a dead worker's claims are taken over and a live one's are not.
+public protocol NotificationStore: Sendable {
+    /// Saves a search for a demand: as its agent (`caller` must own it) or an admin. A webhook
+    /// subscription registers (or reuses) the agent's endpoint for the URL. It starts from now: events
+    /// already stored are not matched for it.
+    func addSubscription(demand: String, _ settings: AlertSettings, by caller: Caller, now: Date) async throws -> Subscription
+    /// Subscriptions of one agent's demands (nil: all), in id order.
+    func subscriptions(agent: String?) async throws -> [Subscription]
+    func subscription(_ id: Int64) async throws -> Subscription
+    /// Turns a subscription on or off, with the reason when off (an unsubscribe, a bounced address).
+    func setSubscription(_ id: Int64, active: Bool, reason: String?) async throws -> Subscription
+    /// The webhook endpoints of one agent (nil: all), without their secrets.
+    func webhookEndpoints(agent: String?) async throws -> [WebhookEndpoint]
+
+    /// The listing events after the watermark (at most `limit`) that may start a match, each with
+    /// the subscribed, active demands its listing now fits.
+    func matchWindow(limit: Int) async throws -> MatchWindow
+    /// Queues the scored matches of a window and moves the watermark past it, in one transaction;
+    /// applies ``NotificationRules/notifies(_:previous:price:priceUpdates:)`` against what each
+    /// client was already sent or has queued. Returns how many were queued; 0 when another worker
+    /// took the window first.
+    func queue(_ matches: [ScoredMatch], window: MatchWindow, now: Date) async throws -> Int
+    /// Queues the listings that fit a new subscription's demand now (a backfill), keyed by each listing's latest event.
+    func backfill(_ subscription: Int64, _ matches: [ScoredMatch], now: Date) async throws -> Int
+
+    /// Claims what is due for `worker`: instant notifications one by one, a daily digest whole.
+    /// Claims of `deadWorkers` and expired claims are taken over.
+    func claimDue(now: Date, worker: String, deadWorkers: [String], limit: Int, leaseSeconds: Double) async throws -> [Delivery]
+    /// Workers holding claims now, so that the caller can tell which of them are dead.
+    func claimHolders() async throws -> [String]
+    func recordSent(_ delivery: Delivery, now: Date) async throws
+    /// Records a failed attempt: retried at `retryAt`, or failed for good when nil. `disable` turns
+    /// off the endpoint or the subscription (with the reason), failing what it had pending.
+    /// Returns since when the webhook endpoint has been failing (nil for e-mail).
+    @discardableResult
+    func recordFailure(_ delivery: Delivery, error: String, retryAt: Date?, disable: DeliveryDisable?, now: Date) async throws -> Date?
+    /// Gives back `worker`'s claims (a shutdown): due again at once.
+    func releaseClaims(worker: String) async throws
+
+    func notificationCounts(agent: String?, now: Date) async throws -> NotificationCounts
+    /// The newest notifications of one agent's clients (nil: all).
+    func notifications(agent: String?, limit: Int) async throws -> [NotificationRecord]
+    /// What a client was sent and how they reacted, newest first.
+    func ledger(client: String) async throws -> [LedgerEntry]
+    /// A client's reaction to a listing sent in message `messageID`.
+    func react(messageID: String, _ reaction: Reaction, now: Date) async throws -> LedgerEntry
+    /// The listings of a subscription's digest of a local day, best first.
+    func digest(subscription: Int64, day: String) async throws -> [String]
+    /// The key that signs unsubscribe and reaction links.
+    func linkKey() async throws -> [UInt8]
+}
+
+public struct Subscription: Sendable {
+    public let id: Int64
+    public let demandID: String
+    public let clientID: String?
+    public let agent: String?
+    public let settings: AlertSettings
+    public let endpointID: Int64?
+    public let active: Bool
+    public let disabledReason: String?
+    public let createdAt: String
+
+    public init(id: Int64, demandID: String, clientID: String?, agent: String?, settings: AlertSettings, endpointID: Int64?,
+                active: Bool, disabledReason: String?, createdAt: String) {
+        self.id = id
+        self.demandID = demandID
+        self.clientID = clientID
+        self.agent = agent
+        self.settings = settings
+        self.endpointID = endpointID
+        self.active = active
+        self.disabledReason = disabledReason
+        self.createdAt = createdAt
+    }
+
+    /// What an API or `subscriptions list` shows: never the webhook secret.
+    public var json: JSONValue {
+        var o: [String: JSONValue] = [
+            "id": .int(id), "demand_id": .string(demandID), "channel": .string(settings.channel.name),
+            "schedule": .string(settings.schedule.name), "timezone": .string(settings.timeZone),
+            "price_updates": .bool(settings.priceUpdates), "active": .bool(active), "created_at": .string(createdAt),
+        ]
+        if let clientID { o["client_id"] = .string(clientID) }
+        if let agent { o["agent"] = .string(agent) }
+        switch settings.channel {
+        case .email(let address): o["email"] = .string(address)
+        case .webhook(let url, _): o["webhook"] = .string(url)
+        }
+        if let endpointID { o["endpoint_id"] = .int(endpointID) }
+        if case .daily(let hour) = settings.schedule { o["digest_hour"] = .int(Int64(hour)) }
+        if let quiet = settings.quietHours { o["quiet_hours"] = .string(quiet.description) }
+        if let disabledReason { o["disabled_reason"] = .string(disabledReason) }
+        return .object(o)
+    }
+}
+
+public struct WebhookEndpoint: Sendable {
+    public let id: Int64
+    public let agent: String
+    public let url: String
+    public let active: Bool
+    public let disabledReason: String?
+    public let failingSince: Date?
+
+    public init(id: Int64, agent: String, url: String, active: Bool, disabledReason: String?, failingSince: Date?) {
+        self.id = id
+        self.agent = agent
+        self.url = url
+        self.active = active
+        self.disabledReason = disabledReason
+        self.failingSince = failingSince
+    }
+
+    public var json: JSONValue {
+        var o: [String: JSONValue] = ["id": .int(id), "agent": .string(agent), "url": .string(url), "active": .bool(active)]
+        if let disabledReason { o["disabled_reason"] = .string(disabledReason) }
+        if let failingSince { o["failing_since"] = .string(Timestamp.text(failingSince)) }
+        return .object(o)
+    }
+}
+
+/// Listing events after the watermark, with what each may match.
+public struct MatchWindow: Sendable {
+    /// The watermark before the window (exclusive) and the last event in it.
+    public let afterEvent: Int64
+    public let throughEvent: Int64
+    public let candidates: [MatchCandidate]
+
+    public init(afterEvent: Int64, throughEvent: Int64, candidates: [MatchCandidate]) {
+        self.afterEvent = afterEvent
+        self.throughEvent = throughEvent
+        self.candidates = candidates
+    }
+
+    public var isEmpty: Bool { throughEvent == afterEvent }
+}
+
+/// A listing event and a subscribed demand its listing fits.
+public struct MatchCandidate: Sendable {
+    public let eventID: Int64
+    public let reason: NotificationRules.Reason
+    public let listingID: String
+    public let listing: ListingFacts
+    public let position: Position
+    public let demand: DemandTarget
+    public let subscriptionID: Int64
+
+    public init(eventID: Int64, reason: NotificationRules.Reason, listingID: String, listing: ListingFacts, position: Position,
+                demand: DemandTarget, subscriptionID: Int64) {
+        self.eventID = eventID
+        self.reason = reason
+        self.listingID = listingID
+        self.listing = listing
+        self.position = position
+        self.demand = demand
+        self.subscriptionID = subscriptionID
+    }
+}
+
+/// A match to queue, with its score.
+public struct ScoredMatch: Sendable {
+    public let eventID: Int64
+    public let reason: NotificationRules.Reason
+    public let listingID: String
+    public let demandID: String
+    public let subscriptionID: Int64
+    public let score: Double
+    public let price: Double?
+
+    public init(eventID: Int64, reason: NotificationRules.Reason, listingID: String, demandID: String, subscriptionID: Int64, score: Double, price: Double?) {
+        self.eventID = eventID
+        self.reason = reason
+        self.listingID = listingID
+        self.demandID = demandID
+        self.subscriptionID = subscriptionID
+        self.score = score
+        self.price = price
+    }
+}
+
+/// One message to send: an instant notification, or a digest of a subscription's local day.
+public struct Delivery: Sendable {
+    public let subscription: Subscription
+    /// For webhooks: the endpoint's URL and secret.
+    public let endpoint: (url: String, secret: String)?
+    public let items: [DeliveryItem]
+
+    public init(subscription: Subscription, endpoint: (url: String, secret: String)?, items: [DeliveryItem]) {
+        self.subscription = subscription
+        self.endpoint = endpoint
+        self.items = items
+    }
+
+    public var isDigest: Bool { items.first?.digestDay != nil }
+    /// The attempt this is, 1-based (a digest's items share their attempts).
+    public var attempt: Int { (items.map(\.attempts).max() ?? 0) + 1 }
+}
+
+public struct DeliveryItem: Sendable {
+    public let outboxID: Int64
+    public let messageID: String
+    public let eventID: Int64
+    public let listingID: String
+    public let reason: NotificationRules.Reason
+    public let score: Double?
+    public let price: Double?
+    public let attempts: Int
+    public let queuedAt: Date
+    public let digestDay: String?
+
+    public init(outboxID: Int64, messageID: String, eventID: Int64, listingID: String, reason: NotificationRules.Reason, score: Double?,
+                price: Double?, attempts: Int, queuedAt: Date, digestDay: String?) {
+        self.outboxID = outboxID
+        self.messageID = messageID
+        self.eventID = eventID
+        self.listingID = listingID
+        self.reason = reason
+        self.score = score
+        self.price = price
+        self.attempts = attempts
+        self.queuedAt = queuedAt
+        self.digestDay = digestDay
+    }
+}
+
+public enum DeliveryDisable: Sendable {
+    case endpoint(reason: String)
+    case subscription(reason: String)
+}
+
+public struct NotificationCounts: Sendable, Equatable {
+    /// Pending, never tried.
+    public var queued: Int
+    /// Pending after a failed attempt.
+    public var retryBacklog: Int
+    public var sent: Int
+    public var failed: Int
+    /// Seconds since the oldest pending notification was queued (0 when none is pending).
+    public var oldestPendingAgeSeconds: Double
+
+    public init(queued: Int, retryBacklog: Int, sent: Int, failed: Int, oldestPendingAgeSeconds: Double) {
+        self.queued = queued
+        self.retryBacklog = retryBacklog
+        self.sent = sent
+        self.failed = failed
+        self.oldestPendingAgeSeconds = oldestPendingAgeSeconds
+    }
+
+    public var json: JSONValue {
+        .object(["queued": .int(Int64(queued)), "retry_backlog": .int(Int64(retryBacklog)), "sent": .int(Int64(sent)),
+                 "failed": .int(Int64(failed)), "oldest_pending_age_s": .double(oldestPendingAgeSeconds)])
+    }
+}
+
+/// A notification as its agent sees it.
+public struct NotificationRecord: Sendable {
+    public let json: JSONValue
+    public init(json: JSONValue) { self.json = json }
+}
+
+public enum Reaction: String, Sendable, CaseIterable {
+    case favourite
+    case notForMe = "not_for_me"
+}
+
+/// A line of a client's ledger: a listing they were sent, when, how, and their reaction.
+public struct LedgerEntry: Sendable {
+    public let clientID: String?
+    public let demandID: String
+    public let listingID: String
+    public let json: JSONValue
+    public init(clientID: String?, demandID: String, listingID: String, json: JSONValue) {
+        self.clientID = clientID
+        self.demandID = demandID
+        self.listingID = listingID
+        self.json = json
+    }
+}
