@@ -8,6 +8,11 @@ public struct SMTPReply: Sendable, Equatable {
     public let code: Int
     public let lines: [String]
 
+    public init(code: Int, lines: [String]) {
+        self.code = code
+        self.lines = lines
+    }
+
     public var text: String { "\(code) " + lines.joined(separator: " / ") }
     public var isPermanentFailure: Bool { (500..<600).contains(code) }
 }
@@ -17,6 +22,12 @@ public struct SMTPError: Error, CustomStringConvertible, Sendable {
     public let reply: SMTPReply?
     public let stage: String
     public let detail: String
+
+    public init(reply: SMTPReply?, stage: String, detail: String) {
+        self.reply = reply
+        self.stage = stage
+        self.detail = detail
+    }
 
     public var description: String { "SMTP \(stage): " + (reply?.text ?? detail) }
     /// A 5xx reply: the address or the message is refused for good.

@@ -22,6 +22,8 @@ struct AccessServer: Sendable {
     let path: String
     let tokens: [Who: String]
     let listingA: String, listingB: String, clientB: String, districtID: String
+    /// A saved search of agent A's client, e-mailed to the client's (personal) address.
+    let subscriptionA: Int64
 
     init() async throws {
         directory = try Fixtures.temporaryDirectory()
@@ -50,6 +52,8 @@ struct AccessServer: Sendable {
         try await store.revokeToken(revoked, now: created)
         tokens[.revoked] = revoked
         self.tokens = tokens
+        subscriptionA = try await store.addSubscription(demand: AccessFixture.demandA, try AlertSettings(channel: .email(AccessFixture.Marker.emailA.rawValue)),
+                                                        by: .fileOwner, now: created).id
     }
 
     func test<T>(rateLimit: Int = 0, _ body: @Sendable (any TestClientProtocol) async throws -> T) async throws -> T {
@@ -75,14 +79,17 @@ enum RoleTable {
         "getLandingPage", "getConformance", "getHealth", "getMetrics", "getAPI", "getCollections", "describeCollection", "getFeatures",
         "getFeature", "getMap", "getLeafletFile", "getLeafletImage", "searchRadius", "searchPolygon", "locate", "districtListings",
         "indicators", "optionsFeatures", "optionsFeature", "listingEvents",
+        "unsubscribePage", "unsubscribe", "reactionPage", "react", "digestPage",
     ]
     /// Agents' operations on agent A's records: agent B is refused.
     static let ownRecordOperations: Set<String> = [
         "getClient", "replaceClient", "updateClient", "deleteClient", "clientDemands", "createDemand", "getDemand", "replaceDemand",
         "updateDemand", "deleteDemand", "demandEvents", "matchDemand", "replaceListing", "updateListing", "deleteListing",
+        "demandSubscriptions", "createSubscription", "updateSubscription", "clientLedger",
     ]
     /// Agents' operations any agent may call, each on their own share.
-    static let anyAgentOperations: Set<String> = ["listClients", "createClient", "createListing", "matchListing", "matchNewListing"]
+    static let anyAgentOperations: Set<String> = ["listClients", "createClient", "createListing", "matchListing", "matchNewListing",
+                                                  "listSubscriptions", "listWebhooks", "listNotifications"]
     static let archiveOperations: Set<String> = [
         "describeArchiveParcels", "getArchiveParcels", "getArchiveParcel", "recordArchiveEvent", "archiveLineage", "archiveRights",
     ]
@@ -132,7 +139,8 @@ struct AccessMatrixTests {
 
     static func sample(_ operation: String, method: String, template: String, _ server: AccessServer) -> Sample {
         let values = ["collectionId": "listings", "featureId": server.listingA, "listingId": server.listingA, "clientId": AccessFixture.clientA,
-                      "demandId": AccessFixture.demandA, "parcelId": AccessFixture.parcel, "districtId": "D01", "file": "leaflet.js"]
+                      "demandId": AccessFixture.demandA, "parcelId": AccessFixture.parcel, "districtId": "D01", "file": "leaflet.js",
+                      "subscriptionId": String(server.subscriptionA)]
         var path = template
         for (name, value) in values { path = path.replacingOccurrences(of: "{\(name)}", with: value) }
         let point = #"{"type":"Feature","geometry":{"type":"Point","coordinates":[9.05,48.03]},"properties":{"list_price":300000,"property_type":"apartment","bedrooms":2,"living_area_m2":60}}"#
@@ -164,6 +172,11 @@ struct AccessMatrixTests {
         case "getArchiveParcels": s.path += "?limit=1000"; s.mustShow = [.partyName]
         case "archiveRights": s.path += "?date=2013-01-01"; s.mustShow = [.partyName]
         case "recordArchiveEvent": (s.body, s.success) = (#"{"kind":"transfer"}"#, 400)
+        // A message link without a valid signature is refused, whoever follows it.
+        case "unsubscribePage", "unsubscribe", "reactionPage", "react", "digestPage": (s.path, s.success) = (s.path + "?token=forged.link", 422)
+        case "createSubscription": (s.body, s.success) = (#"{"email":"new.client@example.test","timezone":"Europe/Prague","quiet_hours":"22:00-07:00"}"#, 201)
+        case "updateSubscription": s.body = #"{"active":true}"#
+        case "demandSubscriptions", "listSubscriptions": s.mustShow = [.emailA]
         default: break
         }
         return s

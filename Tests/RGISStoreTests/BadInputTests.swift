@@ -159,7 +159,8 @@ struct BadInputTests {
         #expect(count == 3)
         #expect(price == 95000)
         #expect(x == 13.45)
-        #expect(events == ["a new >", "b new >", "a price_change 100000.0>95000.0", "a status_change active>pending", "c new >"])
+        // The point moved too: `update`, which starts a new match.
+        #expect(events == ["a new >", "b new >", "a price_change 100000.0>95000.0", "a status_change active>pending", "a update >", "c new >"])
         // The moved point is found at its new place through the R*Tree.
         #expect(try db.check().isEmpty)
     }

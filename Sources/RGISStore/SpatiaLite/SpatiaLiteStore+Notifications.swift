@@ -180,7 +180,13 @@ extension SpatiaLiteStore: NotificationStore {
                                         as: Bool.self, cached: true) ?? false
             let previous: NotificationRules.Previous? = last != nil || notForMe ? .init(priceSent: last?[0], notForMe: notForMe) : nil
             guard NotificationRules.notifies(m.reason, previous: previous, price: m.price, priceUpdates: priceUpdates) else { continue }
-            let due = schedule.due(matched: now)
+            var due = schedule.due(matched: now)
+            // One digest a local day: a day whose digest has gone out takes nothing more.
+            while let day = schedule.digestDay(due: due), try db.value("""
+                SELECT count(*) FROM outbox WHERE subscription_id = \(m.subscriptionID) AND digest_day = \(day) AND state = 'sent'
+                """, as: Int.self, cached: true) ?? 0 > 0 {
+                due = schedule.due(matched: due.addingTimeInterval(1))
+            }
             try db.execute(literal: """
                 INSERT OR IGNORE INTO outbox (event_id, subscription_id, demand_id, listing_id, reason, score, price, message_id, queued_at, due_at, digest_day)
                 VALUES (\(m.eventID), \(m.subscriptionID), \(m.demandID), \(m.listingID), \(m.reason.rawValue), \(m.score), \(m.price),
