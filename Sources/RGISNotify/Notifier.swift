@@ -233,11 +233,18 @@ public struct Notifier: Sendable {
         let message = try await composer().mail(delivery, listings: listings, to: address, now: clock(), hostName: ProcessInfo.processInfo.hostName)
         do {
             try await mail.send(message)
-        } catch let error as SMTPError where error.isPermanent {
+        } catch let error as SMTPError where error.isPermanent && error.stage == "RCPT TO" {
+            // The address is refused for good: the search is turned off, with the reply kept.
             try await store.recordFailure(delivery, error: error.description, retryAt: nil,
                                           disable: .subscription(reason: "the mail server refused \(address): \(error.reply?.text ?? "")"), now: clock())
             return .failed
+        } catch let error as SMTPError where error.isPermanent && error.stage == "message" {
+            // This message is refused (its content, its size): no retry, the search stays on.
+            try await store.recordFailure(delivery, error: error.description, retryAt: nil, disable: nil, now: clock())
+            return .failed
         } catch {
+            // 4xx, a lost connection, or a refusal of our own setup (AUTH, MAIL FROM): retried, and logged.
+            logger.warning("mail to \(address) not sent: \(error)")
             return try await failed(delivery, error: "\(error)", retryAfter: nil)
         }
         try await store.recordSent(delivery, now: clock())

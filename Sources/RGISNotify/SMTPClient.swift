@@ -193,7 +193,7 @@ final class SMTPSession {
         var tls = TLSConfiguration.makeClientConfiguration()
         if let file = configuration.trustRootsFile { tls.trustRoots = .file(file) }
         let context = try NIOSSLContext(configuration: tls)
-        let host = configuration.host
+        let host = TLSName.serverName(configuration.host)
         try await channel.eventLoop.submit { [channel] in
             try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: host), position: .first)
         }.get()
@@ -247,9 +247,10 @@ struct SMTPReplyDecoder: ByteToMessageDecoder {
             if buffer.readableBytes > 4096 { throw SMTPError(reply: nil, stage: "reply", detail: "a reply line over 4096 bytes") }
             return .needMoreData
         }
-        var line = buffer.readString(length: end - buffer.readerIndex + 1) ?? ""
-        while line.hasSuffix("\n") || line.hasSuffix("\r") { line.removeLast() }
-        let bytes = Array(line.utf8)
+        var bytes = buffer.readBytes(length: end - buffer.readerIndex + 1) ?? []
+        // Bytes, not Characters: "\r\n" is one Character in Swift.
+        while let last = bytes.last, last == UInt8(ascii: "\n") || last == UInt8(ascii: "\r") { bytes.removeLast() }
+        let line = String(decoding: bytes, as: UTF8.self)
         guard bytes.count >= 3, let code = Int(String(decoding: bytes.prefix(3), as: UTF8.self)) else {
             throw SMTPError(reply: nil, stage: "reply", detail: "not an SMTP reply: \(line)")
         }
@@ -296,5 +297,14 @@ final class SMTPReplyForwarder: ChannelInboundHandler, Sendable {
     func channelInactive(context: ChannelHandlerContext) {
         continuation.finish()
         context.fireChannelInactive()
+    }
+}
+
+/// The name a TLS client sends (SNI) and checks: a host name, never an IP address (which SNI cannot
+/// carry; the certificate is then checked against the address).
+enum TLSName {
+    static func serverName(_ host: String) -> String? {
+        var v4 = in_addr(), v6 = in6_addr()
+        return inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1 ? nil : host
     }
 }

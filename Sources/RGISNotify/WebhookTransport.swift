@@ -61,7 +61,7 @@ public struct NIOWebhookTransport: WebhookTransport {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     if secure {
-                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: host))
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: TLSName.serverName(host)))
                     }
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
                 }

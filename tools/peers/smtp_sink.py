@@ -12,6 +12,7 @@ Options:
     --tempfail-first N         answer "451 4.3.0 try again later" to the DATA of the first N transactions
     --auth USER:PASSWORD       require AUTH PLAIN or LOGIN before MAIL (535 on wrong credentials);
                                allowed without TLS unless --require-tls
+    --auth-only PLAIN|LOGIN    offer only this AUTH mechanism
     --tls-cert CERT --tls-key KEY   offer STARTTLS with this certificate
     --require-tls              refuse everything but EHLO, NOOP, STARTTLS and QUIT before STARTTLS,
                                and AUTH until TLS is up
@@ -96,6 +97,7 @@ def main():
     parser.add_argument("--reject", action="append", default=[], metavar="ADDR=CODE")
     parser.add_argument("--tempfail-first", type=int, default=0)
     parser.add_argument("--auth", metavar="USER:PASSWORD")
+    parser.add_argument("--auth-only", choices=["PLAIN", "LOGIN"], help="offer only this AUTH mechanism")
     parser.add_argument("--tls-cert")
     parser.add_argument("--tls-key")
     parser.add_argument("--require-tls", action="store_true")
@@ -119,8 +121,12 @@ def main():
     options = dict(server_hostname="localhost", tls_context=tls_context, require_starttls=args.require_tls)
     if args.auth:
         options.update(authenticator=sink.authenticate, auth_required=True, auth_require_tls=args.require_tls)
+        if args.auth_only:
+            options.update(auth_exclude_mechanism=[m for m in ("PLAIN", "LOGIN") if m != args.auth_only])
     controller = LocalController(sink, hostname="127.0.0.1", port=args.port, **options)
     stopping = threading.Event()
+    # A parent may have blocked these (children inherit the mask); unblock them so that SIGTERM stops us.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
     controller.start()

@@ -173,6 +173,8 @@ def main():
     def stop(signum, frame):
         threading.Thread(target=server.shutdown).start()  # shutdown() waits for serve_forever()
 
+    # A parent may have blocked these (children inherit the mask); unblock them so that SIGTERM stops us.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     print(f"PORT {server.server_address[1]}", flush=True)
