@@ -34,6 +34,17 @@ public enum RecordRules {
             self.position = position
         }
 
+        /// Equal when the facts are equal and the places within about a millimetre (a point read
+        /// back as GeoJSON with 9 decimals is the same place).
+        public static func == (a: ListingShape, b: ListingShape) -> Bool {
+            guard a.propertyType == b.propertyType, a.livingAreaM2 == b.livingAreaM2, a.bedrooms == b.bedrooms else { return false }
+            switch (a.position, b.position) {
+            case (nil, nil): return true
+            case let (p?, q?): return abs(p.lon - q.lon) < 1e-8 && abs(p.lat - q.lat) < 1e-8
+            default: return false
+            }
+        }
+
         public init(_ record: LayerRecord) {
             func number(_ v: FieldValue?) -> Double? {
                 switch v { case .real(let d)?: d; case .integer(let i)?: Double(i); default: nil }
