@@ -127,7 +127,7 @@ let package = Package(
             "RGISNotify", "RGISStore", "RGISQuery", "RGISTesting", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "RGISServerTests", dependencies: [
-            "RGISServer", "RGISStore", "RGISTesting", .product(name: "GRDB", package: "GRDB.swift"),
+            "RGISServer", "RGISStore", "RGISNotify", "RGISTesting", .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ], exclude: ["Golden"]),
