@@ -11,7 +11,9 @@ public struct NotifierConfiguration: Sendable {
     /// can tell that a dead one's claims are free.
     public var worker: String
     /// Listing events matched per window.
-    public var matchWindowEvents = 2000
+    public var matchWindowEvents = 500
+    /// The most demands one listing event is sent to, best score first (as the reverse match's default).
+    public var demandsPerEvent = QueryEngine.defaultDemandLimit
     /// Deliveries claimed at a time.
     public var claimBatch = 16
     /// How long a claim holds without the worker: past every timeout of a claimed batch.
@@ -106,14 +108,37 @@ public struct Notifier: Sendable {
         while true {
             let window = try await store.matchWindow(limit: configuration.matchWindowEvents)
             if window.isEmpty { return }
-            let scored = window.candidates.map { c in
-                ScoredMatch(eventID: c.eventID, reason: c.reason, listingID: c.listingID, demandID: c.demand.feature.id,
-                            subscriptionID: c.subscriptionID, score: QueryEngine.score(c.listing, at: c.position, for: c.demand).match.score,
-                            price: c.listing.price)
-            }
+            let scored = Self.best(window.candidates, demandsPerEvent: configuration.demandsPerEvent)
             round.eventsMatched += Int(window.throughEvent - window.afterEvent)
             round.queued += try await store.queue(scored, window: window, now: clock())
         }
+    }
+
+    /// Each event's matches, scored, limited to its best `demandsPerEvent` demands (every saved search
+    /// of those), so that one listing reaches the clients it fits best and a bulk import stays bounded.
+    static func best(_ candidates: [MatchCandidate], demandsPerEvent: Int) -> [ScoredMatch] {
+        var out: [ScoredMatch] = []
+        var start = candidates.startIndex
+        while start < candidates.endIndex {
+            let event = candidates[start].eventID
+            var end = start
+            while end < candidates.endIndex && candidates[end].eventID == event { end += 1 }
+            let scored = candidates[start..<end].map { c in
+                (c, QueryEngine.score(c.listing, at: c.position, for: c.demand).match.score)
+            }.sorted { ($0.1, -$0.0.demand.fid, -$0.0.subscriptionID) > ($1.1, -$1.0.demand.fid, -$1.0.subscriptionID) }
+            var kept = Set<Int64>()
+            for (c, score) in scored {
+                if !kept.contains(c.demand.fid) {
+                    guard kept.count < demandsPerEvent else { continue }
+                    kept.insert(c.demand.fid)
+                }
+                out.append(ScoredMatch(eventID: c.eventID, reason: c.reason, listingID: c.listingID, demandID: c.demand.id,
+                                       subscriptionID: c.subscriptionID, score: score, price: c.listing.price))
+            }
+            start = end
+        }
+        // The outbox rules read the window in event order, then subscription order.
+        return out.sorted { ($0.eventID, $0.subscriptionID) < ($1.eventID, $1.subscriptionID) }
     }
 
     // MARK: Delivery

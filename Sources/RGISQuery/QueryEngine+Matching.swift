@@ -8,12 +8,24 @@ import RGISStore
 extension QueryEngine {
     /// The score of a listing for a demand.
     public static func score(_ listing: ListingFacts, at position: Position, for demand: DemandTarget) -> (match: MatchScore, distanceMetres: Double) {
-        let distance = Geodesic.distanceMetres(position, demand.centre)
+        score(listing, at: position, criteria: demand.criteria, centre: demand.centre, areaSquareMetres: demand.areaSquareMetres)
+    }
+
+    public static func score(_ listing: ListingFacts, at position: Position, for demand: DemandFit) -> (match: MatchScore, distanceMetres: Double) {
+        score(listing, at: position, criteria: demand.criteria, centre: demand.centre, areaSquareMetres: demand.areaSquareMetres)
+    }
+
+    static func score(_ listing: ListingFacts, at position: Position, criteria: DemandCriteria, centre: Position,
+                      areaSquareMetres: Double) -> (match: MatchScore, distanceMetres: Double) {
+        let distance = Geodesic.distanceMetres(position, centre)
         // The radius of a circle with the search area's area: the scale of "near the centre".
-        let match = MatchScore(listing: listing, demand: demand.criteria, distanceToCentreMetres: distance,
-                               areaRadiusMetres: (demand.areaSquareMetres / .pi).squareRoot())
+        let match = MatchScore(listing: listing, demand: criteria, distanceToCentreMetres: distance,
+                               areaRadiusMetres: (areaSquareMetres / .pi).squareRoot())
         return (match, distance)
     }
+
+    /// How many demands a reverse match returns unless asked: the best 50.
+    public static let defaultDemandLimit = 50
 
     static func facts(_ feature: StoredFeature) -> ListingFacts {
         ListingFacts(price: feature.properties["list_price"]?.number, livingAreaM2: feature.properties["living_area_m2"]?.number,
@@ -43,8 +55,9 @@ extension QueryEngine {
     }
 
     /// Listing → clients: the active demands whose search area holds a stored listing and whose
-    /// criteria it meets, best score first, with the owning agent and client id (never contact data).
-    public func demands(matchingListing id: String) async throws -> FeaturePage {
+    /// criteria it meets, the best `limit` by score, with the owning agent and client id (never
+    /// contact data) and how many matched in all.
+    public func demands(matchingListing id: String, limit: Int = QueryEngine.defaultDemandLimit) async throws -> FeaturePage {
         let listing: StoredFeature
         do {
             listing = try await features.feature(.listings, id: id)
@@ -54,11 +67,11 @@ extension QueryEngine {
         guard case .point(let p)? = try? Geometry(geoJSON: JSONValue.parse(Array(listing.geometryGeoJSON.utf8))) else {
             throw RGISError(.database, "listing '\(id)' has no point geometry")
         }
-        return try await demands(matching: Self.facts(listing), at: p)
+        return try await demands(matching: Self.facts(listing), at: p, limit: limit)
     }
 
     /// Listing → clients for a listing not yet stored, given as a GeoJSON Feature (validated like an import).
-    public func demands(matchingNewListing feature: JSONValue) async throws -> FeaturePage {
+    public func demands(matchingNewListing feature: JSONValue, limit: Int = QueryEngine.defaultDemandLimit) async throws -> FeaturePage {
         let record: LayerRecord
         do {
             record = try LayerRecordBuilder(layer: .listings).record(fromFeature: feature)
@@ -71,7 +84,7 @@ extension QueryEngine {
         }
         let type: String? = if case .text(let s)? = record.values["property_type"] { s } else { nil }
         return try await demands(matching: ListingFacts(price: number("list_price"), livingAreaM2: number("living_area_m2"),
-                                                        bedrooms: number("bedrooms").map { Int($0) }, propertyType: type), at: p)
+                                                        bedrooms: number("bedrooms").map { Int($0) }, propertyType: type), at: p, limit: limit)
     }
 
     /// What a caller sees of a listing → clients match: an admin every demand; an agent their own in
@@ -81,17 +94,26 @@ extension QueryEngine {
         return MatchedDemands(page: FeaturePage(features: shown, next: nil), othersMatched: page.features.count - shown.count)
     }
 
-    private func demands(matching listing: ListingFacts, at p: Position) async throws -> FeaturePage {
-        let demands = try await features.demandsFitting(listing, at: p)
-        var scored: [(Double, StoredFeature)] = demands.map { demand in
-            var feature = demand.feature
-            let (match, _) = Self.score(listing, at: p, for: demand)
-            feature.properties["score"] = .double(match.score)
-            feature.properties["reasons"] = .array(match.reasons.map(JSONValue.string))
-            return (match.score, feature)
+    /// Ranks every fitting demand from the fit index's numbers, then reads only the best `limit` whole.
+    private func demands(matching listing: ListingFacts, at p: Position, limit: Int) async throws -> FeaturePage {
+        let fits = try await features.demandsFitting(listing, at: p)
+        let ranked = Self.rank(fits, listing, at: p).prefix(limit)
+        let byFid = Dictionary(ranked.map { ($0.fit.fid, $0.match) }, uniquingKeysWith: { a, _ in a })
+        let shown = try await features.demandFeatures(fids: ranked.map(\.fit.fid)).map { feature -> StoredFeature in
+            var feature = feature
+            if let match = byFid[feature.fid] {
+                feature.properties["score"] = .double(match.score)
+                feature.properties["reasons"] = .array(match.reasons.map(JSONValue.string))
+            }
+            return feature
         }
-        scored.sort { ($0.0, -$0.1.fid) > ($1.0, -$1.1.fid) }
-        return FeaturePage(features: scored.map(\.1), next: nil)
+        return FeaturePage(features: shown, next: nil, numberMatched: fits.count)
+    }
+
+    /// Best score first, then storage order.
+    public static func rank(_ fits: [DemandFit], _ listing: ListingFacts, at p: Position) -> [(fit: DemandFit, match: MatchScore)] {
+        fits.map { ($0, score(listing, at: p, for: $0).match) }
+            .sorted { ($0.match.score, -$0.fit.fid) > ($1.match.score, -$1.fit.fid) }
     }
 }
 

@@ -247,3 +247,47 @@ struct MailText {
         html = part("text/html")
     }
 }
+
+/// The fit index follows every write of a demand: the reverse match sees a changed budget, a
+/// withdrawn demand is gone, and its answers equal plain `ST_Contains` with the same rules.
+@Suite struct FitIndexTests {
+    @Test func followsWritesAndAgreesWithThePolygonTest() async throws {
+        let h = try Harness()
+        defer { h.directory.remove() }
+        let engine = QueryEngine(h.store)
+        try await h.list("X1", price: 270_000)  // over R00002's 235,000 + 10 %
+        #expect(try await engine.demands(matchingListing: "X1", limit: 1000).features.contains { $0.id == Harness.demand } == false)
+        let patch = try JSONValue.parse(Array(#"{"properties":{"budget_max":300000}}"#.utf8))
+        _ = try await h.store.change(.demand, id: Harness.demand, .mergePatch(patch), condition: WriteCondition())
+        #expect(try await engine.demands(matchingListing: "X1", limit: 1000).features.contains { $0.id == Harness.demand })
+        try await h.store.delete(.demand, id: Harness.demand, condition: WriteCondition())
+        #expect(try await engine.demands(matchingListing: "X1", limit: 1000).features.contains { $0.id == Harness.demand } == false)
+        let rows = try await h.database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM idx_demands_fit")! }
+        let active = try await h.database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM demands WHERE status = 'active'")! }
+        #expect(rows == active)
+
+        // Every stored listing of the demo city against every demand: the index's answer (inner boxes
+        // taken as inside) is the polygon test's.
+        let listings = try await h.database.read { db in try Row.fetchAll(db, sql: "SELECT id, X(geom), Y(geom), list_price, living_area_m2, bedrooms, property_type FROM listings WHERE fid % 7 = 0") }
+        var compared = 0
+        for row in listings {
+            let id: String = row[0]
+            let values: [DatabaseValue] = Array(row.databaseValues)
+            let page = try await engine.demands(matchingListing: id, limit: 1000)
+            let plain = try await h.database.read { db in
+                try String.fetchAll(db, sql: """
+                    SELECT d.id FROM demands d WHERE d.status = 'active' AND ST_Contains(d.geom, MakePoint(?, ?, 4326))
+                      AND (d.property_types IS NULL OR ? IS NULL OR instr(',' || d.property_types || ',', ',' || ? || ',') > 0)
+                      AND (d.bedrooms_min IS NULL OR ? IS NULL OR ? >= d.bedrooms_min)
+                      AND (d.budget_max IS NULL OR ? IS NULL OR ? <= d.budget_max * 1.1)
+                      AND (d.area_min_m2 IS NULL OR ? IS NULL OR ? >= d.area_min_m2 * 0.9)
+                      AND (d.area_max_m2 IS NULL OR ? IS NULL OR ? <= d.area_max_m2 * 1.1)
+                    """, arguments: StatementArguments([1, 2, 6, 6, 5, 5, 3, 3, 4, 4, 4, 4].map { values[$0] }))
+            }
+            #expect(Set(page.features.map(\.id)) == Set(plain), "\(id)")
+            #expect(page.numberMatched == plain.count)
+            compared += plain.count
+        }
+        #expect(compared > 100)
+    }
+}

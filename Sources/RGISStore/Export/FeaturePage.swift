@@ -5,10 +5,13 @@ public struct FeaturePage: Sendable {
     public var features: [StoredFeature]
     /// Nil on the last page.
     public var next: PageCursor?
+    /// All that matched when a ranking returns only the best (nil: the page is all there is).
+    public var numberMatched: Int?
 
-    public init(features: [StoredFeature], next: PageCursor?) {
+    public init(features: [StoredFeature], next: PageCursor?, numberMatched: Int? = nil) {
         self.features = features
         self.next = next
+        self.numberMatched = numberMatched
     }
 
     /// An RFC 7946 FeatureCollection, with `numberReturned` and, when there is more, `next` (a cursor).

@@ -85,5 +85,6 @@ enum NotificationSchema {
             -- The key behind unsubscribe and reaction links.
             INSERT INTO store_secrets VALUES ('links', randomblob(32));
             """)
+        try DemandFitIndex.create(db)
     }
 }

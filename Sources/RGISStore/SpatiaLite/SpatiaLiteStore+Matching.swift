@@ -22,8 +22,26 @@ extension SpatiaLiteStore {
         }
     }
 
-    public func demandsFitting(_ listing: ListingFacts, at point: Position) async throws -> [DemandTarget] {
-        try await read { db in try db.rows(Self.demandsFittingSQL(listing, at: point)).map(Self.demandTarget) }
+    public func demandsFitting(_ listing: ListingFacts, at point: Position) async throws -> [DemandFit] {
+        try await read { db in
+            try db.rows(Self.demandsFittingSQL(listing, at: point)).map { row in
+                DemandFit(fid: row[0], id: row[1],
+                          criteria: DemandCriteria(budgetMin: row[2], budgetMax: row[3], bedroomsMin: row[4],
+                                                   propertyTypes: ((row[5] as String?) ?? "").split(separator: ",").map(String.init),
+                                                   areaMinM2: row[6], areaMaxM2: row[7]),
+                          centre: Position(lon: row[8], lat: row[9]), areaSquareMetres: row[10])
+            }
+        }
+    }
+
+    public func demandFeatures(fids: [Int64]) async throws -> [StoredFeature] {
+        guard !fids.isEmpty else { return [] }
+        return try await read { db in
+            let found = try db.rows("SELECT \(StoredFeature.selection(.demands, alias: "d")) FROM demands d WHERE d.fid IN (\(SpatialSQL.list(fids)))")
+                .map { StoredFeature(row: $0, layer: .demands) }
+            let byFid = Dictionary(uniqueKeysWithValues: found.map { ($0.fid, $0) })
+            return fids.compactMap { byFid[$0] }
+        }
     }
 
     // MARK: SQL
@@ -45,20 +63,20 @@ extension SpatiaLiteStore {
     /// A demand's feature, centroid and criteria.
     static let demandSelection: SQL = """
         \(StoredFeature.selection(.demands, alias: "d")), X(ST_Centroid(d.geom)), Y(ST_Centroid(d.geom)),
-        d.budget_min, d.budget_max, d.bedrooms_min, d.property_types, d.area_min_m2, d.area_max_m2
+        d.budget_min, d.budget_max, d.bedrooms_min, d.property_types, d.area_min_m2, d.area_max_m2, ST_Area(d.geom, 1)
         """
-    static let demandColumnCount = StoredFeature.columnCount(.demands) + 8
+    static let demandColumnCount = StoredFeature.columnCount(.demands) + 9
 
-    /// Criteria and centre as stored; the area by PROJ from the geometry, the same in both directions.
+    /// Criteria, centre and geodesic area (SpatiaLite's `ST_Area(geom, 1)`, which the fit index keeps too,
+    /// so that both directions rank with the same numbers).
     static func demandTarget(_ row: Row) -> DemandTarget {
         let feature = StoredFeature(row: row, layer: .demands)
         let n = StoredFeature.columnCount(.demands)
         let criteria = DemandCriteria(budgetMin: row[n + 2], budgetMax: row[n + 3], bedroomsMin: row[n + 4],
                                       propertyTypes: ((row[n + 5] as String?) ?? "").split(separator: ",").map(String.init),
                                       areaMinM2: row[n + 6], areaMaxM2: row[n + 7])
-        let shape = try? Geometry(geoJSON: JSONValue.parse(Array(feature.geometryGeoJSON.utf8)))
         return DemandTarget(feature: feature, criteria: criteria, centre: Position(lon: row[n] ?? 0, lat: row[n + 1] ?? 0),
-                            areaSquareMetres: shape.map(Geodesic.areaSquareMetres) ?? 0)
+                            areaSquareMetres: row[n + 8] ?? 0)
     }
 
     static func listingsFittingSQL(demandID: String, box: BBox.Part) -> SQL {
@@ -73,16 +91,35 @@ extension SpatiaLiteStore {
         """
     }
 
-    /// Index-backed on the demand areas: the R*Tree finds the areas whose box holds the point.
+    /// One probe of the fit index (place, living area, price, bedrooms in five dimensions), then the
+    /// exact rules, then containment: free inside the area's inner box, else `ST_Contains`.
     static func demandsFittingSQL(_ listing: ListingFacts, at p: Position) -> SQL {
         """
-        WITH c(pt) AS MATERIALIZED (SELECT MakePoint(\(p.lon), \(p.lat), 4326))
-        SELECT \(demandSelection)
-        FROM c, demands d
-        WHERE \(SpatialSQL.candidates(.demands, alias: "d", boxes: [BBox.Part(west: p.lon, south: p.lat, east: p.lon, north: p.lat)]))
-          AND d.status = 'active'
+        SELECT d.fid, d.id, d.budget_min, d.budget_max, d.bedrooms_min, d.property_types, d.area_min_m2, d.area_max_m2,
+               f.centre_lon, f.centre_lat, f.area_m2
+        FROM \(fitProbe(listing, lon: "\(p.lon)", lat: "\(p.lat)"))
+        CROSS JOIN demands d ON d.fid = f.fid
+        WHERE d.status = 'active'
           AND \(fitSQL(price: "\(listing.price)", area: "\(listing.livingAreaM2)", bedrooms: "\(listing.bedrooms)", type: "\(listing.propertyType)"))
-          AND ST_Contains(d.geom, c.pt)
+          AND \(containsSQL(lon: "\(p.lon)", lat: "\(p.lat)"))
+        """
+    }
+
+    /// `idx_demands_fit f` restricted to the boxes that may hold a listing at (lon, lat) with its facts;
+    /// a fact the listing lacks constrains nothing.
+    static func fitProbe(_ listing: ListingFacts, lon: SQL, lat: SQL) -> SQL {
+        var probe: SQL = "idx_demands_fit f WHERE f.min_lon <= \(lon) AND f.max_lon >= \(lon) AND f.min_lat <= \(lat) AND f.max_lat >= \(lat)"
+        if let area = listing.livingAreaM2 { probe += " AND f.min_area <= \(area) AND f.max_area >= \(area)" }
+        if let price = listing.price { probe += " AND f.max_price >= \(price)" }
+        if let bedrooms = listing.bedrooms { probe += " AND f.min_bedrooms <= \(bedrooms)" }
+        return "(SELECT * FROM \(probe)) f"
+    }
+
+    /// Whether the demand `d` (with its fit-index row `f`) holds the point: inside the inner box, or by GEOS.
+    static func containsSQL(lon: SQL, lat: SQL) -> SQL {
+        """
+        ((f.inner_w IS NOT NULL AND \(lon) BETWEEN f.inner_w AND f.inner_e AND \(lat) BETWEEN f.inner_s AND f.inner_n)
+         OR ST_Contains(d.geom, MakePoint(\(lon), \(lat), 4326)))
         """
     }
 }

@@ -101,38 +101,48 @@ extension SpatiaLiteStore: NotificationStore {
             guard let through = try db.value("SELECT MAX(id) FROM (SELECT id FROM events WHERE id > \(after) ORDER BY id LIMIT \(limit))", as: Int64.self) else {
                 return MatchWindow(afterEvent: after, throughEvent: after, candidates: [])
             }
-            // The demand's columns come first, as ``demandTarget(_:)`` reads them; the event's follow.
-            let n = Self.demandColumnCount
             let candidates = try db.rows(Self.matchWindowSQL(after: after, through: through)).compactMap { row -> MatchCandidate? in
-                guard let reason = NotificationRules.reason(kind: row[n + 1], newValue: row[n + 2]) else { return nil }
-                let facts = ListingFacts(price: row[n + 4], livingAreaM2: row[n + 5], bedrooms: row[n + 6], propertyType: row[n + 7])
-                return MatchCandidate(eventID: row[n], reason: reason, listingID: row[n + 3], listing: facts,
-                                      position: Position(lon: row[n + 8], lat: row[n + 9]), demand: Self.demandTarget(row), subscriptionID: row[n + 10])
+                guard let reason = NotificationRules.reason(kind: row[1], newValue: row[2]) else { return nil }
+                let facts = ListingFacts(price: row[4], livingAreaM2: row[5], bedrooms: row[6], propertyType: row[7])
+                let demand = DemandFit(fid: row[11], id: row[12],
+                                       criteria: DemandCriteria(budgetMin: row[13], budgetMax: row[14], bedroomsMin: row[15],
+                                                                propertyTypes: ((row[16] as String?) ?? "").split(separator: ",").map(String.init),
+                                                                areaMinM2: row[17], areaMaxM2: row[18]),
+                                       centre: Position(lon: row[19], lat: row[20]), areaSquareMetres: row[21])
+                return MatchCandidate(eventID: row[0], reason: reason, listingID: row[3], listing: facts,
+                                      position: Position(lon: row[8], lat: row[9]), demand: demand, subscriptionID: row[10])
             }
             return MatchWindow(afterEvent: after, throughEvent: through, candidates: candidates)
         }
     }
 
-    /// One statement for a whole window: each event's listing against the R*Tree of the demand areas,
-    /// then the subscription, the hard rules and the exact containment. Only events after a
-    /// subscription was saved count for it.
+    /// One statement for a whole window: each event's listing probes the fit index (place and the
+    /// hard rules in five dimensions), then the subscription, the exact rules and containment. Only
+    /// events after a subscription was saved count for it.
     static func matchWindowSQL(after: Int64, through: Int64) -> SQL {
-        """
+        let open = DemandFitIndex.open
+        return """
         WITH batch AS MATERIALIZED (
             SELECT e.id AS event_id, e.kind, e.new_value, l.id AS listing_id, l.list_price, l.living_area_m2, l.bedrooms, l.property_type,
-                   X(l.geom) AS x, Y(l.geom) AS y, l.geom AS g
+                   X(l.geom) AS x, Y(l.geom) AS y,
+                   COALESCE(l.living_area_m2, \(open)) AS area_hi, COALESCE(l.living_area_m2, -\(open)) AS area_lo,
+                   COALESCE(l.list_price, -\(open)) AS price_lo, COALESCE(l.bedrooms, \(open)) AS bedrooms_hi
             FROM events e JOIN listings l ON l.id = e.record_id
             WHERE e.id > \(after) AND e.id <= \(through) AND e.layer = 'listings' AND l.status = 'active'
               AND (e.kind IN ('new', 'price_change', 'update') OR (e.kind = 'status_change' AND e.new_value = 'active'))
         )
-        SELECT \(demandSelection), b.event_id, b.kind, b.new_value, b.listing_id, b.list_price, b.living_area_m2, b.bedrooms,
-               b.property_type, b.x, b.y, s.id
+        SELECT b.event_id, b.kind, b.new_value, b.listing_id, b.list_price, b.living_area_m2, b.bedrooms, b.property_type, b.x, b.y,
+               s.id, d.fid, d.id, d.budget_min, d.budget_max, d.bedrooms_min, d.property_types, d.area_min_m2, d.area_max_m2,
+               f.centre_lon, f.centre_lat, f.area_m2
         FROM batch b
-        JOIN demands d ON d.fid IN (SELECT pkid FROM \(sql: SpatialSQL.rtree("demands")) WHERE xmin <= b.x AND xmax >= b.x AND ymin <= b.y AND ymax >= b.y)
+        CROSS JOIN idx_demands_fit f
+        CROSS JOIN demands d ON d.fid = f.fid
         JOIN subscriptions s ON s.demand_id = d.id AND s.active = 1 AND s.starts_after_event < b.event_id
-        WHERE d.status = 'active'
+        WHERE f.min_lon <= b.x AND f.max_lon >= b.x AND f.min_lat <= b.y AND f.max_lat >= b.y
+          AND f.min_area <= b.area_hi AND f.max_area >= b.area_lo AND f.max_price >= b.price_lo AND f.min_bedrooms <= b.bedrooms_hi
+          AND d.status = 'active'
           AND \(fitSQL(price: "b.list_price", area: "b.living_area_m2", bedrooms: "b.bedrooms", type: "b.property_type"))
-          AND ST_Contains(d.geom, b.g)
+          AND \(containsSQL(lon: "b.x", lat: "b.y"))
         ORDER BY b.event_id, s.id
         """
     }

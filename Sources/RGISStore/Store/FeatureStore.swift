@@ -45,8 +45,11 @@ public protocol FeatureStore: Sendable {
     func listingsFitting(demand id: String) async throws -> (demand: DemandTarget, listings: [ListingCandidate])
 
     /// The active demands whose search area contains `point` and whose criteria `listing` meets
-    /// (unordered), each with what scoring needs.
-    func demandsFitting(_ listing: ListingFacts, at point: Position) async throws -> [DemandTarget]
+    /// (unordered), each with what scoring needs and no geometry: one probe of the fit index.
+    func demandsFitting(_ listing: ListingFacts, at point: Position) async throws -> [DemandFit]
+
+    /// Demands by `fid`, whole, in the order given (the few a ranking keeps).
+    func demandFeatures(fids: [Int64]) async throws -> [StoredFeature]
 
     /// Every district of a level with the listing and demand rows assigned to it, for the indicators.
     func indicatorInputs(level: DistrictLevel, asOf: ISODate) async throws -> IndicatorInputs
@@ -107,6 +110,23 @@ public struct DemandTarget: Sendable {
 }
 
 /// A listing as matching sees it: the stored feature and its point.
+/// A demand as the reverse match ranks it: its criteria, centre and geodesic area, without its shape.
+public struct DemandFit: Sendable {
+    public var fid: Int64
+    public var id: String
+    public var criteria: DemandCriteria
+    public var centre: Position
+    public var areaSquareMetres: Double
+
+    public init(fid: Int64, id: String, criteria: DemandCriteria, centre: Position, areaSquareMetres: Double) {
+        self.fid = fid
+        self.id = id
+        self.criteria = criteria
+        self.centre = centre
+        self.areaSquareMetres = areaSquareMetres
+    }
+}
+
 public struct ListingCandidate: Sendable {
     public var feature: StoredFeature
     public var position: Position

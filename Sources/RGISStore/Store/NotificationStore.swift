@@ -149,11 +149,11 @@ public struct MatchCandidate: Sendable {
     public let listingID: String
     public let listing: ListingFacts
     public let position: Position
-    public let demand: DemandTarget
+    public let demand: DemandFit
     public let subscriptionID: Int64
 
     public init(eventID: Int64, reason: NotificationRules.Reason, listingID: String, listing: ListingFacts, position: Position,
-                demand: DemandTarget, subscriptionID: Int64) {
+                demand: DemandFit, subscriptionID: Int64) {
         self.eventID = eventID
         self.reason = reason
         self.listingID = listingID
