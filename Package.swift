@@ -107,7 +107,7 @@ let package = Package(
         // In-process query timings against raw SpatiaLite SQL (tools/bench).
         .executableTarget(
             name: "rgis-bench",
-            dependencies: ["RGISCore", "RGISStore", "RGISQuery", "RGISSample", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["RGISCore", "RGISStore", "RGISQuery", "RGISNotify", "RGISSample", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Sources/RGISBench"
         ),
         // Fixtures and helpers shared by the test targets.

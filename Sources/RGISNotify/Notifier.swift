@@ -104,6 +104,13 @@ public struct Notifier: Sendable {
 
     // MARK: Matching
 
+    /// Only the matching half of a round: every waiting event into the outbox.
+    public func matchPending() async throws -> NotifyRound {
+        var round = NotifyRound()
+        try await match(into: &round)
+        return round
+    }
+
     func match(into round: inout NotifyRound) async throws {
         while true {
             let window = try await store.matchWindow(limit: configuration.matchWindowEvents)

@@ -45,7 +45,7 @@ public struct DeliverySchedule: Sendable {
 
     /// `time`, or the end of the quiet hours it falls in.
     public func outsideQuietHours(_ time: Date) -> Date {
-        guard let quietHours else { return time }
+        guard let quietHours else { return time }  // (and no calendar work for the common case)
         let c = calendar.dateComponents([.hour, .minute], from: time)
         let minute = (c.hour ?? 0) * 60 + (c.minute ?? 0)
         guard quietHours.contains(minute: minute) else { return time }

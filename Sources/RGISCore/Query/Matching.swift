@@ -95,13 +95,16 @@ public struct MatchScore: Sendable, Equatable {
         self.reasons = reasons
     }
 
+    /// `1,250,000`: whole units with comma groups (by hand: a NumberFormatter per score costs more than the match).
     public static func money(_ v: Double) -> String {
-        let f = NumberFormatter()
-        f.numberStyle = .decimal
-        f.maximumFractionDigits = 0
-        f.groupingSeparator = ","
-        f.usesGroupingSeparator = true
-        return f.string(from: NSNumber(value: v)) ?? String(Int(v))
+        guard v.isFinite, abs(v) < 1e15 else { return String(v) }
+        let digits = String(Int64(abs(v).rounded()))
+        var out = ""
+        for (i, c) in digits.enumerated() {
+            if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
+            out.append(c)
+        }
+        return v < 0 ? "-" + out : out
     }
 
     public static func number(_ v: Double) -> String {

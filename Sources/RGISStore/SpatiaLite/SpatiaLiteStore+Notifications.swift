@@ -169,6 +169,7 @@ extension SpatiaLiteStore: NotificationStore {
 
     private static func queue(_ db: Database, _ matches: [ScoredMatch], now: Date) throws -> Int {
         var schedules: [Int64: (DeliverySchedule, Bool)] = [:]
+        var shared: [String: DeliverySchedule] = [:]
         var seen = Set<String>()
         var queued = 0
         for m in matches {
@@ -176,8 +177,7 @@ extension SpatiaLiteStore: NotificationStore {
             // change in the same window are one message: it is sent as it is then).
             guard seen.insert("\(m.subscriptionID)\u{1}\(m.listingID)").inserted else { continue }
             if schedules[m.subscriptionID] == nil {
-                let s = try subscription(db, id: m.subscriptionID)
-                schedules[m.subscriptionID] = (DeliverySchedule(s.settings), s.settings.priceUpdates)
+                schedules[m.subscriptionID] = try schedule(db, m.subscriptionID, shared: &shared)
             }
             let (schedule, priceUpdates) = schedules[m.subscriptionID]!
             let last = try db.row("""
@@ -197,14 +197,29 @@ extension SpatiaLiteStore: NotificationStore {
                 """, as: Int.self, cached: true) ?? 0 > 0 {
                 due = schedule.due(matched: due.addingTimeInterval(1))
             }
-            try db.execute(literal: """
+            let insert = try db.cachedStatement(sql: """
                 INSERT OR IGNORE INTO outbox (event_id, subscription_id, demand_id, listing_id, reason, score, price, message_id, queued_at, due_at, digest_day)
-                VALUES (\(m.eventID), \(m.subscriptionID), \(m.demandID), \(m.listingID), \(m.reason.rawValue), \(m.score), \(m.price),
-                        \("msg_\(m.eventID)_\(m.subscriptionID)"), \(seconds(now)), \(seconds(due)), \(schedule.digestDay(due: due)))
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
+            try insert.execute(arguments: [m.eventID, m.subscriptionID, m.demandID, m.listingID, m.reason.rawValue, m.score, m.price,
+                                           "msg_\(m.eventID)_\(m.subscriptionID)", seconds(now), seconds(due), schedule.digestDay(due: due)])
             queued += db.changesCount
         }
         return queued
+    }
+
+    /// A subscription's schedule and price rule, read light; searches with the same settings share one schedule.
+    private static func schedule(_ db: Database, _ id: Int64, shared: inout [String: DeliverySchedule]) throws -> (DeliverySchedule, Bool) {
+        guard let row = try db.row("""
+            SELECT schedule, digest_hour, timezone, quiet_start, quiet_end, price_updates FROM subscriptions WHERE id = \(id)
+            """, cached: true) else { throw RGISError(.notFound, "no subscription \(id)", at: "subscriptionId") }
+        let key = "\(row[0] as String) \(row[1] as Int) \(row[2] as String) \((row[3] as Int?) ?? -1) \((row[4] as Int?) ?? -1)"
+        if let schedule = shared[key] { return (schedule, row[5]) }
+        let quiet: QuietHours? = if let start = row[3] as Int?, let end = row[4] as Int? { try QuietHours(startMinute: start, endMinute: end) } else { nil }
+        let schedule = DeliverySchedule(schedule: row[0] as String == "daily" ? .daily(hour: row[1]) : .instant, quietHours: quiet,
+                                        timeZone: TimeZone(identifier: row[2]) ?? TimeZone(identifier: "UTC")!)
+        shared[key] = schedule
+        return (schedule, row[5])
     }
 
     static func seconds(_ date: Date) -> Int64 { Int64(date.timeIntervalSince1970.rounded(.down)) }
