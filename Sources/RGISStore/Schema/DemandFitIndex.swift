@@ -34,25 +34,30 @@ enum DemandFitIndex {
         try db.execute(sql: row("d", source: "FROM demands d WHERE d.status = 'active' AND d.geom IS NOT NULL"))
     }
 
-    /// The index row of demand `d` (`NEW` in a trigger, a table alias otherwise). A search circle
-    /// (radius_m) gets the square inside its 16-gon (half side 0.65 r); a drawn area the middle 30 %
-    /// of its box; either only if the area covers it.
+    /// The index row of demand `d` (`NEW` in a trigger, a table alias otherwise), then its inner box:
+    /// for a search circle (radius_m) the square inside its 16-gon (half side 0.65 r), for a drawn area
+    /// the middle 30 % of its box, kept only where the area covers it (one `ST_Covers` a write).
     static func row(_ d: String, source: String = "") -> String {
         """
-        INSERT INTO idx_demands_fit
-        SELECT fid, MbrMinX(g), MbrMaxX(g), MbrMinY(g), MbrMaxY(g),
-               COALESCE(area_min * 0.9, -\(open)), COALESCE(area_max * 1.1, \(open)), -\(open), COALESCE(budget * 1.1, \(open)),
-               COALESCE(bedrooms, -\(open)), \(open), cx, cy, ST_Area(g, 1),
-               CASE WHEN ST_Covers(g, BuildMbr(cx - hx, cy - hy, cx + hx, cy + hy, 4326)) = 1 THEN cx - hx END,
-               CASE WHEN ST_Covers(g, BuildMbr(cx - hx, cy - hy, cx + hx, cy + hy, 4326)) = 1 THEN cy - hy END,
-               CASE WHEN ST_Covers(g, BuildMbr(cx - hx, cy - hy, cx + hx, cy + hy, 4326)) = 1 THEN cx + hx END,
-               CASE WHEN ST_Covers(g, BuildMbr(cx - hx, cy - hy, cx + hx, cy + hy, 4326)) = 1 THEN cy + hy END
-        FROM (SELECT fid, g, area_min, area_max, budget, bedrooms, cx, cy,
-                     CASE WHEN r IS NOT NULL THEN 0.65 * r / (111320 * Cos(Radians(cy))) ELSE (MbrMaxX(g) - MbrMinX(g)) * 0.15 END AS hx,
-                     CASE WHEN r IS NOT NULL THEN 0.65 * r / 111320 ELSE (MbrMaxY(g) - MbrMinY(g)) * 0.15 END AS hy
-              FROM (SELECT \(d).fid AS fid, \(d).geom AS g, \(d).radius_m AS r, \(d).area_min_m2 AS area_min, \(d).area_max_m2 AS area_max,
-                           \(d).budget_max AS budget, \(d).bedrooms_min AS bedrooms,
-                           X(ST_Centroid(\(d).geom)) AS cx, Y(ST_Centroid(\(d).geom)) AS cy \(source)))
+        INSERT INTO idx_demands_fit (fid, min_lon, max_lon, min_lat, max_lat, min_area, max_area, min_price, max_price,
+                                     min_bedrooms, max_bedrooms, centre_lon, centre_lat, area_m2)
+        SELECT \(d).fid, MbrMinX(\(d).geom), MbrMaxX(\(d).geom), MbrMinY(\(d).geom), MbrMaxY(\(d).geom),
+               COALESCE(\(d).area_min_m2 * 0.9, -\(open)), COALESCE(\(d).area_max_m2 * 1.1, \(open)), -\(open), COALESCE(\(d).budget_max * 1.1, \(open)),
+               COALESCE(\(d).bedrooms_min, -\(open)), \(open), X(ST_Centroid(\(d).geom)), Y(ST_Centroid(\(d).geom)), ST_Area(\(d).geom, 1)
+        \(source);
+        UPDATE idx_demands_fit SET inner_w = centre_lon - \(half("lon", d)), inner_e = centre_lon + \(half("lon", d)),
+                                   inner_s = centre_lat - \(half("lat", d)), inner_n = centre_lat + \(half("lat", d))
+        WHERE \(d == "NEW" ? "fid = NEW.fid" : "fid IN (SELECT \(d).fid \(source))")
+          AND ST_Covers((SELECT geom FROM demands WHERE fid = idx_demands_fit.fid),
+                        BuildMbr(centre_lon - \(half("lon", d)), centre_lat - \(half("lat", d)), centre_lon + \(half("lon", d)), centre_lat + \(half("lat", d)), 4326)) = 1
         """
+    }
+
+    /// Half the inner box's side in degrees of longitude or latitude.
+    private static func half(_ axis: String, _ d: String) -> String {
+        let r = "(SELECT radius_m FROM demands WHERE fid = idx_demands_fit.fid)"
+        return axis == "lon"
+            ? "(CASE WHEN \(r) IS NOT NULL THEN 0.65 * \(r) / (111320 * Cos(Radians(centre_lat))) ELSE (max_lon - min_lon) * 0.15 END)"
+            : "(CASE WHEN \(r) IS NOT NULL THEN 0.65 * \(r) / 111320 ELSE (max_lat - min_lat) * 0.15 END)"
     }
 }
