@@ -85,7 +85,6 @@ public struct Notifier: Sendable {
     /// Rounds until cancelled. A graceful shutdown lets the round in flight finish its deliveries
     /// and gives back what it had claimed but not started.
     public func run() async throws {
-        defer { Task { [store, configuration] in try? await store.releaseClaims(worker: configuration.worker) } }
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 let round = try await cancelWhenGracefulShutdown { try await runOnce() }
@@ -202,13 +201,17 @@ public struct Notifier: Sendable {
     private func attempt(_ delivery: Delivery) async -> Outcome {
         do {
             let listings = try await currentListings(delivery)
-            if listings.isEmpty {
-                try await store.recordFailure(delivery, error: "no listing of this notification is still active", retryAt: nil, disable: nil, now: clock())
-                return .failed
+            // A listing withdrawn or off the market since it was queued is not sent (nor logged as sent).
+            let gone = delivery.items.filter { item in !listings.contains { $0.0.outboxID == item.outboxID } }
+            if !gone.isEmpty {
+                try await store.recordFailure(Delivery(subscription: delivery.subscription, endpoint: delivery.endpoint, items: gone),
+                                              error: "the listing is no longer active", retryAt: nil, disable: nil, now: clock())
             }
+            if listings.isEmpty { return .failed }
+            let shown = Delivery(subscription: delivery.subscription, endpoint: delivery.endpoint, items: listings.map(\.0))
             switch delivery.subscription.settings.channel {
-            case .webhook: return try await deliverWebhook(delivery, listings)
-            case .email(let address): return try await deliverMail(delivery, listings, to: address)
+            case .webhook: return try await deliverWebhook(shown, listings)
+            case .email(let address): return try await deliverMail(shown, listings, to: address)
             }
         } catch {
             logger.error("delivery of \(delivery.items.first?.messageID ?? "?") could not be recorded: \(error)")

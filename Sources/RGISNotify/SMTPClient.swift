@@ -152,12 +152,18 @@ final class SMTPSession {
         if configuration.startTLS == .required && !offered {
             throw SMTPError(reply: nil, stage: "STARTTLS", detail: "the server does not offer STARTTLS, which is required")
         }
+        var secured = false
         if configuration.startTLS != .never && offered {
             try await command("STARTTLS", expect: [220], stage: "STARTTLS")
             try await startTLS()
             capabilities = try await ehlo()
+            secured = true
         }
         if let user = configuration.username {
+            // Credentials go in clear only to this machine.
+            guard secured || ["127.0.0.1", "::1", "localhost"].contains(configuration.host) else {
+                throw SMTPError(reply: nil, stage: "AUTH", detail: "refusing to send the password to \(configuration.host) without TLS (the server offers no STARTTLS)")
+            }
             try await authenticate(user: user, password: configuration.password ?? "", capabilities: capabilities)
         }
         try await command("MAIL FROM:<\(mail.from)>", expect: [250], stage: "MAIL FROM")
@@ -209,7 +215,9 @@ final class SMTPSession {
         do {
             try await channel.writeAndFlush(ByteBuffer(string: text))
         } catch {
-            throw SMTPError(reply: nil, stage: "write", detail: "\(error)")
+            // Name the command (never AUTH's credentials, nor a message's text).
+            let command = text.hasPrefix("AUTH") ? "AUTH" : text.count < 100 ? text.trimmingCharacters(in: .whitespacesAndNewlines) : "the message"
+            throw SMTPError(reply: nil, stage: "write", detail: "\(command): \(error)")
         }
     }
 

@@ -46,6 +46,13 @@ public enum Fixtures {
         return packageRoot.appendingPathComponent(".build/debug/rgis").path
     }()
 
+    /// A new handle on /dev/null for a child process's standard streams. Never the shared
+    /// `Fixtures.devNull()`: a launch may close it in this process, and its descriptor number, reused
+    /// by a socket, would be closed again by the next launch.
+    public static func devNull() -> FileHandle {
+        FileHandle(forUpdatingAtPath: "/dev/null")!
+    }
+
     /// A fresh temporary directory, removed by the caller with ``TemporaryDirectory/remove()``.
     public static func temporaryDirectory() throws -> TemporaryDirectory {
         try TemporaryDirectory()
@@ -105,7 +112,7 @@ public func run(_ executable: String, _ arguments: [String], stdin: String? = ni
         try dir.write("in", stdin)
         process.standardInput = try FileHandle(forReadingFrom: dir.url.appendingPathComponent("in"))
     } else {
-        process.standardInput = FileHandle.nullDevice
+        process.standardInput = Fixtures.devNull()
     }
     try process.run()
     process.waitUntilExit()
@@ -144,7 +151,7 @@ public final class ServerProcess: @unchecked Sendable {
         process.arguments = ["serve", database, "--port", "0"] + (apiKey.map { ["--api-key", $0] } ?? []) + extra
         let errors = Pipe()
         process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
+        process.standardOutput = Fixtures.devNull()
         try process.run()
         var seen = ""
         var found: String?

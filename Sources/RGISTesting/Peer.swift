@@ -19,7 +19,7 @@ public final class Peer: @unchecked Sendable {
         process.arguments = [Fixtures.packageRoot.appendingPathComponent("tools/peers/\(script)").path, "--port", "0", "--log", log] + arguments
         let out = Pipe()
         process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
+        process.standardError = Fixtures.devNull()
         try process.run()
         var seen = ""
         while !seen.contains("\n") {

@@ -103,8 +103,8 @@ struct CLITests {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Fixtures.rgisExecutable)
         process.arguments = ["import", db, "--layer", "listings", big]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        process.standardOutput = Fixtures.devNull()
+        process.standardError = Fixtures.devNull()
         try process.run()
         // Wait until the import has read a third of the file (the kernel's count of bytes the process
         // read), so it is in the middle of its transaction, then kill it without warning.

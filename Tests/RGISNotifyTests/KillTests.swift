@@ -33,8 +33,8 @@ import Testing
             let worker = Process()
             worker.executableURL = URL(fileURLWithPath: Fixtures.rgisExecutable)
             worker.arguments = ["notify", "run", h.database.path]
-            worker.standardOutput = FileHandle.nullDevice
-            worker.standardError = FileHandle.nullDevice
+            worker.standardOutput = Fixtures.devNull()
+            worker.standardError = Fixtures.devNull()
             try worker.run()
             workers += 1
             try String(worker.processIdentifier).write(toFile: pidFile, atomically: true, encoding: .utf8)

@@ -31,7 +31,7 @@ import threading
 import warnings
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult
+from aiosmtpd.smtp import SMTP, AuthResult, sslproto, TLSSetupException
 
 
 class Sink:
@@ -83,7 +83,35 @@ class Sink:
         return "250 OK message accepted"
 
 
+class StartTLSWithoutRace(SMTP):
+    """aiosmtpd awaits between writing "220 Ready to start TLS" and switching the socket to TLS, so a
+    client's TLS hello that arrives in that moment goes to the SMTP parser and the handshake hangs
+    (likely on a loaded machine). Here the 220 is written and the socket switched with no await between."""
+
+    async def smtp_STARTTLS(self, arg):
+        if arg:
+            await self.push("501 Syntax: STARTTLS")
+            return
+        if not self.tls_context:
+            await self.push("454 TLS not available")
+            return
+        self.transport.write(b"220 Ready to start TLS\r\n")
+        waiter = self.loop.create_future()
+        self._tls_protocol = sslproto.SSLProtocol(self.loop, self, self.tls_context, waiter, server_side=True)
+        self._original_transport = self.transport
+        self._original_transport.set_protocol(self._tls_protocol)
+        self.transport = self._tls_protocol._app_transport
+        self._tls_protocol.connection_made(self._original_transport)
+        try:
+            await waiter
+        except Exception as error:
+            raise TLSSetupException() from error
+
+
 class LocalController(Controller):
+    def factory(self):
+        return StartTLSWithoutRace(self.handler, **self.SMTP_kwargs)
+
     def _trigger_server(self):
         # With port 0 the kernel chooses; learn which before the controller's readiness probe.
         self.port = self.server.sockets[0].getsockname()[1]

@@ -67,7 +67,10 @@ public struct AlertSettings: Sendable, Equatable {
         if case .daily(let hour) = schedule, !(0...23).contains(hour) {
             throw RGISError(.invalidValue, "a digest hour is 0 to 23, not \(hour)", at: "digest_hour")
         }
-        guard TimeZone(identifier: timeZone) != nil else {
+        // A zone name is a path under the zone database: only its characters, never `..`.
+        guard !timeZone.contains(".."), timeZone.count <= 64,
+              timeZone.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "/_+-".contains($0)) }),
+              TimeZone(identifier: timeZone) != nil else {
             throw RGISError(.invalidValue, "'\(timeZone)' is not an IANA time zone (Area/City, e.g. Europe/Prague)", at: "timezone")
         }
     }
