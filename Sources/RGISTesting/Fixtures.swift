@@ -143,13 +143,15 @@ public func which(_ program: String) -> String? {
 public final class ServerProcess: @unchecked Sendable {
     public let url: String
     private let process: Process
+    /// Kept for the server's life: a readability handler must not outlive its descriptor, whose number
+    /// would then be another's (a socket's) and be read from or closed under it.
+    private let errors = Pipe()
 
     /// Starts the server and waits for its "serving … at http://host:port/" line.
     public init(database: String, apiKey: String? = nil, arguments extra: [String] = []) throws {
         process = Process()
         process.executableURL = URL(fileURLWithPath: Fixtures.rgisExecutable)
         process.arguments = ["serve", database, "--port", "0"] + (apiKey.map { ["--api-key", $0] } ?? []) + extra
-        let errors = Pipe()
         process.standardError = errors
         process.standardOutput = Fixtures.devNull()
         try process.run()
@@ -176,7 +178,10 @@ public final class ServerProcess: @unchecked Sendable {
     public func stop() {
         process.terminate()
         process.waitUntilExit()
+        errors.fileHandleForReading.readabilityHandler = nil
     }
+
+    deinit { errors.fileHandleForReading.readabilityHandler = nil }
 }
 
 extension RGISDatabase {

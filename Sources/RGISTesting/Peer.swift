@@ -7,6 +7,8 @@ public final class Peer: @unchecked Sendable {
     public let port: Int
     public let log: String
     private let process: Process
+    /// The peer's standard output, open for its life (so that a later line cannot fail on a closed pipe).
+    private let out = Pipe()
 
     public init(_ script: String, _ arguments: [String], log: String) throws {
         let python = Fixtures.packageRoot.appendingPathComponent(".venv/bin/python").path
@@ -17,7 +19,6 @@ public final class Peer: @unchecked Sendable {
         process = Process()
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = [Fixtures.packageRoot.appendingPathComponent("tools/peers/\(script)").path, "--port", "0", "--log", log] + arguments
-        let out = Pipe()
         process.standardOutput = out
         process.standardError = Fixtures.devNull()
         try process.run()
