@@ -116,33 +116,37 @@ public struct SMTPClient: MailTransport {
 final class SMTPSession {
     let channel: any Channel
     var replies: AsyncThrowingStream<SMTPReply, any Error>.Iterator
+    let forwarder: SMTPReplyForwarder
     let configuration: SMTPConfiguration
 
-    private init(channel: any Channel, replies: AsyncThrowingStream<SMTPReply, any Error>, configuration: SMTPConfiguration) {
+    private init(channel: any Channel, replies: AsyncThrowingStream<SMTPReply, any Error>, forwarder: SMTPReplyForwarder,
+                 configuration: SMTPConfiguration) {
         self.channel = channel
+        self.forwarder = forwarder
         self.replies = replies.makeAsyncIterator()
         self.configuration = configuration
     }
 
     static func connect(_ c: SMTPConfiguration, group: any EventLoopGroup) async throws -> SMTPSession {
         let (stream, continuation) = AsyncThrowingStream<SMTPReply, any Error>.makeStream()
-        let idle = TimeAmount.milliseconds(Int64(c.timeoutSeconds * 1000))
+        let timeout = TimeAmount.milliseconds(Int64(c.timeoutSeconds * 1000))
+        let forwarder = SMTPReplyForwarder(continuation, timeout: timeout, seconds: c.timeoutSeconds)
         let channel: any Channel
         do {
             channel = try await ClientBootstrap(group: group)
-                .connectTimeout(idle)
+                .connectTimeout(timeout)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idle))
                         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(SMTPReplyDecoder()))
-                        try channel.pipeline.syncOperations.addHandler(SMTPReplyForwarder(continuation))
+                        try channel.pipeline.syncOperations.addHandler(forwarder)
+                        forwarder.arm(channel)  // for the greeting
                     }
                 }
                 .connect(host: c.host, port: c.port).get()
         } catch {
             throw SMTPError(reply: nil, stage: "connect", detail: "cannot reach \(c.host):\(c.port): \(error)")
         }
-        return SMTPSession(channel: channel, replies: stream, configuration: c)
+        return SMTPSession(channel: channel, replies: stream, forwarder: forwarder, configuration: c)
     }
 
     func deliver(_ mail: OutgoingMail) async throws {
@@ -213,6 +217,9 @@ final class SMTPSession {
 
     private func write(_ text: String) async throws {
         do {
+            // The reply is due within the timeout from now, whenever this task next runs.
+            let (channel, forwarder) = (channel, forwarder)
+            channel.eventLoop.execute { forwarder.arm(channel) }
             try await channel.writeAndFlush(ByteBuffer(string: text))
         } catch {
             // Name the command (never AUTH's credentials, nor a message's text).
@@ -277,32 +284,47 @@ struct SMTPReplyDecoder: ByteToMessageDecoder {
     }
 }
 
-/// Hands replies to the session; a read timeout or a closed connection ends the stream.
-final class SMTPReplyForwarder: ChannelInboundHandler, Sendable {
+/// Hands replies to the session. A reply not in within the timeout of the command that asks for it
+/// (timed on the event loop, so a busy caller cannot make a prompt server look slow) or a closed
+/// connection ends the stream.
+final class SMTPReplyForwarder: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = SMTPReply
     let continuation: AsyncThrowingStream<SMTPReply, any Error>.Continuation
+    let timeout: TimeAmount
+    let seconds: Double
+    /// Touched on the channel's event loop only.
+    private var timer: Scheduled<Void>?
 
-    init(_ continuation: AsyncThrowingStream<SMTPReply, any Error>.Continuation) { self.continuation = continuation }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        continuation.yield(unwrapInboundIn(data))
+    init(_ continuation: AsyncThrowingStream<SMTPReply, any Error>.Continuation, timeout: TimeAmount, seconds: Double) {
+        self.continuation = continuation
+        self.timeout = timeout
+        self.seconds = seconds
     }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent {
-            continuation.finish(throwing: SMTPError(reply: nil, stage: "reply", detail: "no reply in time"))
-            context.close(promise: nil)
-        } else {
-            context.fireUserInboundEventTriggered(event)
+    /// Starts the wait for the next reply (on the channel's event loop).
+    func arm(_ channel: any Channel) {
+        timer?.cancel()
+        let (continuation, seconds) = (continuation, seconds)
+        timer = channel.eventLoop.scheduleTask(in: timeout) {
+            continuation.finish(throwing: SMTPError(reply: nil, stage: "reply", detail: "no reply within \(Int(seconds)) s"))
+            channel.close(promise: nil)
         }
     }
 
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        timer?.cancel()
+        timer = nil
+        continuation.yield(unwrapInboundIn(data))
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        timer?.cancel()
         continuation.finish(throwing: error)
         context.close(promise: nil)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        timer?.cancel()
         continuation.finish()
         context.fireChannelInactive()
     }
