@@ -1,0 +1,257 @@
+import Foundation
+import GRDB
+import RGISCore
+
+/// The outbox's half of ``NotificationStore``: listing events matched into the outbox (under the
+/// watermark), then claimed, and their outcomes recorded.
+extension SpatiaLiteStore {
+    // MARK: Matching
+
+    public func matchWindow(limit: Int) async throws -> MatchWindow {
+        try await read { db in
+            let after = try db.value("SELECT value FROM notify_state WHERE name = 'matched_through_event'", as: Int64.self) ?? 0
+            guard let through = try db.value("SELECT MAX(id) FROM (SELECT id FROM events WHERE id > \(after) ORDER BY id LIMIT \(limit))", as: Int64.self) else {
+                return MatchWindow(afterEvent: after, throughEvent: after, candidates: [])
+            }
+            let candidates = try db.rows(Self.matchWindowSQL(after: after, through: through)).compactMap { row -> MatchCandidate? in
+                guard let reason = NotificationRules.reason(kind: row[1], newValue: row[2]) else { return nil }
+                let facts = ListingFacts(price: row[4], livingAreaM2: row[5], bedrooms: row[6], propertyType: row[7])
+                let demand = DemandFit(fid: row[11], id: row[12],
+                                       criteria: DemandCriteria(budgetMin: row[13], budgetMax: row[14], bedroomsMin: row[15],
+                                                                propertyTypes: ((row[16] as String?) ?? "").split(separator: ",").map(String.init),
+                                                                areaMinM2: row[17], areaMaxM2: row[18]),
+                                       centre: Position(lon: row[19], lat: row[20]), areaSquareMetres: row[21])
+                return MatchCandidate(eventID: row[0], reason: reason, listingID: row[3], listing: facts,
+                                      position: Position(lon: row[8], lat: row[9]), demand: demand, subscriptionID: row[10])
+            }
+            return MatchWindow(afterEvent: after, throughEvent: through, candidates: candidates)
+        }
+    }
+
+    /// One statement for a whole window: each event's listing probes the fit index (place and the
+    /// hard rules in five dimensions), then the subscription, the exact rules and containment. Only
+    /// events after a subscription was saved count for it.
+    static func matchWindowSQL(after: Int64, through: Int64) -> SQL {
+        let open = DemandFitIndex.open
+        return """
+        WITH batch AS MATERIALIZED (
+            SELECT e.id AS event_id, e.kind, e.new_value, l.id AS listing_id, l.list_price, l.living_area_m2, l.bedrooms, l.property_type,
+                   X(l.geom) AS x, Y(l.geom) AS y,
+                   COALESCE(l.living_area_m2, \(open)) AS area_hi, COALESCE(l.living_area_m2, -\(open)) AS area_lo,
+                   COALESCE(l.list_price, -\(open)) AS price_lo, COALESCE(l.bedrooms, \(open)) AS bedrooms_hi
+            FROM events e JOIN listings l ON l.id = e.record_id
+            WHERE e.id > \(after) AND e.id <= \(through) AND e.layer = 'listings' AND l.status = 'active'
+              AND (e.kind IN ('new', 'price_change', 'update') OR (e.kind = 'status_change' AND e.new_value = 'active'))
+        )
+        SELECT b.event_id, b.kind, b.new_value, b.listing_id, b.list_price, b.living_area_m2, b.bedrooms, b.property_type, b.x, b.y,
+               s.id, d.fid, d.id, d.budget_min, d.budget_max, d.bedrooms_min, d.property_types, d.area_min_m2, d.area_max_m2,
+               f.centre_lon, f.centre_lat, f.area_m2
+        FROM batch b
+        CROSS JOIN idx_demands_fit f
+        CROSS JOIN demands d ON d.fid = f.fid
+        JOIN subscriptions s ON s.demand_id = d.id AND s.active = 1 AND s.starts_after_event < b.event_id
+        WHERE f.min_lon <= b.x AND f.max_lon >= b.x AND f.min_lat <= b.y AND f.max_lat >= b.y
+          AND f.min_area <= b.area_hi AND f.max_area >= b.area_lo AND f.max_price >= b.price_lo AND f.min_bedrooms <= b.bedrooms_hi
+          AND d.status = 'active'
+          AND \(fitSQL(price: "b.list_price", area: "b.living_area_m2", bedrooms: "b.bedrooms", type: "b.property_type"))
+          AND \(containsSQL(lon: "b.x", lat: "b.y"))
+        ORDER BY b.event_id, s.id
+        """
+    }
+
+    public func queue(_ matches: [ScoredMatch], window: MatchWindow, now: Date) async throws -> Int {
+        try await write { db in
+            let mark = try db.value("SELECT value FROM notify_state WHERE name = 'matched_through_event'", as: Int64.self) ?? 0
+            guard mark == window.afterEvent else { return 0 }
+            let queued = try Self.queue(db, matches, now: now)
+            try db.execute(literal: "UPDATE notify_state SET value = \(window.throughEvent) WHERE name = 'matched_through_event'")
+            return queued
+        }
+    }
+
+    public func backfill(_ subscription: Int64, _ matches: [ScoredMatch], now: Date) async throws -> Int {
+        try await write { db in
+            let keyed = try matches.compactMap { m -> ScoredMatch? in
+                guard let event = try db.value("SELECT MAX(id) FROM events WHERE layer = 'listings' AND record_id = \(m.listingID)", as: Int64.self) else { return nil }
+                return ScoredMatch(eventID: event, reason: .new, listingID: m.listingID, demandID: m.demandID, subscriptionID: subscription, score: m.score, price: m.price)
+            }
+            return try Self.queue(db, keyed, now: now)
+        }
+    }
+
+    private static func queue(_ db: Database, _ matches: [ScoredMatch], now: Date) throws -> Int {
+        var schedules: [Int64: (DeliverySchedule, Bool)] = [:]
+        var shared: [String: DeliverySchedule] = [:]
+        var seen = Set<String>()
+        var queued = 0
+        for m in matches {
+            // Within a window a listing is queued once per subscription (a new listing and its price
+            // change in the same window are one message: it is sent as it is then).
+            guard seen.insert("\(m.subscriptionID)\u{1}\(m.listingID)").inserted else { continue }
+            if schedules[m.subscriptionID] == nil {
+                schedules[m.subscriptionID] = try schedule(db, m.subscriptionID, shared: &shared)
+            }
+            let (schedule, priceUpdates) = schedules[m.subscriptionID]!
+            let last = try db.row("""
+                SELECT price, state FROM outbox WHERE subscription_id = \(m.subscriptionID) AND listing_id = \(m.listingID)
+                AND state IN ('pending', 'sent') ORDER BY id DESC LIMIT 1
+                """, cached: true)
+            // One already waiting is sent as the listing is when it goes out: nothing to add.
+            if let last, last[1] as String == "pending" { continue }
+            let notForMe = try db.value("SELECT reaction = 'not_for_me' FROM client_listings WHERE demand_id = \(m.demandID) AND listing_id = \(m.listingID)",
+                                        as: Bool.self, cached: true) ?? false
+            let previous: NotificationRules.Previous? = last != nil || notForMe ? .init(priceSent: last?[0], notForMe: notForMe) : nil
+            guard NotificationRules.notifies(m.reason, previous: previous, price: m.price, priceUpdates: priceUpdates) else { continue }
+            var due = schedule.due(matched: now)
+            // One digest a local day: a day whose digest has gone out takes nothing more.
+            while let day = schedule.digestDay(due: due), try db.value("""
+                SELECT count(*) FROM outbox WHERE subscription_id = \(m.subscriptionID) AND digest_day = \(day) AND state = 'sent'
+                """, as: Int.self, cached: true) ?? 0 > 0 {
+                due = schedule.due(matched: due.addingTimeInterval(1))
+            }
+            let insert = try db.cachedStatement(sql: """
+                INSERT OR IGNORE INTO outbox (event_id, subscription_id, demand_id, listing_id, reason, score, price, message_id, queued_at, due_at, digest_day)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            try insert.execute(arguments: [m.eventID, m.subscriptionID, m.demandID, m.listingID, m.reason.rawValue, m.score, m.price,
+                                           "msg_\(m.eventID)_\(m.subscriptionID)", seconds(now), seconds(due), schedule.digestDay(due: due)])
+            queued += db.changesCount
+        }
+        return queued
+    }
+
+    /// A subscription's schedule and price rule, read light; searches with the same settings share one schedule.
+    private static func schedule(_ db: Database, _ id: Int64, shared: inout [String: DeliverySchedule]) throws -> (DeliverySchedule, Bool) {
+        guard let row = try db.row("""
+            SELECT schedule, digest_hour, timezone, quiet_start, quiet_end, price_updates FROM subscriptions WHERE id = \(id)
+            """, cached: true) else { throw RGISError(.notFound, "no subscription \(id)", at: "subscriptionId") }
+        let key = "\(row[0] as String) \(row[1] as Int) \(row[2] as String) \((row[3] as Int?) ?? -1) \((row[4] as Int?) ?? -1)"
+        if let schedule = shared[key] { return (schedule, row[5]) }
+        let quiet: QuietHours? = if let start = row[3] as Int?, let end = row[4] as Int? { try QuietHours(startMinute: start, endMinute: end) } else { nil }
+        let schedule = DeliverySchedule(schedule: row[0] as String == "daily" ? .daily(hour: row[1]) : .instant, quietHours: quiet,
+                                        timeZone: TimeZone(identifier: row[2]) ?? TimeZone(identifier: "UTC")!)
+        shared[key] = schedule
+        return (schedule, row[5])
+    }
+
+    static func seconds(_ date: Date) -> Int64 { Int64(date.timeIntervalSince1970.rounded(.down)) }
+    static func date(_ seconds: Int64) -> Date { Date(timeIntervalSince1970: Double(seconds)) }
+
+    // MARK: Delivery
+
+    public func claimDue(now: Date, worker: String, deadWorkers: [String], limit: Int, leaseSeconds: Double) async throws -> [Delivery] {
+        try await write { db in
+            let t = Self.seconds(now)
+            let takeOver: SQL = deadWorkers.isEmpty ? "0" : "o.claimed_by IN (\(SpatialSQL.list(deadWorkers)))"
+            let due = try db.rows("""
+                SELECT o.id, o.subscription_id, o.digest_day FROM outbox o
+                WHERE o.state = 'pending' AND o.due_at <= \(t) AND (o.claimed_by IS NULL OR o.claimed_until < \(t) OR \(takeOver))
+                ORDER BY o.due_at, o.id LIMIT \(limit)
+                """)
+            var groups: [(subscription: Int64, ids: [Int64])] = []
+            var digestGroup: [String: Int] = [:]
+            for row in due {
+                let id: Int64 = row[0], sub: Int64 = row[1]
+                if let day = row[2] as String? {
+                    let key = "\(sub) \(day)"
+                    if digestGroup[key] != nil { continue }
+                    // A digest goes whole: every pending row of its subscription and local day.
+                    let ids = try db.values("""
+                        SELECT id FROM outbox o WHERE subscription_id = \(sub) AND digest_day = \(day) AND state = 'pending' AND due_at <= \(t)
+                        AND (o.claimed_by IS NULL OR o.claimed_until < \(t) OR \(takeOver)) ORDER BY score DESC, id
+                        """, as: Int64.self)
+                    digestGroup[key] = groups.count
+                    groups.append((sub, ids))
+                } else {
+                    groups.append((sub, [id]))
+                }
+            }
+            let until = t + Int64(leaseSeconds.rounded(.up))
+            var deliveries: [Delivery] = []
+            for group in groups {
+                try db.execute(literal: "UPDATE outbox SET claimed_by = \(worker), claimed_until = \(until) WHERE id IN (\(SpatialSQL.list(group.ids)))")
+                let subscription = try Self.subscription(db, id: group.subscription)
+                let items = try db.rows("""
+                    SELECT id, message_id, event_id, listing_id, reason, score, price, attempts, queued_at, digest_day
+                    FROM outbox WHERE id IN (\(SpatialSQL.list(group.ids))) ORDER BY score DESC, id
+                    """).map { row in
+                    DeliveryItem(outboxID: row[0], messageID: row[1], eventID: row[2], listingID: row[3],
+                                 reason: NotificationRules.Reason(rawValue: row[4]) ?? .new, score: row[5], price: row[6], attempts: row[7],
+                                 queuedAt: Self.date(row[8]), digestDay: row[9])
+                }
+                var endpoint: (url: String, secret: String)?
+                if case .webhook(let url, let secret) = subscription.settings.channel { endpoint = (url, secret) }
+                deliveries.append(Delivery(subscription: subscription, endpoint: endpoint, items: items))
+            }
+            return deliveries
+        }
+    }
+
+    public func claimHolders() async throws -> [String] {
+        try await read { db in
+            try db.values("SELECT DISTINCT claimed_by FROM outbox WHERE state = 'pending' AND claimed_by IS NOT NULL", as: String.self)
+        }
+    }
+
+    public func recordSent(_ delivery: Delivery, now: Date) async throws {
+        let t = Self.seconds(now)
+        try await write { db in
+            let ids = delivery.items.map(\.outboxID)
+            try db.execute(literal: """
+                UPDATE outbox SET state = 'sent', sent_at = \(t), attempts = attempts + 1, last_error = NULL, claimed_by = NULL, claimed_until = NULL
+                WHERE id IN (\(SpatialSQL.list(ids)))
+                """)
+            let s = delivery.subscription
+            for item in delivery.items {
+                try db.execute(literal: """
+                    INSERT INTO client_listings (demand_id, listing_id, client_id, channel, first_sent_at, last_sent_at, price_sent)
+                    VALUES (\(s.demandID), \(item.listingID), \(s.clientID), \(s.settings.channel.name), \(t), \(t), \(item.price))
+                    ON CONFLICT (demand_id, listing_id) DO UPDATE SET last_sent_at = excluded.last_sent_at, times_sent = times_sent + 1,
+                        price_sent = excluded.price_sent, channel = excluded.channel
+                    """)
+            }
+            if let endpoint = s.endpointID {
+                try db.execute(literal: "UPDATE webhook_endpoints SET failing_since = NULL WHERE id = \(endpoint)")
+            }
+        }
+    }
+
+    @discardableResult
+    public func recordFailure(_ delivery: Delivery, error: String, retryAt: Date?, disable: DeliveryDisable?, now: Date) async throws -> Date? {
+        let t = Self.seconds(now)
+        return try await write { db in
+            let ids = delivery.items.map(\.outboxID)
+            let retry = retryAt.map(Self.seconds)
+            try db.execute(literal: """
+                UPDATE outbox SET attempts = attempts + 1, last_error = \(error), claimed_by = NULL, claimed_until = NULL,
+                    state = \(retry == nil ? "failed" : "pending"), due_at = COALESCE(\(retry), due_at)
+                WHERE id IN (\(SpatialSQL.list(ids)))
+                """)
+            let s = delivery.subscription
+            switch disable {
+            case .endpoint(let reason)?:
+                if let endpoint = s.endpointID {
+                    try db.execute(literal: "UPDATE webhook_endpoints SET active = 0, disabled_reason = \(reason) WHERE id = \(endpoint)")
+                    try db.execute(literal: """
+                        UPDATE outbox SET state = 'failed', last_error = \(reason), claimed_by = NULL
+                        WHERE state = 'pending' AND subscription_id IN (SELECT id FROM subscriptions WHERE endpoint_id = \(endpoint))
+                        """)
+                    try db.execute(literal: "UPDATE subscriptions SET active = 0, disabled_reason = \(reason) WHERE endpoint_id = \(endpoint)")
+                }
+            case .subscription(let reason)?:
+                try db.execute(literal: "UPDATE subscriptions SET active = 0, disabled_reason = \(reason) WHERE id = \(s.id)")
+                try db.execute(literal: "UPDATE outbox SET state = 'failed', last_error = \(reason), claimed_by = NULL WHERE state = 'pending' AND subscription_id = \(s.id)")
+            case nil: break
+            }
+            guard let endpoint = s.endpointID else { return nil }
+            try db.execute(literal: "UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, \(t)) WHERE id = \(endpoint)")
+            return try db.value("SELECT failing_since FROM webhook_endpoints WHERE id = \(endpoint)", as: Int64.self).map(Self.date)
+        }
+    }
+
+    public func releaseClaims(worker: String) async throws {
+        try await write { db in
+            try db.execute(literal: "UPDATE outbox SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = \(worker) AND state = 'pending'")
+        }
+    }
+}
