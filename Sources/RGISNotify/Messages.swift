@@ -125,7 +125,8 @@ public struct MessageComposer: Sendable {
         return s + " (\(listing.id))"
     }
 
-    static func escape(_ s: String) -> String {
+    /// Text for HTML: `&`, `<`, `>` and `"` as entities.
+    public static func escape(_ s: String) -> String {
         s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
     }

@@ -165,10 +165,7 @@ struct NotificationsController {
         return .text(html, type: "text/html; charset=utf-8", status: status)
     }
 
-    static func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-    }
+    static func escape(_ s: String) -> String { MessageComposer.escape(s) }
 
     /// A form that POSTs back to the same URL: a GET never changes anything, so that link scanners
     /// in mail systems cannot unsubscribe or react for the client.
