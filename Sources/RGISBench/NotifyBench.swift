@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import RGISCore
 import RGISNotify
+import RGISQuery
 import RGISSample
 import RGISStore
 
@@ -56,6 +57,7 @@ struct NotifyBenchmark {
         let round = try await notifier.matchPending()
         let seconds = Date().timeIntervalSince(start)
         let demands = try await database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM demands")! }
+        let disagreements = try await check(database, store, listings: listings)
         print(String(format: "notify: %d new listings (imported in %.1f s) against %d demands with %d saved searches: %d events matched, %d notifications queued in %.1f s: %.0f events/s, %.0f notifications/s",
                      listings, importSeconds, demands, searches, round.eventsMatched, round.queued, seconds,
                      Double(round.eventsMatched) / seconds, Double(round.queued) / seconds))
@@ -65,8 +67,29 @@ struct NotifyBenchmark {
                 "import_seconds": .double(importSeconds), "match_seconds": .double(seconds), "events": .int(Int64(round.eventsMatched)),
                 "queued": .int(Int64(round.queued)), "events_per_s": .double(Double(round.eventsMatched) / seconds),
                 "notifications_per_s": .double(Double(round.queued) / seconds),
+                "checked_events": .int(Int64(min(listings, 40))), "disagreements": .array(disagreements.prefix(5).map(JSONValue.string)),
             ]).jsonText.write(toFile: out, atomically: true, encoding: .utf8)
         }
         for suffix in ["", "-wal", "-shm", ".listings.geojson"] { try? FileManager.default.removeItem(atPath: copy + suffix) }
+    }
+
+    /// For 40 of the new listings: the demands queued are the best 50 of ranking every fit (every
+    /// active demand has a saved search, so every fit counts).
+    func check(_ database: RGISDatabase, _ store: SpatiaLiteStore, listings: Int) async throws -> [String] {
+        var disagreements: [String] = []
+        for i in stride(from: 0, to: listings, by: max(1, listings / 40)).prefix(40) {
+            let row = try await database.read { db in
+                try Row.fetchOne(db, sql: "SELECT X(geom), Y(geom), list_price, living_area_m2, bedrooms, property_type FROM listings WHERE id = ?", arguments: ["NB\(i)"])!
+            }
+            let p = Position(lon: row[0], lat: row[1])
+            let facts = ListingFacts(price: row[2], livingAreaM2: row[3], bedrooms: row[4], propertyType: row[5])
+            let best = QueryEngine.rank(try await store.demandsFitting(facts, at: p, reach: .everywhere), facts, at: p).prefix(50).map(\.fit.id)
+            let queued = try await database.read { db in
+                try String.fetchAll(db, sql: "SELECT DISTINCT demand_id FROM outbox WHERE listing_id = ?", arguments: ["NB\(i)"])
+            }
+            if Set(queued) != Set(best) { disagreements.append("NB\(i): queued \(queued.count), the best of every fit \(best.count), \(Set(queued).symmetricDifference(best).count) differ") }
+        }
+        print(disagreements.isEmpty ? "notify: 40 listings checked, each queued to the best 50 of every fit" : "notify: DISAGREES: \(disagreements[0])")
+        return disagreements
     }
 }

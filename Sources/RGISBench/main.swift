@@ -51,6 +51,8 @@ struct Measure {
     var rows = 0
     var count = 0
     var disagreements: [String] = []
+    /// Reverse matches whose best 50 settled before reading every fit.
+    var settledEarly = 0
 
     init(_ name: String) { self.name = name }
 
@@ -65,12 +67,14 @@ struct Measure {
         .object(["name": .string(name), "rows_mean": .int(Int64(rows / max(count, 1))), "runs": .int(Int64(count)),
                  "rgis_p50_ms": .double(percentile(rgis, 0.5)), "rgis_p99_ms": .double(percentile(rgis, 0.99)),
                  "raw_p50_ms": .double(percentile(raw, 0.5)), "raw_p99_ms": .double(percentile(raw, 0.99)),
-                 "agree": .bool(disagreements.isEmpty), "disagreements": .array(disagreements.prefix(5).map(JSONValue.string))])
+                 "agree": .bool(disagreements.isEmpty), "disagreements": .array(disagreements.prefix(5).map(JSONValue.string)),
+                 "settled_early": .int(Int64(settledEarly))])
     }
 }
 
 struct QueryBenchmark {
     let database: RGISDatabase
+    let store: SpatiaLiteStore
     let engine: QueryEngine
     let runs: Int
     let extent: BBox
@@ -79,7 +83,8 @@ struct QueryBenchmark {
     init(path: String, runs: Int) throws {
         self.path = path
         database = try RGISDatabase.open(at: path)
-        engine = QueryEngine(SpatiaLiteStore(database))
+        store = SpatiaLiteStore(database)
+        engine = QueryEngine(store)
         self.runs = runs
         guard let extent = try database.info().layers.first(where: { $0.layer == .listings })?.extent else { fatalError("no listings in \(path)") }
         self.extent = extent
@@ -197,6 +202,9 @@ struct QueryBenchmark {
                          percentile(m.rgis, 0.99), percentile(m.raw, 0.5), percentile(m.raw, 0.99), percentile(m.raw, 0.5) / percentile(m.rgis, 0.5),
                          m.disagreements.isEmpty ? "yes" : "NO: " + m.disagreements[0]))
         }
+        if let reverse = measures.last, reverse.settledEarly > 0 {
+            print("\nreverse match: \(reverse.settledEarly) of \(reverse.count) settled near the centres, before reading every fit")
+        }
         if let out {
             let counts = JSONValue.object(Dictionary(uniqueKeysWithValues: info.layers.map { ($0.layer.rawValue, JSONValue.int(Int64($0.count))) }))
             try JSONValue.object(["database": .string(path), "layers": counts, "measures": .array(measures.map(\.json))]).jsonText
@@ -269,11 +277,15 @@ struct QueryBenchmark {
                 }
                 return raw.count
             }
-            // The best 50 are among the raw answer, and all of it was counted.
-            let rawIDs = try database.read { db in try String.fetchAll(db, sql: "SELECT id FROM demands WHERE fid IN (\(raw.map(String.init).joined(separator: ",")))") }
-            if page.numberMatched != raw.count { m.disagreements.append("listing \(i): RGIS matched \(page.numberMatched ?? -1), raw \(raw.count)") }
-            if !Set(page.features.map(\.id)).isSubset(of: Set(rawIDs)) || page.features.count != min(50, raw.count) {
-                m.disagreements.append("listing \(i): the best 50 are not among the raw answer")
+            // The best 50 are those of ranking every fit, which are among the raw answer, all counted.
+            let facts = ListingFacts(price: price, livingAreaM2: area, bedrooms: bedrooms, propertyType: "apartment")
+            let all = try blocking { QueryEngine.rank(try await store.demandsFitting(facts, at: c, reach: .everywhere), facts, at: c) }
+            let rawIDs = Set(try database.read { db in try String.fetchAll(db, sql: "SELECT id FROM demands WHERE fid IN (\(raw.map(String.init).joined(separator: ",")))") })
+            if all.count != raw.count { m.disagreements.append("listing \(i): RGIS fits \(all.count), raw \(raw.count)") }
+            if let matched = page.numberMatched, matched != raw.count { m.disagreements.append("listing \(i): RGIS matched \(matched), raw \(raw.count)") }
+            if page.numberMatched == nil { m.settledEarly += 1 }
+            if page.features.map(\.id) != all.prefix(50).map(\.fit.id) || !Set(page.features.map(\.id)).isSubset(of: rawIDs) {
+                m.disagreements.append("listing \(i): the best 50 are not those of ranking every fit")
             }
             m.add(rgis: t, raw: u, rows: n)
         }

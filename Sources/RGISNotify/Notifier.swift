@@ -48,7 +48,7 @@ public struct NotifyRound: Sendable, Equatable {
 }
 
 /// Turns listing events into deliveries: the reverse match of each event against the saved searches
-/// (``NotificationStore/matchWindow(limit:)``, scored by ``QueryEngine/score(_:at:for:)``) into the
+/// (``NotificationStore/matchCandidates(_:reach:excluding:)``, scored by ``QueryEngine/scoreValue(_:at:for:)``) into the
 /// outbox, then every due notification out by webhook or e-mail, with retries. Time comes from
 /// `clock`, so that tests drive it.
 public struct Notifier: Sendable {
@@ -110,41 +110,54 @@ public struct Notifier: Sendable {
         return round
     }
 
+    /// Window by window: each round of ``FitReach/rounds`` is one statement for the window's events
+    /// not yet settled, so that a bulk import reads near the centres first and everywhere only
+    /// for the events that need it.
     func match(into round: inout NotifyRound) async throws {
         while true {
             let window = try await store.matchWindow(limit: configuration.matchWindowEvents)
             if window.isEmpty { return }
-            let scored = Self.best(window.candidates, demandsPerEvent: configuration.demandsPerEvent)
+            var settled: [Int64: [ScoredMatch]] = [:]
+            for reach in FitReach.rounds {
+                let candidates = try await store.matchCandidates(window, reach: reach, excluding: Set(settled.keys))
+                settled.merge(Self.best(candidates, demandsPerEvent: configuration.demandsPerEvent, settledBy: reach)) { a, _ in a }
+            }
+            // The outbox rules read the window in event order, then subscription order.
+            let scored = settled.values.joined().sorted { ($0.eventID, $0.subscriptionID) < ($1.eventID, $1.subscriptionID) }
             round.eventsMatched += Int(window.throughEvent - window.afterEvent)
             round.queued += try await store.queue(scored, window: window, now: clock())
         }
     }
 
     /// Each event's matches, scored, limited to its best `demandsPerEvent` demands (every saved search
-    /// of those), so that one listing reaches the clients it fits best and a bulk import stays bounded.
-    static func best(_ candidates: [MatchCandidate], demandsPerEvent: Int) -> [ScoredMatch] {
-        var out: [ScoredMatch] = []
+    /// of those), so that one listing reaches the clients it fits best and a bulk import stays
+    /// bounded; only the events whose best `reach` settles (``FitReach/settles(bestFirst:limit:)``).
+    static func best(_ candidates: [MatchCandidate], demandsPerEvent: Int, settledBy reach: FitReach) -> [Int64: [ScoredMatch]] {
+        var out: [Int64: [ScoredMatch]] = [:]
         var start = candidates.startIndex
         while start < candidates.endIndex {
             let event = candidates[start].eventID
             var end = start
             while end < candidates.endIndex && candidates[end].eventID == event { end += 1 }
             let scored = candidates[start..<end].map { c in
-                (c, QueryEngine.score(c.listing, at: c.position, for: c.demand).match.score)
+                (c, QueryEngine.scoreValue(c.listing, at: c.position, for: c.demand))
             }.sorted { ($0.1, -$0.0.demand.fid, -$0.0.subscriptionID) > ($1.1, -$1.0.demand.fid, -$1.0.subscriptionID) }
             var kept = Set<Int64>()
+            var keptScores: [Double] = []
+            var matches: [ScoredMatch] = []
             for (c, score) in scored {
                 if !kept.contains(c.demand.fid) {
                     guard kept.count < demandsPerEvent else { continue }
                     kept.insert(c.demand.fid)
+                    keptScores.append(score)
                 }
-                out.append(ScoredMatch(eventID: c.eventID, reason: c.reason, listingID: c.listingID, demandID: c.demand.id,
-                                       subscriptionID: c.subscriptionID, score: score, price: c.listing.price))
+                matches.append(ScoredMatch(eventID: c.eventID, reason: c.reason, listingID: c.listingID, demandID: c.demand.id,
+                                           subscriptionID: c.subscriptionID, score: score, price: c.listing.price))
             }
+            if reach.settles(bestFirst: keptScores, limit: demandsPerEvent) { out[event] = matches }
             start = end
         }
-        // The outbox rules read the window in event order, then subscription order.
-        return out.sorted { ($0.eventID, $0.subscriptionID) < ($1.eventID, $1.subscriptionID) }
+        return out
     }
 
     // MARK: Delivery

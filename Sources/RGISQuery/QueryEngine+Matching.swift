@@ -18,10 +18,21 @@ extension QueryEngine {
     static func score(_ listing: ListingFacts, at position: Position, criteria: DemandCriteria, centre: Position,
                       areaSquareMetres: Double) -> (match: MatchScore, distanceMetres: Double) {
         let distance = Geodesic.distanceMetres(position, centre)
-        // The radius of a circle with the search area's area: the scale of "near the centre".
         let match = MatchScore(listing: listing, demand: criteria, distanceToCentreMetres: distance,
-                               areaRadiusMetres: (areaSquareMetres / .pi).squareRoot())
+                               areaRadiusMetres: areaRadiusMetres(areaSquareMetres))
         return (match, distance)
+    }
+
+    /// The radius of a circle with the search area's area: the scale of "near the centre" (and the
+    /// centre index's radius).
+    /// The score alone, for ranking: the same as ``score(_:at:for:)``'s without its words.
+    public static func scoreValue(_ listing: ListingFacts, at position: Position, for demand: DemandFit) -> Double {
+        MatchScore.score(listing: listing, demand: demand.criteria, distanceToCentreMetres: Geodesic.distanceMetres(position, demand.centre),
+                         areaRadiusMetres: areaRadiusMetres(demand.areaSquareMetres))
+    }
+
+    static func areaRadiusMetres(_ areaSquareMetres: Double) -> Double {
+        (areaSquareMetres / .pi).squareRoot()
     }
 
     /// How many demands a reverse match returns unless asked: the best 50.
@@ -94,26 +105,37 @@ extension QueryEngine {
         return MatchedDemands(page: FeaturePage(features: shown, next: nil), othersMatched: page.features.count - shown.count)
     }
 
-    /// Ranks every fitting demand from the fit index's numbers, then reads only the best `limit` whole.
+    /// The best `limit` fitting demands, read in ``FitReach/rounds`` (near the centres first, where
+    /// the best scores are; ``FitReach/next(found:limit:)``) until a round settles them; then only those are read whole. How many
+    /// matched in all is known only when a round had to read everywhere.
     private func demands(matching listing: ListingFacts, at p: Position, limit: Int) async throws -> FeaturePage {
-        let fits = try await features.demandsFitting(listing, at: p)
-        let ranked = Self.rank(fits, listing, at: p).prefix(limit)
-        let byFid = Dictionary(ranked.map { ($0.fit.fid, $0.match) }, uniquingKeysWith: { a, _ in a })
-        let shown = try await features.demandFeatures(fids: ranked.map(\.fit.fid)).map { feature -> StoredFeature in
+        var ranked: [(fit: DemandFit, score: Double)] = []
+        var everything = false
+        var reach: FitReach? = FitReach.rounds[0]
+        while let round = reach {
+            ranked = Self.rank(try await features.demandsFitting(listing, at: p, reach: round), listing, at: p)
+            everything = round == .everywhere
+            if round.settles(bestFirst: ranked.prefix(limit).map(\.score), limit: limit) { break }
+            reach = round.next(found: ranked.count, limit: limit)
+        }
+        let kept = ranked.prefix(limit)
+        let byFid = Dictionary(kept.map { ($0.fit.fid, $0.fit) }, uniquingKeysWith: { a, _ in a })
+        let shown = try await features.demandFeatures(fids: kept.map(\.fit.fid)).map { feature -> StoredFeature in
             var feature = feature
-            if let match = byFid[feature.fid] {
+            if let fit = byFid[feature.fid] {
+                let match = Self.score(listing, at: p, for: fit).match
                 feature.properties["score"] = .double(match.score)
                 feature.properties["reasons"] = .array(match.reasons.map(JSONValue.string))
             }
             return feature
         }
-        return FeaturePage(features: shown, next: nil, numberMatched: fits.count)
+        return FeaturePage(features: shown, next: nil, numberMatched: everything ? ranked.count : nil)
     }
 
-    /// Best score first, then storage order.
-    public static func rank(_ fits: [DemandFit], _ listing: ListingFacts, at p: Position) -> [(fit: DemandFit, match: MatchScore)] {
-        fits.map { ($0, score(listing, at: p, for: $0).match) }
-            .sorted { ($0.match.score, -$0.fit.fid) > ($1.match.score, -$1.fit.fid) }
+    /// Best score first, then storage order: scores alone (the reasons are worded for the few kept).
+    public static func rank(_ fits: [DemandFit], _ listing: ListingFacts, at p: Position) -> [(fit: DemandFit, score: Double)] {
+        fits.map { ($0, scoreValue(listing, at: p, for: $0)) }
+        .sorted { ($0.score, -$0.fit.fid) > ($1.score, -$1.fit.fid) }
     }
 }
 

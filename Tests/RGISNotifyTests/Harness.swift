@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import RGISCore
 import RGISNotify
+import RGISQuery
 import RGISStore
 import RGISTesting
 import Synchronization
@@ -67,7 +68,8 @@ struct Harness: Sendable {
     let mail: FakeMail
     let notifier: Notifier
 
-    init(start: String = "2026-06-01T10:00:00Z", webhooks: FakeWebhooks = FakeWebhooks(), mail: FakeMail = FakeMail()) throws {
+    init(start: String = "2026-06-01T10:00:00Z", webhooks: FakeWebhooks = FakeWebhooks(), mail: FakeMail = FakeMail(),
+         demandsPerEvent: Int = QueryEngine.defaultDemandLimit) throws {
         directory = try Fixtures.temporaryDirectory()
         database = try Templates.demoCity(in: directory)
         store = SpatiaLiteStore(database)
@@ -78,6 +80,7 @@ struct Harness: Sendable {
         var configuration = NotifierConfiguration(worker: "test:1")
         configuration.publicURL = "http://rgis.test"
         configuration.mailFrom = "alerts@rgis.test"
+        configuration.demandsPerEvent = demandsPerEvent
         notifier = Notifier(store: store, webhooks: webhooks, mail: mail, configuration: configuration, clock: { clock.now }, jitter: { 0.5 })
     }
 

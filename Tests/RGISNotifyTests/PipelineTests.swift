@@ -290,4 +290,55 @@ struct MailText {
         }
         #expect(compared > 100)
     }
+
+    /// The best few, read near the centres first, are exactly the best few of every fit (same
+    /// demands, same order, same scores), both for the reverse match and for a window of events;
+    /// and on the demo city many answers settle before reading everything.
+    @Test func theBestFewReadNearTheCentresAreTheBestOfEveryFit() async throws {
+        let h = try Harness(demandsPerEvent: 2)
+        defer { h.directory.remove() }
+        let engine = QueryEngine(h.store)
+        let listings = try await h.database.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, X(geom), Y(geom), list_price, living_area_m2, bedrooms, property_type FROM listings WHERE status = 'active' AND fid % 3 = 0")
+        }
+        func facts(_ row: Row) -> (ListingFacts, Position) {
+            (ListingFacts(price: row[3], livingAreaM2: row[4], bedrooms: row[5], propertyType: row[6]), Position(lon: row[1], lat: row[2]))
+        }
+        var early = 0, compared = 0
+        for row in listings {
+            let (listing, p) = facts(row)
+            let all = QueryEngine.rank(try await h.store.demandsFitting(listing, at: p, reach: .everywhere), listing, at: p)
+            for reach in FitReach.rounds.dropLast() {
+                let near = Set(try await h.store.demandsFitting(listing, at: p, reach: reach).map(\.fid))
+                #expect(near.isSubset(of: Set(all.map(\.fit.fid))), "\(row[0] as String) \(reach) read a demand that does not fit")
+            }
+            for k in [1, 3, 8] {
+                let page = try await engine.demands(matchingListing: row[0], limit: k)
+                #expect(page.features.map(\.id) == all.prefix(k).map(\.fit.id), "\(row[0] as String) best \(k)")
+                #expect(page.features.map { $0.properties["score"]?.number } == all.prefix(k).map(\.score))
+                if let n = page.numberMatched { #expect(n == all.count) } else { early += 1 }
+                compared += 1
+            }
+        }
+        #expect(compared > 300 && early > compared / 10, "\(early) of \(compared) settled early")
+
+        // A window of new listings at the same places, every active demand subscribed: each event
+        // is queued to its best two subscribed demands, as ranking every fit says.
+        let active = try await h.database.read { db in try String.fetchAll(db, sql: "SELECT id FROM demands WHERE status = 'active' ORDER BY fid") }
+        for id in active { _ = try await h.subscribe(id) }
+        var expected: [String: [String]] = [:]
+        for (i, row) in listings.prefix(120).enumerated() {
+            let (listing, p) = facts(row)
+            let id = try await h.list("N\(i)", at: p, price: listing.price ?? 200_000, area: listing.livingAreaM2 ?? 50, type: listing.propertyType ?? "apartment")
+            let stored = ListingFacts(price: listing.price ?? 200_000, livingAreaM2: listing.livingAreaM2 ?? 50, bedrooms: 2, propertyType: listing.propertyType ?? "apartment")
+            expected[id] = QueryEngine.rank(try await h.store.demandsFitting(stored, at: p, reach: .everywhere), stored, at: p).prefix(2).map(\.fit.id)
+        }
+        _ = try await h.notifier.matchPending()
+        let queued = try await h.database.read { db in
+            try Row.fetchAll(db, sql: "SELECT listing_id, demand_id FROM outbox WHERE listing_id LIKE 'N%' ORDER BY score DESC, demand_id")
+        }
+        let got = Dictionary(grouping: queued, by: { $0[0] as String }).mapValues { Set($0.map { $0[1] as String }) }
+        for (id, best) in expected { #expect(got[id] ?? [] == Set(best), "\(id)") }
+        #expect(expected.values.filter { !$0.isEmpty }.count > 60)
+    }
 }

@@ -87,7 +87,9 @@ struct QueryTests {
         plans.append(("items in a box with datetime", .items(filteredItems)))
         plans.append(("districts containing", .districtsContaining(p)))
         plans.append(("listings fitting a demand", .listingsFitting(demand: "R1")))
-        plans.append(("demands fitting a listing", .demandsFitting(ListingFacts(price: 1, livingAreaM2: 50, bedrooms: 2, propertyType: "apartment"), p)))
+        for reach in FitReach.rounds {
+            plans.append(("demands fitting a listing, \(reach)", .demandsFitting(ListingFacts(price: 1, livingAreaM2: 50, bedrooms: 2, propertyType: "apartment"), p, reach)))
+        }
         for (name, query) in plans {
             let details = try await store.queryPlans(query)
             let scans = details.filter { $0.range(of: #"^SCAN (t|d|listings|parcels|buildings|demands|districts)\b"#, options: .regularExpression) != nil }

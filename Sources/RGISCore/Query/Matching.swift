@@ -49,26 +49,24 @@ public struct MatchScore: Sendable, Equatable {
     public let score: Double
     public let reasons: [String]
 
+    /// The most points each part gives.
+    public static let pricePoints = 40.0, areaPoints = 30.0, closenessPoints = 30.0
+
     /// Scores a fitting listing. `distanceToCentreMetres` and `areaRadiusMetres` place it in the search area.
     public init(listing: ListingFacts, demand: DemandCriteria, distanceToCentreMetres: Double, areaRadiusMetres: Double) {
         var reasons = ["inside the search area"]
-        var score = 0.0
         if let type = listing.propertyType, !demand.propertyTypes.isEmpty { reasons.append("\(type) is a wanted type") }
         if let b = listing.bedrooms, let min = demand.bedroomsMin { reasons.append("\(b) bedrooms (at least \(min) wanted)") }
 
         if let price = listing.price, let top = demand.budgetMax {
             let low = demand.budgetMin ?? 0
             if price <= top {
-                score += 40
                 reasons.append(price >= low ? "price \(Self.money(price)) within budget \(Self.money(low))–\(Self.money(top))"
                                             : "price \(Self.money(price)) below budget \(Self.money(low))–\(Self.money(top))")
             } else {
-                let over = (price - top) / top
-                score += 40 * max(0, 1 - over / Self.stretch)
-                reasons.append("price \(Self.money(price)) is \(Int((over * 100).rounded())) % over budget \(Self.money(top))")
+                reasons.append("price \(Self.money(price)) is \(Int(((price - top) / top * 100).rounded())) % over budget \(Self.money(top))")
             }
         } else {
-            score += 20
             reasons.append("price or budget unknown")
         }
 
@@ -76,23 +74,45 @@ public struct MatchScore: Sendable, Equatable {
             let low = demand.areaMinM2 ?? 0, high = demand.areaMaxM2 ?? .infinity
             let range = high.isFinite ? "\(Int(low))–\(Int(high)) m²" : "at least \(Int(low)) m²"
             if area >= low && area <= high {
-                score += 30
                 reasons.append("living area \(Self.number(area)) m² within \(range)")
             } else {
                 let off = area < low ? (low - area) / max(low, 1) : (area - high) / high
-                score += 30 * max(0, 1 - off / Self.stretch)
                 reasons.append("living area \(Self.number(area)) m² is \(Int((off * 100).rounded())) % outside \(range)")
             }
         } else {
-            score += 15
             reasons.append("living area or wanted range unknown")
         }
-
-        let closeness = areaRadiusMetres > 0 ? max(0, 1 - distanceToCentreMetres / areaRadiusMetres) : 1
-        score += 30 * closeness
         reasons.append(String(format: "%.1f km from the search area's centre", distanceToCentreMetres / 1000))
-        self.score = (score * 10).rounded() / 10
+        self.score = Self.score(listing: listing, demand: demand, distanceToCentreMetres: distanceToCentreMetres, areaRadiusMetres: areaRadiusMetres)
         self.reasons = reasons
+    }
+
+    /// The score alone, to one decimal (what ranking needs; the words are for the few shown).
+    public static func score(listing: ListingFacts, demand: DemandCriteria, distanceToCentreMetres: Double, areaRadiusMetres: Double) -> Double {
+        var score = 0.0
+        if let price = listing.price, let top = demand.budgetMax {
+            score += price <= top ? pricePoints : pricePoints * max(0, 1 - (price - top) / top / stretch)
+        } else {
+            score += pricePoints / 2
+        }
+        if let area = listing.livingAreaM2, demand.areaMinM2 != nil || demand.areaMaxM2 != nil {
+            let low = demand.areaMinM2 ?? 0, high = demand.areaMaxM2 ?? .infinity
+            if area >= low && area <= high {
+                score += areaPoints
+            } else {
+                let off = area < low ? (low - area) / max(low, 1) : (area - high) / high
+                score += areaPoints * max(0, 1 - off / stretch)
+            }
+        } else {
+            score += areaPoints / 2
+        }
+        score += closenessPoints * closeness(distanceToCentreMetres: distanceToCentreMetres, areaRadiusMetres: areaRadiusMetres)
+        return (score * 10).rounded() / 10
+    }
+
+    /// 1 at the search area's centre, falling to 0 at the radius of a circle of the same area.
+    public static func closeness(distanceToCentreMetres: Double, areaRadiusMetres: Double) -> Double {
+        areaRadiusMetres > 0 ? max(0, 1 - distanceToCentreMetres / areaRadiusMetres) : 1
     }
 
     /// `1,250,000`: whole units with comma groups (by hand: a NumberFormatter per score costs more than the match).
@@ -109,5 +129,48 @@ public struct MatchScore: Sendable, Equatable {
 
     public static func number(_ v: Double) -> String {
         v == v.rounded() ? String(Int(v)) : String(format: "%.1f", v)
+    }
+}
+
+/// How far a reverse match reads from a listing: only the demands whose centre is near enough for
+/// the listing's closeness to it to reach `closeness` (a small part of them where search areas
+/// overlap by thousands), or every demand whose area holds the listing. A best-k match takes the
+/// ``rounds`` in turn and stops as soon as its k-th best score beats the ``ceiling`` of what it has
+/// not read, so that the answer is the exact best k without scoring every fit.
+public enum FitReach: Sendable, Hashable {
+    case nearCentre(closeness: Double)
+    case everywhere
+
+    /// Narrowest first; the last reads everything.
+    public static let rounds: [FitReach] = [.nearCentre(closeness: 0.9), .nearCentre(closeness: 0.8), .nearCentre(closeness: 0.6), .everywhere]
+
+    /// The highest score (rounded as scores are) of a fit this reach leaves out: full price and
+    /// size points and closeness below the threshold. Nothing is left out everywhere.
+    public var ceiling: Double {
+        switch self {
+        case .nearCentre(let c):
+            ((MatchScore.pricePoints + MatchScore.areaPoints + MatchScore.closenessPoints * c) * 10).rounded(.up) / 10
+        case .everywhere: -.infinity
+        }
+    }
+
+    /// The round after this one, which found `fits`: the next of ``rounds``, or everywhere at once
+    /// when even the next reach, (1 − c′)² / (1 − c)² times as wide, would likely hold under a quarter
+    /// of `limit` (a sparse place, where reading everything is cheap). Nil after everywhere. Any order
+    /// of rounds gives the same answer; this one reads least.
+    public func next(found fits: Int, limit: Int) -> FitReach? {
+        guard case .nearCentre(let c) = self, let i = Self.rounds.firstIndex(of: self), i + 1 < Self.rounds.count else {
+            return self == .everywhere ? nil : .everywhere
+        }
+        let following = Self.rounds[i + 1]
+        guard case .nearCentre(let d) = following else { return following }
+        let widening = (1 - d) * (1 - d) / ((1 - c) * (1 - c))
+        return Double(fits) * widening * 4 < Double(limit) ? .everywhere : following
+    }
+
+    /// Whether the best `limit` of what this reach read are the best of all: the `limit`-th best score
+    /// (of distinct demands, best first) is above the ceiling (ties go by storage order, so equal is not enough).
+    public func settles(bestFirst scores: [Double], limit: Int) -> Bool {
+        self == .everywhere || limit <= 0 || (scores.count >= limit && scores[limit - 1] > ceiling)
     }
 }

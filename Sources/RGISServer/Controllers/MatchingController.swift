@@ -9,7 +9,7 @@ struct MatchingController {
 
     var endpoints: [Endpoint] {
         let limit = [ParameterSpec("limit", .integer, "Most listings to return (1–10000, default 100)", minimum: 1, maximum: 10_000)]
-        let demandLimit = [ParameterSpec("limit", .integer, "Most demands to return, best first (1–1000, default 50); numberMatched counts all",
+        let demandLimit = [ParameterSpec("limit", .integer, "Most demands to return, best first (1–1000, default 50); numberMatched counts every fit when the search had to read them all",
                                          minimum: 1, maximum: 1000)]
         return [
             Endpoint(method: .get, path: "/match/demands/{demandId}/listings", operationID: "matchDemand",
@@ -46,11 +46,13 @@ struct MatchingController {
         return limit
     }
 
-    /// The caller's share of the matching demands (each a client's wish: audited), and a count of the rest.
+    /// The caller's share of the matching demands (each a client's wish: audited), and a count of the
+    /// rest. `numberMatched` only when known: a best-k search that settled near the centres did not count.
     private func demands(_ page: FeaturePage, _ call: EndpointCall) async throws -> Response {
         let matched = QueryEngine.visible(page, to: call.caller)
         try await call.audit(matched.page.features.map(\.id))
-        return SearchController.geoJSON(matched.page, extra: ["otherAgentsMatches": .int(Int64(matched.othersMatched)),
-                                                                 "numberMatched": .int(Int64(page.numberMatched ?? page.features.count))])
+        var extra: [String: JSONValue] = ["otherAgentsMatches": .int(Int64(matched.othersMatched))]
+        if let n = page.numberMatched { extra["numberMatched"] = .int(Int64(n)) }
+        return SearchController.geoJSON(matched.page, extra: extra)
     }
 }

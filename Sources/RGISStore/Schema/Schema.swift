@@ -38,6 +38,7 @@ enum Schema {
         migrator.registerMigration("v3-layer-statistics", migrate: LayerStatisticsTable.create)
         migrator.registerMigration("v4-accounts", migrate: AccountSchema.create)
         migrator.registerMigration("v5-notifications", migrate: NotificationSchema.create)
+        migrator.registerMigration("v6-demand-centres", migrate: DemandFitIndex.addCentres)
         return migrator
     }
 

@@ -59,7 +59,7 @@ extension SpatiaLiteStore {
             case .items(let q): statements = Self.itemsStatements(q)
             case .districtsContaining(let p): statements = [Self.containingSQL(p)]
             case .listingsFitting(let id): statements = [Self.listingsFittingSQL(demandID: id, box: BBox.Part(west: -1, south: -1, east: 1, north: 1))]
-            case .demandsFitting(let facts, let p): statements = [Self.demandsFittingSQL(facts, at: p)]
+            case .demandsFitting(let facts, let p, let reach): statements = [Self.demandsFittingSQL(facts, at: p, reach: reach)]
             case .indicators(let level):
                 statements = [Self.supplySQL(level: level, asOf: ISODate(parsing: "2026-01-01")!), Self.demandSQL(level: level)]
             }

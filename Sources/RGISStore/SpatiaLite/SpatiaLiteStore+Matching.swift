@@ -22,9 +22,9 @@ extension SpatiaLiteStore {
         }
     }
 
-    public func demandsFitting(_ listing: ListingFacts, at point: Position) async throws -> [DemandFit] {
+    public func demandsFitting(_ listing: ListingFacts, at point: Position, reach: FitReach) async throws -> [DemandFit] {
         try await read { db in
-            try db.rows(Self.demandsFittingSQL(listing, at: point)).map { row in
+            try db.rows(Self.demandsFittingSQL(listing, at: point, reach: reach)).map { row in
                 DemandFit(fid: row[0], id: row[1],
                           criteria: DemandCriteria(budgetMin: row[2], budgetMax: row[3], bedroomsMin: row[4],
                                                    propertyTypes: ((row[5] as String?) ?? "").split(separator: ",").map(String.init),
@@ -91,35 +91,79 @@ extension SpatiaLiteStore {
         """
     }
 
-    /// One probe of the fit index (place, living area, price, bedrooms in five dimensions), then the
-    /// exact rules, then containment: free inside the area's inner box, else `ST_Contains`.
-    static func demandsFittingSQL(_ listing: ListingFacts, at p: Position) -> SQL {
-        """
-        SELECT d.fid, d.id, d.budget_min, d.budget_max, d.bedrooms_min, d.property_types, d.area_min_m2, d.area_max_m2,
-               f.centre_lon, f.centre_lat, f.area_m2
-        FROM \(fitProbe(listing, lon: "\(p.lon)", lat: "\(p.lat)"))
-        CROSS JOIN demands d ON d.fid = f.fid
-        WHERE d.status = 'active'
-          AND \(fitSQL(price: "\(listing.price)", area: "\(listing.livingAreaM2)", bedrooms: "\(listing.bedrooms)", type: "\(listing.propertyType)"))
-          AND \(containsSQL(lon: "\(p.lon)", lat: "\(p.lat)"))
+    /// The demands one listing fits within `reach`: a one-row batch through ``fitJoin(_:)``.
+    static func demandsFittingSQL(_ listing: ListingFacts, at p: Position, reach: FitReach) -> SQL {
+        let join = fitJoin(reach)
+        return """
+        WITH batch AS MATERIALIZED (
+            SELECT \(p.lon) AS x, \(p.lat) AS y, \(listing.price) AS list_price, \(listing.livingAreaM2) AS living_area_m2,
+                   \(listing.bedrooms) AS bedrooms, \(listing.propertyType) AS property_type,
+                   \(probeColumns(y: "\(p.lat)"))
+        )\(join.with)
+        SELECT \(join.demand)
+        FROM batch b
+        \(join.from)
+        WHERE \(join.conditions)
         """
     }
 
-    /// `idx_demands_fit f` restricted to the boxes that may hold a listing at (lon, lat) with its facts;
-    /// a fact the listing lacks constrains nothing.
-    static func fitProbe(_ listing: ListingFacts, lon: SQL, lat: SQL) -> SQL {
-        var probe: SQL = "idx_demands_fit f WHERE f.min_lon <= \(lon) AND f.max_lon >= \(lon) AND f.min_lat <= \(lat) AND f.max_lat >= \(lat)"
-        if let area = listing.livingAreaM2 { probe += " AND f.min_area <= \(area) AND f.max_area >= \(area)" }
-        if let price = listing.price { probe += " AND f.max_price >= \(price)" }
-        if let bedrooms = listing.bedrooms { probe += " AND f.min_bedrooms <= \(bedrooms)" }
-        return "(SELECT * FROM \(probe)) f"
+    /// What the near-centre probe reads of a listing beyond its facts: degrees of longitude per metre
+    /// at its latitude, on the safe side (the parallel a degree nearer the pole, 1 % more).
+    static func probeColumns(y: SQL) -> SQL {
+        "1.01 / (111320 * Cos(Radians(min(abs(\(y)) + 1, 89)))) AS lon_per_m"
     }
 
-    /// Whether the demand `d` (with its fit-index row `f`) holds the point: inside the inner box, or by GEOS.
-    static func containsSQL(lon: SQL, lat: SQL) -> SQL {
-        """
-        ((f.inner_w IS NOT NULL AND \(lon) BETWEEN f.inner_w AND f.inner_e AND \(lat) BETWEEN f.inner_s AND f.inner_n)
-         OR ST_Contains(d.geom, MakePoint(\(lon), \(lat), 4326)))
+    /// Degrees of latitude per metre, on the safe side (a degree of a meridian is at least 110,574 m).
+    static let latitudePerMetre = 1.01 / 110_574
+
+    /// The bands of area radius (metres) that the near-centre probe takes one by one: within a band a
+    /// listing reaches the centres within (1 − closeness) × the band's top. Steps of 1.3 keep the
+    /// box at most 1.7 times the disc it stands for; the last band is open.
+    static let radiusBands: [(low: Double, high: Double)] = {
+        var bands: [(Double, Double)] = [(0, 100)]
+        while bands.last!.1 < 120_000 { bands.append((bands.last!.1, bands.last!.1 * 1.3)) }
+        return bands + [(bands.last!.1, 1e30)]
+    }()
+
+    /// From a listing batch `b` (facts, `x`, `y` and ``probeColumns(y:)``) to
+    /// the demands it fits within `reach`: the joins after `FROM batch b`, the common table they need,
+    /// the conditions, the demand's columns (fid, id, the criteria, centre and geodesic area) and its
+    /// id for a further join. The index row `f` is
+    /// - everywhere: the fit index's boxes that hold the listing;
+    /// - near the centre: per band of area radius, the centre index within the band's reach;
+    /// then the exact rules and containment on what the row keeps, and a demand row only for a polygon test.
+    static func fitJoin(_ reach: FitReach) -> (with: SQL, from: SQL, conditions: SQL, demand: SQL, demandID: SQL) {
+        let index: SQL, conditions: SQL, with: SQL
+        switch reach {
+        case .everywhere:
+            (with, index) = ("", "CROSS JOIN idx_demands_fit f")
+            conditions = "f.min_lon <= b.x AND f.max_lon >= b.x AND f.min_lat <= b.y AND f.max_lat >= b.y"
+        case .nearCentre(let closeness):
+            // In the index's radius unit; the reach a hair over (1 − c) × top, as radii are 32-bit floats rounded down.
+            let unit = DemandFitIndex.metresPerRadiusUnit
+            let bands = radiusBands.map { "(\($0.low / unit), \($0.high / unit), \((1 - closeness) * $0.high * 1.00001))" }.joined(separator: ", ")
+            let m = latitudePerMetre
+            (with, index) = (SQL(sql: ", bands(low, high, reach_m) AS (VALUES \(bands))"), "CROSS JOIN bands k CROSS JOIN idx_demands_centre f")
+            conditions = """
+                f.min_radius >= k.low AND f.min_radius < k.high
+                AND f.max_lon >= b.x - k.reach_m * b.lon_per_m AND f.min_lon <= b.x + k.reach_m * b.lon_per_m
+                AND f.max_lat >= b.y - k.reach_m * \(m) AND f.min_lat <= b.y + k.reach_m * \(m)
+                """
+        }
+        let rules = fitSQL(demand: "f", price: "b.list_price", area: "b.living_area_m2", bedrooms: "b.bedrooms", type: "b.property_type")
+        return (with, index,
+                "\(conditions) AND \(rules) AND \(containsSQL(index: "f", geometry: "(SELECT geom FROM demands WHERE fid = f.fid)", lon: "b.x", lat: "b.y"))",
+                "f.fid, f.id, f.budget_min, f.budget_max, f.bedrooms_min, f.property_types, f.area_min_m2, f.area_max_m2, f.centre_lon, f.centre_lat, f.area_m2",
+                "f.id")
+    }
+
+    /// Whether a demand holds the point: inside the inner box its index row `index` keeps (no
+    /// geometry read), else by GEOS on `geometry`.
+    static func containsSQL(index t: String, geometry: String, lon: SQL, lat: SQL) -> SQL {
+        let t = SQL(sql: t), g = SQL(sql: geometry)
+        return """
+        ((\(t).inner_w IS NOT NULL AND \(lon) BETWEEN \(t).inner_w AND \(t).inner_e AND \(lat) BETWEEN \(t).inner_s AND \(t).inner_n)
+         OR ST_Contains(\(g), MakePoint(\(lon), \(lat), 4326)))
         """
     }
 }

@@ -10,10 +10,16 @@ extension SpatiaLiteStore {
     public func matchWindow(limit: Int) async throws -> MatchWindow {
         try await read { db in
             let after = try db.value("SELECT value FROM notify_state WHERE name = 'matched_through_event'", as: Int64.self) ?? 0
-            guard let through = try db.value("SELECT MAX(id) FROM (SELECT id FROM events WHERE id > \(after) ORDER BY id LIMIT \(limit))", as: Int64.self) else {
-                return MatchWindow(afterEvent: after, throughEvent: after, candidates: [])
-            }
-            let candidates = try db.rows(Self.matchWindowSQL(after: after, through: through)).compactMap { row -> MatchCandidate? in
+            let through = try db.value("SELECT MAX(id) FROM (SELECT id FROM events WHERE id > \(after) ORDER BY id LIMIT \(limit))", as: Int64.self)
+            return MatchWindow(afterEvent: after, throughEvent: through ?? after)
+        }
+    }
+
+    public func matchCandidates(_ window: MatchWindow, reach: FitReach, excluding settled: Set<Int64>) async throws -> [MatchCandidate] {
+        guard !window.isEmpty else { return [] }
+        return try await read { db in
+            var seen = Set<[Int64]>()
+            return try db.rows(Self.matchWindowSQL(window, reach: reach, excluding: settled)).compactMap { row -> MatchCandidate? in
                 guard let reason = NotificationRules.reason(kind: row[1], newValue: row[2]) else { return nil }
                 let facts = ListingFacts(price: row[4], livingAreaM2: row[5], bedrooms: row[6], propertyType: row[7])
                 let demand = DemandFit(fid: row[11], id: row[12],
@@ -21,40 +27,34 @@ extension SpatiaLiteStore {
                                                                 propertyTypes: ((row[16] as String?) ?? "").split(separator: ",").map(String.init),
                                                                 areaMinM2: row[17], areaMaxM2: row[18]),
                                        centre: Position(lon: row[19], lat: row[20]), areaSquareMetres: row[21])
+                guard seen.insert([row[0], row[10]]).inserted else { return nil }
                 return MatchCandidate(eventID: row[0], reason: reason, listingID: row[3], listing: facts,
                                       position: Position(lon: row[8], lat: row[9]), demand: demand, subscriptionID: row[10])
             }
-            return MatchWindow(afterEvent: after, throughEvent: through, candidates: candidates)
         }
     }
 
-    /// One statement for a whole window: each event's listing probes the fit index (place and the
-    /// hard rules in five dimensions), then the subscription, the exact rules and containment. Only
-    /// events after a subscription was saved count for it.
-    static func matchWindowSQL(after: Int64, through: Int64) -> SQL {
-        let open = DemandFitIndex.open
+    /// One statement for a whole window (less the settled events): each event's listing through
+    /// ``fitJoin(_:)`` within `reach`, then the subscription. Only events after a subscription was
+    /// saved count for it.
+    static func matchWindowSQL(_ window: MatchWindow, reach: FitReach, excluding settled: Set<Int64>) -> SQL {
+        let join = fitJoin(reach)
+        let skip: SQL = settled.isEmpty ? "" : "AND e.id NOT IN (\(SpatialSQL.list(settled.sorted())))"
         return """
         WITH batch AS MATERIALIZED (
             SELECT e.id AS event_id, e.kind, e.new_value, l.id AS listing_id, l.list_price, l.living_area_m2, l.bedrooms, l.property_type,
                    X(l.geom) AS x, Y(l.geom) AS y,
-                   COALESCE(l.living_area_m2, \(open)) AS area_hi, COALESCE(l.living_area_m2, -\(open)) AS area_lo,
-                   COALESCE(l.list_price, -\(open)) AS price_lo, COALESCE(l.bedrooms, \(open)) AS bedrooms_hi
+                   \(probeColumns(y: "Y(l.geom)"))
             FROM events e JOIN listings l ON l.id = e.record_id
-            WHERE e.id > \(after) AND e.id <= \(through) AND e.layer = 'listings' AND l.status = 'active'
+            WHERE e.id > \(window.afterEvent) AND e.id <= \(window.throughEvent) \(skip) AND e.layer = 'listings' AND l.status = 'active'
               AND (e.kind IN ('new', 'price_change', 'update') OR (e.kind = 'status_change' AND e.new_value = 'active'))
-        )
+        )\(join.with)
         SELECT b.event_id, b.kind, b.new_value, b.listing_id, b.list_price, b.living_area_m2, b.bedrooms, b.property_type, b.x, b.y,
-               s.id, d.fid, d.id, d.budget_min, d.budget_max, d.bedrooms_min, d.property_types, d.area_min_m2, d.area_max_m2,
-               f.centre_lon, f.centre_lat, f.area_m2
+               s.id, \(join.demand)
         FROM batch b
-        CROSS JOIN idx_demands_fit f
-        CROSS JOIN demands d ON d.fid = f.fid
-        JOIN subscriptions s ON s.demand_id = d.id AND s.active = 1 AND s.starts_after_event < b.event_id
-        WHERE f.min_lon <= b.x AND f.max_lon >= b.x AND f.min_lat <= b.y AND f.max_lat >= b.y
-          AND f.min_area <= b.area_hi AND f.max_area >= b.area_lo AND f.max_price >= b.price_lo AND f.min_bedrooms <= b.bedrooms_hi
-          AND d.status = 'active'
-          AND \(fitSQL(price: "b.list_price", area: "b.living_area_m2", bedrooms: "b.bedrooms", type: "b.property_type"))
-          AND \(containsSQL(lon: "b.x", lat: "b.y"))
+        \(join.from)
+        JOIN subscriptions s ON s.demand_id = \(join.demandID) AND s.active = 1 AND s.starts_after_event < b.event_id
+        WHERE \(join.conditions)
         ORDER BY b.event_id, s.id
         """
     }

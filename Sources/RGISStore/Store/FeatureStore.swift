@@ -45,8 +45,9 @@ public protocol FeatureStore: Sendable {
     func listingsFitting(demand id: String) async throws -> (demand: DemandTarget, listings: [ListingCandidate])
 
     /// The active demands whose search area contains `point` and whose criteria `listing` meets
-    /// (unordered), each with what scoring needs and no geometry: one probe of the fit index.
-    func demandsFitting(_ listing: ListingFacts, at point: Position) async throws -> [DemandFit]
+    /// (unordered), each with what scoring needs and no geometry, within `reach`: everywhere, one
+    /// probe of the fit index; near the centre, the few whose closeness to it may reach the threshold.
+    func demandsFitting(_ listing: ListingFacts, at point: Position, reach: FitReach) async throws -> [DemandFit]
 
     /// Demands by `fid`, whole, in the order given (the few a ranking keeps).
     func demandFeatures(fids: [Int64]) async throws -> [StoredFeature]
@@ -73,7 +74,7 @@ public enum PlannedQuery: Sendable {
     case items(ItemsQuery)
     case districtsContaining(Position)
     case listingsFitting(demand: String)
-    case demandsFitting(ListingFacts, Position)
+    case demandsFitting(ListingFacts, Position, FitReach)
     case indicators(DistrictLevel)
 }
 

@@ -18,9 +18,11 @@ public protocol NotificationStore: Sendable {
     /// The webhook endpoints of one agent (nil: all), without their secrets.
     func webhookEndpoints(agent: String?) async throws -> [WebhookEndpoint]
 
-    /// The listing events after the watermark (at most `limit`) that may start a match, each with
-    /// the subscribed, active demands its listing now fits.
+    /// The next listing events to match: at most `limit` after the watermark.
     func matchWindow(limit: Int) async throws -> MatchWindow
+    /// The events of a window that may start a match (less `settled`), each with the subscribed,
+    /// active demands within `reach` that its listing now fits: one statement for the window.
+    func matchCandidates(_ window: MatchWindow, reach: FitReach, excluding settled: Set<Int64>) async throws -> [MatchCandidate]
     /// Queues the scored matches of a window and moves the watermark past it, in one transaction;
     /// applies ``NotificationRules/notifies(_:previous:price:priceUpdates:)`` against what each
     /// client was already sent or has queued. Returns how many were queued; 0 when another worker
@@ -126,17 +128,15 @@ public struct WebhookEndpoint: Sendable {
     }
 }
 
-/// Listing events after the watermark, with what each may match.
+/// Listing events after the watermark, matched together.
 public struct MatchWindow: Sendable {
     /// The watermark before the window (exclusive) and the last event in it.
     public let afterEvent: Int64
     public let throughEvent: Int64
-    public let candidates: [MatchCandidate]
 
-    public init(afterEvent: Int64, throughEvent: Int64, candidates: [MatchCandidate]) {
+    public init(afterEvent: Int64, throughEvent: Int64) {
         self.afterEvent = afterEvent
         self.throughEvent = throughEvent
-        self.candidates = candidates
     }
 
     public var isEmpty: Bool { throughEvent == afterEvent }
