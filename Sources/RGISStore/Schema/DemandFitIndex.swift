@@ -76,28 +76,41 @@ enum DemandFitIndex {
             """
     }
 
-    /// The fit-index row of demand `d` (`NEW` in a trigger, a table alias otherwise), then its inner
+    /// The fit-index row of demand `d` (`NEW` in a trigger, a table alias otherwise) with its inner
     /// box, kept only where the area covers it (`ST_Covers`, at most two a write): for a search
     /// circle (radius_m) the square inside its 16-gon (half side 0.65 r); for a drawn area the middle
-    /// 70 % of its box (what fits in a round area), else the middle 30 %.
+    /// 70 % of its box (what fits in a round area), else the middle 30 %. One INSERT, no UPDATE: an
+    /// R*Tree refuses a write while a statement is reading it ("table is locked"). `OFFSET 0` keeps
+    /// SQLite from flattening the subqueries, which would evaluate each `ST_Covers` once per use.
     static func fitRow(_ d: String, source: String = "") -> String {
-        """
-        INSERT INTO idx_demands_fit (fid, min_lon, max_lon, min_lat, max_lat, centre_lon, centre_lat, area_m2, \(criteria))
-        SELECT \(d).fid, MbrMinX(\(d).geom), MbrMaxX(\(d).geom), MbrMinY(\(d).geom), MbrMaxY(\(d).geom), X(ST_Centroid(\(d).geom)), Y(ST_Centroid(\(d).geom)), ST_Area(\(d).geom, 1), \(criteria(d))
-        \(source);
-        \(innerBox(d, source: source, fraction: 0.35, unlessSet: false));
-        \(innerBox(d, source: source, fraction: 0.15, unlessSet: true))
-        """
-    }
-
-    /// Sets the inner box of `fraction` of the box's side each way from the centre where the area covers it.
-    private static func innerBox(_ d: String, source: String, fraction: Double, unlessSet: Bool) -> String {
-        let lon = half("lon", fraction), lat = half("lat", fraction)
+        func half(_ axis: String, _ fraction: Double) -> String {
+            axis == "lon"
+                ? "CASE WHEN r IS NOT NULL THEN 0.65 * r / (111320 * Cos(Radians(cy))) ELSE (x1 - x0) * \(fraction) END"
+                : "CASE WHEN r IS NOT NULL THEN 0.65 * r / 111320 ELSE (y1 - y0) * \(fraction) END"
+        }
+        func covers(_ lon: String, _ lat: String) -> String {
+            "ST_Covers(g, BuildMbr(cx - \(lon), cy - \(lat), cx + \(lon), cy + \(lat), 4326)) = 1"
+        }
+        func inner(_ sign: String, _ centre: String, _ wide: String, _ narrow: String) -> String {
+            "CASE k WHEN 1 THEN \(centre) \(sign) \(wide) WHEN 2 THEN \(centre) \(sign) \(narrow) END"
+        }
+        let names = criteria.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let picked = names.map { "\(d).\($0) AS c_\($0)" }.joined(separator: ", ")
+        let copied = names.map { "c_\($0)" }.joined(separator: ", ")
         return """
-        UPDATE idx_demands_fit SET inner_w = centre_lon - \(lon), inner_e = centre_lon + \(lon), inner_s = centre_lat - \(lat), inner_n = centre_lat + \(lat)
-        WHERE \(d == "NEW" ? "fid = NEW.fid" : "fid IN (SELECT \(d).fid \(source))")\(unlessSet ? " AND inner_w IS NULL" : "")
-          AND ST_Covers((SELECT geom FROM demands WHERE fid = idx_demands_fit.fid),
-                        BuildMbr(centre_lon - \(lon), centre_lat - \(lat), centre_lon + \(lon), centre_lat + \(lat), 4326)) = 1
+        INSERT INTO idx_demands_fit (fid, min_lon, max_lon, min_lat, max_lat, centre_lon, centre_lat, area_m2,
+                                     inner_w, inner_s, inner_e, inner_n, \(criteria))
+        SELECT fid, x0, x1, y0, y1, cx, cy, area,
+               \(inner("-", "cx", "hx1", "hx2")), \(inner("-", "cy", "hy1", "hy2")), \(inner("+", "cx", "hx1", "hx2")), \(inner("+", "cy", "hy1", "hy2")),
+               \(copied)
+        FROM (SELECT *, CASE WHEN \(covers("hx1", "hy1")) THEN 1 WHEN \(covers("hx2", "hy2")) THEN 2 ELSE 0 END AS k
+              FROM (SELECT *, \(half("lon", 0.35)) AS hx1, \(half("lat", 0.35)) AS hy1, \(half("lon", 0.15)) AS hx2, \(half("lat", 0.15)) AS hy2
+                    FROM (SELECT \(d).fid AS fid, \(d).geom AS g, \(d).radius_m AS r,
+                                 MbrMinX(\(d).geom) AS x0, MbrMaxX(\(d).geom) AS x1, MbrMinY(\(d).geom) AS y0, MbrMaxY(\(d).geom) AS y1,
+                                 X(ST_Centroid(\(d).geom)) AS cx, Y(ST_Centroid(\(d).geom)) AS cy, ST_Area(\(d).geom, 1) AS area, \(picked)
+                          \(source) LIMIT -1 OFFSET 0)
+                    LIMIT -1 OFFSET 0)
+              LIMIT -1 OFFSET 0)
         """
     }
 
@@ -109,13 +122,5 @@ enum DemandFitIndex {
         INSERT INTO idx_demands_centre (fid, min_lon, max_lon, min_lat, max_lat, min_radius, max_radius, \(copied))
         SELECT fid, centre_lon, centre_lon, centre_lat, centre_lat, \(radius), \(radius), \(copied) \(source)
         """
-    }
-
-    /// Half the inner box's side in degrees of longitude or latitude.
-    private static func half(_ axis: String, _ fraction: Double) -> String {
-        let r = "(SELECT radius_m FROM demands WHERE fid = idx_demands_fit.fid)"
-        return axis == "lon"
-            ? "(CASE WHEN \(r) IS NOT NULL THEN 0.65 * \(r) / (111320 * Cos(Radians(centre_lat))) ELSE (max_lon - min_lon) * \(fraction) END)"
-            : "(CASE WHEN \(r) IS NOT NULL THEN 0.65 * \(r) / 111320 ELSE (max_lat - min_lat) * \(fraction) END)"
     }
 }
