@@ -174,8 +174,10 @@ struct WritesTests {
             holding.wait()
             async let one = post("k-2", body)
             async let two = post("k-2", body)
-            // Whichever is second answers at once; let it, then let the first write.
-            try await Task.sleep(for: .milliseconds(300))
+            // Whichever is second answers at once; let it, then let the first write. The wait is
+            // generous: on a loaded machine a second request not yet read when the first has
+            // finished would rightly get the stored response (201), not the 409 this checks.
+            try await Task.sleep(for: .milliseconds(2000))
             release.signal()
             let statuses = try await [one.0, two.0].sorted()
             #expect(statuses == [201, 409])
