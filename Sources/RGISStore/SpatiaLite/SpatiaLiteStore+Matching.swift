@@ -24,14 +24,18 @@ extension SpatiaLiteStore {
 
     public func demandsFitting(_ listing: ListingFacts, at point: Position, reach: FitReach) async throws -> [DemandFit] {
         try await read { db in
-            try db.rows(Self.demandsFittingSQL(listing, at: point, reach: reach)).map { row in
-                DemandFit(fid: row[0], id: row[1],
-                          criteria: DemandCriteria(budgetMin: row[2], budgetMax: row[3], bedroomsMin: row[4],
-                                                   propertyTypes: ((row[5] as String?) ?? "").split(separator: ",").map(String.init),
-                                                   areaMinM2: row[6], areaMaxM2: row[7]),
-                          centre: Position(lon: row[8], lat: row[9]), areaSquareMetres: row[10])
-            }
+            try db.rows(Self.demandsFittingSQL(listing, at: point, reach: reach)).map { Self.demandFit($0, from: 0) }
         }
+    }
+
+    /// A demand as ``fitJoin(_:)``'s `demand` columns give it, starting at column `first`.
+    static func demandFit(_ row: Row, from first: Int) -> DemandFit {
+        let n = first
+        return DemandFit(fid: row[n], id: row[n + 1],
+                         criteria: DemandCriteria(budgetMin: row[n + 2], budgetMax: row[n + 3], bedroomsMin: row[n + 4],
+                                                  propertyTypes: ((row[n + 5] as String?) ?? "").split(separator: ",").map(String.init),
+                                                  areaMinM2: row[n + 6], areaMaxM2: row[n + 7]),
+                         centre: Position(lon: row[n + 8], lat: row[n + 9]), areaSquareMetres: row[n + 10])
     }
 
     public func demandFeatures(fids: [Int64]) async throws -> [StoredFeature] {

@@ -22,11 +22,7 @@ extension SpatiaLiteStore {
             return try db.rows(Self.matchWindowSQL(window, reach: reach, excluding: settled)).compactMap { row -> MatchCandidate? in
                 guard let reason = NotificationRules.reason(kind: row[1], newValue: row[2]) else { return nil }
                 let facts = ListingFacts(price: row[4], livingAreaM2: row[5], bedrooms: row[6], propertyType: row[7])
-                let demand = DemandFit(fid: row[11], id: row[12],
-                                       criteria: DemandCriteria(budgetMin: row[13], budgetMax: row[14], bedroomsMin: row[15],
-                                                                propertyTypes: ((row[16] as String?) ?? "").split(separator: ",").map(String.init),
-                                                                areaMinM2: row[17], areaMaxM2: row[18]),
-                                       centre: Position(lon: row[19], lat: row[20]), areaSquareMetres: row[21])
+                let demand = Self.demandFit(row, from: 11)
                 guard seen.insert([row[0], row[10]]).inserted else { return nil }
                 return MatchCandidate(eventID: row[0], reason: reason, listingID: row[3], listing: facts,
                                       position: Position(lon: row[8], lat: row[9]), demand: demand, subscriptionID: row[10])
