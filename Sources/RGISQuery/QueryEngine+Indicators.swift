@@ -11,33 +11,17 @@ extension QueryEngine {
     /// so that each counts once. Any figure computed from 1 to 4 records is withheld: null, and named in
     /// the feature's `suppressed` list (zero is shown: an empty district is news to a planner).
     public func indicators(_ options: IndicatorOptions) async throws -> FeaturePage {
-        let inputs = try await features.indicatorInputs(level: options.level, asOf: options.asOf)
-        var supply: [Int64: [IndicatorInputs.Supply]] = [:]
-        for row in inputs.supply { supply[row.districtFid, default: []].append(row) }
-        var demand: [Int64: [Double?]] = [:]
-        for row in inputs.demand { demand[row.districtFid, default: []].append(row.budgetMax) }
-        let periodStart = options.periodStart.text, periodEnd = options.asOf.text + "\u{10FFFF}"
-
+        let inputs = try await features.indicatorInputs(level: options.level, asOf: options.asOf, periodStart: options.periodStart)
         let features = inputs.districts.map { district -> StoredFeature in
-            var feature = district
+            var feature = district.feature
             var figures = DistrictFigures()
-            let rows = supply[feature.fid] ?? []
-            let active = rows.filter { $0.status == "active" }
-            figures.count("active_listings", active.count)
-            figures.median("median_price_per_m2", active.compactMap { r -> Double? in
-                guard let price = r.listPrice, let area = r.livingAreaM2, area > 0 else { return nil }
-                return price / area
-            }, digits: 0)
-            let days = active.compactMap(\.daysOnMarket).filter { $0 >= 0 }
-            figures.median("median_days_on_market", days, digits: 0)
-            figures.count("closed_in_period", rows.filter { r in
-                guard r.status == "closed", let closed = r.closeDate else { return false }
-                return closed >= periodStart && closed <= periodEnd
-            }.count)
-            figures.share("long_unsold_share", days.filter { $0 > Double(IndicatorOptions.longUnsoldDays) }.count, of: days.count)
-            let wants = demand[feature.fid] ?? []
-            figures.count("active_demands", wants.count)
-            figures.median("median_budget", wants.compactMap { $0 }, digits: 0)
+            figures.count("active_listings", district.activeListings)
+            figures.median("median_price_per_m2", district.pricePerM2, digits: 0)
+            figures.median("median_days_on_market", district.daysOnMarket, digits: 0)
+            figures.count("closed_in_period", district.closedInPeriod)
+            figures.share("long_unsold_share", district.longUnsold, of: district.daysOnMarket.count)
+            figures.count("active_demands", district.activeDemands)
+            figures.median("median_budget", district.budget, digits: 0)
             figures.ratio("demand_supply_ratio", "active_demands", over: "active_listings")
             for (key, value) in figures.values { feature.properties[key] = value }
             feature.properties["suppressed"] = .array(figures.suppressed.sorted().map(JSONValue.string))
@@ -57,9 +41,9 @@ private struct DistrictFigures {
         if n > 0 && n < minimum { withhold(key) } else { values[key] = .int(Int64(n)) }
     }
 
-    mutating func median(_ key: String, _ xs: [Double], digits: Int) {
-        guard xs.count >= minimum, let m = RGISCore.median(xs) else {
-            if xs.isEmpty { values[key] = .null } else { withhold(key) }
+    mutating func median(_ key: String, _ m: IndicatorInputs.Median, digits: Int) {
+        guard m.count >= minimum, let m = m.value else {
+            if m.count == 0 { values[key] = .null } else { withhold(key) }
             return
         }
         let scale = pow(10, Double(digits))

@@ -102,13 +102,6 @@ struct MatchingTests {
         #expect(pairs >= 20)
     }
 
-    @Test("the indicators' statements go through the R*Trees of listings and demand areas")
-    func indicatorPlans() async throws {
-        let details = try await SpatiaLiteStore(DemoDatabase.shared.database).queryPlans(.indicators(.district))
-        #expect(!details.contains { $0.hasPrefix("SCAN l") || $0.hasPrefix("SCAN m") }, "\(details)")
-        #expect(details.contains { $0.contains("idx_listings_geom") } && details.contains { $0.contains("idx_demands_geom") }, "\(details)")
-    }
-
     @Test("indicators: one feature per district of the level, figures withheld below 5 records")
     func indicators() async throws {
         let options = try IndicatorOptions(level: .subdistrict, asOf: ISODate(parsing: "2026-11-23")!, periodStart: ISODate(parsing: "2025-11-23")!)

@@ -101,6 +101,13 @@ struct QueryTests {
             #expect(details.contains { $0.contains("idx_") || $0.range(of: #"VIRTUAL TABLE INDEX 2:[BD][0-9]"#, options: .regularExpression) != nil },
                     "\(name) does not use the R*Tree: \(details)")
         }
+        // Indicators read each district's range of a placement index and nothing else.
+        for level in DistrictLevel.allCases {
+            let details = try await store.queryPlans(.indicators(level))
+            #expect(details.count == 5 && details.allSatisfy {
+                $0.range(of: #"^SEARCH (listings|demands) USING (COVERING )?INDEX (listings|demands)_\#(level.rawValue)_fid_(market|price) \(\#(level.rawValue)_fid=\? AND status=\?"#, options: .regularExpression) != nil
+            }, "indicators at level \(level): \(details)")
+        }
     }
 
     @Test("paging a radius query walks the whole result without repeat or gap, and a page reads the same twice")

@@ -29,6 +29,33 @@ extension ISODate {
     /// The same day `years` years away; 29 February becomes 28 February in a common year.
     public func addingYears(_ years: Int) -> ISODate { addingMonths(12 * years) }
 
+    /// Days from 1970-01-01 to this date's calendar day (negative before it).
+    public var dayNumber: Int {
+        let (y0, m, d) = day
+        let y = m <= 2 ? y0 - 1 : y0
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+
+    /// The calendar day `dayNumber` days from 1970-01-01; nil outside years 1…9999.
+    public init?(dayNumber: Int) {
+        let z = dayNumber + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let mp = (5 * dayOfYear + 2) / 153
+        let d = dayOfYear - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        self.init(year: yearOfEra + era * 400 + (m <= 2 ? 1 : 0), month: m, day: d)
+    }
+
+    /// The calendar day `days` days away (the time of day, if any, is dropped).
+    public func addingDays(_ days: Int) -> ISODate { ISODate(dayNumber: dayNumber + days) ?? self }
+
     /// Today in UTC.
     public static func today(_ now: Date = Date()) -> ISODate {
         let c = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: now)

@@ -77,6 +77,8 @@ extension RGISDatabase {
                             throw RGISError(.invalidValue, "holds no features; nothing was imported")
                         }
                         try bulk?.finish()
+                        // Every listing and demand is placed again in the districts as they now are.
+                        if options.layer == .districts { try DistrictPlacement.placeAll(db) }
                         if let bulk, options.layer == .listings || options.layer == .demands {
                             try db.execute(sql: "INSERT INTO events (layer, record_id, kind) SELECT ?, id, 'new' FROM \(options.layer.table) WHERE fid >= ? ORDER BY fid",
                                            arguments: [options.layer.table, bulk.firstNewFid])
@@ -331,6 +333,8 @@ struct BulkSpatialIndex {
     private let geometryCode: Int
     let firstNewFid: Int64
     private let triggers: [(name: String, sql: String)]
+    /// The layer whose rows are placed in districts (listings, demands), else nil.
+    private let layer: Layer?
 
     init(db: Database, layer: Layer) throws {
         try self.init(db: db, table: layer.table, geometryCode: layer.storedGeometry == .point ? 1 : 6)
@@ -341,8 +345,10 @@ struct BulkSpatialIndex {
         self.table = table
         self.geometryCode = geometryCode
         firstNewFid = (try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(fid), 0) + 1 FROM \(table)")) ?? 1
-        let names = ["gii_\(table)_geom", "tmi_\(table)_geom", "ggi_\(table)_geom"]
-        triggers = try Row.fetchAll(db, sql: "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN (?, ?, ?)",
+        layer = Layer.allCases.first { $0.table == table && DistrictPlacement.layers.contains($0) }
+        // The spatial index's triggers, and the placement in districts where the layer has one.
+        let names = ["gii_\(table)_geom", "tmi_\(table)_geom", "ggi_\(table)_geom", "\(table)_place_insert"]
+        triggers = try Row.fetchAll(db, sql: "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN (?, ?, ?, ?)",
                                     arguments: StatementArguments(names)).map { ($0[0], $0[1]) }
         guard triggers.contains(where: { $0.name == names[0] }) else {
             throw RGISError(.database, "the spatial index trigger \(names[0]) is missing; run rgis check")
@@ -362,6 +368,9 @@ struct BulkSpatialIndex {
             INSERT INTO idx_\(table)_geom (pkid, xmin, xmax, ymin, ymax)
             SELECT fid, MbrMinX(geom), MbrMaxX(geom), MbrMinY(geom), MbrMaxY(geom) FROM \(table) WHERE fid >= ?
             """, arguments: [firstNewFid])
+        if let layer, triggers.contains(where: { $0.name == DistrictPlacement.insertTrigger(layer) }) {
+            try DistrictPlacement.place(db, layer: layer, fromFid: firstNewFid)
+        }
         for trigger in triggers { try db.execute(sql: trigger.sql) }
     }
 }

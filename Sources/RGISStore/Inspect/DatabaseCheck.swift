@@ -48,6 +48,9 @@ extension RGISDatabase {
                     problems.append(CheckProblem(scope: scope, message: "layer_statistics says \(kept) features, the table holds \(counted)"))
                 }
             }
+            for (layer, n) in try DistrictPlacement.misplaced(db) {
+                problems.append(CheckProblem(scope: layer.rawValue, message: "\(n) records are not placed in the districts that hold them now; importing the districts again places every record"))
+            }
             return problems
         }
     }

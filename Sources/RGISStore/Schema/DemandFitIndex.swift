@@ -44,6 +44,12 @@ enum DemandFitIndex {
             """)
     }
 
+    /// Migration v7: the update trigger fires only when a column the indexes read changes (a demand
+    /// placed in its districts keeps its entries).
+    static var narrowUpdateTrigger: String {
+        "DROP TRIGGER idx_demands_fit_update;\n" + updateTrigger(centres: true, of: "status, geom, radius_m, " + criteria)
+    }
+
     private static let criteria = "id, budget_min, budget_max, bedrooms_min, property_types, area_min_m2, area_max_m2"
     private static func criteria(_ d: String) -> String {
         criteria.split(separator: ",").map { "\(d).\($0.trimmingCharacters(in: .whitespaces))" }.joined(separator: ", ")
@@ -56,24 +62,35 @@ enum DemandFitIndex {
 
     /// The triggers that keep the fit index (and from v6 the centre index, from the fit row) as demands change.
     private static func triggers(centres: Bool) -> String {
-        let centre = centres ? centreRow(source: "FROM idx_demands_fit WHERE fid = NEW.fid") + ";" : ""
         let forget = centres ? "DELETE FROM idx_demands_centre WHERE fid = OLD.fid;" : ""
         return """
             CREATE TRIGGER idx_demands_fit_insert AFTER INSERT ON demands WHEN NEW.status = 'active' AND NEW.geom IS NOT NULL BEGIN
                 \(fitRow("NEW"));
-                \(centre)
+                \(centreOfNew(centres))
             END;
-            CREATE TRIGGER idx_demands_fit_update AFTER UPDATE ON demands BEGIN
-                DELETE FROM idx_demands_fit WHERE fid = OLD.fid;
-                \(forget)
-                \(fitRow("NEW", source: "WHERE NEW.status = 'active' AND NEW.geom IS NOT NULL"));
-                \(centre)
-            END;
+            \(updateTrigger(centres: centres, of: nil))
             CREATE TRIGGER idx_demands_fit_delete AFTER DELETE ON demands BEGIN
                 DELETE FROM idx_demands_fit WHERE fid = OLD.fid;
                 \(forget)
             END;
             """
+    }
+
+    /// The update trigger, on any update (v5, v6) or on those of `columns` (v7).
+    private static func updateTrigger(centres: Bool, of columns: String?) -> String {
+        let forget = centres ? "DELETE FROM idx_demands_centre WHERE fid = OLD.fid;" : ""
+        return """
+            CREATE TRIGGER idx_demands_fit_update AFTER UPDATE\(columns.map { " OF \($0)" } ?? "") ON demands BEGIN
+                DELETE FROM idx_demands_fit WHERE fid = OLD.fid;
+                \(forget)
+                \(fitRow("NEW", source: "WHERE NEW.status = 'active' AND NEW.geom IS NOT NULL"));
+                \(centreOfNew(centres))
+            END;
+            """
+    }
+
+    private static func centreOfNew(_ centres: Bool) -> String {
+        centres ? centreRow(source: "FROM idx_demands_fit WHERE fid = NEW.fid") + ";" : ""
     }
 
     /// The fit-index row of demand `d` (`NEW` in a trigger, a table alias otherwise) with its inner

@@ -39,6 +39,7 @@ enum Schema {
         migrator.registerMigration("v4-accounts", migrate: AccountSchema.create)
         migrator.registerMigration("v5-notifications", migrate: NotificationSchema.create)
         migrator.registerMigration("v6-demand-centres", migrate: DemandFitIndex.addCentres)
+        migrator.registerMigration("v7-district-placement", migrate: DistrictPlacement.create)
         return migrator
     }
 

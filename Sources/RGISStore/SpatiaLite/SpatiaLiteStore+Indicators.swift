@@ -2,48 +2,99 @@ import Foundation
 import GRDB
 import RGISCore
 
-/// The rows behind the district indicators.
+/// The figures behind the district indicators: per district, range counts and medians read off the
+/// placement indexes (``DistrictPlacement``), a median by skipping to the middle of an ordered index
+/// range. No row is tested against a polygon and nothing is read that the figures do not use.
 extension SpatiaLiteStore {
-    public func indicatorInputs(level: DistrictLevel, asOf: ISODate) async throws -> IndicatorInputs {
+    public func indicatorInputs(level: DistrictLevel, asOf: ISODate, periodStart: ISODate) async throws -> IndicatorInputs {
         try await read { db in
             let districts = try db.rows("SELECT \(StoredFeature.selection(.districts)) FROM districts t WHERE t.level = \(level.rawValue) ORDER BY t.fid")
                 .map { StoredFeature(row: $0, layer: .districts) }
-            let supply = try db.rows(Self.supplySQL(level: level, asOf: asOf)).map { row in
-                IndicatorInputs.Supply(districtFid: row["district"], status: row["status"], listPrice: row["list_price"],
-                                       livingAreaM2: row["living_area_m2"], daysOnMarket: row["days_on_market"], closeDate: row["close_date"])
-            }
-            let demand = try db.rows(Self.demandSQL(level: level)).map { row in
-                IndicatorInputs.Demand(districtFid: row["district"], budgetMax: row["budget_max"])
-            }
-            return IndicatorInputs(districts: districts, supply: supply, demand: demand)
+            let sql = IndicatorSQL(level: level, asOf: asOf, periodStart: periodStart)
+            return IndicatorInputs(districts: try districts.map { try sql.inputs(db, $0) })
         }
     }
+}
 
-    /// Each listing joined to the districts whose box holds it (R*Tree), then exactly.
-    static func supplySQL(level: DistrictLevel, asOf: ISODate) -> SQL {
-        """
-        SELECT dist.fid AS district, l.status, l.list_price, l.living_area_m2,
-               julianday(\(asOf.text)) - julianday(l.list_date) AS days_on_market, l.close_date
-        FROM districts dist JOIN listings l
-          ON l.fid IN (SELECT pkid FROM idx_listings_geom
-                       WHERE xmax >= MbrMinX(dist.geom) AND xmin <= MbrMaxX(dist.geom)
-                         AND ymax >= MbrMinY(dist.geom) AND ymin <= MbrMaxY(dist.geom))
-         AND ST_Contains(dist.geom, l.geom)
-        WHERE dist.level = \(level.rawValue)
-        """
+/// The statements of one indicators request (one level and day), run per district.
+struct IndicatorSQL {
+    let column: SQL
+    let asOf: String
+    /// Listed before this day: on the market more than the long-unsold days on the as-of day.
+    let longUnsoldBefore: String
+    let periodStart: String
+    /// The day after the as-of day: a close date (or time) before it is on or before the as-of day.
+    let periodEndExclusive: String
+
+    init(level: DistrictLevel, asOf: ISODate, periodStart: ISODate) {
+        column = SQL(sql: DistrictPlacement.column(level))
+        self.asOf = asOf.addingDays(0).text
+        longUnsoldBefore = asOf.addingDays(-IndicatorOptions.longUnsoldDays).text
+        self.periodStart = periodStart.text
+        periodEndExclusive = asOf.addingDays(1).text
     }
 
-    /// Each active demand to the district holding its search area's point on surface.
-    static func demandSQL(level: DistrictLevel) -> SQL {
-        """
-        SELECT dist.fid AS district, m.budget_max
-        FROM districts dist JOIN demands m
-          ON m.fid IN (SELECT pkid FROM idx_demands_geom
-                       WHERE xmax >= MbrMinX(dist.geom) AND xmin <= MbrMaxX(dist.geom)
-                         AND ymax >= MbrMinY(dist.geom) AND ymin <= MbrMaxY(dist.geom))
-         AND m.status = 'active' AND ST_Contains(dist.geom, ST_PointOnSurface(m.geom))
-        WHERE dist.level = \(level.rawValue)
-        """
+    /// An active listing's price per m², as the placement index orders it.
+    static let pricePerM2: SQL = "list_price / living_area_m2"
+
+    func inputs(_ db: Database, _ district: StoredFeature) throws -> IndicatorInputs.District {
+        let d = district.fid
+        var figures = IndicatorInputs.District(feature: district)
+        if let row = try db.row("""
+            SELECT count(*), count(*) FILTER (WHERE list_date <= \(asOf)), count(*) FILTER (WHERE list_date < \(longUnsoldBefore))
+            FROM listings WHERE \(column) = \(d) AND status = 'active'
+            """, cached: true) {
+            figures.activeListings = row[0]
+            figures.daysOnMarket.count = row[1]
+            figures.longUnsold = row[2]
+        }
+        figures.daysOnMarket.value = try median(db, count: figures.daysOnMarket.count, """
+            SELECT julianday(\(asOf)) - julianday(list_date) FROM listings
+            WHERE \(column) = \(d) AND status = 'active' AND list_date <= \(asOf) ORDER BY list_date
+            """)
+        figures.closedInPeriod = try db.value("""
+            SELECT count(*) FROM listings WHERE \(column) = \(d) AND status = 'closed'
+              AND close_date >= \(periodStart) AND close_date < \(periodEndExclusive)
+            """, as: Int.self, cached: true) ?? 0
+        figures.pricePerM2.count = try db.value("""
+            SELECT count(*) FROM listings WHERE \(column) = \(d) AND status = 'active' AND \(Self.pricePerM2) >= 0
+            """, as: Int.self, cached: true) ?? 0
+        figures.pricePerM2.value = try median(db, count: figures.pricePerM2.count, """
+            SELECT \(Self.pricePerM2) FROM listings
+            WHERE \(column) = \(d) AND status = 'active' AND \(Self.pricePerM2) >= 0 ORDER BY \(Self.pricePerM2)
+            """)
+        if let row = try db.row("""
+            SELECT count(*), count(budget_max) FROM demands WHERE \(column) = \(d) AND status = 'active'
+            """, cached: true) {
+            figures.activeDemands = row[0]
+            figures.budget.count = row[1]
+        }
+        figures.budget.value = try median(db, count: figures.budget.count, """
+            SELECT budget_max FROM demands
+            WHERE \(column) = \(d) AND status = 'active' AND budget_max IS NOT NULL ORDER BY budget_max
+            """)
+        return figures
+    }
+
+    /// The median of an ordered statement's `count` values: the middle one, or the mean of the middle
+    /// two, read by skipping to them.
+    private func median(_ db: Database, count: Int, _ ordered: SQL) throws -> Double? {
+        guard count > 0 else { return nil }
+        let middle = try db.values("\(ordered) LIMIT \(2 - count % 2) OFFSET \((count - 1) / 2)", as: Double.self)
+        guard !middle.isEmpty else { return nil }
+        return middle.reduce(0, +) / Double(middle.count)
+    }
+
+    /// Every statement, for the plan tests.
+    var statements: [SQL] {
+        let d: Int64 = 1
+        return [
+            "SELECT count(*) FROM listings WHERE \(column) = \(d) AND status = 'active' AND list_date <= \(asOf)",
+            "SELECT list_date FROM listings WHERE \(column) = \(d) AND status = 'active' AND list_date <= \(asOf) ORDER BY list_date LIMIT 1 OFFSET 3",
+            "SELECT count(*) FROM listings WHERE \(column) = \(d) AND status = 'closed' AND close_date >= \(periodStart) AND close_date < \(periodEndExclusive)",
+            "SELECT \(Self.pricePerM2) FROM listings WHERE \(column) = \(d) AND status = 'active' AND \(Self.pricePerM2) >= 0 ORDER BY \(Self.pricePerM2) LIMIT 1 OFFSET 3",
+            "SELECT budget_max FROM demands WHERE \(column) = \(d) AND status = 'active' AND budget_max IS NOT NULL ORDER BY budget_max LIMIT 1 OFFSET 3",
+        ]
     }
 }
 
@@ -61,7 +112,8 @@ extension SpatiaLiteStore {
             case .listingsFitting(let id): statements = [Self.listingsFittingSQL(demandID: id, box: BBox.Part(west: -1, south: -1, east: 1, north: 1))]
             case .demandsFitting(let facts, let p, let reach): statements = [Self.demandsFittingSQL(facts, at: p, reach: reach)]
             case .indicators(let level):
-                statements = [Self.supplySQL(level: level, asOf: ISODate(parsing: "2026-01-01")!), Self.demandSQL(level: level)]
+                let day = ISODate(parsing: "2026-01-01")!
+                statements = IndicatorSQL(level: level, asOf: day, periodStart: day.addingYears(-1)).statements
             }
             return try statements.flatMap { try db.queryPlan($0) }
         }

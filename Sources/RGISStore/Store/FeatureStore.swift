@@ -52,8 +52,9 @@ public protocol FeatureStore: Sendable {
     /// Demands by `fid`, whole, in the order given (the few a ranking keeps).
     func demandFeatures(fids: [Int64]) async throws -> [StoredFeature]
 
-    /// Every district of a level with the listing and demand rows assigned to it, for the indicators.
-    func indicatorInputs(level: DistrictLevel, asOf: ISODate) async throws -> IndicatorInputs
+    /// Every district of a level with the counts and medians of the listings and demands placed in
+    /// it, for the indicators: grouped reads over the placement indexes, no polygon test.
+    func indicatorInputs(level: DistrictLevel, asOf: ISODate, periodStart: ISODate) async throws -> IndicatorInputs
 
     /// Counts and extents of every layer, kept by the store as rows change: no table is scanned.
     func layerStatistics() async throws -> [LayerStatistics]
@@ -140,25 +141,32 @@ public struct ListingCandidate: Sendable {
 
 /// The rows the district indicators are computed from.
 public struct IndicatorInputs: Sendable {
-    /// A listing in a district: status, price, living area, days on market to the as-of day, close date.
-    public struct Supply: Sendable {
-        public var districtFid: Int64
-        public var status: String?
-        public var listPrice: Double?
-        public var livingAreaM2: Double?
-        public var daysOnMarket: Double?
-        public var closeDate: String?
+    /// A median and how many values it was taken over (the small-number rule reads the count).
+    public struct Median: Sendable, Equatable {
+        public var count: Int
+        public var value: Double?
+        public init(count: Int, value: Double?) { self.count = count; self.value = value }
     }
-    /// An active demand counted in the district holding its search area's point on surface.
-    public struct Demand: Sendable {
-        public var districtFid: Int64
-        public var budgetMax: Double?
+
+    /// What one district holds, as of a day.
+    public struct District: Sendable {
+        public var feature: StoredFeature
+        public var activeListings = 0
+        /// Active listings with a price and a living area over zero.
+        public var pricePerM2 = Median(count: 0, value: nil)
+        /// Active listings listed on or before the day, and their days on the market to it.
+        public var daysOnMarket = Median(count: 0, value: nil)
+        /// Of those, listed more than ``IndicatorOptions/longUnsoldDays`` before the day.
+        public var longUnsold = 0
+        public var closedInPeriod = 0
+        public var activeDemands = 0
+        public var budget = Median(count: 0, value: nil)
+        public init(feature: StoredFeature) { self.feature = feature }
     }
 
     /// The level's districts, in storage order.
-    public var districts: [StoredFeature]
-    public var supply: [Supply]
-    public var demand: [Demand]
+    public var districts: [District]
+    public init(districts: [District]) { self.districts = districts }
 }
 
 /// What a layer holds, as the store keeps it current.
