@@ -32,7 +32,7 @@ extension QueryEngine {
 }
 
 /// Figures of one district, with the small-number rule applied as they are added.
-private struct DistrictFigures {
+struct DistrictFigures {
     var values: [String: JSONValue] = [:]
     var suppressed: Set<String> = []
     let minimum = IndicatorOptions.minimumRecords
@@ -50,6 +50,11 @@ private struct DistrictFigures {
         values[key] = .double((m * scale).rounded() / scale)
     }
 
+    /// The median of some values (withheld over 1 to 4, null over none).
+    mutating func median(_ key: String, values: [Double], digits: Int) {
+        median(key, IndicatorInputs.Median(count: values.count, value: RGISCore.median(values)), digits: digits)
+    }
+
     mutating func share(_ key: String, _ part: Int, of whole: Int) {
         guard whole >= minimum else {
             if whole == 0 { values[key] = .null } else { withhold(key) }
@@ -59,13 +64,14 @@ private struct DistrictFigures {
     }
 
     /// A ratio of two counts: withheld when either is, null when the denominator is zero.
-    mutating func ratio(_ key: String, _ numerator: String, over denominator: String) {
+    mutating func ratio(_ key: String, _ numerator: String, over denominator: String, digits: Int = 2) {
         if suppressed.contains(numerator) || suppressed.contains(denominator) { return withhold(key) }
         guard let n = values[numerator]?.number, let d = values[denominator]?.number, d > 0 else {
             values[key] = .null
             return
         }
-        values[key] = .double((n / d * 100).rounded() / 100)
+        let scale = pow(10, Double(digits))
+        values[key] = .double((n / d * scale).rounded() / scale)
     }
 
     private mutating func withhold(_ key: String) {

@@ -60,6 +60,10 @@ struct Endpoint: Sendable {
     var bodySchema: JSONValue?
     /// Media type of a 200 response.
     var produces = "application/json"
+    /// Other media types a 200 may have, chosen by a parameter (`f=csv`).
+    var alsoProduces: [String] = []
+    /// A query parameter names a record (a district), so an unknown one is a 404.
+    var namesRecordInQuery = false
     /// The status of success: 200, 201 (created) or 204 (no content).
     var success = 200
     /// Who may call it (checked before the handler runs).

@@ -117,7 +117,9 @@ enum OpenAPIDocument {
     static func responses(_ e: Endpoint) -> [String: JSONValue] {
         let problem: JSONValue = .object(["application/problem+json": .object(["schema": .object(["$ref": .string("#/components/schemas/Problem")])])])
         func error(_ text: String) -> JSONValue { .object(["description": .string(text), "content": problem]) }
-        let content: JSONValue = .object([e.produces: .object(["schema": .object(e.produces.hasPrefix("text/") ? ["type": .string("string")] : ["type": .string("object")])])])
+        let content: JSONValue = .object(Dictionary(uniqueKeysWithValues: ([e.produces] + e.alsoProduces).map { type in
+            (type, JSONValue.object(["schema": .object(type.hasPrefix("text/") ? ["type": .string("string")] : ["type": .string("object")])]))
+        }))
         var r: [String: JSONValue] = [
             "400": error("A malformed or unknown parameter"),
             "401": error("A token was sent but is malformed, unknown, expired or revoked (or none was sent to a protected endpoint)"),
@@ -129,7 +131,7 @@ enum OpenAPIDocument {
         case 204: r["204"] = .object(["description": .string("Done; no content")])
         default: r["200"] = .object(["description": .string("Success"), "content": content])
         }
-        if !e.pathParameters.isEmpty || e.path.contains("match") { r["404"] = error("No such collection or record") }
+        if !e.pathParameters.isEmpty || e.path.contains("match") || e.namesRecordInQuery { r["404"] = error("No such collection or record") }
         if !e.ogc { r["422"] = error("A well-formed value that breaks a rule (an invalid polygon, a radius out of range)") }
         if e.body != nil { r["413"] = error("The body is larger than 10 MiB") }
         if e.access.isProtected { r["403"] = error("The token's role may not use this endpoint, or the record is another agent's") }

@@ -8,6 +8,7 @@ enum MediaTypes {
     static let geoJSON = "application/geo+json"
     static let openAPI = "application/vnd.oai.openapi+json;version=3.0"
     static let html = "text/html; charset=utf-8"
+    static let csv = "text/csv; charset=utf-8; header=present"
 }
 
 extension Response {

@@ -72,28 +72,62 @@ struct MatchListingCommand: AsyncParsableCommand {
 struct IndicatorsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "indicators",
-        abstract: "Supply and demand per district as a choropleth-ready GeoJSON FeatureCollection.",
+        abstract: "Supply and demand per district: a choropleth-ready snapshot, or monthly series.",
         discussion: """
             Per district of a level: active listings, median list price per m², median days on market, \
             closed sales in the period, long-unsold share (over 180 days on market), active demands, median \
-            budget, and demand/supply ratio. Figures from 1 to 4 records are withheld and named in "suppressed".
+            budget, and demand/supply ratio, as GeoJSON. Figures from 1 to 4 records are withheld and named \
+            in "suppressed".
+
+            With --series: per district and month, new listings, closed sales, active inventory at month \
+            end, median list and close price per m², median days on market, price-cut share, months of \
+            supply, absorption rate, active and new demands, median budget, demand/supply ratio, and each \
+            one's change from a year before ("yoy"), as JSON (or --format csv), with the same rule.
+
+            Examples: rgis indicators city.sqlite --level subdistrict --as-of 2026-06-30
+                      rgis indicators city.sqlite --series --district D2 --from 2025-01 --to 2026-12 --format csv
             """
     )
+
+    enum Format: String, ExpressibleByArgument, CaseIterable { case geojson, table, json, csv }
 
     @OptionGroup var target: DatabaseArgument
     @Option(help: "District level: city, district or subdistrict.") var level: String = "district"
     @Option(name: .customLong("as-of"), help: "The day the figures are for (YYYY-MM-DD; default today).") var asOf: String?
     @Option(help: "Closed sales are counted from this day (YYYY-MM-DD; default a year before --as-of).") var since: String?
-    @Option(help: "Output: geojson, or table for people.") var format: PageOptions.OutputFormat = .geojson
+    @Flag(help: "Monthly series instead of one day's figures.") var series = false
+    @Option(help: "With --series: one district, by id (default every district of the level).") var district: String?
+    @Option(help: "With --series: the first month (YYYY-MM; default 23 months before --to).") var from: String?
+    @Option(help: "With --series: the last month (YYYY-MM; default this month).") var to: String?
+    @Option(help: "Output: geojson or table (the snapshot); json or csv (--series). Default geojson, or json with --series.")
+    var format: Format?
+
+    func validate() throws {
+        if series {
+            if asOf != nil || since != nil { throw ValidationError("--as-of and --since are for the snapshot; a series takes --from and --to") }
+            if let format, format != .json && format != .csv { throw ValidationError("--format \(format.rawValue) is not for --series; use json or csv") }
+        } else {
+            if district != nil || from != nil || to != nil { throw ValidationError("--district, --from and --to need --series") }
+            if let format, format != .geojson && format != .table { throw ValidationError("--format \(format.rawValue) needs --series; the snapshot is geojson or table") }
+        }
+    }
 
     func run() async throws {
         try await reportingErrors {
             var p = RequestParameters()
             p.set("level", level)
+            if series {
+                p.set("district", district)
+                p.set("from", from)
+                p.set("to", to)
+                let result = try await engine(target).series(try SeriesOptions(p, today: .today()))
+                Console.out(format == .csv ? result.csv : result.json.jsonText + "\n")
+                return
+            }
             p.set("as_of", asOf)
             p.set("since", since)
             let page = try await engine(target).indicators(try IndicatorOptions(p, today: .today()))
-            PageOptions.print(page, as: format)
+            PageOptions.print(page, as: format == .table ? .table : .geojson)
         }
     }
 }

@@ -10,7 +10,8 @@ struct SampleCommand: ParsableCommand {
         abstract: "Generate the demo city (districts, parcels, buildings, listings, client demands) as GeoJSON files.",
         discussion: """
             The city is fictional and deterministic: the same --seed writes the same bytes. The files are \
-            what `geodata/` ships; import them with `rgis import`, or pass --database to do it here.
+            what `geodata/` ships: a <layer>.geojson per layer and events.csv, two years of dated price cuts and \
+            status changes (rgis events import); import them with `rgis import`, or pass --database to do it here.
 
             With --listings, --demands or --parcels it writes a large synthetic metro region instead, for \
             benchmarks: 109 districts on three levels, parcels with one building each, listings, and demands \
@@ -82,11 +83,25 @@ struct SampleCommand: ParsableCommand {
                 Console.out("\(path): \(features.count) features\n")
                 files.append((layer, path))
             }
+            var history: String?
+            if !metro {
+                let path = (out as NSString).appendingPathComponent("events.csv")
+                do {
+                    try DemoCity(options: options).history.write(toFile: path, atomically: true, encoding: .utf8)
+                } catch {
+                    throw RGISError(.io, "cannot write: \(error.localizedDescription)", at: path)
+                }
+                Console.out("\(path): the market's dated changes (rgis events import)\n")
+                history = path
+            }
             guard let database else { return }
             let db = try RGISDatabase.create(at: database)
             for (layer, path) in files {
                 let report = try db.importFeatures(from: path, options: ImportOptions(layer: layer))
                 Console.out("\(database): \(layer) imported \(report.imported)\n")
+            }
+            if let history {
+                Console.out("\(database): \(try db.importEvents(from: history).recorded) dated changes imported\n")
             }
         }
     }

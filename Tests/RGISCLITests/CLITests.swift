@@ -147,10 +147,10 @@ struct CLITests {
         defer { dir.remove() }
         let result = try rgis("sample", "--out", dir.path("city"))
         #expect(result.status == 0)
-        for layer in Layer.allCases {
-            let generated = try Data(contentsOf: URL(fileURLWithPath: dir.path("city/\(layer.rawValue).geojson")))
-            let committed = try Data(contentsOf: URL(fileURLWithPath: Fixtures.demo("\(layer.rawValue).geojson")))
-            #expect(generated == committed, "geodata/\(layer.rawValue).geojson differs from rgis sample --seed 42")
+        for file in Layer.allCases.map({ "\($0.rawValue).geojson" }) + ["events.csv"] {
+            let generated = try Data(contentsOf: URL(fileURLWithPath: dir.path("city/\(file)")))
+            let committed = try Data(contentsOf: URL(fileURLWithPath: Fixtures.demo(file)))
+            #expect(generated == committed, "geodata/\(file) differs from rgis sample --seed 42")
         }
     }
 

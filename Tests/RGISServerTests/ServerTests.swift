@@ -70,7 +70,7 @@ struct ServerTests {
                 let paths = try #require(doc["paths"]?.objectValue)
                 for path in ["/", "/conformance", "/api", "/collections", "/collections/{collectionId}", "/collections/{collectionId}/items",
                              "/collections/{collectionId}/items/{featureId}", "/search/radius", "/search/polygon", "/locate",
-                             "/districts/{districtId}/listings", "/indicators", "/match/demands/{demandId}/listings",
+                             "/districts/{districtId}/listings", "/indicators", "/indicators/series", "/match/demands/{demandId}/listings",
                              "/match/listings/{listingId}/demands", "/match/listing", "/map", "/health", "/metrics"] {
                     #expect(paths[path] != nil, "\(path) is not in /api")
                 }
@@ -198,6 +198,10 @@ struct ServerTests {
         ("/districts/atlantis/listings", 404, "atlantis"),
         ("/indicators?level=county", 400, "county"),
         ("/indicators?as_of=soon", 400, "as_of"),
+        ("/indicators/series?from=2026-13", 400, "from"),
+        ("/indicators/series?from=2026-06&to=2026-01", 422, "from"),
+        ("/indicators/series?level=subdistrict&district=atlantis", 404, "atlantis"),
+        ("/indicators/series?f=xml", 400, "f"),
     ])
     func badInput(_ uri: String, _ status: Int, _ mention: String) async throws {
         try await DemoServer.shared.test { client in
@@ -207,6 +211,32 @@ struct ServerTests {
                 let problem = try json(response)
                 #expect(problem["status"] == .int(Int64(status)))
                 if case .string(let detail)? = problem["detail"] { #expect(detail.contains(mention), "\(detail)") }
+            }
+        }
+    }
+
+    @Test("monthly series: JSON per district and month with the figures and their yearly change, CSV with a row per district and month")
+    func series() async throws {
+        try await DemoServer.shared.test { client in
+            try await client.execute(uri: "/indicators/series?level=district&from=2026-01&to=2026-06", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType] == "application/json")
+                let body = try json(response)
+                let districts = try #require(body["districts"]?.arrayValue)
+                #expect(districts.count == 6 && body["from"] == .string("2026-01") && body["to"] == .string("2026-06"))
+                let months = try #require(districts[0]["months"]?.arrayValue)
+                #expect(months.map { $0["month"] } == ["2026-01", "2026-02", "2026-03", "2026-04", "2026-05", "2026-06"].map(JSONValue.string))
+                for name in SeriesFigure.allCases.map(\.rawValue) + ["yoy", "suppressed"] {
+                    #expect(months[0][name] != nil, "\(name) missing")
+                }
+                #expect((months[0]["active_inventory"]?.number ?? 0) > 20)
+            }
+            try await client.execute(uri: "/indicators/series?level=subdistrict&district=D2-1&from=2026-01&to=2026-03&f=csv", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType]?.hasPrefix("text/csv") == true)
+                let lines = String(buffer: response.body).split(separator: "\r\n")
+                #expect(lines.count == 4 && lines[0].hasPrefix("district_id,district_name,month,new_listings,"), "\(lines)")
+                #expect(lines[1].hasPrefix("D2-1,") && lines[3].contains(",2026-03,"))
             }
         }
     }

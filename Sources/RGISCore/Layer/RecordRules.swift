@@ -103,3 +103,9 @@ public enum RecordRules {
         return DemandClient(id: id, agent: agent, ageBand: segment[0], household: segment[1], incomeBand: segment[2], lifecycleStage: segment[3])
     }
 }
+
+/// A file of dated changes of listings and demands (a market's history), one CSV row each.
+public enum ChangeHistory {
+    /// The header, in this order.
+    public static let columns = ["layer", "record_id", "kind", "old_value", "new_value", "at"]
+}

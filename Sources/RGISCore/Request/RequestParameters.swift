@@ -171,3 +171,13 @@ extension IndicatorOptions {
                       periodStart: try p.date("since") ?? asOf.addingYears(-1))
     }
 }
+
+extension SeriesOptions {
+    /// `level` (default district), `district` (an id, default every district of the level), `to`
+    /// (`YYYY-MM`, default the month of `today`) and `from` (default 23 months before `to`: two years).
+    public init(_ p: RequestParameters, today: ISODate) throws {
+        let to = try SeriesOptions.month(p["to"], parameter: "to") ?? YearMonth(today)
+        try self.init(level: try IndicatorOptions.level(parsing: p["level"] ?? "district"), district: p["district"],
+                      from: try SeriesOptions.month(p["from"], parameter: "from") ?? to.adding(1 - SeriesOptions.defaultMonths), to: to)
+    }
+}

@@ -47,6 +47,13 @@ struct SearchController {
             ParameterSpec("as_of", .string, "The day the figures are for (YYYY-MM-DD, default today)", format: "date"),
             ParameterSpec("since", .string, "Closed sales are counted from this day (default a year before as_of)", format: "date"),
         ]
+        let seriesQuery = [
+            ParameterSpec("level", .string, "District level (default district)", values: DistrictLevel.allCases.map(\.rawValue)),
+            ParameterSpec("district", .string, "One district's id (default every district of the level)"),
+            ParameterSpec("from", .string, "First month, YYYY-MM (default 23 months before to)", pattern: #"^\d{4}-\d{2}$"#),
+            ParameterSpec("to", .string, "Last month, YYYY-MM (default this month)", pattern: #"^\d{4}-\d{2}$"#),
+            ParameterSpec("f", .string, "json (default) or csv (one row per district and month)", values: ["json", "csv"]),
+        ]
         return [
             Endpoint(method: .get, path: "/search/radius", operationID: "searchRadius",
                      summary: "Features within a geodesic radius of a point, nearest first, each with distance_m", tag: "Search",
@@ -64,6 +71,10 @@ struct SearchController {
             Endpoint(method: .get, path: "/indicators", operationID: "indicators",
                      summary: "Supply and demand per district, choropleth-ready; figures from fewer than 5 records withheld",
                      tag: "Indicators", query: indicatorQuery, produces: MediaTypes.geoJSON, heavy: true, handler: indicators),
+            Endpoint(method: .get, path: "/indicators/series", operationID: "indicatorSeries",
+                     summary: "Monthly market series per district (inventory, sales, prices, supply, demand, year-over-year), small numbers withheld",
+                     tag: "Indicators", query: seriesQuery, produces: MediaTypes.json, alsoProduces: [MediaTypes.csv], namesRecordInQuery: true,
+                     heavy: true, handler: series),
         ]
     }
 
@@ -84,6 +95,11 @@ struct SearchController {
         let p = call.parameters
         return Self.geoJSON(try await state.engine.listings(inDistrict: call.path("districtId"), filter: try ListingFilter(p),
                                                             limit: try Limit(p, default: 100), after: try PageCursor.from(p)))
+    }
+
+    @Sendable func series(_ call: EndpointCall) async throws -> Response {
+        let series = try await state.engine.series(try SeriesOptions(call.parameters, today: .today()))
+        return call.parameters["f"] == "csv" ? .text(series.csv, type: MediaTypes.csv) : .json(series.json)
     }
 
     @Sendable func indicators(_ call: EndpointCall) async throws -> Response {

@@ -21,9 +21,9 @@ enum DistrictPlacement {
     /// The trigger that places a new row (a bulk import drops it and places its rows in one pass).
     static func insertTrigger(_ layer: Layer) -> String { "\(layer.table)_place_insert" }
 
-    /// Migration v7: the columns, their indexes and triggers, every stored row placed; and the fit
+    /// Migration v7: the columns, their indexes and triggers, every stored row placed; the fit
     /// index's update trigger narrowed to the columns it reads, so that placing a demand does not
-    /// rewrite its fit entries.
+    /// rewrite its fit entries; and `events.from_history`, which marks imported past changes.
     static func create(_ db: Database) throws {
         for layer in layers {
             for level in DistrictLevel.allCases {
@@ -33,6 +33,8 @@ enum DistrictPlacement {
             try db.execute(sql: triggers(layer))
         }
         try db.execute(sql: DemandFitIndex.narrowUpdateTrigger)
+        // Changes imported as history (RGISDatabase.importEvents) are read by the series, not pushed.
+        try db.execute(sql: "ALTER TABLE events ADD COLUMN from_history INTEGER NOT NULL DEFAULT 0")
         try placeAll(db)
     }
 

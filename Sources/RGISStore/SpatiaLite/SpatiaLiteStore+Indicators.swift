@@ -114,6 +114,8 @@ extension SpatiaLiteStore {
             case .indicators(let level):
                 let day = ISODate(parsing: "2026-01-01")!
                 statements = IndicatorSQL(level: level, asOf: day, periodStart: day.addingYears(-1)).statements
+            case .marketHistory(let level):
+                statements = HistorySQL(level: level, district: 1).statements
             }
             return try statements.flatMap { try db.queryPlan($0) }
         }

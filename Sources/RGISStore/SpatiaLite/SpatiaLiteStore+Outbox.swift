@@ -32,7 +32,7 @@ extension SpatiaLiteStore {
 
     /// One statement for a whole window (less the settled events): each event's listing through
     /// ``fitJoin(_:)`` within `reach`, then the subscription. Only events after a subscription was
-    /// saved count for it.
+    /// saved count for it, and no imported history.
     static func matchWindowSQL(_ window: MatchWindow, reach: FitReach, excluding settled: Set<Int64>) -> SQL {
         let join = fitJoin(reach)
         let skip: SQL = settled.isEmpty ? "" : "AND e.id NOT IN (\(SpatialSQL.list(settled.sorted())))"
@@ -42,7 +42,7 @@ extension SpatiaLiteStore {
                    X(l.geom) AS x, Y(l.geom) AS y,
                    \(probeColumns(y: "Y(l.geom)"))
             FROM events e JOIN listings l ON l.id = e.record_id
-            WHERE e.id > \(window.afterEvent) AND e.id <= \(window.throughEvent) \(skip) AND e.layer = 'listings' AND l.status = 'active'
+            WHERE e.id > \(window.afterEvent) AND e.id <= \(window.throughEvent) \(skip) AND e.layer = 'listings' AND e.from_history = 0 AND l.status = 'active'
               AND (e.kind IN ('new', 'price_change', 'update') OR (e.kind = 'status_change' AND e.new_value = 'active'))
         )\(join.with)
         SELECT b.event_id, b.kind, b.new_value, b.listing_id, b.list_price, b.living_area_m2, b.bedrooms, b.property_type, b.x, b.y,

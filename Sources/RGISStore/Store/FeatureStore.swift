@@ -56,6 +56,10 @@ public protocol FeatureStore: Sendable {
     /// it, for the indicators: grouped reads over the placement indexes, no polygon test.
     func indicatorInputs(level: DistrictLevel, asOf: ISODate, periodStart: ISODate) async throws -> IndicatorInputs
 
+    /// The listings and demands placed in a level's districts (or in one of them, by id), with their
+    /// dated changes, for the monthly series. `.notFound` for an unknown district.
+    func marketHistory(level: DistrictLevel, district: String?) async throws -> MarketHistory
+
     /// Counts and extents of every layer, kept by the store as rows change: no table is scanned.
     func layerStatistics() async throws -> [LayerStatistics]
 
@@ -77,6 +81,7 @@ public enum PlannedQuery: Sendable {
     case listingsFitting(demand: String)
     case demandsFitting(ListingFacts, Position, FitReach)
     case indicators(DistrictLevel)
+    case marketHistory(DistrictLevel)
 }
 
 /// A page of `/items`: the features as GeoJSON text and what OGC's links and counts need.

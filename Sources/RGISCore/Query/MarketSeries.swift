@@ -1,0 +1,195 @@
+import Foundation
+
+/// A calendar month, `YYYY-MM`.
+public struct YearMonth: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public let year: Int
+    public let month: Int
+
+    public init?(year: Int, month: Int) {
+        guard (1...9999).contains(year), (1...12).contains(month) else { return nil }
+        self.year = year
+        self.month = month
+    }
+
+    /// `YYYY-MM` exactly.
+    public init?(parsing text: String) {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts[0].count == 4, parts[1].count == 2,
+              parts.allSatisfy({ $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),
+              let year = Int(parts[0]), let month = Int(parts[1]) else { return nil }
+        self.init(year: year, month: month)
+    }
+
+    /// The month a day falls in.
+    public init(_ date: ISODate) {
+        let (y, m, _) = date.day
+        year = y
+        month = m
+    }
+
+    public var text: String { ISODate(year: year, month: month, day: 1)!.text.prefix(7).description }
+    public var description: String { text }
+    public var firstDay: ISODate { ISODate(year: year, month: month, day: 1)! }
+    public var lastDay: ISODate { ISODate(year: year, month: month, day: ISODate.daysIn(month: month, year: year))! }
+
+    /// The month `n` months away.
+    public func adding(_ n: Int) -> YearMonth {
+        let index = year * 12 + (month - 1) + n
+        return YearMonth(year: index / 12, month: index % 12 + 1) ?? self
+    }
+
+    /// Months from `a` to `b` (negative when `b` is earlier).
+    public static func months(from a: YearMonth, to b: YearMonth) -> Int { (b.year - a.year) * 12 + (b.month - a.month) }
+
+    public static func < (a: YearMonth, b: YearMonth) -> Bool { (a.year, a.month) < (b.year, b.month) }
+}
+
+/// What a request for monthly district series covers.
+public struct SeriesOptions: Sendable {
+    /// Months shown when `from` is not given: two years to `to`.
+    public static let defaultMonths = 24
+    /// The longest range one request may ask for.
+    public static let maximumMonths = 240
+
+    public var level: DistrictLevel
+    /// One district's id, or nil for every district of the level.
+    public var district: String?
+    public var from: YearMonth
+    public var to: YearMonth
+
+    public init(level: DistrictLevel, district: String? = nil, from: YearMonth, to: YearMonth) throws {
+        guard from <= to else {
+            throw RGISError(.invalidValue, "the series starts (\(from)) after it ends (\(to))", at: "parameter from")
+        }
+        guard YearMonth.months(from: from, to: to) < Self.maximumMonths else {
+            throw RGISError(.invalidValue, "at most \(Self.maximumMonths) months at a time (\(from) to \(to) is \(YearMonth.months(from: from, to: to) + 1))", at: "parameter from")
+        }
+        self.level = level
+        self.district = district
+        self.from = from
+        self.to = to
+    }
+
+    /// Every month shown, oldest first.
+    public var months: [YearMonth] { (0...YearMonth.months(from: from, to: to)).map { from.adding($0) } }
+
+    /// Reads a `YYYY-MM` parameter, naming it when it is not one.
+    public static func month(_ text: String?, parameter: String) throws -> YearMonth? {
+        guard let text else { return nil }
+        guard let month = YearMonth(parsing: text) else {
+            throw RGISError(.malformedInput, "'\(text)' is not a month; write YYYY-MM (2026-03)", at: "parameter \(parameter)")
+        }
+        return month
+    }
+}
+
+/// The figures of a monthly series, in the order they are written (JSON and CSV columns).
+public enum SeriesFigure: String, CaseIterable, Sendable {
+    case newListings = "new_listings"
+    case closedSales = "closed_sales"
+    case activeInventory = "active_inventory"
+    case medianListPricePerM2 = "median_list_price_per_m2"
+    case medianClosePricePerM2 = "median_close_price_per_m2"
+    case medianDaysOnMarket = "median_days_on_market"
+    case priceCutShare = "price_cut_share"
+    case monthsOfSupply = "months_of_supply"
+    case absorptionRate = "absorption_rate"
+    case activeDemands = "active_demands"
+    case newDemands = "new_demands"
+    case medianBudget = "median_budget"
+    case demandSupplyRatio = "demand_supply_ratio"
+}
+
+/// Monthly series of a level's districts, written as JSON or CSV.
+public struct MarketSeries: Sendable {
+    public struct Month: Sendable {
+        public var month: YearMonth
+        /// Every figure, null where undefined or withheld.
+        public var values: [SeriesFigure: JSONValue]
+        /// Each figure's change from the same month a year before, as a fraction of it (null where
+        /// either is null or withheld, or the year before is zero).
+        public var yearOverYear: [SeriesFigure: JSONValue]
+        /// The withheld figures, and `yoy.<figure>` for withheld changes.
+        public var suppressed: [String]
+        public init(month: YearMonth, values: [SeriesFigure: JSONValue], yearOverYear: [SeriesFigure: JSONValue], suppressed: [String]) {
+            self.month = month
+            self.values = values
+            self.yearOverYear = yearOverYear
+            self.suppressed = suppressed
+        }
+    }
+
+    public struct District: Sendable {
+        public var id: String
+        public var name: String?
+        public var months: [Month]
+        public init(id: String, name: String?, months: [Month]) { self.id = id; self.name = name; self.months = months }
+    }
+
+    public var level: DistrictLevel
+    public var from: YearMonth
+    public var to: YearMonth
+    public var districts: [District]
+
+    public init(level: DistrictLevel, from: YearMonth, to: YearMonth, districts: [District]) {
+        self.level = level
+        self.from = from
+        self.to = to
+        self.districts = districts
+    }
+
+    /// `{"level", "from", "to", "districts": [{"id", "name", "months": [{"month", <figures>, "yoy": {…}, "suppressed": […]}]}]}`.
+    public var json: JSONValue {
+        .object([
+            "level": .string(level.rawValue), "from": .string(from.text), "to": .string(to.text),
+            "districts": .array(districts.map { d in
+                .object([
+                    "id": .string(d.id), "name": d.name.map(JSONValue.string) ?? .null,
+                    "months": .array(d.months.map { m in
+                        var o: [String: JSONValue] = ["month": .string(m.month.text)]
+                        for figure in SeriesFigure.allCases { o[figure.rawValue] = m.values[figure] ?? .null }
+                        o["yoy"] = .object(Dictionary(uniqueKeysWithValues: SeriesFigure.allCases.map { ($0.rawValue, m.yearOverYear[$0] ?? .null) }))
+                        o["suppressed"] = .array(m.suppressed.map(JSONValue.string))
+                        return .object(o)
+                    }),
+                ])
+            }),
+        ])
+    }
+
+    /// One row per district and month: `district_id, district_name, month`, the figures, each
+    /// figure's year-over-year change (`<figure>_yoy`) and the withheld names (`;`-separated). Empty
+    /// cells are null or withheld.
+    public var csv: String {
+        let figures = SeriesFigure.allCases.map(\.rawValue)
+        var out = (["district_id", "district_name", "month"] + figures + figures.map { $0 + "_yoy" } + ["suppressed"]).joined(separator: ",") + "\r\n"
+        func cell(_ v: JSONValue?) -> String {
+            switch v {
+            case .int(let i)?: return String(i)
+            case .double?:
+                var s = ""
+                v!.write(to: &s)
+                return s
+            default: return ""
+            }
+        }
+        for d in districts {
+            for m in d.months {
+                let row = [CSVText.field(d.id), CSVText.field(d.name ?? ""), m.month.text]
+                    + SeriesFigure.allCases.map { cell(m.values[$0]) }
+                    + SeriesFigure.allCases.map { cell(m.yearOverYear[$0]) }
+                    + [CSVText.field(m.suppressed.joined(separator: ";"))]
+                out += row.joined(separator: ",") + "\r\n"
+            }
+        }
+        return out
+    }
+}
+
+/// Writing CSV fields (RFC 4180): quoted when they hold a comma, quote or line break.
+public enum CSVText {
+    public static func field(_ s: String) -> String {
+        guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
+        return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}

@@ -1,0 +1,78 @@
+import GRDB
+import RGISCore
+
+/// The rows behind the monthly series: a level's placed listings and demands (through the placement
+/// indexes) and their price and status events (through `events(layer, record_id)`).
+extension SpatiaLiteStore {
+    public func marketHistory(level: DistrictLevel, district: String?) async throws -> MarketHistory {
+        try await read { db in
+            var districts = try db.rows("SELECT fid, id, name FROM districts WHERE level = \(level.rawValue) ORDER BY fid")
+                .map { MarketHistory.District(fid: $0["fid"], id: $0["id"], name: $0["name"]) }
+            if let district {
+                districts = districts.filter { $0.id == district }
+                guard !districts.isEmpty else {
+                    throw RGISError(.notFound, "no district '\(district)' at level \(level.rawValue)", at: "parameter district")
+                }
+            }
+            var listings: [MarketHistory.Listing] = []
+            var demands: [MarketHistory.Demand] = []
+            for d in districts {
+                let sql = HistorySQL(level: level, district: d.fid)
+                var byFid: [Int64: Int] = [:]
+                for row in try db.rows(sql.listings) {
+                    byFid[row["fid"]] = listings.count
+                    listings.append(MarketHistory.Listing(district: d.fid, listDate: row["list_date"], closeDate: row["close_date"],
+                                                          closePrice: row["close_price"], status: row["status"],
+                                                          listPrice: row["list_price"], livingAreaM2: row["living_area_m2"]))
+                }
+                for row in try db.rows(sql.events(.listings)) {
+                    guard let i = byFid[row["fid"]] else { continue }
+                    let change = MarketHistory.Change(day: row["day"], old: row["old_value"], new: row["new_value"])
+                    if row["kind"] == "price_change" { listings[i].priceChanges.append(change) } else { listings[i].statusChanges.append(change) }
+                }
+                byFid = [:]
+                for row in try db.rows(sql.demands) {
+                    byFid[row["fid"]] = demands.count
+                    demands.append(MarketHistory.Demand(district: d.fid, createdAt: row["created_at"], status: row["status"], budgetMax: row["budget_max"]))
+                }
+                for row in try db.rows(sql.events(.demands)) {
+                    guard let i = byFid[row["fid"]] else { continue }
+                    let change = MarketHistory.Change(day: row["day"], old: row["old_value"], new: row["new_value"])
+                    if row["kind"] == "price_change" { demands[i].budgetChanges.append(change) } else { demands[i].statusChanges.append(change) }
+                }
+            }
+            return MarketHistory(districts: districts, listings: listings, demands: demands)
+        }
+    }
+}
+
+/// The statements of one district's history.
+struct HistorySQL {
+    let column: SQL
+    let district: Int64
+
+    init(level: DistrictLevel, district: Int64) {
+        column = SQL(sql: DistrictPlacement.column(level))
+        self.district = district
+    }
+
+    var listings: SQL {
+        "SELECT fid, list_date, close_date, close_price, status, list_price, living_area_m2 FROM listings WHERE \(column) = \(district)"
+    }
+
+    var demands: SQL {
+        "SELECT fid, created_at, status, budget_max FROM demands WHERE \(column) = \(district)"
+    }
+
+    /// A layer's price and status events of the district's records, oldest first.
+    func events(_ layer: Layer) -> SQL {
+        """
+        SELECT r.fid, e.kind, e.old_value, e.new_value, substr(e.at, 1, 10) AS day
+        FROM \(SQL(sql: layer.table)) r JOIN events e ON e.layer = \(layer.table) AND e.record_id = r.id
+        WHERE r.\(column) = \(district) AND e.kind IN ('price_change', 'status_change')
+        ORDER BY e.at, e.id
+        """
+    }
+
+    var statements: [SQL] { [listings, demands, events(.listings), events(.demands)] }
+}

@@ -1,0 +1,46 @@
+import RGISCore
+
+/// What the monthly series of a level's districts are computed from: each placed listing's and
+/// demand's dates and current values, with its dated price (or budget) and status changes from the
+/// change events, oldest first.
+public struct MarketHistory: Sendable {
+    /// A change on a day (`YYYY-MM-DD`, the event's date), with the values as the events hold them.
+    public struct Change: Sendable, Equatable {
+        public var day: String
+        public var old: String?
+        public var new: String?
+        public init(day: String, old: String?, new: String?) { self.day = day; self.old = old; self.new = new }
+    }
+
+    public struct Listing: Sendable {
+        public var district: Int64
+        public var listDate: String?
+        public var closeDate: String?
+        public var closePrice: Double?
+        public var status: String
+        public var listPrice: Double?
+        public var livingAreaM2: Double?
+        public var priceChanges: [Change] = []
+        public var statusChanges: [Change] = []
+    }
+
+    public struct Demand: Sendable {
+        public var district: Int64
+        public var createdAt: String?
+        public var status: String
+        public var budgetMax: Double?
+        public var budgetChanges: [Change] = []
+        public var statusChanges: [Change] = []
+    }
+
+    public struct District: Sendable {
+        public var fid: Int64
+        public var id: String
+        public var name: String?
+    }
+
+    /// In storage order.
+    public var districts: [District]
+    public var listings: [Listing]
+    public var demands: [Demand]
+}

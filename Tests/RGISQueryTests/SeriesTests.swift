@@ -1,0 +1,176 @@
+import Foundation
+import GRDB
+import Testing
+import RGISCore
+@testable import RGISQuery
+@testable import RGISStore
+import RGISTesting
+
+@Suite("Market series and district placement")
+struct SeriesTests {
+    @Test("the oracle (shapely, plain Python) recomputes every monthly figure, change and withheld cell of the demo city's two years")
+    func oracle() throws {
+        let result = try Fixtures.runOracle("series_oracle.py", ["--demo", Fixtures.packageRoot.appendingPathComponent("geodata").path,
+                                                                 "--from", "2025-01", "--to", "2026-11", "--levels", "city,district,subdistrict"])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("series oracle: all answers agree"))
+        #expect(result.stdout.contains("23 months × city,district,subdistrict districts"))
+        // Real figures, not empty months: most are non-zero, some withheld, the history read.
+        let numbers = result.stdout.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+        #expect(numbers.count >= 5 && numbers[1] > 15_000 && numbers[2] > 4000 && numbers[3] > 500 && numbers[4] == 1307, "\(result.stdout)")
+        print(result.stdout, terminator: "")
+    }
+
+    /// Listings and demands whose stored placement differs from a fresh polygon test.
+    private func misplaced(_ database: RGISDatabase) throws -> Int {
+        try database.read { db in try DistrictPlacement.misplaced(db).reduce(0) { $0 + $1.1 } }
+    }
+
+    @Test("every listing and demand is placed when written: bulk import, upsert that moves it, districts imported again")
+    func placementFollowsWrites() throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { dir.remove() }
+        let database = try Templates.demoCity(in: dir)
+        #expect(try misplaced(database) == 0)
+        let placed = try database.read { db in
+            (try Int.fetchOne(db, sql: "SELECT count(*) FROM listings WHERE subdistrict_fid IS NOT NULL AND district_fid IS NOT NULL AND city_fid IS NOT NULL")!,
+             try Int.fetchOne(db, sql: "SELECT count(*) FROM demands WHERE subdistrict_fid IS NOT NULL")!)
+        }
+        #expect(placed == (2270, 783))
+
+        // L00001 moves into D6-4 (its south-east corner quarter) by an upsert.
+        let quarter = try database.read { db in try Row.fetchOne(db, sql: "SELECT fid, X(ST_Centroid(geom)), Y(ST_Centroid(geom)) FROM districts WHERE id = 'D6-4'")! }
+        let moved = try dir.write("moved.geojson", """
+            {"type":"FeatureCollection","features":[{"type":"Feature","id":"L00001","geometry":{"type":"Point","coordinates":[\(quarter[1] as Double),\(quarter[2] as Double)]},
+             "properties":{"status":"active","list_price":400000,"living_area_m2":70,"list_date":"2026-05-01"}}]}
+            """)
+        var upsert = ImportOptions(layer: .listings)
+        upsert.upsert = true
+        _ = try database.importFeatures(from: moved, options: upsert)
+        let after = try database.read { db in try Int64.fetchOne(db, sql: "SELECT subdistrict_fid FROM listings WHERE id = 'L00001'") }
+        #expect(after == quarter[0] as Int64)
+
+        // D1-1 redrawn over D6-4 (an upsert of the districts): D1-1's listings lose their quarter, D6-4's
+        // go to D1-1 (where districts of a level overlap, the lower fid wins), and nothing is left stale.
+        let d64 = try database.read { db in try String.fetchOne(db, sql: "SELECT AsGeoJSON(geom) FROM districts WHERE id = 'D6-4'")! }
+        let redrawn = try dir.write("district.geojson", """
+            {"type":"FeatureCollection","features":[{"type":"Feature","id":"D1-1","geometry":\(d64),
+             "properties":{"name":"Altstadt Nord","level":"subdistrict","parent_id":"D1"}}]}
+            """)
+        var replace = ImportOptions(layer: .districts)
+        replace.upsert = true
+        _ = try database.importFeatures(from: redrawn, options: replace)
+        #expect(try misplaced(database) == 0)
+        let counts = try database.read { db in
+            (try Int.fetchOne(db, sql: "SELECT count(*) FROM listings l JOIN districts d ON d.fid = l.subdistrict_fid WHERE d.id = 'D1-1'")!,
+             try Int.fetchOne(db, sql: "SELECT count(*) FROM listings l JOIN districts d ON d.fid = l.subdistrict_fid WHERE d.id = 'D6-4'")!,
+             try Int.fetchOne(db, sql: "SELECT count(*) FROM listings l, districts d WHERE d.id = 'D6-4' AND ST_Contains(d.geom, l.geom)")!,
+             try Int.fetchOne(db, sql: "SELECT count(*) FROM listings WHERE subdistrict_fid IS NULL")!)
+        }
+        #expect(counts.0 == counts.2 && counts.1 == 0 && counts.2 > 10 && counts.3 > 10, "\(counts)")
+
+        // Bulk import of new listings places each (the insert trigger is dropped for the import).
+        let fresh = try dir.write("fresh.geojson", """
+            {"type":"FeatureCollection","features":[{"type":"Feature","id":"N1","geometry":{"type":"Point","coordinates":[\(quarter[1] as Double),\(quarter[2] as Double)]},
+             "properties":{"status":"active","list_price":300000,"living_area_m2":50}}]}
+            """)
+        _ = try database.importFeatures(from: fresh, options: ImportOptions(layer: .listings))
+        let n1 = try database.read { db in try Int64.fetchOne(db, sql: "SELECT subdistrict_fid FROM listings WHERE id = 'N1'") }
+        let d11 = try database.read { db in try Int64.fetchOne(db, sql: "SELECT fid FROM districts WHERE id = 'D1-1'") }
+        #expect(n1 == d11, "in D6-4's square, which D1-1 (the lower fid) now covers too")
+        #expect(try database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master WHERE name = 'listings_place_insert'") } == 1)
+        #expect(try misplaced(database) == 0)
+
+        // A raw edit that moves a row is placed by the move trigger.
+        try database.pool.write { db in
+            try db.execute(sql: "UPDATE listings SET geom = MakePoint(?, ?, 4326) WHERE id = 'N1'", arguments: [9.01, 48.01])
+        }
+        let movedN1 = try database.read { db in try Int64.fetchOne(db, sql: "SELECT subdistrict_fid FROM listings WHERE id = 'N1'") }
+        #expect(movedN1 != nil && movedN1 != d11)
+        #expect(try misplaced(database) == 0)
+    }
+
+    @Test("a history file is checked row by row: the first bad row names its line and field and nothing is stored; a second import adds nothing")
+    func historyImport() throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { dir.remove() }
+        let database = try Templates.demoCity(in: dir)
+        func events() throws -> Int { try database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM events")! } }
+        let before = try events()
+        let header = ChangeHistory.columns.joined(separator: ",")
+        let good = "listings,L00001,price_change,500000,480000,2026-03-01\n"
+        let cases: [(String, String)] = [
+            ("layer,record,kind,old,new,at\n" + good, "line 1: the header"),
+            (header + "\n" + good + "parcels,P-0-0-0,price_change,1,2,2026-03-01\n", "line 3: field layer"),
+            (header + "\n" + good + "listings,NOPE,price_change,1,2,2026-03-01\n", "line 3: field record_id: no listings record 'NOPE'"),
+            (header + "\n" + good + "listings,L00001,update,1,2,2026-03-01\n", "line 3: field kind"),
+            (header + "\n" + good + "listings,L00001,price_change,lots,2,2026-03-01\n", "line 3: field old_value"),
+            (header + "\n" + good + "listings,L00001,status_change,active,sold,2026-03-01\n", "line 3: field new_value: 'sold' is not a listing status"),
+            (header + "\n" + good + "listings,L00001,price_change,1,2,2026-02-30\n", "line 3: field at"),
+            (header + "\n" + good + "listings,L00001,price_change,1,2,2999-01-01\n", "line 3: field at: 2999-01-01 is after today"),
+            (header + "\n" + good + "listings,L00001,price_change,1,2\n", "line 3: 5 fields"),
+            (header + "\n", "holds no changes"),
+        ]
+        for (text, message) in cases {
+            let path = try dir.write("history.csv", text)
+            let error = try #require(throws: RGISError.self) { try database.importEvents(from: path) }
+            #expect(error.description.contains(message), "\(error.description)")
+            #expect(try events() == before)
+        }
+        let path = try dir.write("history.csv", header + "\r\n" + good + "demands,R00001,status_change,active,paused,2026-04-02T10:00:00Z\r\n")
+        #expect(try database.importEvents(from: path) == EventImportReport(rowsRead: 2, recorded: 2, alreadyRecorded: 0))
+        #expect(try database.importEvents(from: path) == EventImportReport(rowsRead: 2, recorded: 0, alreadyRecorded: 2))
+        #expect(try events() == before + 2)
+        let stored = try database.read { db in try Row.fetchAll(db, sql: "SELECT at, from_history FROM events WHERE id > (SELECT max(id) - 2 FROM events) ORDER BY id") }
+        #expect(stored.map { $0[0] as String } == ["2026-03-01T00:00:00Z", "2026-04-02T10:00:00Z"])
+        #expect(stored.allSatisfy { $0[1] as Int == 1 })
+    }
+
+    @Test("series options: months, ranges and a district that is not there are refused naming the parameter")
+    func seriesOptions() async throws {
+        let today = ISODate(parsing: "2026-12-02")!
+        var p = RequestParameters()
+        let defaults = try SeriesOptions(p, today: today)
+        #expect(defaults.from.text == "2025-01" && defaults.to.text == "2026-12" && defaults.months.count == 24 && defaults.level == .district)
+        for (name, value, message) in [("from", "2026-13", "parameter from"), ("to", "26-01", "parameter to"), ("from", "2026-1", "parameter from")] {
+            p = RequestParameters()
+            p.set(name, value)
+            let error = try #require(throws: RGISError.self) { try SeriesOptions(p, today: today) }
+            #expect(error.description.contains(message) && error.description.contains("YYYY-MM"), "\(error.description)")
+        }
+        p = RequestParameters()
+        p.set("from", "2026-06")
+        p.set("to", "2026-05")
+        #expect(throws: RGISError.self) { try SeriesOptions(p, today: today) }
+        p.set("from", "2000-01")
+        p.set("to", "2026-05")
+        #expect(throws: RGISError.self) { try SeriesOptions(p, today: today) }
+
+        let dir = try Fixtures.temporaryDirectory()
+        defer { dir.remove() }
+        let engine = QueryEngine(SpatiaLiteStore(try Templates.demoCity(in: dir)))
+        let missing = await #expect(throws: RGISError.self) {
+            try await engine.series(try SeriesOptions(level: .district, district: "D1-1", from: defaults.from, to: defaults.to))
+        }
+        #expect(missing?.code == .notFound && missing?.description.contains("parameter district") == true)
+        let one = try await engine.series(try SeriesOptions(level: .subdistrict, district: "D1-1", from: defaults.from, to: defaults.to))
+        #expect(one.districts.map(\.id) == ["D1-1"] && one.districts[0].months.count == 24)
+        #expect(one.csv.split(separator: "\r\n").count == 25)
+    }
+
+    @Test("calendar days: day numbers round-trip over four centuries and months know their last day")
+    func calendarDays() {
+        #expect(ISODate(parsing: "1970-01-01")!.dayNumber == 0)
+        #expect(ISODate(parsing: "2000-03-01")!.dayNumber == 11017)
+        var day = ISODate(parsing: "1900-01-01")!
+        let start = day.dayNumber
+        for n in stride(from: 0, to: 146_097, by: 37) {
+            day = ISODate(dayNumber: start + n)!
+            #expect(day.dayNumber == start + n)
+        }
+        #expect(ISODate(parsing: "2024-02-28")!.addingDays(1).text == "2024-02-29")
+        #expect(ISODate(parsing: "2023-02-28")!.addingDays(1).text == "2023-03-01")
+        #expect(YearMonth(parsing: "2024-02")!.lastDay.text == "2024-02-29")
+        #expect(YearMonth(parsing: "2026-01")!.adding(-13).text == "2024-12")
+    }
+}

@@ -1,0 +1,311 @@
+#!/usr/bin/python3
+"""Independent oracle for RGIS's monthly district series (`rgis indicators --series`).
+
+Recomputes every figure of every district and month from the layers as `rgis export` writes them
+(shapely places each listing by its point and each demand by its area's representative point, as
+the indicators do) and from the change history CSV that was imported (`rgis events import`), with
+plain Python, then compares with RGIS's JSON and CSV answers. Exits 1 on any difference.
+
+Run with Debian's /usr/bin/python3 (python3-shapely):
+    tools/series_oracle.py --rgis .build/debug/rgis --demo geodata --workdir /tmp/series --from 2025-01 --to 2026-11
+    tools/series_oracle.py --rgis .build/debug/rgis --database demo.sqlite --events geodata/events.csv --from 2025-01 --to 2026-11
+"""
+import argparse
+import csv
+import io
+import json
+import math
+import subprocess
+import sys
+from calendar import monthrange
+from datetime import date
+from statistics import median
+
+from shapely.geometry import Point, shape
+
+FIGURES = ["new_listings", "closed_sales", "active_inventory", "median_list_price_per_m2", "median_close_price_per_m2",
+           "median_days_on_market", "price_cut_share", "months_of_supply", "absorption_rate", "active_demands",
+           "new_demands", "median_budget", "demand_supply_ratio"]
+MINIMUM = 5
+
+
+def run(rgis, *args):
+    result = subprocess.run([rgis, *args], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"rgis {' '.join(args)} failed: {result.stderr.strip()}")
+    return result.stdout
+
+
+def half_up(x, digits):
+    """Swift's rounded(): halves away from zero (Python's round() goes to even)."""
+    scale = 10 ** digits
+    return math.copysign(math.floor(abs(x) * scale + 0.5), x) / scale
+
+
+def months_between(first, last):
+    y, m = first
+    while (y, m) <= last:
+        yield (y, m)
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+
+
+def shift(month, n):
+    index = month[0] * 12 + month[1] - 1 + n
+    return (index // 12, index % 12 + 1)
+
+
+def at_day(changes, day, current):
+    """The value on a day: the last change on or before it, else the first change's old value."""
+    before = [c for c in changes if c["day"] <= day]
+    if before:
+        return before[-1]["new"]
+    if changes:
+        return changes[0]["old"]
+    return current
+
+
+class Listing:
+    def __init__(self, p, prices, statuses):
+        self.p, self.prices, self.statuses = p, prices, statuses
+
+    def status(self, day):
+        listed = (self.p.get("list_date") or "")[:10]
+        if not listed or listed > day:
+            return None
+        if self.p.get("status") == "closed" and self.p.get("close_date") and self.p["close_date"][:10] <= day:
+            return "closed"
+        if not self.statuses:
+            return "active" if self.p.get("status") == "closed" else self.p.get("status")
+        return at_day(self.statuses, day, None)
+
+    def price(self, day):
+        if not self.prices:
+            return self.p.get("list_price")
+        v = at_day(self.prices, day, None)
+        return float(v) if v not in (None, "") else None
+
+    def first_price(self):
+        if not self.prices:
+            return self.p.get("list_price")
+        v = self.prices[0]["old"]
+        return float(v) if v not in (None, "") else None
+
+
+class Demand:
+    def __init__(self, p, budgets, statuses):
+        self.p, self.budgets, self.statuses = p, budgets, statuses
+
+    def status(self, day):
+        created = (self.p.get("created_at") or "")[:10]
+        if not created or created > day:
+            return None
+        return at_day(self.statuses, day, self.p.get("status"))
+
+    def budget(self, day):
+        if not self.budgets:
+            return self.p.get("budget_max")
+        v = at_day(self.budgets, day, None)
+        return float(v) if v not in (None, "") else None
+
+
+class Figures:
+    """One district-month's figures with the small-number rule: counts and bases of 1 to 4 withheld."""
+
+    def __init__(self):
+        self.values, self.suppressed = {}, set()
+
+    def withhold(self, key):
+        self.values[key] = None
+        self.suppressed.add(key)
+
+    def count(self, key, n):
+        if 0 < n < MINIMUM:
+            self.withhold(key)
+        else:
+            self.values[key] = n
+
+    def median(self, key, xs, digits=0):
+        if not xs:
+            self.values[key] = None
+        elif len(xs) < MINIMUM:
+            self.withhold(key)
+        else:
+            self.values[key] = half_up(median(xs), digits)
+
+    def share(self, key, part, whole):
+        if whole == 0:
+            self.values[key] = None
+        elif whole < MINIMUM:
+            self.withhold(key)
+        else:
+            self.values[key] = half_up(part / whole, 3)
+
+    def ratio(self, key, numerator, denominator, digits=2):
+        if numerator in self.suppressed or denominator in self.suppressed:
+            return self.withhold(key)
+        n, d = self.values.get(numerator), self.values.get(denominator)
+        self.values[key] = half_up(n / d, digits) if n is not None and d else None
+
+
+def figures(month, listings, demands):
+    first = date(month[0], month[1], 1).isoformat()
+    last_date = date(month[0], month[1], monthrange(*month)[1])
+    last = last_date.isoformat()
+
+    def in_month(day):
+        return bool(day) and first <= day[:10] <= last
+
+    f = Figures()
+    active = [l for l in listings if l.status(last) == "active"]
+    closed = [l for l in listings if l.p.get("status") == "closed" and in_month(l.p.get("close_date"))]
+    f.count("new_listings", sum(1 for l in listings if in_month(l.p.get("list_date"))))
+    f.count("closed_sales", len(closed))
+    f.count("active_inventory", len(active))
+    f.median("median_list_price_per_m2", [l.price(last) / l.p["living_area_m2"] for l in active
+                                          if l.price(last) is not None and (l.p.get("living_area_m2") or 0) > 0])
+    f.median("median_close_price_per_m2", [l.p["close_price"] / l.p["living_area_m2"] for l in closed
+                                           if l.p.get("close_price") is not None and (l.p.get("living_area_m2") or 0) > 0])
+    f.median("median_days_on_market", [(last_date - date.fromisoformat(l.p["list_date"][:10])).days for l in active])
+    cut = sum(1 for l in active if l.price(last) is not None and l.first_price() is not None and l.price(last) < l.first_price())
+    f.share("price_cut_share", cut, len(active))
+    f.ratio("months_of_supply", "active_inventory", "closed_sales")
+    f.ratio("absorption_rate", "closed_sales", "active_inventory", digits=3)
+    wanting = [d for d in demands if d.status(last) == "active"]
+    f.count("active_demands", len(wanting))
+    f.count("new_demands", sum(1 for d in demands if in_month(d.p.get("created_at"))))
+    f.median("median_budget", [d.budget(last) for d in wanting if d.budget(last) is not None])
+    f.ratio("demand_supply_ratio", "active_demands", "active_inventory")
+    return f
+
+
+def expected_series(districts, listings, demands, shown):
+    out = {}
+    for d in districts:
+        poly = shape(d["geometry"])
+        inside = [l for l, pt in listings if poly.contains(pt)]
+        wants = [m for m, pt in demands if poly.contains(pt)]
+        cache = {}
+        for month in set(shown) | {shift(m, -12) for m in shown}:
+            cache[month] = figures(month, inside, wants)
+        rows = []
+        for month in shown:
+            now, before = cache[month], cache[shift(month, -12)]
+            yoy, suppressed = {}, set(now.suppressed)
+            for key in FIGURES:
+                if key in now.suppressed or key in before.suppressed:
+                    yoy[key] = None
+                    suppressed.add("yoy." + key)
+                elif now.values.get(key) is not None and before.values.get(key):
+                    yoy[key] = half_up((now.values[key] - before.values[key]) / abs(before.values[key]), 3)
+                else:
+                    yoy[key] = None
+            rows.append({"month": "%04d-%02d" % month, "values": now.values, "yoy": yoy, "suppressed": sorted(suppressed)})
+        out[d["id"]] = rows
+    return out
+
+
+def close(a, b, digits=3):
+    if a is None or b is None:
+        return a is None and b is None
+    return abs(a - b) <= 10 ** -digits * 1.01
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rgis", required=True)
+    parser.add_argument("--database", help="a database to check (else one is built from --demo in --workdir)")
+    parser.add_argument("--events", help="the change history CSV imported into the database")
+    parser.add_argument("--demo", help="the demo city's geodata/ folder: its layers and events.csv are imported")
+    parser.add_argument("--workdir")
+    parser.add_argument("--geodata", help="(unused: the shared data has no market history)")
+    parser.add_argument("--from", dest="first", required=True)
+    parser.add_argument("--to", dest="last", required=True)
+    parser.add_argument("--levels", default="district,subdistrict")
+    args = parser.parse_args()
+
+    if not args.database:
+        import os
+        os.makedirs(args.workdir, exist_ok=True)
+        args.database = os.path.join(args.workdir, "series.sqlite")
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(args.database + suffix):
+                os.remove(args.database + suffix)
+        run(args.rgis, "init", args.database)
+        for layer in ("districts", "listings", "demands"):
+            run(args.rgis, "import", args.database, "--layer", layer, f"{args.demo}/{layer}.geojson")
+        args.events = f"{args.demo}/events.csv"
+        run(args.rgis, "events", "import", args.database, args.events)
+
+    def export(layer):
+        return json.loads(run(args.rgis, "export", args.database, "--layer", layer))["features"]
+
+    changes = {}
+    if args.events:
+        with open(args.events, newline="") as f:
+            for row in csv.DictReader(f):
+                key = (row["layer"], row["record_id"], row["kind"])
+                day = row["at"][:10]
+                changes.setdefault(key, []).append({"day": day, "at": row["at"] if len(row["at"]) > 10 else day + "T00:00:00Z",
+                                                    "old": row["old_value"] or None, "new": row["new_value"] or None})
+        for v in changes.values():
+            v.sort(key=lambda c: c["at"])  # stable: file order within the same time
+    listings = [(Listing(l["properties"], changes.get(("listings", l["id"], "price_change"), []),
+                         changes.get(("listings", l["id"], "status_change"), [])), Point(l["geometry"]["coordinates"]))
+                for l in export("listings")]
+    demands = [(Demand(m["properties"], changes.get(("demands", m["id"], "price_change"), []),
+                       changes.get(("demands", m["id"], "status_change"), [])), shape(m["geometry"]).representative_point())
+               for m in export("demands")]
+    all_districts = export("districts")
+    first = tuple(map(int, args.first.split("-")))
+    last = tuple(map(int, args.last.split("-")))
+    shown = list(months_between(first, last))
+
+    failures, compared, withheld, nonzero = [], 0, 0, 0
+    for level in args.levels.split(","):
+        districts = [d for d in all_districts if d["properties"]["level"] == level]
+        expected = expected_series(districts, listings, demands, shown)
+        got = json.loads(run(args.rgis, "indicators", args.database, "--series", "--level", level, "--from", args.first, "--to", args.last))
+        assert got["level"] == level and got["from"] == args.first and got["to"] == args.last, got.keys()
+        got_by_id = {d["id"]: d for d in got["districts"]}
+        if set(got_by_id) != set(expected):
+            failures.append(f"{level}: districts {sorted(got_by_id)} vs oracle {sorted(expected)}")
+            continue
+        as_csv = list(csv.DictReader(io.StringIO(run(args.rgis, "indicators", args.database, "--series", "--level", level,
+                                                    "--from", args.first, "--to", args.last, "--format", "csv"))))
+        if len(as_csv) != len(districts) * len(shown):
+            failures.append(f"{level}: {len(as_csv)} CSV rows for {len(districts)} districts × {len(shown)} months")
+        csv_by_key = {(r["district_id"], r["month"]): r for r in as_csv}
+        for district_id, rows in expected.items():
+            months = got_by_id[district_id]["months"]
+            if [m["month"] for m in months] != [r["month"] for r in rows]:
+                failures.append(f"{level} {district_id}: months {[m['month'] for m in months]}")
+                continue
+            for m, r in zip(months, rows):
+                where = f"{level} {district_id} {r['month']}"
+                if m["suppressed"] != r["suppressed"]:
+                    failures.append(f"{where}: suppressed {m['suppressed']} vs oracle {r['suppressed']}")
+                row = csv_by_key.get((district_id, r["month"]), {})
+                for key in FIGURES:
+                    compared += 2
+                    withheld += key in r["suppressed"]
+                    nonzero += bool(r["values"].get(key))
+                    if not close(m.get(key), r["values"].get(key)):
+                        failures.append(f"{where} {key}: {m.get(key)} vs oracle {r['values'].get(key)}")
+                    if not close(m["yoy"].get(key), r["yoy"].get(key)):
+                        failures.append(f"{where} yoy.{key}: {m['yoy'].get(key)} vs oracle {r['yoy'].get(key)}")
+                    cell = row.get(key, "")
+                    if not close(float(cell) if cell else None, m.get(key)):
+                        failures.append(f"{where} {key}: CSV '{cell}' vs JSON {m.get(key)}")
+    for failure in failures[:20]:
+        print("MISMATCH", failure)
+    print(f"series oracle: {len(shown)} months × {args.levels} districts, {compared} figures and changes compared "
+          f"({nonzero} non-zero, {withheld} withheld), {sum(len(v) for v in changes.values())} dated changes")
+    if failures:
+        print(f"series oracle: {len(failures)} mismatches")
+        return 1
+    print("series oracle: all answers agree")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
