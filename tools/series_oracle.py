@@ -204,6 +204,81 @@ def expected_series(districts, listings, demands, shown):
     return out
 
 
+STAGES = ["initial_contact", "viewing", "negotiation", "purchase", "after_sale", "lost"]
+
+
+def withhold(table):
+    """Cells of 1 to 4 withheld; then each row and column (sums last) with exactly one withheld cell
+    gets its smallest other non-zero cell withheld (a zero if none is left), until none changes."""
+    height, width = len(table), len(table[0])
+    out = [[0 < v < MINIMUM for v in row] for row in table]
+    lines = [[(r, c) for c in range(width)] for r in range(height)] + [[(r, c) for r in range(height)] for c in range(width)]
+    changed = True
+    while changed:
+        changed = False
+        for line in lines:
+            if sum(out[r][c] for r, c in line) != 1:
+                continue
+            open_cells = [(r, c) for r, c in line if not out[r][c]]
+            nonzero = [x for x in open_cells if table[x[0]][x[1]] > 0]
+            pick = min(nonzero, key=lambda x: table[x[0]][x[1]]) if nonzero else (open_cells[0] if open_cells else None)
+            if pick:
+                out[pick[0]][pick[1]] = True
+                changed = True
+    return out
+
+
+def check_segments(rgis, database, demo, all_districts, failures):
+    """Clients with active demand per district and segment, from the source demands (their client's
+    segment as first seen) placed as stored, against `rgis indicators --segments`."""
+    with open(f"{demo}/demands.geojson") as f:
+        source = json.load(f)["features"]
+    segment_of = {}
+    for feature in source:
+        p = feature["properties"]
+        if p.get("client_id") and p["client_id"] not in segment_of:
+            segment_of[p["client_id"]] = p
+    stored = json.loads(run(rgis, "export", database, "--layer", "demands"))["features"]
+    active = [(m["properties"]["client_id"], shape(m["geometry"]).representative_point()) for m in stored
+              if m["properties"].get("status") == "active" and m["properties"].get("client_id")]
+    cells, protected = 0, 0
+    for level in ("district", "subdistrict"):
+        districts = [d for d in all_districts if d["properties"]["level"] == level]
+        for by in ("age_band", "household", "income_band", "lifecycle_stage"):
+            counts = []
+            for d in districts:
+                poly = shape(d["geometry"])
+                clients = {c for c, pt in active if poly.contains(pt)}
+                counts.append({c: segment_of[c].get(by) for c in clients})
+            values = sorted({v for row in counts for v in row.values() if v is not None},
+                            key=lambda v: (STAGES.index(v) if by == "lifecycle_stage" and v in STAGES else len(STAGES), v))
+            if any(v is None for row in counts for v in row.values()):
+                values.append("unknown")
+            table = [[sum(1 for v in row.values() if (v if v is not None else "unknown") == s) for s in values] + [len(row)] for row in counts]
+            table.append([sum(r[c] for r in table) for c in range(len(values) + 1)])
+            hidden = withhold(table)
+            got = json.loads(run(rgis, "indicators", database, "--segments", by, "--level", level))
+            if got["segments"] != values:
+                failures.append(f"segments {level} {by}: {got['segments']} vs oracle {values}")
+                continue
+            rows = got["districts"] + [got["all_districts"]]
+            for r, row in enumerate(rows):
+                for c, s in enumerate(values + ["clients"]):
+                    want = None if hidden[r][c] else table[r][c]
+                    have = row["clients"] if s == "clients" else row["segments"][s]
+                    cells += 1
+                    if have != want:
+                        failures.append(f"segments {level} {by} {row['id']} {s}: {have} vs oracle {want}")
+            # No withheld cell is a row's or a column's total minus the cells shown.
+            for line in [[(r, c) for c in range(len(values) + 1)] for r in range(len(rows))] + \
+                        [[(r, c) for r in range(len(rows))] for c in range(len(values) + 1)]:
+                n = sum(hidden[r][c] for r, c in line)
+                protected += n
+                if n == 1:
+                    failures.append(f"segments {level} {by}: a line with one withheld cell {line[0]}")
+    print(f"segments oracle: 2 levels × 4 fields, {cells} cells compared, {protected // 2} withheld (primary and complementary)")
+
+
 def close(a, b, digits=3):
     if a is None or b is None:
         return a is None and b is None
@@ -296,6 +371,8 @@ def main():
                     cell = row.get(key, "")
                     if not close(float(cell) if cell else None, m.get(key)):
                         failures.append(f"{where} {key}: CSV '{cell}' vs JSON {m.get(key)}")
+    if args.demo:
+        check_segments(args.rgis, args.database, args.demo, all_districts, failures)
     for failure in failures[:20]:
         print("MISMATCH", failure)
     print(f"series oracle: {len(shown)} months × {args.levels} districts, {compared} figures and changes compared "

@@ -8,7 +8,7 @@ import RGISStore
 // In-process timings of RGIS queries against the best raw SpatiaLite SQL for the same answer, on one
 // database file. Every pair is checked to return the same features before its timing counts.
 //
-//   rgis-bench queries DB [--runs N] [--out results.json] [--peer-queries queries.json]
+//   rgis-bench queries DB [--runs N] [--only radius|polygon|indicators|series|reverse] [--out results.json] [--peer-queries queries.json]
 //   rgis-bench archive [--copies N] [--runs N]          (ArchiveBench.swift)
 //
 // --peer-queries writes the radius and polygon queries with RGIS's answers, for tools/bench to ask
@@ -37,7 +37,7 @@ case "archive":
 case "notify" where arguments.count >= 3:
     try await NotifyBenchmark(path: arguments[2], listings: value(arguments, "--listings").flatMap(Int.init) ?? 100_000).run(out: value(arguments, "--out"))
 case "queries" where arguments.count >= 3:
-    try QueryBenchmark(path: arguments[2], runs: value(arguments, "--runs").flatMap(Int.init) ?? 200).run(
+    try QueryBenchmark(path: arguments[2], runs: value(arguments, "--runs").flatMap(Int.init) ?? 200, only: value(arguments, "--only")).run(
         out: value(arguments, "--out"), peerQueries: value(arguments, "--peer-queries"))
 default:
     FileHandle.standardError.write(Data("usage: rgis-bench queries DB [--runs N] [--out FILE] [--peer-queries FILE] | rgis-bench notify DB [--listings N] [--out FILE] | rgis-bench archive [--copies N]\n".utf8))
@@ -79,9 +79,12 @@ struct QueryBenchmark {
     let runs: Int
     let extent: BBox
     let path: String
+    /// One kind of measure only (radius, polygon, indicators, series, reverse), or all.
+    let only: String?
 
-    init(path: String, runs: Int) throws {
+    init(path: String, runs: Int, only: String? = nil) throws {
         self.path = path
+        self.only = only
         database = try RGISDatabase.open(at: path)
         store = SpatiaLiteStore(database)
         engine = QueryEngine(store)
@@ -122,7 +125,8 @@ struct QueryBenchmark {
         var peer: [JSONValue] = []
         let pageLimit = Limit.maximum
 
-        for radius in [1000.0, 5000.0] {
+        func wants(_ kind: String) -> Bool { only == nil || only == kind }
+        for radius in [1000.0, 5000.0] where wants("radius") {
             var m = Measure("radius \(Int(radius / 1000)) km, sorted by distance (first \(pageLimit))")
             for (i, c) in centres.enumerated() {
                 var page: FeaturePage!
@@ -158,7 +162,7 @@ struct QueryBenchmark {
         measures.append(nearest)
 
         var polygons = Measure("drawn polygon, 50 vertices (about 900 × 700 m)")
-        for (i, c) in centres.enumerated() {
+        for (i, c) in centres.enumerated() where wants("polygon") {
             let d = 0.006
             let ring = (0..<50).map { k -> Position in
                 let a = Double(k) / 50 * 2 * .pi
@@ -188,10 +192,11 @@ struct QueryBenchmark {
             peer.append(.object(["measure": .string(polygons.name), "kind": .string("polygon"), "wkt": .string(wkt), "rgis_ms": .double(t),
                                  "rgis_ids": .array(page.features.map { JSONValue.string($0.id) })]))
         }
-        measures.append(polygons)
+        if wants("polygon") { measures.append(polygons) }
 
-        measures.append(try indicators())
-        measures.append(try reverseMatch(centres: centres))
+        if wants("indicators") { measures += try [indicators(.subdistrict), indicators(.district)] }
+        if wants("series") { measures.append(try series()) }
+        if wants("reverse") { measures.append(try reverseMatch(centres: centres)) }
 
         let info = try database.info()
         print("\(path): \(info.layers.map { "\($0.layer) \($0.count)" }.joined(separator: ", ")); \(runs) runs each\n")
@@ -202,7 +207,7 @@ struct QueryBenchmark {
                          percentile(m.rgis, 0.99), percentile(m.raw, 0.5), percentile(m.raw, 0.99), percentile(m.raw, 0.5) / percentile(m.rgis, 0.5),
                          m.disagreements.isEmpty ? "yes" : "NO: " + m.disagreements[0]))
         }
-        if let reverse = measures.last, reverse.settledEarly > 0 {
+        if let reverse = measures.last, wants("reverse"), reverse.settledEarly > 0 {
             print("\nreverse match: \(reverse.settledEarly) of \(reverse.count) settled near the centres, before reading every fit")
         }
         if let out {
@@ -217,10 +222,9 @@ struct QueryBenchmark {
         }
     }
 
-    /// Every subdistrict's active listings and mean price per m², against a raw spatial join + GROUP BY.
-    func indicators() throws -> Measure {
-        var m = Measure("district indicators, all subdistricts")
-        let level = DistrictLevel.subdistrict
+    /// Every district's active listings of a level, against a raw spatial join + GROUP BY.
+    func indicators(_ level: DistrictLevel) throws -> Measure {
+        var m = Measure("district indicators, all \(level.rawValue)s")
         for _ in 0..<3 {
             var page: FeaturePage!
             let options = try IndicatorOptions(level: level, asOf: ISODate(parsing: "2026-11-23")!, periodStart: ISODate(parsing: "2025-11-23")!)
@@ -242,6 +246,49 @@ struct QueryBenchmark {
             for f in page.features {
                 guard let active = f.properties["active_listings"]?.number else { continue }
                 if Int(active) != raw[f.id] ?? 0 { m.disagreements.append("\(f.id): RGIS \(Int(active)) active listings, raw \(raw[f.id] ?? 0)") }
+            }
+            m.add(rgis: t, raw: u, rows: n)
+        }
+        return m
+    }
+
+    /// One subdistrict's 24 months at a time, against a raw spatial join per month (new listings and
+    /// active inventory at month end: the metro region has no dated changes, so a listing is active
+    /// from its list date to its close date, or for good when it is active now).
+    func series() throws -> Measure {
+        var m = Measure("monthly series, one subdistrict, 24 months")
+        let districts = try database.read { db in try String.fetchAll(db, sql: "SELECT id FROM districts WHERE level = 'subdistrict' ORDER BY fid") }
+        let to = YearMonth(parsing: "2026-12")!, from = to.adding(-23)
+        for id in districts.prefix(max(1, min(runs, districts.count))) {
+            var series: MarketSeries!
+            let (t, n) = try time {
+                series = try blocking { try await engine.series(SeriesOptions(level: .subdistrict, district: id, from: from, to: to)) }
+                return series.districts.first?.months.count ?? 0
+            }
+            var raw: [(String, Int, Int)] = []
+            let (u, _) = try time {
+                raw = try database.read { db in
+                    let inside = try Row.fetchAll(db, sql: """
+                        SELECT l.list_date, l.close_date, l.status FROM districts d CROSS JOIN idx_listings_geom r CROSS JOIN listings l
+                        WHERE d.id = ? AND r.xmax >= MbrMinX(d.geom) AND r.xmin <= MbrMaxX(d.geom) AND r.ymax >= MbrMinY(d.geom) AND r.ymin <= MbrMaxY(d.geom)
+                          AND l.fid = r.pkid AND ST_Contains(d.geom, l.geom)
+                        """, arguments: [id]).map { (($0[0] as String?) ?? "", ($0[1] as String?) ?? "", $0[2] as String) }
+                    return (0..<24).map { k in
+                        let month = from.adding(k), first = month.firstDay.text, last = month.lastDay.text
+                        let new = inside.filter { $0.0 >= first && $0.0.prefix(10) <= last }.count
+                        let active = inside.filter { !$0.0.isEmpty && $0.0.prefix(10) <= last && ($0.2 == "active" || ($0.2 == "closed" && $0.1.prefix(10) > last)) }.count
+                        return (month.text, new, active)
+                    }
+                }
+                return raw.count
+            }
+            for (month, (name, new, active)) in zip(series.districts[0].months, raw) {
+                func figure(_ f: SeriesFigure) -> Int? { month.values[f]?.number.map { Int($0) } }
+                let withheld = Set(month.suppressed)
+                if month.month.text != name || (!withheld.contains("new_listings") && figure(.newListings) != new)
+                    || (!withheld.contains("active_inventory") && figure(.activeInventory) != active) {
+                    m.disagreements.append("\(id) \(name): RGIS new \(figure(.newListings).map(String.init) ?? "-"), active \(figure(.activeInventory).map(String.init) ?? "-"); raw \(new), \(active)")
+                }
             }
             m.add(rgis: t, raw: u, rows: n)
         }

@@ -11,6 +11,11 @@ extension QueryEngine {
     /// so that each counts once. Any figure computed from 1 to 4 records is withheld: null, and named in
     /// the feature's `suppressed` list (zero is shown: an empty district is news to a planner).
     public func indicators(_ options: IndicatorOptions) async throws -> FeaturePage {
+        let key = "indicators|\(options.level.rawValue)|\(options.asOf.text)|\(options.periodStart.text)"
+        return try await figureCache.value(key, version: try await features.marketVersion()) { try await computeIndicators(options) }
+    }
+
+    func computeIndicators(_ options: IndicatorOptions) async throws -> FeaturePage {
         let inputs = try await features.indicatorInputs(level: options.level, asOf: options.asOf, periodStart: options.periodStart)
         let features = inputs.districts.map { district -> StoredFeature in
             var feature = district.feature

@@ -15,6 +15,11 @@ import RGISStore
 ///   month's last day; flows (new listings, closed sales at their close price, new demands) over the month.
 extension QueryEngine {
     public func series(_ options: SeriesOptions) async throws -> MarketSeries {
+        let key = "series|\(options.level.rawValue)|\(options.district ?? "")|\(options.from.text)|\(options.to.text)"
+        return try await figureCache.value(key, version: try await features.marketVersion()) { try await computeSeries(options) }
+    }
+
+    func computeSeries(_ options: SeriesOptions) async throws -> MarketSeries {
         let history = try await features.marketHistory(level: options.level, district: options.district)
         var listings: [Int64: [MarketHistory.Listing]] = [:]
         for l in history.listings { listings[l.district, default: []].append(l) }

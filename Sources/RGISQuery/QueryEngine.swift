@@ -10,6 +10,8 @@ import RGISStore
 public struct QueryEngine: Sendable {
     public let features: any FeatureStore
     public let archive: any ArchiveStore
+    /// Indicators and series by market version, shared by every copy of this engine.
+    let figureCache = FigureCache()
 
     public init(features: any FeatureStore, archive: any ArchiveStore) {
         self.features = features

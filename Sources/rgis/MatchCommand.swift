@@ -84,8 +84,13 @@ struct IndicatorsCommand: AsyncParsableCommand {
             supply, absorption rate, active and new demands, median budget, demand/supply ratio, and each \
             one's change from a year before ("yoy"), as JSON (or --format csv), with the same rule.
 
+            With --segments FIELD: clients with active demand per district by age_band, household, \
+            income_band or lifecycle_stage, as JSON (or --format csv); cells of 1 to 4 clients are withheld, \
+            and as many more as it takes that none follows from a total.
+
             Examples: rgis indicators city.sqlite --level subdistrict --as-of 2026-06-30
                       rgis indicators city.sqlite --series --district D2 --from 2025-01 --to 2026-12 --format csv
+                      rgis indicators city.sqlite --segments household --level subdistrict
             """
     )
 
@@ -96,6 +101,8 @@ struct IndicatorsCommand: AsyncParsableCommand {
     @Option(name: .customLong("as-of"), help: "The day the figures are for (YYYY-MM-DD; default today).") var asOf: String?
     @Option(help: "Closed sales are counted from this day (YYYY-MM-DD; default a year before --as-of).") var since: String?
     @Flag(help: "Monthly series instead of one day's figures.") var series = false
+    @Option(help: "Clients with active demand per district by segment instead: age_band, household, income_band or lifecycle_stage.")
+    var segments: String?
     @Option(help: "With --series: one district, by id (default every district of the level).") var district: String?
     @Option(help: "With --series: the first month (YYYY-MM; default 23 months before --to).") var from: String?
     @Option(help: "With --series: the last month (YYYY-MM; default this month).") var to: String?
@@ -103,7 +110,12 @@ struct IndicatorsCommand: AsyncParsableCommand {
     var format: Format?
 
     func validate() throws {
-        if series {
+        if segments != nil {
+            if series || asOf != nil || since != nil || district != nil || from != nil || to != nil {
+                throw ValidationError("--segments takes only --level and --format")
+            }
+            if let format, format != .json && format != .csv { throw ValidationError("--format \(format.rawValue) is not for --segments; use json or csv") }
+        } else if series {
             if asOf != nil || since != nil { throw ValidationError("--as-of and --since are for the snapshot; a series takes --from and --to") }
             if let format, format != .json && format != .csv { throw ValidationError("--format \(format.rawValue) is not for --series; use json or csv") }
         } else {
@@ -116,6 +128,12 @@ struct IndicatorsCommand: AsyncParsableCommand {
         try await reportingErrors {
             var p = RequestParameters()
             p.set("level", level)
+            if let segments {
+                p.set("by", segments)
+                let table = try await engine(target).segments(level: try IndicatorOptions.level(parsing: level), by: try ClientSegment(p))
+                Console.out(format == .csv ? table.csv : table.json.jsonText + "\n")
+                return
+            }
             if series {
                 p.set("district", district)
                 p.set("from", from)

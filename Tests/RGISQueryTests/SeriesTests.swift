@@ -8,15 +8,17 @@ import RGISTesting
 
 @Suite("Market series and district placement")
 struct SeriesTests {
-    @Test("the oracle (shapely, plain Python) recomputes every monthly figure, change and withheld cell of the demo city's two years")
+    @Test("the oracle (shapely, plain Python) recomputes every monthly figure, change and withheld cell of the demo city's two years, and demand by segment")
     func oracle() throws {
         let result = try Fixtures.runOracle("series_oracle.py", ["--demo", Fixtures.packageRoot.appendingPathComponent("geodata").path,
                                                                  "--from", "2025-01", "--to", "2026-11", "--levels", "city,district,subdistrict"])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(result.stdout.contains("series oracle: all answers agree"))
+        #expect(result.stdout.contains("segments oracle: 2 levels × 4 fields"))
         #expect(result.stdout.contains("23 months × city,district,subdistrict districts"))
         // Real figures, not empty months: most are non-zero, some withheld, the history read.
-        let numbers = result.stdout.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+        let line = result.stdout.split(separator: "\n").first { $0.hasPrefix("series oracle: 23 months") } ?? ""
+        let numbers = line.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
         #expect(numbers.count >= 5 && numbers[1] > 15_000 && numbers[2] > 4000 && numbers[3] > 500 && numbers[4] == 1307, "\(result.stdout)")
         print(result.stdout, terminator: "")
     }
@@ -156,6 +158,50 @@ struct SeriesTests {
         let one = try await engine.series(try SeriesOptions(level: .subdistrict, district: "D1-1", from: defaults.from, to: defaults.to))
         #expect(one.districts.map(\.id) == ["D1-1"] && one.districts[0].months.count == 24)
         #expect(one.csv.split(separator: "\r\n").count == 25)
+    }
+
+    @Test("indicators and series are kept while the market does not change, and follow every write of it")
+    func figuresFollowWrites() async throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { dir.remove() }
+        let database = try Templates.demoCity(in: dir)
+        let store = SpatiaLiteStore(database)
+        let engine = QueryEngine(store)
+        let options = try IndicatorOptions(level: .subdistrict, asOf: ISODate(parsing: "2026-11-23")!, periodStart: ISODate(parsing: "2025-11-23")!)
+        func active(_ page: FeaturePage, _ id: String) -> Double? { page.features.first { $0.id == id }?.properties["active_listings"]?.number }
+        let first = try await engine.indicators(options)
+        let version = try await store.marketVersion()
+        #expect(active(try await engine.indicators(options), "D1-1") == active(first, "D1-1"))
+        #expect(try await store.marketVersion() == version)
+        // Every active listing of D1-1 withdrawn by a raw edit: the next answer counts none.
+        try await database.pool.write { db in
+            try db.execute(sql: "UPDATE listings SET status = 'withdrawn' WHERE subdistrict_fid = (SELECT fid FROM districts WHERE id = 'D1-1') AND status = 'active'")
+        }
+        #expect(try await store.marketVersion() > version)
+        #expect((active(first, "D1-1") ?? 0) > 5)
+        #expect(active(try await engine.indicators(options), "D1-1") == 0)
+        // A bulk import moves the version once.
+        let before = try await store.marketVersion()
+        let fresh = try dir.write("fresh.geojson", """
+            {"type":"FeatureCollection","features":[{"type":"Feature","id":"N1","geometry":{"type":"Point","coordinates":[9.01,48.01]},"properties":{"status":"active"}},
+             {"type":"Feature","id":"N2","geometry":{"type":"Point","coordinates":[9.02,48.01]},"properties":{"status":"active"}}]}
+            """)
+        _ = try database.importFeatures(from: fresh, options: ImportOptions(layer: .listings))
+        #expect(try await store.marketVersion() == before + 1)
+    }
+
+    @Test("complementary withholding: no row or column is left with a single withheld cell, and big cells stay shown")
+    func complementaryWithholding() {
+        // Districts × (two segments, total), the sums' row last.
+        let table = [[3, 40, 43], [20, 30, 50], [12, 2, 14], [35, 72, 107]]
+        let withheld = QueryEngine.withhold(table)
+        #expect(withheld[0][0] && withheld[2][1], "the small cells")
+        for line in (0..<4).map({ r in (0..<3).map { (r, $0) } }) + (0..<3).map({ c in (0..<4).map { ($0, c) } }) {
+            let n = line.filter { withheld[$0.0][$0.1] }.count
+            #expect(n != 1, "\(line): \(withheld)")
+        }
+        #expect(!withheld[1][0] && !withheld[1][1] && !withheld[1][2], "the row with no small cell needs none withheld: \(withheld)")
+        #expect(QueryEngine.withhold([[0, 10, 10], [0, 10, 10]]).allSatisfy { $0.allSatisfy { !$0 } })
     }
 
     @Test("calendar days: day numbers round-trip over four centuries and months know their last day")

@@ -90,6 +90,7 @@ enum RoleTable {
     /// Agents' operations any agent may call, each on their own share.
     static let anyAgentOperations: Set<String> = ["listClients", "createClient", "createListing", "matchListing", "matchNewListing",
                                                   "listSubscriptions", "listWebhooks", "listNotifications"]
+    static let plannerOperations: Set<String> = ["indicatorSegments"]
     static let archiveOperations: Set<String> = [
         "describeArchiveParcels", "getArchiveParcels", "getArchiveParcel", "recordArchiveEvent", "archiveLineage", "archiveRights",
     ]
@@ -104,6 +105,9 @@ enum RoleTable {
         }
         if anyAgentOperations.contains(operation) {
             return who == .agentA || who == .agentB || who == .admin ? success : 403
+        }
+        if plannerOperations.contains(operation) {
+            return who == .planner || who == .admin ? success : 403
         }
         if archiveOperations.contains(operation) {
             return who == .regulator || who == .admin ? success : 403
@@ -151,6 +155,7 @@ struct AccessMatrixTests {
         case "searchRadius": s.path += "?lon=9.05&lat=48.03&radius_m=500"
         case "searchPolygon": s.body = #"{"type":"Polygon","coordinates":[[[9.04,48.02],[9.06,48.02],[9.06,48.04],[9.04,48.04],[9.04,48.02]]]}"#
         case "locate": s.path += "?lon=9.05&lat=48.03"
+        case "indicatorSegments": s.path += "?by=household"
         case "districtListings": s.path = "/districts/\(server.districtID)/listings"
         case "matchNewListing": s.body = point
         case "getFeature": s.mustShow = [.privateA]

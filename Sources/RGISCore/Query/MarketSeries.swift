@@ -193,3 +193,79 @@ public enum CSVText {
         return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }
+
+/// The client field demand is broken down by (the segments the clients table records).
+public enum ClientSegment: String, CaseIterable, Sendable {
+    case ageBand = "age_band"
+    case household
+    case incomeBand = "income_band"
+    case lifecycleStage = "lifecycle_stage"
+
+    public static func parsing(_ text: String) throws -> ClientSegment {
+        guard let segment = ClientSegment(rawValue: text) else {
+            throw RGISError(.malformedInput, "unknown segment '\(text)'; segments are \(allCases.map(\.rawValue).joined(separator: ", "))", at: "parameter by")
+        }
+        return segment
+    }
+}
+
+/// Clients with active demand per district and segment, small cells withheld (with complementary
+/// cells, so that no withheld cell follows from a total).
+public struct DemandSegments: Sendable {
+    /// The label of clients whose field is not recorded.
+    public static let unknown = "unknown"
+
+    public struct Row: Sendable {
+        public var id: String
+        public var name: String?
+        /// Clients in each segment (null where withheld), in ``DemandSegments/segments`` order.
+        public var cells: [Int?]
+        /// Clients with active demand in the district (null where withheld).
+        public var total: Int?
+        public init(id: String, name: String?, cells: [Int?], total: Int?) { self.id = id; self.name = name; self.cells = cells; self.total = total }
+    }
+
+    public var level: DistrictLevel
+    public var by: ClientSegment
+    public var segments: [String]
+    public var districts: [Row]
+    /// The districts' sums (a client with demand in two districts counts in each).
+    public var allDistricts: Row
+
+    public init(level: DistrictLevel, by: ClientSegment, segments: [String], districts: [Row], allDistricts: Row) {
+        self.level = level
+        self.by = by
+        self.segments = segments
+        self.districts = districts
+        self.allDistricts = allDistricts
+    }
+
+    private func json(_ row: Row) -> JSONValue {
+        var cells: [String: JSONValue] = [:]
+        var suppressed: [JSONValue] = []
+        for (segment, n) in zip(segments, row.cells) {
+            cells[segment] = n.map { .int(Int64($0)) } ?? .null
+            if n == nil { suppressed.append(.string(segment)) }
+        }
+        if row.total == nil { suppressed.append(.string("clients")) }
+        return .object(["id": .string(row.id), "name": row.name.map(JSONValue.string) ?? .null,
+                        "clients": row.total.map { .int(Int64($0)) } ?? .null, "segments": .object(cells), "suppressed": .array(suppressed)])
+    }
+
+    /// `{"level", "by", "segments": [...], "districts": [{"id", "name", "clients", "segments": {...}, "suppressed"}], "all_districts": {...}}`.
+    public var json: JSONValue {
+        .object(["level": .string(level.rawValue), "by": .string(by.rawValue), "segments": .array(segments.map(JSONValue.string)),
+                 "districts": .array(districts.map(json)), "all_districts": json(allDistricts)])
+    }
+
+    /// A row per district and the all-districts row last: `district_id, district_name, clients`, a
+    /// column per segment; withheld cells empty.
+    public var csv: String {
+        var out = (["district_id", "district_name", "clients"] + segments.map(CSVText.field)).joined(separator: ",") + "\r\n"
+        for row in districts + [allDistricts] {
+            out += ([CSVText.field(row.id), CSVText.field(row.name ?? ""), row.total.map(String.init) ?? ""]
+                    + row.cells.map { $0.map(String.init) ?? "" }).joined(separator: ",") + "\r\n"
+        }
+        return out
+    }
+}

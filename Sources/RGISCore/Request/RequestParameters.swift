@@ -181,3 +181,11 @@ extension SeriesOptions {
                       from: try SeriesOptions.month(p["from"], parameter: "from") ?? to.adding(1 - SeriesOptions.defaultMonths), to: to)
     }
 }
+
+extension ClientSegment {
+    /// `by`, required.
+    public init(_ p: RequestParameters) throws {
+        guard let by = p["by"] else { throw RGISError(.malformedInput, "by is required: \(ClientSegment.allCases.map(\.rawValue).joined(separator: ", "))", at: "parameter by") }
+        self = try ClientSegment.parsing(by)
+    }
+}

@@ -8,6 +8,7 @@ enum Access: Sendable, Equatable {
 
     static let agents: Access = .roles([.agent, .admin])
     static let regulators: Access = .roles([.regulator, .admin])
+    static let planners: Access = .roles([.planner, .admin])
     static let admins: Access = .roles([.admin])
 
     var isProtected: Bool { self != .anyone }

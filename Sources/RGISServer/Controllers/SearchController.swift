@@ -54,6 +54,12 @@ struct SearchController {
             ParameterSpec("to", .string, "Last month, YYYY-MM (default this month)", pattern: #"^\d{4}-\d{2}$"#),
             ParameterSpec("f", .string, "json (default) or csv (one row per district and month)", values: ["json", "csv"]),
         ]
+        let segmentQuery = [
+            ParameterSpec("level", .string, "District level (default district)", values: DistrictLevel.allCases.map(\.rawValue)),
+            ParameterSpec("by", .string, required: true, "The client field: age_band, household, income_band or lifecycle_stage",
+                          values: ClientSegment.allCases.map(\.rawValue)),
+            ParameterSpec("f", .string, "json (default) or csv", values: ["json", "csv"]),
+        ]
         return [
             Endpoint(method: .get, path: "/search/radius", operationID: "searchRadius",
                      summary: "Features within a geodesic radius of a point, nearest first, each with distance_m", tag: "Search",
@@ -75,6 +81,10 @@ struct SearchController {
                      summary: "Monthly market series per district (inventory, sales, prices, supply, demand, year-over-year), small numbers withheld",
                      tag: "Indicators", query: seriesQuery, produces: MediaTypes.json, alsoProduces: [MediaTypes.csv], namesRecordInQuery: true,
                      heavy: true, handler: series),
+            Endpoint(method: .get, path: "/indicators/segments", operationID: "indicatorSegments",
+                     summary: "Clients with active demand per district by segment; cells of 1 to 4 clients withheld, with complementary cells",
+                     tag: "Indicators", query: segmentQuery, produces: MediaTypes.json, alsoProduces: [MediaTypes.csv], access: .planners,
+                     heavy: true, handler: segments),
         ]
     }
 
@@ -100,6 +110,12 @@ struct SearchController {
     @Sendable func series(_ call: EndpointCall) async throws -> Response {
         let series = try await state.engine.series(try SeriesOptions(call.parameters, today: .today()))
         return call.parameters["f"] == "csv" ? .text(series.csv, type: MediaTypes.csv) : .json(series.json)
+    }
+
+    @Sendable func segments(_ call: EndpointCall) async throws -> Response {
+        let p = call.parameters
+        let table = try await state.engine.segments(level: try IndicatorOptions.level(parsing: p["level"] ?? "district"), by: try ClientSegment(p))
+        return p["f"] == "csv" ? .text(table.csv, type: MediaTypes.csv) : .json(table.json)
     }
 
     @Sendable func indicators(_ call: EndpointCall) async throws -> Response {

@@ -347,8 +347,10 @@ struct BulkSpatialIndex {
         firstNewFid = (try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(fid), 0) + 1 FROM \(table)")) ?? 1
         layer = Layer.allCases.first { $0.table == table && DistrictPlacement.layers.contains($0) }
         // The spatial index's triggers, and the placement in districts where the layer has one.
-        let names = ["gii_\(table)_geom", "tmi_\(table)_geom", "ggi_\(table)_geom", "\(table)_place_insert"]
-        triggers = try Row.fetchAll(db, sql: "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN (?, ?, ?, ?)",
+        // The market version moves once at the end instead of once a row (and once a placed row).
+        let names = ["gii_\(table)_geom", "tmi_\(table)_geom", "ggi_\(table)_geom", "\(table)_place_insert",
+                     MarketVersion.trigger(table, "insert"), MarketVersion.trigger(table, "update")]
+        triggers = try Row.fetchAll(db, sql: "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN (\(names.map { _ in "?" }.joined(separator: ", ")))",
                                     arguments: StatementArguments(names)).map { ($0[0], $0[1]) }
         guard triggers.contains(where: { $0.name == names[0] }) else {
             throw RGISError(.database, "the spatial index trigger \(names[0]) is missing; run rgis check")
@@ -371,6 +373,7 @@ struct BulkSpatialIndex {
         if let layer, triggers.contains(where: { $0.name == DistrictPlacement.insertTrigger(layer) }) {
             try DistrictPlacement.place(db, layer: layer, fromFid: firstNewFid)
         }
+        if triggers.contains(where: { $0.name == MarketVersion.trigger(table, "insert") }) { try MarketVersion.bump(db) }
         for trigger in triggers { try db.execute(sql: trigger.sql) }
     }
 }

@@ -32,21 +32,22 @@ enum DistrictPlacement {
             try db.execute(sql: indexes(layer))
             try db.execute(sql: triggers(layer))
         }
+        try MarketVersion.create(db)
         try db.execute(sql: DemandFitIndex.narrowUpdateTrigger)
         // Changes imported as history (RGISDatabase.importEvents) are read by the series, not pushed.
         try db.execute(sql: "ALTER TABLE events ADD COLUMN from_history INTEGER NOT NULL DEFAULT 0")
         try placeAll(db)
     }
 
-    /// What the grouped reads go through: listings by level, status and list date (counts, days on
-    /// market, long unsold, closings) and by price per m² (its median); demands by level, status and
-    /// budget (counts, median budget).
+    /// What the grouped reads go through: listings by level, status and list date, covering what the
+    /// counts read (one pass per district counts the active, dated, long-unsold and priced listings),
+    /// and by price per m² (its median); demands by level, status and budget (counts, median budget).
     private static func indexes(_ layer: Layer) -> String {
         DistrictLevel.allCases.map { level in
             let c = column(level)
             return layer == .listings
                 ? """
-                  CREATE INDEX listings_\(c)_market ON listings(\(c), status, list_date, close_date);
+                  CREATE INDEX listings_\(c)_market ON listings(\(c), status, list_date, close_date, list_price, living_area_m2);
                   CREATE INDEX listings_\(c)_price ON listings(\(c), status, list_price / living_area_m2);
                   """
                 : "CREATE INDEX demands_\(c)_market ON demands(\(c), status, budget_max);"

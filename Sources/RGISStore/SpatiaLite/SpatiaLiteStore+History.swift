@@ -76,3 +76,35 @@ struct HistorySQL {
 
     var statements: [SQL] { [listings, demands, events(.listings), events(.demands)] }
 }
+
+/// The clients behind demand by segment.
+extension SpatiaLiteStore {
+    public func segmentCounts(level: DistrictLevel, by: ClientSegment) async throws -> SegmentCounts {
+        try await read { db in
+            let districts = try db.rows("SELECT fid, id, name FROM districts WHERE level = \(level.rawValue) ORDER BY fid")
+                .map { MarketHistory.District(fid: $0["fid"], id: $0["id"], name: $0["name"]) }
+            let cells = try db.rows(Self.segmentSQL(level: level, by: by)).map {
+                SegmentCounts.Cell(district: $0["district"], segment: $0["segment"], clients: $0["clients"])
+            }
+            return SegmentCounts(districts: districts, cells: cells)
+        }
+    }
+
+    /// Each district's active demands (its range of the placement index), their clients by key.
+    static func segmentSQL(level: DistrictLevel, by: ClientSegment) -> SQL {
+        let column = SQL(sql: DistrictPlacement.column(level))
+        return """
+        SELECT m.\(column) AS district, c.\(SQL(sql: by.rawValue)) AS segment, count(DISTINCT c.id) AS clients
+        FROM districts dist JOIN demands m ON m.\(column) = dist.fid AND m.status = 'active'
+        JOIN clients c ON c.id = m.client_id
+        WHERE dist.level = \(level.rawValue)
+        GROUP BY 1, 2
+        """
+    }
+}
+
+extension SpatiaLiteStore {
+    public func marketVersion() async throws -> Int64 {
+        try await read { db in try MarketVersion.read(db) }
+    }
+}

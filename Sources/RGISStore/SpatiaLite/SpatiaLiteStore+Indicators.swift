@@ -18,6 +18,7 @@ extension SpatiaLiteStore {
 
 /// The statements of one indicators request (one level and day), run per district.
 struct IndicatorSQL {
+    let level: DistrictLevel
     let column: SQL
     let asOf: String
     /// Listed before this day: on the market more than the long-unsold days on the as-of day.
@@ -27,6 +28,7 @@ struct IndicatorSQL {
     let periodEndExclusive: String
 
     init(level: DistrictLevel, asOf: ISODate, periodStart: ISODate) {
+        self.level = level
         column = SQL(sql: DistrictPlacement.column(level))
         self.asOf = asOf.addingDays(0).text
         longUnsoldBefore = asOf.addingDays(-IndicatorOptions.longUnsoldDays).text
@@ -41,12 +43,14 @@ struct IndicatorSQL {
         let d = district.fid
         var figures = IndicatorInputs.District(feature: district)
         if let row = try db.row("""
-            SELECT count(*), count(*) FILTER (WHERE list_date <= \(asOf)), count(*) FILTER (WHERE list_date < \(longUnsoldBefore))
-            FROM listings WHERE \(column) = \(d) AND status = 'active'
+            SELECT count(*), count(*) FILTER (WHERE list_date <= \(asOf)), count(*) FILTER (WHERE list_date < \(longUnsoldBefore)),
+                   count(*) FILTER (WHERE \(Self.pricePerM2) >= 0)
+            FROM listings INDEXED BY \(SQL(sql: "listings_\(level.rawValue)_fid_market")) WHERE \(column) = \(d) AND status = 'active'
             """, cached: true) {
             figures.activeListings = row[0]
             figures.daysOnMarket.count = row[1]
             figures.longUnsold = row[2]
+            figures.pricePerM2.count = row[3]
         }
         figures.daysOnMarket.value = try median(db, count: figures.daysOnMarket.count, """
             SELECT julianday(\(asOf)) - julianday(list_date) FROM listings
@@ -55,9 +59,6 @@ struct IndicatorSQL {
         figures.closedInPeriod = try db.value("""
             SELECT count(*) FROM listings WHERE \(column) = \(d) AND status = 'closed'
               AND close_date >= \(periodStart) AND close_date < \(periodEndExclusive)
-            """, as: Int.self, cached: true) ?? 0
-        figures.pricePerM2.count = try db.value("""
-            SELECT count(*) FROM listings WHERE \(column) = \(d) AND status = 'active' AND \(Self.pricePerM2) >= 0
             """, as: Int.self, cached: true) ?? 0
         figures.pricePerM2.value = try median(db, count: figures.pricePerM2.count, """
             SELECT \(Self.pricePerM2) FROM listings
@@ -89,7 +90,7 @@ struct IndicatorSQL {
     var statements: [SQL] {
         let d: Int64 = 1
         return [
-            "SELECT count(*) FROM listings WHERE \(column) = \(d) AND status = 'active' AND list_date <= \(asOf)",
+            "SELECT count(*), count(*) FILTER (WHERE \(Self.pricePerM2) >= 0) FROM listings INDEXED BY \(SQL(sql: "listings_\(level.rawValue)_fid_market")) WHERE \(column) = \(d) AND status = 'active'",
             "SELECT list_date FROM listings WHERE \(column) = \(d) AND status = 'active' AND list_date <= \(asOf) ORDER BY list_date LIMIT 1 OFFSET 3",
             "SELECT count(*) FROM listings WHERE \(column) = \(d) AND status = 'closed' AND close_date >= \(periodStart) AND close_date < \(periodEndExclusive)",
             "SELECT \(Self.pricePerM2) FROM listings WHERE \(column) = \(d) AND status = 'active' AND \(Self.pricePerM2) >= 0 ORDER BY \(Self.pricePerM2) LIMIT 1 OFFSET 3",
@@ -116,6 +117,8 @@ extension SpatiaLiteStore {
                 statements = IndicatorSQL(level: level, asOf: day, periodStart: day.addingYears(-1)).statements
             case .marketHistory(let level):
                 statements = HistorySQL(level: level, district: 1).statements
+            case .segments(let level, let by):
+                statements = [Self.segmentSQL(level: level, by: by)]
             }
             return try statements.flatMap { try db.queryPlan($0) }
         }

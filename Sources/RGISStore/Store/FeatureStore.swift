@@ -60,6 +60,14 @@ public protocol FeatureStore: Sendable {
     /// dated changes, for the monthly series. `.notFound` for an unknown district.
     func marketHistory(level: DistrictLevel, district: String?) async throws -> MarketHistory
 
+    /// Per district of a level, the clients with an active demand placed in it, by the value of one of
+    /// their segment fields (nil where not recorded); districts in storage order.
+    func segmentCounts(level: DistrictLevel, by: ClientSegment) async throws -> SegmentCounts
+
+    /// A number that changes whenever a listing, demand or district is written (figures computed from
+    /// them stay valid while it does not).
+    func marketVersion() async throws -> Int64
+
     /// Counts and extents of every layer, kept by the store as rows change: no table is scanned.
     func layerStatistics() async throws -> [LayerStatistics]
 
@@ -82,6 +90,7 @@ public enum PlannedQuery: Sendable {
     case demandsFitting(ListingFacts, Position, FitReach)
     case indicators(DistrictLevel)
     case marketHistory(DistrictLevel)
+    case segments(DistrictLevel, ClientSegment)
 }
 
 /// A page of `/items`: the features as GeoJSON text and what OGC's links and counts need.
@@ -186,4 +195,16 @@ public struct LayerStatistics: Sendable, Equatable {
         self.count = count
         self.extent = extent
     }
+}
+
+/// Clients with active demand per district and segment value.
+public struct SegmentCounts: Sendable {
+    public struct Cell: Sendable {
+        public var district: Int64
+        public var segment: String?
+        public var clients: Int
+    }
+
+    public var districts: [MarketHistory.District]
+    public var cells: [Cell]
 }

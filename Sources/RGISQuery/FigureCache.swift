@@ -1,0 +1,40 @@
+import Synchronization
+import RGISStore
+
+/// Figures computed from the market (indicators, series), kept while the store's market version
+/// (``FeatureStore/marketVersion()``) stays the same: a planner's map asks for the same figures on
+/// every load, and they change only when a listing, demand or district is written.
+public final class FigureCache: Sendable {
+    /// Entries kept; the oldest goes first.
+    static let capacity = 64
+
+    private struct Entry: @unchecked Sendable {
+        var version: Int64
+        var value: any Sendable
+        var used: UInt64
+    }
+
+    private let entries = Mutex<(map: [String: Entry], clock: UInt64)>(([:], 0))
+
+    public init() {}
+
+    /// The value under `key` if it was computed at `version`, else `compute()`'s, kept.
+    func value<T: Sendable>(_ key: String, version: Int64, _ compute: () async throws -> T) async throws -> T {
+        let hit: T? = entries.withLock { state in
+            guard let entry = state.map[key], entry.version == version, let value = entry.value as? T else { return nil }
+            state.clock += 1
+            state.map[key]?.used = state.clock
+            return value
+        }
+        if let hit { return hit }
+        let value = try await compute()
+        entries.withLock { state in
+            state.clock += 1
+            state.map[key] = Entry(version: version, value: value, used: state.clock)
+            if state.map.count > Self.capacity, let oldest = state.map.min(by: { $0.value.used < $1.value.used })?.key {
+                state.map.removeValue(forKey: oldest)
+            }
+        }
+        return value
+    }
+}
