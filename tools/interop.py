@@ -23,7 +23,7 @@ def check(condition, message):
 def gdal(url, listings, workdir):
     listing = subprocess.run(["ogrinfo", "-ro", f"OAPIF:{url}/"], capture_output=True, text=True)
     names = [line.split(":", 1)[1].split("(")[0].strip() for line in listing.stdout.splitlines() if line[:1].isdigit()]
-    check(names == ["listings", "parcels", "buildings", "districts"], f"ogrinfo OAPIF lists the collections: {names}")
+    check(names == ["listings", "parcels", "buildings", "districts", "alerts"], f"ogrinfo OAPIF lists the collections: {names}")
     summary = subprocess.run(["ogrinfo", "-ro", "-so", f"OAPIF:{url}/", "listings"], capture_output=True, text=True).stdout
     count = next((line.split(":")[1].strip() for line in summary.splitlines() if line.startswith("Feature Count")), None)
     check(count == str(listings), f"ogrinfo -so listings: Feature Count {count} (expected {listings})")
@@ -41,7 +41,10 @@ def owslib(url, bbox):
     api = Features(url)
     check(bool(api.links), f"OWSLib reads the landing page ({len(api.links)} links)")
     collections = [c["id"] for c in api.collections()["collections"]]
-    check(collections == ["listings", "parcels", "buildings", "districts"], f"OWSLib collections: {collections}")
+    check(collections == ["listings", "parcels", "buildings", "districts", "alerts"], f"OWSLib collections: {collections}")
+    alerts = api.collection_items("alerts")
+    check(all(f["geometry"]["type"] in ("Polygon", "MultiPolygon") and f["properties"].get("rule") for f in alerts["features"]),
+          f"OWSLib reads the alerts collection: {alerts['numberReturned']} alerts on their districts")
     conformance = api.conformance()["conformsTo"]
     check(any(c.endswith("/conf/core") for c in conformance), f"OWSLib conformance: {len(conformance)} classes")
     items = api.collection_items("listings", bbox=bbox, limit=1000)

@@ -24,7 +24,7 @@ from statistics import median
 from shapely.geometry import Point, shape
 
 FIGURES = ["new_listings", "closed_sales", "active_inventory", "median_list_price_per_m2", "median_close_price_per_m2",
-           "median_days_on_market", "price_cut_share", "months_of_supply", "absorption_rate", "active_demands",
+           "median_days_on_market", "price_cut_share", "long_unsold_share", "months_of_supply", "absorption_rate", "active_demands",
            "new_demands", "median_budget", "demand_supply_ratio"]
 MINIMUM = 5
 
@@ -165,9 +165,11 @@ def figures(month, listings, demands):
                                           if l.price(last) is not None and (l.p.get("living_area_m2") or 0) > 0])
     f.median("median_close_price_per_m2", [l.p["close_price"] / l.p["living_area_m2"] for l in closed
                                            if l.p.get("close_price") is not None and (l.p.get("living_area_m2") or 0) > 0])
-    f.median("median_days_on_market", [(last_date - date.fromisoformat(l.p["list_date"][:10])).days for l in active])
+    days = [(last_date - date.fromisoformat(l.p["list_date"][:10])).days for l in active]
+    f.median("median_days_on_market", days)
     cut = sum(1 for l in active if l.price(last) is not None and l.first_price() is not None and l.price(last) < l.first_price())
     f.share("price_cut_share", cut, len(active))
+    f.share("long_unsold_share", sum(1 for d in days if d > 180), len(active))
     f.ratio("months_of_supply", "active_inventory", "closed_sales")
     f.ratio("absorption_rate", "closed_sales", "active_inventory", digits=3)
     wanting = [d for d in demands if d.status(last) == "active"]
@@ -279,6 +281,73 @@ def check_segments(rgis, database, demo, all_districts, failures):
     print(f"segments oracle: 2 levels × 4 fields, {cells} cells compared, {protected // 2} withheld (primary and complementary)")
 
 
+# The default early-warning rules: (id, metric, comparison, threshold).
+RULES = [("oversupply", "months_of_supply", "above", 7), ("shortage", "months_of_supply", "below", 3),
+         ("long_unsold", "long_unsold_share", "above", 0.30), ("inventory_growth", "yoy.active_inventory", "above", 0.25),
+         ("price_rise", "quarter.median_list_price_per_m2", "above", 0.10), ("price_fall", "quarter.median_list_price_per_m2", "below", -0.10),
+         ("weak_demand", "demand_supply_ratio", "below", 0.5), ("strong_demand", "demand_supply_ratio", "above", 2)]
+
+
+def check_alerts(rgis, database, all_districts, listings, demands, as_of, failures):
+    """Walks every district's months through the default rules: raised after two months beyond the
+    threshold, cleared after one back within, withheld or undefined months skipped."""
+    day = date.fromisoformat(as_of)
+    month = (day.year, day.month)
+    if day.day != monthrange(*month)[1]:
+        month = shift(month, -1)
+    shown = list(months_between(shift(month, -27), month))
+    active, changes = set(), set()
+    for level in ("city", "district", "subdistrict"):
+        districts = [d for d in all_districts if d["properties"]["level"] == level]
+        series = expected_series(districts, listings, demands, shown)
+        for district_id, rows in series.items():
+            for rule, metric, comparison, threshold in RULES:
+                def value(i):
+                    if metric.startswith("yoy."):
+                        return rows[i]["yoy"].get(metric[4:])
+                    if metric.startswith("quarter."):
+                        key = metric[8:]
+                        now, before = rows[i]["values"].get(key), rows[i - 3]["values"].get(key)
+                        return half_up((now - before) / abs(before), 3) if now is not None and before else None
+                    return rows[i]["values"].get(metric)
+                raised, since, streak = None, None, 0
+                for i in range(3, len(rows)):
+                    v = value(i)
+                    if v is None:
+                        continue
+                    beyond = v > threshold if comparison == "above" else v < threshold
+                    if beyond:
+                        if streak == 0:
+                            since = rows[i]["month"]
+                        streak += 1
+                        if raised is None and streak >= 2:
+                            raised = since
+                            changes.add((level, district_id, rule, since, "raised"))
+                    else:
+                        streak = 0
+                        if raised is not None:
+                            changes.add((level, district_id, rule, raised, "cleared"))
+                            raised = None
+                if raised is not None:
+                    active.add((level, district_id, rule, raised))
+    got = json.loads(run(rgis, "alerts", database, "--as-of", as_of))["features"]
+    got_active = {(f["properties"]["level"], f["properties"]["district_id"], f["properties"]["rule"], f["properties"]["since"]) for f in got}
+    if got_active != active:
+        failures.append(f"alerts in force: RGIS {len(got_active)}, oracle {len(active)}; differ: {sorted(got_active ^ active)[:5]}")
+    atom = run(rgis, "alerts", database, "--as-of", as_of, "--format", "atom")
+    import xml.etree.ElementTree as ET
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    ids = {e.find("a:id", ns).text for e in ET.fromstring(atom).findall("a:entry", ns)}
+    want = {f"urn:rgis:alert:{l}:{d}:{r}:{s}:{k}" for l, d, r, s, k in changes}
+    if ids != want:
+        failures.append(f"alert feed: RGIS {len(ids)} entries, oracle {len(want)}; differ: {sorted(ids ^ want)[:5]}")
+    by_rule = {}
+    for _, _, rule, _ in active:
+        by_rule[rule] = by_rule.get(rule, 0) + 1
+    print(f"alerts oracle: {len(active)} in force at {month[0]:04d}-{month[1]:02d} ({', '.join(f'{k} {v}' for k, v in sorted(by_rule.items()))}), "
+          f"{len(want)} raised or cleared over two years")
+
+
 def close(a, b, digits=3):
     if a is None or b is None:
         return a is None and b is None
@@ -296,6 +365,7 @@ def main():
     parser.add_argument("--from", dest="first", required=True)
     parser.add_argument("--to", dest="last", required=True)
     parser.add_argument("--levels", default="district,subdistrict")
+    parser.add_argument("--alerts-as-of", default="2026-11-30", help="the day the alerts are checked for (with --demo)")
     args = parser.parse_args()
 
     if not args.database:
@@ -373,6 +443,7 @@ def main():
                         failures.append(f"{where} {key}: CSV '{cell}' vs JSON {m.get(key)}")
     if args.demo:
         check_segments(args.rgis, args.database, args.demo, all_districts, failures)
+        check_alerts(args.rgis, args.database, all_districts, listings, demands, args.alerts_as_of, failures)
     for failure in failures[:20]:
         print("MISMATCH", failure)
     print(f"series oracle: {len(shown)} months × {args.levels} districts, {compared} figures and changes compared "

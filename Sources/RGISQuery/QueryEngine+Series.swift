@@ -11,8 +11,8 @@ import RGISStore
 /// - its price on a day is the last price change's new price on or before the day, else the first
 ///   change's old price, else its list price; a price cut is a price below that first price;
 /// - a demand exists from its `created_at`, with status and budget read the same way;
-/// - stock figures (inventory, prices, days on market, cuts, active demands, budget) are taken at the
-///   month's last day; flows (new listings, closed sales at their close price, new demands) over the month.
+/// - stock figures (inventory, prices, days on market, cuts, long unsold, active demands, budget) are
+///   taken at the month's last day (long unsold: listed more than 180 days before it); flows (new listings, closed sales at their close price, new demands) over the month.
 extension QueryEngine {
     public func series(_ options: SeriesOptions) async throws -> MarketSeries {
         let key = "series|\(options.level.rawValue)|\(options.district ?? "")|\(options.from.text)|\(options.to.text)"
@@ -76,13 +76,13 @@ extension QueryEngine {
             guard let price = l.closePrice, let area = l.livingAreaM2, area > 0 else { return nil }
             return price / area
         }, digits: 0)
-        figures.median(SeriesFigure.medianDaysOnMarket.rawValue, values: active.compactMap { l in
-            l.listDate.flatMap { ISODate(parsing: $0) }.map { Double(lastDayNumber - $0.dayNumber) }
-        }, digits: 0)
+        let days = active.compactMap { l in l.listDate.flatMap { ISODate(parsing: $0) }.map { Double(lastDayNumber - $0.dayNumber) } }
+        figures.median(SeriesFigure.medianDaysOnMarket.rawValue, values: days, digits: 0)
         figures.share(SeriesFigure.priceCutShare.rawValue, active.filter { l in
             guard let now = l.price(on: last), let first = l.firstPrice else { return false }
             return now < first
         }.count, of: active.count)
+        figures.share(SeriesFigure.longUnsoldShare.rawValue, days.filter { $0 > Double(IndicatorOptions.longUnsoldDays) }.count, of: active.count)
         figures.ratio(SeriesFigure.monthsOfSupply.rawValue, SeriesFigure.activeInventory.rawValue, over: SeriesFigure.closedSales.rawValue)
         figures.ratio(SeriesFigure.absorptionRate.rawValue, SeriesFigure.closedSales.rawValue, over: SeriesFigure.activeInventory.rawValue, digits: 3)
         let wanting = demand.filter { $0.status(on: last) == "active" }

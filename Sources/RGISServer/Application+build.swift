@@ -27,6 +27,8 @@ public struct ServerConfiguration: Sendable {
     public var requestTimeoutSeconds = 10.0
     /// How many heavy queries run at once; the others wait (within their deadline). Default: half the cores.
     public var heavySlots = max(1, ProcessInfo.processInfo.activeProcessorCount / 2)
+    /// The early-warning rules (`--alert-rules`: the defaults with a file's changes).
+    public var alertRules = AlertRules()
 
     public init(databasePath: String) { self.databasePath = databasePath }
 }
@@ -40,7 +42,7 @@ public func buildApplication(
 ) throws -> some ApplicationProtocol {
     let store = try SpatiaLiteStore.open(at: configuration.databasePath)
     let limits = RequestLimits(deadlineSeconds: configuration.requestTimeoutSeconds, heavySlots: configuration.heavySlots)
-    let state = ServerState(engine: QueryEngine(store), records: store, accounts: store, notifications: store, baseURL: configuration.baseURL, now: configuration.now)
+    let state = ServerState(engine: QueryEngine(store), records: store, accounts: store, notifications: store, baseURL: configuration.baseURL, alertRules: configuration.alertRules, now: configuration.now)
     let authentication = Authentication(accounts: store, legacyAPIKey: configuration.apiKey, now: configuration.now)
     let rateLimiter = RateLimiter(perMinute: configuration.rateLimitPerMinute)
     let trail = AuditTrail(accounts: store, now: configuration.now)
@@ -50,6 +52,7 @@ public func buildApplication(
     var endpoints: [Endpoint] = []
     endpoints += CollectionsController(state: state).endpoints
     endpoints += SearchController(state: state).endpoints
+    endpoints += AlertsController(state: state).endpoints
     endpoints += MatchingController(state: state).endpoints
     endpoints += ArchiveController(state: state).endpoints
     endpoints += RecordsController(state: state).endpoints

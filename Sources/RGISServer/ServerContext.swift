@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import RGISCore
 import RGISQuery
 import RGISStore
 
@@ -28,6 +29,7 @@ struct ServerState: Sendable {
     let notifications: any NotificationStore & FeatureStore & ArchiveStore
     /// Fixed public base URL, if configured; otherwise taken from each request's Host header.
     let baseURL: String?
+    let alertRules: AlertRules
     let now: @Sendable () -> Date
     /// POSTs with an Idempotency-Key that are running.
     let inFlight = InFlightKeys()

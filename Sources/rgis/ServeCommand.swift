@@ -26,6 +26,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("api-key"), help: "Deprecated: a shared key that acts as an admin (default: $RGIS_API_KEY). Use tokens.") var apiKey: String?
     @Option(name: .customLong("rate-limit"), help: "Requests a token may make per minute; past it, 429 with Retry-After (0: no limit).")
     var rateLimit = 600
+
+    @Option(name: .customLong("alert-rules"), help: "A JSON file of early-warning rule changes (see rgis alerts --help).")
+    var alertRules: String?
     @Option(name: .customLong("base-url"), help: "Public base URL for links, when behind a proxy (default: from each request's Host).") var baseURL: String?
     @Option(name: .customLong("request-timeout"), help: "Seconds a request may run before it is stopped with 503 and Retry-After.")
     var requestTimeout: Double = 10
@@ -52,6 +55,12 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.requestTimeoutSeconds = requestTimeout
         if let heavySlots { configuration.heavySlots = heavySlots }
         configuration.rateLimitPerMinute = rateLimit
+        if let alertRules {
+            do { configuration.alertRules = try AlertRules.reading(file: alertRules) } catch let error as RGISError {
+                Console.error("error: \(error.description)")
+                throw ExitCode(1)
+            }
+        }
         var logger = Logger(label: "rgis")
         logger.logLevel = .info
         let host = host

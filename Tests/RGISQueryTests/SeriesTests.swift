@@ -8,13 +8,14 @@ import RGISTesting
 
 @Suite("Market series and district placement")
 struct SeriesTests {
-    @Test("the oracle (shapely, plain Python) recomputes every monthly figure, change and withheld cell of the demo city's two years, and demand by segment")
+    @Test("the oracle (shapely, plain Python) recomputes every monthly figure, change and withheld cell of the demo city's two years, demand by segment, and the alerts in force and raised or cleared")
     func oracle() throws {
         let result = try Fixtures.runOracle("series_oracle.py", ["--demo", Fixtures.packageRoot.appendingPathComponent("geodata").path,
                                                                  "--from", "2025-01", "--to", "2026-11", "--levels", "city,district,subdistrict"])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(result.stdout.contains("series oracle: all answers agree"))
         #expect(result.stdout.contains("segments oracle: 2 levels × 4 fields"))
+        #expect(result.stdout.contains("alerts oracle: "))
         #expect(result.stdout.contains("23 months × city,district,subdistrict districts"))
         // Real figures, not empty months: most are non-zero, some withheld, the history read.
         let line = result.stdout.split(separator: "\n").first { $0.hasPrefix("series oracle: 23 months") } ?? ""

@@ -78,7 +78,7 @@ enum RoleTable {
     static let publicOperations: Set<String> = [
         "getLandingPage", "getConformance", "getHealth", "getMetrics", "getAPI", "getCollections", "describeCollection", "getFeatures",
         "getFeature", "getMap", "getLeafletFile", "getLeafletImage", "searchRadius", "searchPolygon", "locate", "districtListings",
-        "indicators", "indicatorSeries", "optionsFeatures", "optionsFeature", "listingEvents",
+        "indicators", "indicatorSeries", "describeAlerts", "getAlerts", "alertFeed", "optionsFeatures", "optionsFeature", "listingEvents",
         "unsubscribePage", "unsubscribe", "reactionPage", "react", "digestPage",
     ]
     /// Agents' operations on agent A's records: agent B is refused.

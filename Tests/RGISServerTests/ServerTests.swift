@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -88,7 +91,7 @@ struct ServerTests {
         try await DemoServer.shared.test { client in
             try await client.execute(uri: "/collections", method: .get) { response in
                 let collections = try #require(try json(response)["collections"]?.arrayValue)
-                #expect(collections.compactMap { $0["id"] } == ["listings", "parcels", "buildings", "districts"].map(JSONValue.string))
+                #expect(collections.compactMap { $0["id"] } == ["listings", "parcels", "buildings", "districts", "alerts"].map(JSONValue.string))
             }
             try await client.execute(uri: "/collections/listings", method: .get) { response in
                 let c = try json(response)
@@ -237,6 +240,44 @@ struct ServerTests {
                 let lines = String(buffer: response.body).split(separator: "\r\n")
                 #expect(lines.count == 4 && lines[0].hasPrefix("district_id,district_name,month,new_listings,"), "\(lines)")
                 #expect(lines[1].hasPrefix("D2-1,") && lines[3].contains(",2026-03,"))
+            }
+        }
+    }
+
+    @Test("early warning: the alerts collection is listed and serves GeoJSON on the districts' polygons; the Atom feed parses, with GeoRSS boxes")
+    func alerts() async throws {
+        try await DemoServer.shared.test { client in
+            try await client.execute(uri: "/collections", method: .get) { response in
+                let ids = try json(response)["collections"]?.arrayValue?.compactMap { $0["id"] } ?? []
+                #expect(ids.contains(.string("alerts")))
+            }
+            var inForce = 0
+            try await client.execute(uri: "/collections/alerts/items?as_of=2026-11-30", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType] == "application/geo+json")
+                let features = try #require(try json(response)["features"]?.arrayValue)
+                inForce = features.count
+                #expect(features.count > 5)
+                for f in features {
+                    #expect(f["geometry"]?["type"] == .string("MultiPolygon"))
+                    for key in ["district_id", "rule", "metric", "value", "threshold", "severity", "since"] { #expect(f["properties"]?[key] != nil, "\(key)") }
+                }
+            }
+            try await client.execute(uri: "/collections/alerts/items?as_of=2026-11-30&level=district", method: .get) { response in
+                let features = try #require(try json(response)["features"]?.arrayValue)
+                #expect(!features.isEmpty && features.count < inForce && features.allSatisfy { $0["properties"]?["level"] == .string("district") })
+            }
+            try await client.execute(uri: "/alerts.atom?as_of=2026-11-30", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType]?.hasPrefix("application/atom+xml") == true)
+                let body = String(buffer: response.body)
+                let parser = XMLParser(data: Data(body.utf8))
+                #expect(parser.parse(), "\(parser.parserError.map { "\($0)" } ?? "")")
+                #expect(body.components(separatedBy: "<entry>").count - 1 >= inForce)
+                #expect(body.contains("<georss:box>") && body.contains("district.alert.raised"))
+            }
+            try await client.execute(uri: "/collections/alerts/items?as_of=someday", method: .get) { response in
+                #expect(response.status == .badRequest)
             }
         }
     }

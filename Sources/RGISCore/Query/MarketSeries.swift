@@ -92,6 +92,8 @@ public enum SeriesFigure: String, CaseIterable, Sendable {
     case medianClosePricePerM2 = "median_close_price_per_m2"
     case medianDaysOnMarket = "median_days_on_market"
     case priceCutShare = "price_cut_share"
+    /// Active listings at month end listed more than 180 days before it, as a share of them.
+    case longUnsoldShare = "long_unsold_share"
     case monthsOfSupply = "months_of_supply"
     case absorptionRate = "absorption_rate"
     case activeDemands = "active_demands"

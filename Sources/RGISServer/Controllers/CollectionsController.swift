@@ -51,6 +51,7 @@ struct CollectionsController {
             "links": .array([link("\(base)/collections", rel: "self", type: MediaTypes.json)]),
             // The archive names rights holders: it is listed only to the roles that may read it.
             "collections": .array(Self.collections.map { Self.describe($0.0, statistics: statistics, base: base) }
+                + [AlertsController.describe(base: base)]
                 + (call.caller.seesPartyNames ? [ArchiveController.describe(base: base)] : [])),
         ]))
     }

@@ -108,3 +108,12 @@ extension SpatiaLiteStore {
         try await read { db in try MarketVersion.read(db) }
     }
 }
+
+extension SpatiaLiteStore {
+    public func districts(level: DistrictLevel) async throws -> [StoredFeature] {
+        try await read { db in
+            try db.rows("SELECT \(StoredFeature.selection(.districts)) FROM districts t WHERE t.level = \(level.rawValue) ORDER BY t.fid")
+                .map { StoredFeature(row: $0, layer: .districts) }
+        }
+    }
+}

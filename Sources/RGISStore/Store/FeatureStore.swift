@@ -64,6 +64,9 @@ public protocol FeatureStore: Sendable {
     /// their segment fields (nil where not recorded); districts in storage order.
     func segmentCounts(level: DistrictLevel, by: ClientSegment) async throws -> SegmentCounts
 
+    /// The districts of a level, whole (with their polygons), in storage order.
+    func districts(level: DistrictLevel) async throws -> [StoredFeature]
+
     /// A number that changes whenever a listing, demand or district is written (figures computed from
     /// them stay valid while it does not).
     func marketVersion() async throws -> Int64
