@@ -10,7 +10,9 @@ extension QueryEngine {
     /// contains it; a demand in the district that contains its search area's centre (point on surface),
     /// so that each counts once. Any figure computed from 1 to 4 records is withheld: null, and named in
     /// the feature's `suppressed` list (zero is shown: an empty district is news to a planner).
-    public func indicators(_ options: IndicatorOptions) async throws -> FeaturePage {
+    /// `reusing`: the answer computed at the same market version, if any (the benchmark turns it off).
+    public func indicators(_ options: IndicatorOptions, reusing: Bool = true) async throws -> FeaturePage {
+        guard reusing else { return try await computeIndicators(options) }
         let key = "indicators|\(options.level.rawValue)|\(options.asOf.text)|\(options.periodStart.text)"
         return try await figureCache.value(key, version: try await features.marketVersion()) { try await computeIndicators(options) }
     }

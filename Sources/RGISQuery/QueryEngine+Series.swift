@@ -14,17 +14,18 @@ import RGISStore
 /// - stock figures (inventory, prices, days on market, cuts, long unsold, active demands, budget) are
 ///   taken at the month's last day (long unsold: listed more than 180 days before it); flows (new listings, closed sales at their close price, new demands) over the month.
 extension QueryEngine {
-    public func series(_ options: SeriesOptions) async throws -> MarketSeries {
+    public func series(_ options: SeriesOptions, reusing: Bool = true) async throws -> MarketSeries {
+        guard reusing else { return try await computeSeries(options) }
         let key = "series|\(options.level.rawValue)|\(options.district ?? "")|\(options.from.text)|\(options.to.text)"
         return try await figureCache.value(key, version: try await features.marketVersion()) { try await computeSeries(options) }
     }
 
     func computeSeries(_ options: SeriesOptions) async throws -> MarketSeries {
         let history = try await features.marketHistory(level: options.level, district: options.district)
-        var listings: [Int64: [MarketHistory.Listing]] = [:]
-        for l in history.listings { listings[l.district, default: []].append(l) }
-        var demands: [Int64: [MarketHistory.Demand]] = [:]
-        for d in history.demands { demands[d.district, default: []].append(d) }
+        var listings: [Int64: [ListingTimeline]] = [:]
+        for l in history.listings { listings[l.district, default: []].append(ListingTimeline(l)) }
+        var demands: [Int64: [DemandTimeline]] = [:]
+        for d in history.demands { demands[d.district, default: []].append(DemandTimeline(d)) }
         let shown = options.months
         let districts = history.districts.map { district -> MarketSeries.District in
             let supply = listings[district.fid] ?? [], demand = demands[district.fid] ?? []
@@ -55,78 +56,140 @@ extension QueryEngine {
         return MarketSeries(level: options.level, from: options.from, to: options.to, districts: districts)
     }
 
-    static func figures(_ month: YearMonth, _ supply: [MarketHistory.Listing], _ demand: [MarketHistory.Demand]) -> DistrictFigures {
-        let first = month.firstDay.text, last = month.lastDay.text
-        let lastDayNumber = month.lastDay.dayNumber
-        func inMonth(_ day: String?) -> Bool {
-            guard let day = day?.prefix(10) else { return false }
-            return day >= first && day <= last
-        }
+    static func figures(_ month: YearMonth, _ supply: [ListingTimeline], _ demand: [DemandTimeline]) -> DistrictFigures {
+        let first = month.firstDay.dayNumber, last = month.lastDay.dayNumber
+        func inMonth(_ day: Int?) -> Bool { day.map { $0 >= first && $0 <= last } ?? false }
         var figures = DistrictFigures()
-        let active = supply.filter { $0.status(on: last) == "active" }
-        let closed = supply.filter { $0.status == "closed" && inMonth($0.closeDate) }
-        figures.count(SeriesFigure.newListings.rawValue, supply.filter { inMonth($0.listDate) }.count)
+        // Indices, not copies: a timeline holds arrays, and copying it costs their reference counts.
+        let active = supply.indices.filter { supply[$0].isActive(on: last) }
+        let closed = supply.indices.filter { supply[$0].isClosed && inMonth(supply[$0].closeDay) }
+        figures.count(SeriesFigure.newListings.rawValue, supply.indices.reduce(0) { $0 + (inMonth(supply[$1].listDay) ? 1 : 0) })
         figures.count(SeriesFigure.closedSales.rawValue, closed.count)
         figures.count(SeriesFigure.activeInventory.rawValue, active.count)
-        figures.median(SeriesFigure.medianListPricePerM2.rawValue, values: active.compactMap { l in
-            guard let price = l.price(on: last), let area = l.livingAreaM2, area > 0 else { return nil }
+        var perM2: [Double] = [], cut = 0, longUnsold = 0, days: [Double] = []
+        perM2.reserveCapacity(active.count)
+        days.reserveCapacity(active.count)
+        for i in active {
+            let l = supply[i]
+            let price = l.price(on: last)
+            if let price, let area = l.livingAreaM2, area > 0 { perM2.append(price / area) }
+            if let price, let firstPrice = l.firstPrice, price < firstPrice { cut += 1 }
+            // An active listing has a list day (it is listed by then).
+            let d = last - l.listDay!
+            days.append(Double(d))
+            if d > IndicatorOptions.longUnsoldDays { longUnsold += 1 }
+        }
+        figures.median(SeriesFigure.medianListPricePerM2.rawValue, values: perM2, digits: 0)
+        figures.median(SeriesFigure.medianClosePricePerM2.rawValue, values: closed.compactMap { i in
+            guard let price = supply[i].closePrice, let area = supply[i].livingAreaM2, area > 0 else { return nil }
             return price / area
         }, digits: 0)
-        figures.median(SeriesFigure.medianClosePricePerM2.rawValue, values: closed.compactMap { l in
-            guard let price = l.closePrice, let area = l.livingAreaM2, area > 0 else { return nil }
-            return price / area
-        }, digits: 0)
-        let days = active.compactMap { l in l.listDate.flatMap { ISODate(parsing: $0) }.map { Double(lastDayNumber - $0.dayNumber) } }
         figures.median(SeriesFigure.medianDaysOnMarket.rawValue, values: days, digits: 0)
-        figures.share(SeriesFigure.priceCutShare.rawValue, active.filter { l in
-            guard let now = l.price(on: last), let first = l.firstPrice else { return false }
-            return now < first
-        }.count, of: active.count)
-        figures.share(SeriesFigure.longUnsoldShare.rawValue, days.filter { $0 > Double(IndicatorOptions.longUnsoldDays) }.count, of: active.count)
+        figures.share(SeriesFigure.priceCutShare.rawValue, cut, of: active.count)
+        figures.share(SeriesFigure.longUnsoldShare.rawValue, longUnsold, of: active.count)
         figures.ratio(SeriesFigure.monthsOfSupply.rawValue, SeriesFigure.activeInventory.rawValue, over: SeriesFigure.closedSales.rawValue)
         figures.ratio(SeriesFigure.absorptionRate.rawValue, SeriesFigure.closedSales.rawValue, over: SeriesFigure.activeInventory.rawValue, digits: 3)
-        let wanting = demand.filter { $0.status(on: last) == "active" }
-        figures.count(SeriesFigure.activeDemands.rawValue, wanting.count)
-        figures.count(SeriesFigure.newDemands.rawValue, demand.filter { inMonth($0.createdAt) }.count)
-        figures.median(SeriesFigure.medianBudget.rawValue, values: wanting.compactMap { $0.budget(on: last) }, digits: 0)
+        var wanting = 0, budgets: [Double] = [], created = 0
+        for d in demand.indices {
+            if inMonth(demand[d].createdDay) { created += 1 }
+            guard demand[d].isActive(on: last) else { continue }
+            wanting += 1
+            if let b = demand[d].budget(on: last) { budgets.append(b) }
+        }
+        figures.count(SeriesFigure.activeDemands.rawValue, wanting)
+        figures.count(SeriesFigure.newDemands.rawValue, created)
+        figures.median(SeriesFigure.medianBudget.rawValue, values: budgets, digits: 0)
         figures.ratio(SeriesFigure.demandSupplyRatio.rawValue, SeriesFigure.activeDemands.rawValue, over: SeriesFigure.activeInventory.rawValue)
         return figures
     }
 }
 
-/// A value on a day from dated changes: the last change's new value on or before the day, else the
-/// first change's old value, else `current`.
-private func value(on day: String, _ changes: [MarketHistory.Change], current: String?) -> String? {
-    if let last = changes.last(where: { $0.day <= day }) { return last.new }
-    if let first = changes.first { return first.old }
-    return current
+/// Dated changes with their days as numbers, oldest first.
+struct DatedChanges<Value: Sendable>: Sendable {
+    var days: [Int] = []
+    var old: [Value?] = []
+    var new: [Value?] = []
+
+    init(_ changes: [MarketHistory.Change], _ read: (String) -> Value?) {
+        for c in changes {
+            guard let day = ISODate.dayNumber(prefixOf: c.day) else { continue }
+            days.append(day)
+            old.append(c.old.flatMap(read))
+            new.append(c.new.flatMap(read))
+        }
+    }
+
+    var isEmpty: Bool { days.isEmpty }
+
+    /// The value on a day: the last change's new value on or before it, else the first change's old
+    /// value; `current` when there is no change.
+    func value(on day: Int, current: Value?) -> Value? {
+        guard !days.isEmpty else { return current }
+        var i = days.count - 1
+        while i >= 0, days[i] > day { i -= 1 }
+        return i >= 0 ? new[i] : old[0]
+    }
 }
 
-extension MarketHistory.Listing {
-    /// Nil before it was listed (or when it has no list date).
-    func status(on day: String) -> String? {
-        guard let listed = listDate?.prefix(10), listed <= day else { return nil }
-        if status == "closed", let closed = closeDate?.prefix(10), closed <= day { return "closed" }
-        if statusChanges.isEmpty { return status == "closed" ? "active" : status }
-        return value(on: day, statusChanges, current: status)
+/// A listing's dates as day numbers, read once per request.
+struct ListingTimeline: Sendable {
+    let listDay: Int?
+    let closeDay: Int?
+    let isClosed: Bool
+    let status: String
+    let listPrice: Double?
+    let livingAreaM2: Double?
+    let closePrice: Double?
+    let prices: DatedChanges<Double>
+    let statuses: DatedChanges<String>
+
+    init(_ l: MarketHistory.Listing) {
+        listDay = l.listDate.flatMap(ISODate.dayNumber(prefixOf:))
+        closeDay = l.closeDate.flatMap(ISODate.dayNumber(prefixOf:))
+        isClosed = l.status == "closed"
+        status = l.status
+        listPrice = l.listPrice
+        livingAreaM2 = l.livingAreaM2
+        closePrice = l.closePrice
+        prices = DatedChanges(l.priceChanges) { Double($0) }
+        statuses = DatedChanges(l.statusChanges) { $0 }
     }
 
-    func price(on day: String) -> Double? {
-        value(on: day, priceChanges, current: nil).flatMap(Double.init) ?? (priceChanges.isEmpty ? listPrice : nil)
+    /// Listed by then, and active: closed from its close day, else as its status changes say, else
+    /// (none recorded) active until a later close, else its status.
+    func isActive(on day: Int) -> Bool {
+        guard let listDay, listDay <= day else { return false }
+        if isClosed, let closeDay, closeDay <= day { return false }
+        if statuses.isEmpty { return isClosed || status == "active" }
+        return statuses.value(on: day, current: status) == "active"
     }
+
+    func price(on day: Int) -> Double? { prices.value(on: day, current: listPrice) }
 
     /// The price it was first listed at.
-    var firstPrice: Double? { priceChanges.isEmpty ? listPrice : priceChanges[0].old.flatMap(Double.init) }
+    var firstPrice: Double? { prices.isEmpty ? listPrice : prices.old[0] }
 }
 
-extension MarketHistory.Demand {
-    /// Nil before it was created (or when it has no creation date).
-    func status(on day: String) -> String? {
-        guard let created = createdAt?.prefix(10), created <= day else { return nil }
-        return value(on: day, statusChanges, current: status)
+/// A demand's dates as day numbers.
+struct DemandTimeline: Sendable {
+    let createdDay: Int?
+    let status: String
+    let budgetMax: Double?
+    let budgets: DatedChanges<Double>
+    let statuses: DatedChanges<String>
+
+    init(_ d: MarketHistory.Demand) {
+        createdDay = d.createdAt.flatMap(ISODate.dayNumber(prefixOf:))
+        status = d.status
+        budgetMax = d.budgetMax
+        budgets = DatedChanges(d.budgetChanges) { Double($0) }
+        statuses = DatedChanges(d.statusChanges) { $0 }
     }
 
-    func budget(on day: String) -> Double? {
-        value(on: day, budgetChanges, current: nil).flatMap(Double.init) ?? (budgetChanges.isEmpty ? budgetMax : nil)
+    func isActive(on day: Int) -> Bool {
+        guard let createdDay, createdDay <= day else { return false }
+        return statuses.value(on: day, current: status) == "active"
     }
+
+    func budget(on day: Int) -> Double? { budgets.value(on: day, current: budgetMax) }
 }

@@ -107,6 +107,13 @@ struct QueryTests {
             #expect(details.count == 5 && details.allSatisfy {
                 $0.range(of: #"^SEARCH (listings|demands) USING (COVERING )?INDEX (listings|demands)_\#(level.rawValue)_fid_(market|price) \(\#(level.rawValue)_fid=\? AND status=\?"#, options: .regularExpression) != nil
             }, "indicators at level \(level): \(details)")
+            // A district's rows by its placement index, then their events by record: never every event of a layer.
+            let history = try await store.queryPlans(.marketHistory(level))
+            #expect(history.allSatisfy { step in
+                step.hasPrefix("USE TEMP B-TREE") || step.contains("(\(level.rawValue)_fid=?)") || step.contains("events_market_changes (layer=? AND record_id=?)")
+            }, "market history at level \(level): \(history)")
+            let segments = try await store.queryPlans(.segments(level, .household))
+            #expect(!segments.contains { $0.hasPrefix("SCAN m") || $0.hasPrefix("SCAN c") }, "segments at level \(level): \(segments)")
         }
     }
 

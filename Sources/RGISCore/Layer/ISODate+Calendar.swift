@@ -31,7 +31,35 @@ extension ISODate {
 
     /// Days from 1970-01-01 to this date's calendar day (negative before it).
     public var dayNumber: Int {
-        let (y0, m, d) = day
+        let (y, m, d) = day
+        return Self.dayNumber(year: y, month: m, day: d)
+    }
+
+    /// The day number of the calendar day a text starts with (`YYYY-MM-DD`, a time may follow), read
+    /// without building a date (for long loops over stored dates); nil when it does not start with one.
+    public static func dayNumber(prefixOf text: String) -> Int? {
+        var digits = [Int](repeating: 0, count: 8)
+        var i = 0, k = 0
+        for b in text.utf8 {
+            if i == 10 { break }
+            if i == 4 || i == 7 {
+                guard b == UInt8(ascii: "-") else { return nil }
+            } else {
+                guard b >= 0x30, b <= 0x39 else { return nil }
+                digits[k] = Int(b - 0x30)
+                k += 1
+            }
+            i += 1
+        }
+        guard i == 10 else { return nil }
+        let y = digits[0] * 1000 + digits[1] * 100 + digits[2] * 10 + digits[3]
+        let m = digits[4] * 10 + digits[5], d = digits[6] * 10 + digits[7]
+        guard (1...12).contains(m), d >= 1, d <= daysIn(month: m, year: y) else { return nil }
+        return dayNumber(year: y, month: m, day: d)
+    }
+
+    /// Days from 1970-01-01 to a calendar day (proleptic Gregorian).
+    public static func dayNumber(year y0: Int, month m: Int, day d: Int) -> Int {
         let y = m <= 2 ? y0 - 1 : y0
         let era = (y >= 0 ? y : y - 399) / 400
         let yearOfEra = y - era * 400

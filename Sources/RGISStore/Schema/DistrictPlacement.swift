@@ -36,6 +36,8 @@ enum DistrictPlacement {
         try db.execute(sql: DemandFitIndex.narrowUpdateTrigger)
         // Changes imported as history (RGISDatabase.importEvents) are read by the series, not pushed.
         try db.execute(sql: "ALTER TABLE events ADD COLUMN from_history INTEGER NOT NULL DEFAULT 0")
+        // The series read a record's price and status changes; most events are of other kinds ('new').
+        try db.execute(sql: "CREATE INDEX events_market_changes ON events(layer, record_id) WHERE kind IN ('price_change', 'status_change')")
         try placeAll(db)
     }
 

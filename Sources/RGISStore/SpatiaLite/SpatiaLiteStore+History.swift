@@ -18,27 +18,31 @@ extension SpatiaLiteStore {
             var demands: [MarketHistory.Demand] = []
             for d in districts {
                 let sql = HistorySQL(level: level, district: d.fid)
+                // Columns by position and rows from a cursor: a district can hold a hundred thousand rows.
                 var byFid: [Int64: Int] = [:]
-                for row in try db.rows(sql.listings) {
-                    byFid[row["fid"]] = listings.count
-                    listings.append(MarketHistory.Listing(district: d.fid, listDate: row["list_date"], closeDate: row["close_date"],
-                                                          closePrice: row["close_price"], status: row["status"],
-                                                          listPrice: row["list_price"], livingAreaM2: row["living_area_m2"]))
+                let listingRows = try db.rowCursor(sql.listings)
+                while let row = try listingRows.next() {
+                    byFid[row[0]] = listings.count
+                    listings.append(MarketHistory.Listing(district: d.fid, listDate: row[1], closeDate: row[2], closePrice: row[3],
+                                                          status: row[4], listPrice: row[5], livingAreaM2: row[6]))
                 }
-                for row in try db.rows(sql.events(.listings)) {
-                    guard let i = byFid[row["fid"]] else { continue }
-                    let change = MarketHistory.Change(day: row["day"], old: row["old_value"], new: row["new_value"])
-                    if row["kind"] == "price_change" { listings[i].priceChanges.append(change) } else { listings[i].statusChanges.append(change) }
+                let listingEvents = try db.rowCursor(sql.events(.listings))
+                while let row = try listingEvents.next() {
+                    guard let i = byFid[row[0]] else { continue }
+                    let change = MarketHistory.Change(day: row[4], old: row[2], new: row[3])
+                    if (row[1] as String) == "price_change" { listings[i].priceChanges.append(change) } else { listings[i].statusChanges.append(change) }
                 }
                 byFid = [:]
-                for row in try db.rows(sql.demands) {
-                    byFid[row["fid"]] = demands.count
-                    demands.append(MarketHistory.Demand(district: d.fid, createdAt: row["created_at"], status: row["status"], budgetMax: row["budget_max"]))
+                let demandRows = try db.rowCursor(sql.demands)
+                while let row = try demandRows.next() {
+                    byFid[row[0]] = demands.count
+                    demands.append(MarketHistory.Demand(district: d.fid, createdAt: row[1], status: row[2], budgetMax: row[3]))
                 }
-                for row in try db.rows(sql.events(.demands)) {
-                    guard let i = byFid[row["fid"]] else { continue }
-                    let change = MarketHistory.Change(day: row["day"], old: row["old_value"], new: row["new_value"])
-                    if row["kind"] == "price_change" { demands[i].budgetChanges.append(change) } else { demands[i].statusChanges.append(change) }
+                let demandEvents = try db.rowCursor(sql.events(.demands))
+                while let row = try demandEvents.next() {
+                    guard let i = byFid[row[0]] else { continue }
+                    let change = MarketHistory.Change(day: row[4], old: row[2], new: row[3])
+                    if (row[1] as String) == "price_change" { demands[i].budgetChanges.append(change) } else { demands[i].statusChanges.append(change) }
                 }
             }
             return MarketHistory(districts: districts, listings: listings, demands: demands)
@@ -64,11 +68,13 @@ struct HistorySQL {
         "SELECT fid, created_at, status, budget_max FROM demands WHERE \(column) = \(district)"
     }
 
-    /// A layer's price and status events of the district's records, oldest first.
+    /// A layer's price and status events of the district's records, oldest first: the records by the
+    /// placement index, then each one's events by `events(layer, record_id)` (CROSS JOIN keeps that
+    /// order; SQLite would otherwise walk every event of the layer).
     func events(_ layer: Layer) -> SQL {
         """
         SELECT r.fid, e.kind, e.old_value, e.new_value, substr(e.at, 1, 10) AS day
-        FROM \(SQL(sql: layer.table)) r JOIN events e ON e.layer = \(layer.table) AND e.record_id = r.id
+        FROM \(SQL(sql: layer.table)) r CROSS JOIN events e ON e.layer = \(layer.table) AND e.record_id = r.id
         WHERE r.\(column) = \(district) AND e.kind IN ('price_change', 'status_change')
         ORDER BY e.at, e.id
         """
@@ -90,13 +96,14 @@ extension SpatiaLiteStore {
         }
     }
 
-    /// Each district's active demands (its range of the placement index), their clients by key.
+    /// Each district's active demands (its range of the placement index), their clients by key
+    /// (CROSS JOIN keeps that order rather than a walk of the whole index).
     static func segmentSQL(level: DistrictLevel, by: ClientSegment) -> SQL {
         let column = SQL(sql: DistrictPlacement.column(level))
         return """
         SELECT m.\(column) AS district, c.\(SQL(sql: by.rawValue)) AS segment, count(DISTINCT c.id) AS clients
-        FROM districts dist JOIN demands m ON m.\(column) = dist.fid AND m.status = 'active'
-        JOIN clients c ON c.id = m.client_id
+        FROM districts dist CROSS JOIN demands m ON m.\(column) = dist.fid AND m.status = 'active'
+        CROSS JOIN clients c ON c.id = m.client_id
         WHERE dist.level = \(level.rawValue)
         GROUP BY 1, 2
         """
