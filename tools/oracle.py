@@ -387,6 +387,23 @@ def check_indicators(rgis, database, tally, as_of="2026-11-23", since="2025-11-2
                     tally.fail(f"indicators {level} {d['id']} {key}: {g} vs oracle {value}")
 
 
+def check_placement(rgis, tally):
+    """On the shared real data (London boroughs, Berlin's boundary): the active listings per district
+    that RGIS counts from the placement it stored at import, against shapely's own point-in-polygon."""
+    districts = json.loads(rgis.run("export", rgis.database, "--layer", "districts"))["features"]
+    points = [Point(f["geometry"]["coordinates"]) for f in json.loads(rgis.run("export", rgis.database, "--layer", "listings"))["features"]
+              if f["properties"].get("status", "active") == "active"]
+    got = {f["id"]: f["properties"] for f in rgis.features("indicators", rgis.database, "--level", "district")}
+    for d in districts:
+        poly = shape(d["geometry"])
+        inside = sum(1 for p in points if poly.contains(p))
+        want = inside if inside == 0 or inside >= 5 else None
+        tally.queries += 1
+        tally.ids += inside
+        if got.get(d["id"], {}).get("active_listings") != want:
+            tally.fail(f"placement {d['id']}: RGIS {got.get(d['id'], {}).get('active_listings')} active listings, shapely {want}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rgis", required=True)
@@ -432,6 +449,8 @@ def main():
             polygons.append((f"drawn {name} #{k + 1}", geometry))
     check_polygons(rgis, polygons, all_points, polygon, args.workdir)
     check_districts(rgis, boroughs, rng, district, 20)
+    placement = Tally()
+    check_placement(rgis, placement)
     edges = Tally()
     check_edges(args.rgis, args.workdir, edges)
     matching, indicators = Tally(), Tally()
@@ -448,13 +467,14 @@ def main():
     print(f"oracle polygon: {polygon.queries} queries ({len(polygons)} polygons, intersects and within), "
           f"{polygon.ids} ids compared, {polygon.boundary} points within 1 cm of an edge left out")
     print(f"oracle district: {district.queries} point lookups, {district.ids} districts compared")
+    print(f"oracle placement: {placement.queries} real districts, {placement.ids} listings placed as shapely places them")
     print(f"oracle antimeridian and pole: {edges.queries} queries, {edges.ids} ids compared")
     if args.demo:
         print(f"oracle matching: {matching.queries} queries (client → listings and listing → clients), {matching.ids} ids compared, "
               f"{matching.boundary} near a search area's edge left out")
         print(f"oracle indicators: {indicators.queries} districts on two levels and three periods "
               f"(CLI, and 2024-02-29 with the default period by CLI and HTTP), {indicators.ids} figures compared")
-    failures = radius.failures + polygon.failures + district.failures + edges.failures + matching.failures + indicators.failures
+    failures = radius.failures + polygon.failures + district.failures + placement.failures + edges.failures + matching.failures + indicators.failures
     for failure in failures[:20]:
         print("MISMATCH", failure)
     if failures:

@@ -40,6 +40,7 @@ struct QueryTests {
         #expect(result.stdout.contains("oracle: all answers agree"))
         #expect(result.stdout.contains("oracle radius: 60 queries"))
         #expect(result.stdout.contains("oracle matching: 50 queries"))
+        #expect(result.stdout.contains("oracle placement: 34 real districts"))
         #expect(result.stdout.contains("oracle indicators: 90 districts on two levels and three periods"))
         print(result.stdout, terminator: "")
     }

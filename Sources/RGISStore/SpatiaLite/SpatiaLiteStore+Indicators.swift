@@ -6,18 +6,28 @@ import RGISCore
 /// placement indexes (``DistrictPlacement``), a median by skipping to the middle of an ordered index
 /// range. No row is tested against a polygon and nothing is read that the figures do not use.
 extension SpatiaLiteStore {
+    /// The districts are read in as many parts as there are cores, each on its own reader connection
+    /// at once (the figures of one district need nothing of another's).
     public func indicatorInputs(level: DistrictLevel, asOf: ISODate, periodStart: ISODate) async throws -> IndicatorInputs {
-        try await read { db in
-            let districts = try db.rows("SELECT \(StoredFeature.selection(.districts)) FROM districts t WHERE t.level = \(level.rawValue) ORDER BY t.fid")
-                .map { StoredFeature(row: $0, layer: .districts) }
-            let sql = IndicatorSQL(level: level, asOf: asOf, periodStart: periodStart)
-            return IndicatorInputs(districts: try districts.map { try sql.inputs(db, $0) })
+        let districts = try await self.districts(level: level)
+        let sql = IndicatorSQL(level: level, asOf: asOf, periodStart: periodStart)
+        let parts = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 4, districts.count))
+        let size = (districts.count + parts - 1) / max(parts, 1)
+        let figures = try await withThrowingTaskGroup(of: (Int, [IndicatorInputs.District]).self) { group in
+            for part in 0..<parts {
+                let slice = Array(districts.dropFirst(part * size).prefix(size))
+                group.addTask { (part, try await self.read { db in try slice.map { try sql.inputs(db, $0) } }) }
+            }
+            var byPart: [Int: [IndicatorInputs.District]] = [:]
+            for try await (part, done) in group { byPart[part] = done }
+            return (0..<parts).flatMap { byPart[$0] ?? [] }
         }
+        return IndicatorInputs(districts: figures)
     }
 }
 
 /// The statements of one indicators request (one level and day), run per district.
-struct IndicatorSQL {
+struct IndicatorSQL: Sendable {
     let level: DistrictLevel
     let column: SQL
     let asOf: String
