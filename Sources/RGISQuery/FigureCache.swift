@@ -3,7 +3,7 @@ import RGISStore
 
 /// Figures computed from the market (indicators, series), kept while the store's market version
 /// (``FeatureStore/marketVersion()``) stays the same: a planner's map asks for the same figures on
-/// every load, and they change only when a listing, demand or district is written.
+/// every load, and they change only when a listing, demand, district or client is written.
 public final class FigureCache: Sendable {
     /// Entries kept; the oldest goes first.
     static let capacity = 64

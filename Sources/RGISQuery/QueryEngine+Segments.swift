@@ -9,6 +9,12 @@ extension QueryEngine {
     /// and its sum) with exactly one withheld cell has its smallest other non-zero cell withheld too
     /// (a zero if no other is left), so that no withheld cell is a total minus the cells shown.
     public func segments(level: DistrictLevel, by: ClientSegment) async throws -> DemandSegments {
+        try await figureCache.value("segments|\(level.rawValue)|\(by.rawValue)", version: try await features.marketVersion()) {
+            try await computeSegments(level: level, by: by)
+        }
+    }
+
+    func computeSegments(level: DistrictLevel, by: ClientSegment) async throws -> DemandSegments {
         let counts = try await features.segmentCounts(level: level, by: by)
         var values = Set<String>()
         var unknown = false

@@ -66,3 +66,21 @@ struct AlertTests {
         #expect(QueryEngine.lastCompleteMonth(ISODate(parsing: "2024-02-29")!).text == "2024-02")
     }
 }
+
+@Suite("Medians")
+struct MedianTests {
+    @Test("the selected median equals the sorted one, for odd and even counts, ties and every order")
+    func medianBySelection() {
+        var random = SystemRandomNumberGenerator()
+        for n in [1, 2, 3, 4, 5, 10, 11, 100, 101, 1000] {
+            for _ in 0..<20 {
+                let values = (0..<n).map { _ in Double(Int.random(in: 0...20, using: &random)) }
+                let sorted = values.sorted()
+                let expected = n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2
+                #expect(median(values) == expected, "\(values)")
+            }
+        }
+        #expect(median([]) == nil)
+        #expect(median([3, 1, 2]) == 2 && median([4, 1, 3, 2]) == 2.5)
+    }
+}

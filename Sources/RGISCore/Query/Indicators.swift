@@ -30,9 +30,30 @@ public struct IndicatorOptions: Sendable {
 }
 
 /// The median of some values (the mean of the middle two for an even count), nil when empty.
+/// Selected in linear time (a quickselect), not sorted: the series take one per district and month.
 public func median(_ values: [Double]) -> Double? {
     guard !values.isEmpty else { return nil }
-    let sorted = values.sorted()
-    let mid = sorted.count / 2
-    return sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+    var a = values
+    let mid = a.count / 2
+    // Quickselect: afterwards a[mid] is the value a sort would put there, and everything before it is
+    // no greater (so the lower middle of an even count is the largest of a[..<mid]).
+    var lo = 0, hi = a.count - 1
+    while lo < hi {
+        let m = lo + (hi - lo) / 2
+        // Median of three as the pivot, moved to hi.
+        if a[m] < a[lo] { a.swapAt(m, lo) }
+        if a[hi] < a[lo] { a.swapAt(hi, lo) }
+        if a[m] < a[hi] { a.swapAt(m, hi) }
+        let pivot = a[hi]
+        var store = lo
+        for i in lo..<hi where a[i] < pivot {
+            a.swapAt(i, store)
+            store += 1
+        }
+        a.swapAt(store, hi)
+        if store == mid { break }
+        if store < mid { lo = store + 1 } else { hi = store - 1 }
+    }
+    if a.count % 2 == 1 { return a[mid] }
+    return (a[..<mid].max()! + a[mid]) / 2
 }

@@ -1,10 +1,11 @@
 import GRDB
 
-/// A counter that every write of a listing, demand or district moves (triggers), so that figures
+/// A counter that every write of a listing, demand, district or client moves (triggers), so that figures
 /// computed from them can be kept until it moves: the indicators and series of a planner's map are
 /// computed once per change of the market, not once per page load.
 enum MarketVersion {
-    static let tables = ["listings", "demands", "districts"]
+    /// Clients too: demand by segment reads their segment fields.
+    static let tables = ["listings", "demands", "districts", "clients"]
 
     static func create(_ db: Database) throws {
         try db.execute(sql: "CREATE TABLE market_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL); INSERT INTO market_version VALUES (1, 0);")

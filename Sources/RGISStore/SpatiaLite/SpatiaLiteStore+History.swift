@@ -16,15 +16,20 @@ extension SpatiaLiteStore {
             }
             var listings: [MarketHistory.Listing] = []
             var demands: [MarketHistory.Demand] = []
-            for d in districts {
-                let sql = HistorySQL(level: level, district: d.fid)
+            // One district: its range of the placement index. Every district of the level: one pass
+            // over each table in storage order, which reads its pages once and in order, where a
+            // million lookups by index would read them again and again at random.
+            let parts: [HistorySQL] = district == nil
+                ? [HistorySQL(level: level, district: nil)]
+                : districts.map { HistorySQL(level: level, district: $0.fid) }
+            for sql in parts {
                 // Columns by position and rows from a cursor: a district can hold a hundred thousand rows.
                 var byFid: [Int64: Int] = [:]
                 let listingRows = try db.rowCursor(sql.listings)
                 while let row = try listingRows.next() {
                     byFid[row[0]] = listings.count
-                    listings.append(MarketHistory.Listing(district: d.fid, listDate: row[1], closeDate: row[2], closePrice: row[3],
-                                                          status: row[4], listPrice: row[5], livingAreaM2: row[6]))
+                    listings.append(MarketHistory.Listing(district: row[1], listDate: row[2], closeDate: row[3], closePrice: row[4],
+                                                          status: row[5], listPrice: row[6], livingAreaM2: row[7]))
                 }
                 let listingEvents = try db.rowCursor(sql.events(.listings))
                 while let row = try listingEvents.next() {
@@ -36,7 +41,7 @@ extension SpatiaLiteStore {
                 let demandRows = try db.rowCursor(sql.demands)
                 while let row = try demandRows.next() {
                     byFid[row[0]] = demands.count
-                    demands.append(MarketHistory.Demand(district: d.fid, createdAt: row[1], status: row[2], budgetMax: row[3]))
+                    demands.append(MarketHistory.Demand(district: row[1], createdAt: row[2], status: row[3], budgetMax: row[4]))
                 }
                 let demandEvents = try db.rowCursor(sql.events(.demands))
                 while let row = try demandEvents.next() {
@@ -50,32 +55,46 @@ extension SpatiaLiteStore {
     }
 }
 
-/// The statements of one district's history.
+/// The statements of one district's history, or of every district of a level (`district` nil).
 struct HistorySQL {
     let column: SQL
-    let district: Int64
+    let district: Int64?
 
-    init(level: DistrictLevel, district: Int64) {
+    init(level: DistrictLevel, district: Int64?) {
         column = SQL(sql: DistrictPlacement.column(level))
         self.district = district
     }
 
+    private var placed: SQL { district.map { "\(column) = \($0)" } ?? "\(column) IS NOT NULL" }
+    /// A whole level is read in storage order (`NOT INDEXED`), one district through its index range.
+    private var access: SQL { district == nil ? "NOT INDEXED" : "" }
+
     var listings: SQL {
-        "SELECT fid, list_date, close_date, close_price, status, list_price, living_area_m2 FROM listings WHERE \(column) = \(district)"
+        "SELECT fid, \(column), list_date, close_date, close_price, status, list_price, living_area_m2 FROM listings \(access) WHERE \(placed)"
     }
 
     var demands: SQL {
-        "SELECT fid, created_at, status, budget_max FROM demands WHERE \(column) = \(district)"
+        "SELECT fid, \(column), created_at, status, budget_max FROM demands \(access) WHERE \(placed)"
     }
 
-    /// A layer's price and status events of the district's records, oldest first: the records by the
-    /// placement index, then each one's events by `events(layer, record_id)` (CROSS JOIN keeps that
-    /// order; SQLite would otherwise walk every event of the layer).
+    /// A layer's price and status events of the records, oldest first. One district: its records by
+    /// the placement index, then each one's changes by the partial index `events_market_changes`
+    /// (CROSS JOIN keeps that order; SQLite would otherwise walk every event of the layer). A whole
+    /// level: every change of the layer through that index, its record by id.
     func events(_ layer: Layer) -> SQL {
-        """
+        let table = SQL(sql: layer.table)
+        if district == nil {
+            return """
+            SELECT r.fid, e.kind, e.old_value, e.new_value, substr(e.at, 1, 10) AS day
+            FROM events e INDEXED BY events_market_changes CROSS JOIN \(table) r ON r.id = e.record_id
+            WHERE e.layer = \(layer.table) AND e.kind IN ('price_change', 'status_change') AND r.\(placed)
+            ORDER BY e.at, e.id
+            """
+        }
+        return """
         SELECT r.fid, e.kind, e.old_value, e.new_value, substr(e.at, 1, 10) AS day
-        FROM \(SQL(sql: layer.table)) r CROSS JOIN events e ON e.layer = \(layer.table) AND e.record_id = r.id
-        WHERE r.\(column) = \(district) AND e.kind IN ('price_change', 'status_change')
+        FROM \(table) r CROSS JOIN events e ON e.layer = \(layer.table) AND e.record_id = r.id
+        WHERE r.\(placed) AND e.kind IN ('price_change', 'status_change')
         ORDER BY e.at, e.id
         """
     }

@@ -67,7 +67,7 @@ public protocol FeatureStore: Sendable {
     /// The districts of a level, whole (with their polygons), in storage order.
     func districts(level: DistrictLevel) async throws -> [StoredFeature]
 
-    /// A number that changes whenever a listing, demand or district is written (figures computed from
+    /// A number that changes whenever a listing, demand, district or client is written (figures computed from
     /// them stay valid while it does not).
     func marketVersion() async throws -> Int64
 
