@@ -379,6 +379,12 @@ struct BulkSpatialIndex {
             INSERT INTO idx_\(table)_geom (pkid, xmin, xmax, ymin, ymax)
             SELECT fid, MbrMinX(geom), MbrMaxX(geom), MbrMinY(geom), MbrMaxY(geom) FROM \(table) WHERE fid >= ?
             """, arguments: [firstNewFid])
+        // The placement's grouping and the index builds sort in memory up to the page cache's size
+        // (128 MB during an import) before they spill to a temporary file: a smaller cache keeps the
+        // import's memory bounded.
+        let cacheSize = try Int.fetchOne(db, sql: "PRAGMA cache_size") ?? -2000
+        try db.execute(sql: "PRAGMA cache_size = -16384")
+        defer { try? db.execute(sql: "PRAGMA cache_size = \(cacheSize)") }
         if let layer, triggers.contains(where: { $0.name == DistrictPlacement.insertTrigger(layer) }) {
             try DistrictPlacement.place(db, layer: layer, fromFid: firstNewFid)
         }
