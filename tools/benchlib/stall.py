@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Stall test for `rgis serve`: do cheap requests stay fast while heavy queries saturate the server?
 
-    stall.py --url http://127.0.0.1:PORT [--heavy-path /indicators?level=subdistrict]
+    stall.py --url http://127.0.0.1:PORT [--heavy-path '/indicators?level=subdistrict&as_of={day}']
              [--concurrency 8] [--duration 20] [--json]
     stall.py --url http://127.0.0.1:PORT --deadline [--heavy-path ...] [--json]
 
@@ -37,11 +37,26 @@ import http.client
 import json
 import math
 import sys
+import datetime
+import itertools
 import threading
 import time
 import urllib.parse
 
-DEFAULT_HEAVY = "/indicators?level=subdistrict"
+# A different day on each request ({day}): the server keeps figures per market version and day, and a
+# load test of the heavy path must make it compute them.
+DEFAULT_HEAVY = "/indicators?level=subdistrict&as_of={day}"
+_days = itertools.count()
+_days_lock = threading.Lock()
+
+
+def _fresh(path):
+    """The path with {day} replaced by the next of 3,650 days from 2017-01-01."""
+    if "{day}" not in path:
+        return path
+    with _days_lock:
+        n = next(_days) % 3650
+    return path.replace("{day}", (datetime.date(2017, 1, 1) + datetime.timedelta(days=n)).isoformat())
 PROBES = (("health", "/health"), ("items", "/collections/listings/items?limit=100"))
 LIMIT_MS = 50.0
 BASELINE_REQUESTS = 200
@@ -171,7 +186,7 @@ def stall(base_url, heavy_url=DEFAULT_HEAVY, concurrency=8, duration_s=20, heavy
         try:
             while time.monotonic() < end:
                 try:
-                    status, hdrs, _, seconds = client.request(heavy_path, method=heavy_method, body=body, headers=headers)
+                    status, hdrs, _, seconds = client.request(_fresh(heavy_path), method=heavy_method, body=body, headers=headers)
                 except (OSError, http.client.HTTPException):
                     with lock:
                         heavy_counts["errors"] += 1
@@ -273,7 +288,7 @@ def deadline(base_url, heavy_path=DEFAULT_HEAVY, concurrency=8, heavy_method="GE
     def one():
         client = Client(port, HEAVY_TIMEOUT_S)
         try:
-            status, hdrs, data, seconds = client.request(path, method=heavy_method, body=body, headers=headers)
+            status, hdrs, data, seconds = client.request(_fresh(path), method=heavy_method, body=body, headers=headers)
             return {**_check_503(status, hdrs, data), "ms": seconds * 1e3}
         except (OSError, http.client.HTTPException) as e:
             return {"status": None, "error": repr(e), "ok": False}
