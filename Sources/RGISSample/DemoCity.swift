@@ -216,7 +216,8 @@ public struct DemoCity: Sendable {
         let price = area * quarter.pricePerM2 * random.uniform(0.85...1.15)
         let roll = random.unit()
         let status: ListingStatus = roll < 0.68 ? .active : roll < 0.78 ? .pending : roll < 0.93 ? .closed : .withdrawn
-        // Listings on the market were mostly listed this year; closed ones were listed in 2025 and sold in 2026.
+        // The first draft of status and dates: still drawn, so that every later listing keeps its place,
+        // price and size; what is written comes from ``marketLife``.
         let listYear = status == .closed || status == .withdrawn || random.chance(0.2) ? 2025 : 2026
         // Most stock is recent: months nearer November are likelier (the product of two uniforms).
         let month = listYear == 2026 ? max(1, 11 - Int(random.unit() * random.unit() * 11)) : random.int(1...12)
@@ -237,10 +238,52 @@ public struct DemoCity: Sendable {
             "district": .string(quarter.id),
         ]
         if status == .closed {
-            properties["close_date"] = .string(String(format: "2026-%02d-%02d", random.int(1...11), random.int(1...28)))
-            properties["close_price"] = .double((price * random.uniform(0.93...1.02) / 1000).rounded() * 1000)
+            // Drawn and set aside: the draws keep every later listing where it was.
+            _ = (random.int(1...11), random.int(1...28), random.uniform(0.93...1.02))
+        }
+        // Its life on the market, from a generator of its own (``marketLife``).
+        let life = Self.marketLife(number: number, seed: options.seed, district: String(quarter.id.prefix(2)))
+        properties["status"] = .string(life.status.rawValue)
+        properties["list_date"] = .string(life.listDate)
+        if let closed = life.closeDate {
+            var own = SplitMix64(seed: options.seed &+ 0xC105E &+ UInt64(number))
+            properties["close_date"] = .string(closed)
+            properties["close_price"] = .double((price * own.uniform(0.93...1.02) / 1000).rounded() * 1000)
         }
         return feature(String(format: "L%05d", number), .point(position(x, y)), properties)
+    }
+
+    /// The first day listings are put on the market; the history runs to ``historyEnds``.
+    static let marketOpens = ISODate(parsing: "2024-09-01")!
+
+    /// A listing's life on the market to ``historyEnds``: listed on a day of the two years and a
+    /// quarter before it, sold after a time drawn around a district's typical days to sale, sometimes
+    /// withdrawn first. Two districts drift from November 2025: in D1 (Altstadt) listings sell ever
+    /// faster (from about 150 days to 25: a shortage), in D6 (Ostend) ever slower (to about 1,000: an
+    /// oversupply); elsewhere about 150 days.
+    static func marketLife(number: Int, seed: UInt64, district: String) -> (status: ListingStatus, listDate: String, closeDate: String?) {
+        var random = SplitMix64(seed: seed &* 0x9E37_79B9 &+ UInt64(number))
+        let opens = marketOpens.dayNumber, end = historyEnds.dayNumber
+        let listed = random.int(opens...(end - 10))
+        // How far into 2026 it was listed (0 before, 1 at the end of November).
+        let drift = max(0, min(1, Double(listed - ISODate(parsing: "2025-11-01")!.dayNumber) / 394))
+        let meanDays = district == "D1" ? 150 - 125 * drift : district == "D6" ? 150 + 850 * drift : 150
+        let sold = listed + max(7, Int((-log(1 - random.unit() * 0.999) * meanDays).rounded()))
+        let withdrawn = random.chance(0.12) ? listed + random.int(60...240) : Int.max
+        let day = { (n: Int) in ISODate(dayNumber: n)!.text }
+        let status: ListingStatus
+        var closeDate: String?
+        if withdrawn < sold, withdrawn <= end {
+            status = .withdrawn
+        } else if sold <= end {
+            status = .closed
+            closeDate = day(sold)
+        } else if sold <= end + 21 {
+            status = .pending  // agreed, closing within three weeks
+        } else {
+            status = .active
+        }
+        return (status, day(listed), closeDate)
     }
 
     /// A layer as an RFC 7946 FeatureCollection, one feature per line.

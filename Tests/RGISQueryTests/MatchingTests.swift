@@ -33,7 +33,7 @@ struct MatchingTests {
 
     @Test("client → listings: every result fits, is inside the area, and the ranking follows the score")
     func clientToListings() async throws {
-        let page = try await engine.listings(matchingDemand: "R00001", limit: Limit(10_000))
+        let page = try await engine.listings(matchingDemand: "R00050", limit: Limit(10_000))
         #expect(page.features.count > 10)
         let scores = page.features.compactMap { $0.properties["score"]?.number }
         #expect(scores == scores.sorted(by: >))
@@ -43,7 +43,7 @@ struct MatchingTests {
             let reasons = try #require(f.properties["reasons"]?.arrayValue)
             #expect(reasons.first == .string("inside the search area"))
         }
-        let limited = try await engine.listings(matchingDemand: "R00001", limit: Limit(3))
+        let limited = try await engine.listings(matchingDemand: "R00050", limit: Limit(3))
         #expect(limited.features.map(\.id) == Array(page.features.prefix(3).map(\.id)))
     }
 
@@ -89,7 +89,7 @@ struct MatchingTests {
     @Test("both directions give every pair the same score")
     func symmetricScores() async throws {
         var pairs = 0
-        for demand in ["R00001", "R00002", "R00003", "R00004", "R00005", "R00010", "R00020"] {
+        for demand in ["R00001", "R00002", "R00003", "R00004", "R00005", "R00010", "R00015", "R00020", "R00030", "R00040", "R00050"] {
             let listings = try await engine.listings(matchingDemand: demand, limit: Limit(5))
             for listing in listings.features {
                 let reverse = try await engine.demands(matchingListing: listing.id)
