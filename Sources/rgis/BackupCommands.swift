@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import RGISCore
+import RGISStore
+
+struct BackupCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backup",
+        abstract: "Copy a database consistently while it is served and written.",
+        discussion: """
+            The copy holds exactly the rows committed when it began (one read snapshot, SQLite's \
+            VACUUM INTO); writers and readers go on meanwhile. It is written beside OUT, checked \
+            (SQLite's integrity check) and then renamed to OUT, so OUT is never half written. \
+            Restore it with `rgis restore OUT DB`.
+
+            Example: rgis backup city.sqlite backups/city-2026-12-02.sqlite
+            """
+    )
+
+    @OptionGroup var target: DatabaseArgument
+    @Argument(help: "The backup file to write.") var out: String
+    @Flag(help: "Replace OUT if it exists.") var force = false
+
+    func run() throws {
+        try reportingErrors {
+            let report = try RGISDatabase.open(at: target.database).backup(to: out, replacing: force)
+            Console.out(BackupCommand.describe(report, verb: "backed up"))
+        }
+    }
+
+    static func describe(_ report: BackupReport, verb: String) -> String {
+        let counts = report.layers.map { "\($0.0.rawValue) \($0.1)" }.joined(separator: ", ")
+        return "\(report.path): \(verb), \(report.bytes / 1024) KiB in \(String(format: "%.2f", report.seconds)) s (\(counts); changes up to event \(report.lastEvent))\n"
+    }
+}
+
+struct RestoreCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "restore",
+        abstract: "Put a backup in place of a database.",
+        discussion: """
+            The backup is checked (an RGIS file, SQLite's integrity check) before anything is touched, \
+            copied beside DB and renamed over it; an older backup is upgraded to the current schema. \
+            Stop any server on DB first. Without --force an existing DB is left alone.
+
+            Example: rgis restore backups/city-2026-12-02.sqlite city.sqlite --force
+            """
+    )
+
+    @Argument(help: "The backup file (written by rgis backup).") var backup: String
+    @Argument(help: "The database file to restore into.") var database: String
+    @Flag(help: "Replace DB if it exists.") var force = false
+
+    func run() throws {
+        try reportingErrors {
+            let report = try RGISDatabase.restore(from: backup, to: database, replacing: force)
+            Console.out(BackupCommand.describe(report, verb: "restored from \(backup)"))
+        }
+    }
+}
