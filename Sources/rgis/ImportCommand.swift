@@ -8,7 +8,8 @@ struct ImportCommand: ParsableCommand {
         commandName: "import",
         abstract: "Import a GeoJSON FeatureCollection or a CSV file into a layer, all rows or none.",
         discussion: """
-            GeoJSON must be an RFC 7946 FeatureCollection. CSV needs lon and lat columns (also \
+            GeoJSON must be an RFC 7946 FeatureCollection. CSV (comma, semicolon or tab separated, found \
+            from the header; UTF-8 with or without BOM; --decimal-comma for 9,05) needs lon and lat columns (also \
             longitude/latitude, x/y) or a WKT column (wkt, geometry). Properties whose names are fields of the layer \
             are stored typed; all others are kept as they came and exported again.
 
@@ -54,9 +55,13 @@ struct ImportCommand: ParsableCommand {
     @Option(help: "The file format, when the name does not tell: geojson or csv.")
     var format: SourceFormat?
 
+    @Flag(name: .customLong("decimal-comma"), help: "CSV numbers are written with a decimal comma (9,05 and 1.234,5), as spreadsheets save them in much of Europe.")
+    var decimalComma = false
+
     func run() throws {
         try reportingErrors {
             var options = ImportOptions(layer: try Layer(parsing: layer))
+            options.decimalComma = decimalComma
             if let srid { options.sourceSRID = SRID(srid) }
             if let map { options.mapping = try FieldMapping(parsing: map, for: options.layer) }
             options.idField = idField

@@ -31,6 +31,13 @@ public struct ByteStream {
         return try refill() ? chunk[index] : nil
     }
 
+    /// Up to `count` of the next bytes without consuming them (from the chunk at hand: enough to
+    /// recognise a file by its first bytes or to look at a CSV header).
+    public mutating func peek(upTo count: Int) throws -> ArraySlice<UInt8> {
+        guard try peek() != nil else { return [] }
+        return chunk[index..<min(chunk.count, index + count)]
+    }
+
     @inline(__always)
     public mutating func next() throws -> UInt8? {
         if index >= chunk.count, try !refill() { return nil }

@@ -36,13 +36,19 @@ extension RGISDatabase {
         defer { if path != "-" { try? handle.close() } }
 
         var stream = ByteStream(fileChunks(handle))
-        let firstByte = try? stream.peek()
-        let format = options.format ?? SourceFormat.detect(path: path, firstByte: firstByte)
+        let head = (try? stream.peek(upTo: 8192)) ?? []
+        if let seen = SourceFormat.foreignFormat(head) {
+            throw RGISError(.invalidValue, """
+                is \(seen); rgis import reads GeoJSON and CSV: convert it first, e.g. \
+                ogr2ogr -f GeoJSON -t_srs EPSG:4326 out.geojson '\(path)'
+                """, at: name)
+        }
+        let format = options.format ?? SourceFormat.detect(path: path, firstByte: head.first)
         let builder = options.recordBuilder
         do {
             var source: any FeatureSource = switch format {
             case .geojson: GeoJSONFeatureSource(stream, builder: builder)
-            case .csv: try CSVFeatureSource(stream, builder: builder)
+            case .csv: try CSVFeatureSource(stream, builder: builder, delimiter: SourceFormat.sniffDelimiter(head), decimalComma: options.decimalComma)
             }
             let start = Date()
             var report = try translatingErrors {

@@ -38,6 +38,43 @@ public enum SourceFormat: String, Sendable, CaseIterable {
         default: return firstByte == UInt8(ascii: "{") ? .geojson : .csv
         }
     }
+
+    /// What a file that is neither GeoJSON nor CSV is, from its first bytes (whatever its name says),
+    /// or nil when it may be text. The import reads GeoJSON and CSV; the others are named so that the
+    /// user knows what was seen and how to bring it in.
+    static func foreignFormat(_ head: ArraySlice<UInt8>) -> String? {
+        let bytes = Array(head)
+        func starts(_ magic: [UInt8]) -> Bool { bytes.count >= magic.count && Array(bytes[0..<magic.count]) == magic }
+        if starts(Array("SQLite format 3\u{0}".utf8)) { return "a SQLite file (a GeoPackage or SpatiaLite database)" }
+        if starts([0x50, 0x4B, 0x03, 0x04]) || starts([0x50, 0x4B, 0x05, 0x06]) { return "a zip archive (a zipped Shapefile, XLSX, ODS or KMZ)" }
+        if starts([0x00, 0x00, 0x27, 0x0A]) { return "an ESRI Shapefile (.shp)" }
+        if starts(Array("fgb".utf8)) && bytes.count > 3 && bytes[3] == 3 { return "a FlatGeobuf file" }
+        if starts([0x1F, 0x8B]) { return "a gzip-compressed file" }
+        var text = bytes
+        if starts([0xEF, 0xBB, 0xBF]) { text.removeFirst(3) }
+        let start = String(decoding: text.prefix(512), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        if start.hasPrefix("<?xml") || start.hasPrefix("<kml") || start.hasPrefix("<gpx") || start.hasPrefix("<gml") || start.hasPrefix("<wfs") {
+            let kind = start.contains("<kml") ? "KML" : start.contains("<gpx") ? "GPX" : start.contains("gml") ? "GML" : "XML"
+            return "an XML file (\(kind))"
+        }
+        if bytes.prefix(4096).contains(0) { return "a binary file (it begins \(bytes.prefix(8).map { String(format: "%02x", $0) }.joined(separator: " ")))" }
+        return nil
+    }
+
+    /// The delimiter of a CSV file from its header line: the most frequent of comma, semicolon and tab
+    /// outside quotes (comma on a tie), as spreadsheets save it in different locales.
+    static func sniffDelimiter(_ head: ArraySlice<UInt8>) -> UInt8 {
+        var counts: [UInt8: Int] = [UInt8(ascii: ","): 0, UInt8(ascii: ";"): 0, UInt8(ascii: "\t"): 0]
+        var quoted = false
+        for b in head {
+            if b == UInt8(ascii: "\"") { quoted.toggle(); continue }
+            if !quoted && (b == 0x0A || b == 0x0D) { break }
+            if !quoted, counts[b] != nil { counts[b]! += 1 }
+        }
+        let comma = UInt8(ascii: ",")
+        let best = counts.max { a, b in a.value != b.value ? a.value < b.value : a.key != comma && b.key == comma }
+        return best.map { $0.value > 0 ? $0.key : comma } ?? comma
+    }
 }
 
 /// Reads a file in fixed chunks: the importer's memory does not grow with the file.
@@ -73,13 +110,26 @@ struct CSVFeatureSource: FeatureSource {
     private let header: [String]
     private let geometryColumns: GeometryColumns
 
+    private let decimalComma: Bool
+
+    /// A number written with a decimal comma (and dots between thousands) as Swift reads it, when the
+    /// file says so; other text as it is.
+    static func decimalPoint(_ text: String) -> String {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        guard t.range(of: #"^[+-]?(\d+|\d{1,3}(\.\d{3})+)(,\d+)?$"#, options: .regularExpression) != nil else { return text }
+        return t.replacingOccurrences(of: ".", with: "").replacingOccurrences(of: ",", with: ".")
+    }
+
     enum GeometryColumns {
         case lonLat(lon: Int, lat: Int)
         case wkt(Int)
     }
 
-    init(_ stream: ByteStream, builder: LayerRecordBuilder) throws {
-        var reader = CSVReader(stream)
+    /// `delimiter`: a comma, semicolon or tab; `decimalComma`: numbers are written `9,05` (and
+    /// `1.234,5`), as spreadsheets save them where the comma is the decimal mark.
+    init(_ stream: ByteStream, builder: LayerRecordBuilder, delimiter: UInt8 = UInt8(ascii: ","), decimalComma: Bool = false) throws {
+        self.decimalComma = decimalComma
+        var reader = CSVReader(stream, delimiter: delimiter)
         guard let headerRecord = try reader.next() else {
             throw RGISError(.malformedInput, "file is empty")
         }
@@ -123,8 +173,10 @@ struct CSVFeatureSource: FeatureSource {
             func coordinate(_ i: Int) throws -> Double {
                 let text = row.fields[i].trimmingCharacters(in: .whitespaces)
                 guard !text.isEmpty else { throw RGISError(.invalidValue, "column \(header[i]): no coordinate") }
-                guard let value = Double(text) else {
-                    throw RGISError(.invalidValue, "column \(header[i]): '\(text)' is not a number")
+                guard let value = Double(decimalComma ? Self.decimalPoint(text) : text) else {
+                    let hint = !decimalComma && text.range(of: #"^[+-]?\d+,\d+$"#, options: .regularExpression) != nil
+                        ? " (a decimal comma? pass --decimal-comma)" : ""
+                    throw RGISError(.invalidValue, "column \(header[i]): '\(text)' is not a number\(hint)")
                 }
                 return value
             }
@@ -140,7 +192,7 @@ struct CSVFeatureSource: FeatureSource {
         }
         var properties: [String: JSONValue] = [:]
         for (i, name) in header.enumerated() where !geometryIndexes.contains(i) {
-            let text = row.fields[i]
+            let text = decimalComma ? Self.decimalPoint(row.fields[i]) : row.fields[i]
             properties[name] = text.isEmpty ? .null : .string(text)
         }
         return try builder.record(idMember: nil, properties: properties, geometry: geometry)

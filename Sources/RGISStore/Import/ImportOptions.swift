@@ -15,6 +15,8 @@ public struct ImportOptions: Sendable {
     public var defaultRadiusMetres: Double?
     /// Forces the format instead of guessing it from the name and the first byte.
     public var format: SourceFormat?
+    /// CSV numbers are written with a decimal comma (`9,05`, `1.234,5`).
+    public var decimalComma = false
 
     public init(layer: Layer) { self.layer = layer }
 
