@@ -38,6 +38,35 @@ extension QueryEngine {
     }
 }
 
+extension QueryEngine {
+    /// The indicators' figures, in the order a table shows them.
+    public static let indicatorFigures = ["active_listings", "median_price_per_m2", "median_days_on_market", "closed_in_period",
+                                          "long_unsold_share", "active_demands", "median_budget", "demand_supply_ratio"]
+
+    /// The indicators as CSV for spreadsheets: `id, name, level`, the figures (empty where withheld
+    /// or undefined) and the withheld names (`;`-separated); no geometry.
+    public static func indicatorsCSV(_ page: FeaturePage) -> String {
+        var out = (["id", "name", "level"] + indicatorFigures + ["suppressed"]).joined(separator: ",") + "\r\n"
+        for f in page.features {
+            func cell(_ v: JSONValue?) -> String {
+                switch v {
+                case .string(let s)?: return CSVText.field(s)
+                case .int(let i)?: return String(i)
+                case .double?:
+                    var text = ""
+                    v!.write(to: &text)
+                    return text
+                default: return ""
+                }
+            }
+            let suppressed = f.properties["suppressed"]?.arrayValue?.compactMap(\.stringValue).joined(separator: ";") ?? ""
+            out += ([CSVText.field(f.id), cell(f.properties["name"]), cell(f.properties["level"])]
+                    + indicatorFigures.map { cell(f.properties[$0]) } + [CSVText.field(suppressed)]).joined(separator: ",") + "\r\n"
+        }
+        return out
+    }
+}
+
 /// Figures of one district, with the small-number rule applied as they are added.
 struct DistrictFigures {
     var values: [String: JSONValue] = [:]

@@ -106,7 +106,7 @@ struct IndicatorsCommand: AsyncParsableCommand {
     @Option(help: "With --series: one district, by id (default every district of the level).") var district: String?
     @Option(help: "With --series: the first month (YYYY-MM; default 23 months before --to).") var from: String?
     @Option(help: "With --series: the last month (YYYY-MM; default this month).") var to: String?
-    @Option(help: "Output: geojson or table (the snapshot); json or csv (--series). Default geojson, or json with --series.")
+    @Option(help: "Output: geojson, table or csv (the snapshot); json or csv (--series, --segments). Default geojson, or json.")
     var format: Format?
 
     func validate() throws {
@@ -120,7 +120,7 @@ struct IndicatorsCommand: AsyncParsableCommand {
             if let format, format != .json && format != .csv { throw ValidationError("--format \(format.rawValue) is not for --series; use json or csv") }
         } else {
             if district != nil || from != nil || to != nil { throw ValidationError("--district, --from and --to need --series") }
-            if let format, format != .geojson && format != .table { throw ValidationError("--format \(format.rawValue) needs --series; the snapshot is geojson or table") }
+            if format == .json { throw ValidationError("--format json is for --series and --segments; the snapshot is geojson, table or csv") }
         }
     }
 
@@ -145,6 +145,7 @@ struct IndicatorsCommand: AsyncParsableCommand {
             p.set("as_of", asOf)
             p.set("since", since)
             let page = try await engine(target).indicators(try IndicatorOptions(p, today: .today()))
+            if format == .csv { return Console.out(QueryEngine.indicatorsCSV(page)) }
             PageOptions.print(page, as: format == .table ? .table : .geojson)
         }
     }

@@ -234,6 +234,19 @@ struct ServerTests {
                 }
                 #expect((months[0]["active_inventory"]?.number ?? 0) > 20)
             }
+            var active: [String: Int] = [:]
+            try await client.execute(uri: "/indicators?level=district&as_of=2026-11-23", method: .get) { response in
+                for f in try json(response)["features"]?.arrayValue ?? [] {
+                    if let id = f["id"]?.stringValue, let n = f["properties"]?["active_listings"]?.number { active[id] = Int(n) }
+                }
+            }
+            try await client.execute(uri: "/indicators?level=district&as_of=2026-11-23&f=csv", method: .get) { response in
+                #expect(response.headers[.contentType]?.hasPrefix("text/csv") == true)
+                let lines = String(buffer: response.body).split(separator: "\r\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+                #expect(lines.first?.prefix(4) == ["id", "name", "level", "active_listings"])
+                #expect(lines.count == 7 && !active.isEmpty)
+                for line in lines.dropFirst() { #expect(Int(line[3]) == active[String(line[0])], "\(line)") }
+            }
             try await client.execute(uri: "/indicators/series?level=subdistrict&district=D2-1&from=2026-01&to=2026-03&f=csv", method: .get) { response in
                 #expect(response.status == .ok)
                 #expect(response.headers[.contentType]?.hasPrefix("text/csv") == true)

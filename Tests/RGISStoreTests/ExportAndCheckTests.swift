@@ -52,6 +52,34 @@ struct ExportAndCheckTests {
         #expect(second == roundTrip)
     }
 
+    @Test("CSV exports read back: rgis imports them again to the same rows, and GDAL reads their geometry")
+    func csvRoundTrip() throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { dir.remove() }
+        let database = try Templates.demoCity(in: dir)
+        let again = try dir.database("again.sqlite")
+        for layer in [Layer.districts, .listings, .parcels] {
+            var text = ""
+            let count = try database.exportCSV(layer: layer) { text += $0 }
+            let path = try dir.write("\(layer.rawValue).csv", text)
+            let report = try again.importFeatures(from: path, options: ImportOptions(layer: layer))
+            #expect(report.inserted == count && count > 30, "\(layer)")
+            let fingerprint = "SELECT group_concat(id || ':' || round(ST_Area(geom, 1)) || ':' || round(X(ST_Centroid(geom)), 7), ',') FROM (SELECT * FROM \(layer.table) ORDER BY id)"
+            let (a, b) = (try database.read { try String.fetchOne($0, sql: fingerprint) }, try again.read { try String.fetchOne($0, sql: fingerprint) })
+            #expect(a == b, "\(layer): the geometry came back the same")
+            if layer == .listings {
+                let prices = "SELECT group_concat(id || ':' || COALESCE(list_price, '') || ':' || COALESCE(close_date, '') || ':' || COALESCE(address, ''), ',') FROM (SELECT * FROM listings ORDER BY id)"
+                #expect(try database.read { try String.fetchOne($0, sql: prices) } == (try again.read { try String.fetchOne($0, sql: prices) }))
+            }
+            if let ogrinfo = which("ogrinfo") {
+                let options = layer == .listings ? ["-oo", "X_POSSIBLE_NAMES=lon", "-oo", "Y_POSSIBLE_NAMES=lat"] : ["-oo", "GEOM_POSSIBLE_NAMES=wkt"]
+                let info = try run(ogrinfo, ["-ro", "-so", "-al"] + options + [path])
+                // GDAL finds the geometry in lon/lat or wkt: the layer has the city's extent.
+                #expect(info.stdout.contains("Feature Count: \(count)") && info.stdout.contains("Extent: (9.0"), "\(info.stdout)")
+            }
+        }
+    }
+
     @Test("--bbox returns exactly the listings inside the box, as the source file says")
     func bboxExport() throws {
         let dir = try Fixtures.temporaryDirectory()
