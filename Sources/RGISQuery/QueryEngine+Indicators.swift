@@ -47,18 +47,8 @@ extension QueryEngine {
     /// or undefined) and the withheld names (`;`-separated); no geometry.
     public static func indicatorsCSV(_ page: FeaturePage) -> String {
         var out = (["id", "name", "level"] + indicatorFigures + ["suppressed"]).joined(separator: ",") + "\r\n"
+        let cell = CSVText.cell
         for f in page.features {
-            func cell(_ v: JSONValue?) -> String {
-                switch v {
-                case .string(let s)?: return CSVText.field(s)
-                case .int(let i)?: return String(i)
-                case .double?:
-                    var text = ""
-                    v!.write(to: &text)
-                    return text
-                default: return ""
-                }
-            }
             let suppressed = f.properties["suppressed"]?.arrayValue?.compactMap(\.stringValue).joined(separator: ";") ?? ""
             out += ([CSVText.field(f.id), cell(f.properties["name"]), cell(f.properties["level"])]
                     + indicatorFigures.map { cell(f.properties[$0]) } + [CSVText.field(suppressed)]).joined(separator: ",") + "\r\n"

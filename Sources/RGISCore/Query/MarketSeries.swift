@@ -165,16 +165,7 @@ public struct MarketSeries: Sendable {
     public var csv: String {
         let figures = SeriesFigure.allCases.map(\.rawValue)
         var out = (["district_id", "district_name", "month"] + figures + figures.map { $0 + "_yoy" } + ["suppressed"]).joined(separator: ",") + "\r\n"
-        func cell(_ v: JSONValue?) -> String {
-            switch v {
-            case .int(let i)?: return String(i)
-            case .double?:
-                var s = ""
-                v!.write(to: &s)
-                return s
-            default: return ""
-            }
-        }
+        let cell = CSVText.cell
         for d in districts {
             for m in d.months {
                 let row = [CSVText.field(d.id), CSVText.field(d.name ?? ""), m.month.text]
@@ -193,6 +184,19 @@ public enum CSVText {
     public static func field(_ s: String) -> String {
         guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
         return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    /// A value as a cell: empty for none or null, text as it is, numbers as JSON writes them, anything
+    /// nested as its JSON text.
+    public static func cell(_ value: JSONValue?) -> String {
+        switch value {
+        case nil, .null?: return ""
+        case .string(let s)?: return field(s)
+        case let other?:
+            var out = ""
+            other.write(to: &out)
+            return field(out)
+        }
     }
 }
 

@@ -26,16 +26,7 @@ extension RGISDatabase {
                 let base = StoredFeature.columnCount(layer)
                 var count = 0
                 var buffer = ""
-                func text(_ value: JSONValue?) -> String {
-                    switch value {
-                    case nil, .null?: return ""
-                    case .string(let s)?: return CSVText.field(s)
-                    case let other?:
-                        var out = ""
-                        other.write(to: &out)
-                        return CSVText.field(out)
-                    }
-                }
+                let text = CSVText.cell
                 while let row = try rows.next() {
                     let feature = StoredFeature(row: row, layer: layer)
                     var cells = [CSVText.field(feature.id)]

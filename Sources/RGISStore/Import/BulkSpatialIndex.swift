@@ -1,0 +1,78 @@
+import GRDB
+import RGISCore
+
+/// Fills a layer's R*Tree once after a bulk insert instead of row by row.
+///
+/// SpatiaLite keeps the index with per-row triggers (`gii_…` calls `RTreeAlign` for each insert, `tmi_…`
+/// stamps `geometry_columns_time`, `ggi_…` checks type and SRID), which costs about 0.2 ms a row. Inside
+/// the import's transaction the three insert triggers are dropped, the new rows' type and SRID are
+/// checked and their boxes go into the R*Tree in one statement each at the end, and the triggers are
+/// re-created from their own stored SQL. Being in the same transaction, a failed or killed import
+/// rolls all of this back with the rows.
+struct BulkSpatialIndex {
+    private let db: Database
+    private let table: String
+    /// SpatiaLite's geometry type code the column takes (1 POINT, 6 MULTIPOLYGON).
+    private let geometryCode: Int
+    let firstNewFid: Int64
+    private let triggers: [(name: String, sql: String)]
+    /// The table's own indexes (not unique ones: they check the rows as they come), dropped for an import into an empty table and
+    /// built once at the end: sorting a million keys once is faster than inserting them one by one
+    /// (and again when the rows are placed in their districts).
+    private let indexes: [(name: String, sql: String)]
+    /// The layer whose rows are placed in districts (listings, demands), else nil.
+    private let layer: Layer?
+
+    init(db: Database, layer: Layer) throws {
+        try self.init(db: db, table: layer.table, geometryCode: layer.storedGeometry == .point ? 1 : 6)
+    }
+
+    init(db: Database, table: String, geometryCode: Int) throws {
+        self.db = db
+        self.table = table
+        self.geometryCode = geometryCode
+        firstNewFid = (try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(fid), 0) + 1 FROM \(table)")) ?? 1
+        layer = Layer.allCases.first { $0.table == table && DistrictPlacement.layers.contains($0) }
+        // The spatial index's triggers, and the placement in districts where the layer has one.
+        // The market version moves once at the end instead of once a row (and once a placed row).
+        let names = ["gii_\(table)_geom", "tmi_\(table)_geom", "ggi_\(table)_geom", "\(table)_place_insert",
+                     MarketVersion.trigger(table, "insert"), MarketVersion.trigger(table, "update")]
+        triggers = try Row.fetchAll(db, sql: "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN (\(names.map { _ in "?" }.joined(separator: ", ")))",
+                                    arguments: StatementArguments(names)).map { ($0[0], $0[1]) }
+        guard triggers.contains(where: { $0.name == names[0] }) else {
+            throw RGISError(.database, "the spatial index trigger \(names[0]) is missing; run rgis check")
+        }
+        for trigger in triggers { try db.execute(sql: "DROP TRIGGER \"\(trigger.name)\"") }
+        let empty = try !(Bool.fetchOne(db, sql: "SELECT count(*) > 0 FROM \(table)") ?? false)
+        indexes = !empty ? [] : try Row.fetchAll(db, sql: """
+            SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%'
+            """, arguments: [table]).map { ($0[0], $0[1]) }
+        for index in indexes { try db.execute(sql: "DROP INDEX \"\(index.name)\"") }
+    }
+
+    func finish() throws {
+        // What the dropped ggi_ trigger checked row by row, in one pass.
+        let wrong = try Int.fetchOne(db, sql: """
+            SELECT count(*) FROM \(table) WHERE fid >= ? AND GeometryConstraints(geom, ?, 4326) <> 1
+            """, arguments: [firstNewFid, geometryCode]) ?? 0
+        guard wrong == 0 else {
+            throw RGISError(.database, "\(wrong) new geometries have the wrong type or SRID for \(table); nothing was written")
+        }
+        try db.execute(sql: """
+            INSERT INTO idx_\(table)_geom (pkid, xmin, xmax, ymin, ymax)
+            SELECT fid, MbrMinX(geom), MbrMaxX(geom), MbrMinY(geom), MbrMaxY(geom) FROM \(table) WHERE fid >= ?
+            """, arguments: [firstNewFid])
+        // The placement's grouping and the index builds sort in memory up to the page cache's size
+        // (128 MB during an import) before they spill to a temporary file: a smaller cache keeps the
+        // import's memory bounded.
+        let cacheSize = try Int.fetchOne(db, sql: "PRAGMA cache_size") ?? -2000
+        try db.execute(sql: "PRAGMA cache_size = -16384")
+        defer { try? db.execute(sql: "PRAGMA cache_size = \(cacheSize)") }
+        if let layer, triggers.contains(where: { $0.name == DistrictPlacement.insertTrigger(layer) }) {
+            try DistrictPlacement.place(db, layer: layer, fromFid: firstNewFid)
+        }
+        for index in indexes { try db.execute(sql: index.sql) }
+        if triggers.contains(where: { $0.name == MarketVersion.trigger(table, "insert") }) { try MarketVersion.bump(db) }
+        for trigger in triggers { try db.execute(sql: trigger.sql) }
+    }
+}
