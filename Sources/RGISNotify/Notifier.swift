@@ -38,21 +38,24 @@ public struct NotifyRound: Sendable, Equatable {
     public var sent = 0
     public var retried = 0
     public var failed = 0
+    /// Alert raisings and clearings queued for planners' receivers.
+    public var alertsQueued = 0
 
     public init() {}
 
     public var json: JSONValue {
         .object(["events_matched": .int(Int64(eventsMatched)), "queued": .int(Int64(queued)), "sent": .int(Int64(sent)),
-                 "retried": .int(Int64(retried)), "failed": .int(Int64(failed))])
+                 "retried": .int(Int64(retried)), "failed": .int(Int64(failed)), "alerts_queued": .int(Int64(alertsQueued))])
     }
 }
 
 /// Turns listing events into deliveries: the reverse match of each event against the saved searches
 /// (``NotificationStore/matchCandidates(_:reach:excluding:)``, scored by ``QueryEngine/scoreValue(_:at:for:)``) into the
-/// outbox, then every due notification out by webhook or e-mail, with retries. Time comes from
-/// `clock`, so that tests drive it.
+/// outbox, then every due notification out by webhook or e-mail, with retries; and, with an
+/// ``AlertWatchConfiguration``, the district alerts' raisings and clearings to planners' receivers
+/// (`AlertWatch.swift`). Time comes from `clock`, so that tests drive it.
 public struct Notifier: Sendable {
-    public typealias Store = NotificationStore & FeatureStore
+    public typealias Store = NotificationStore & FeatureStore & AlertHookStore
 
     let store: any Store
     let webhooks: any WebhookTransport
@@ -61,10 +64,14 @@ public struct Notifier: Sendable {
     let clock: @Sendable () -> Date
     let jitter: @Sendable () -> Double
     let logger: Logger
+    let alertWatch: AlertWatchConfiguration?
+    let alertWatchTimer = AlertWatchTimer()
 
     public init(store: any Store, webhooks: any WebhookTransport, mail: (any MailTransport)?, configuration: NotifierConfiguration,
+                alerts: AlertWatchConfiguration? = nil,
                 clock: @escaping @Sendable () -> Date = { Date() }, jitter: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
                 logger: Logger = Logger(label: "rgis.notify")) {
+        self.alertWatch = alerts
         self.store = store
         self.webhooks = webhooks
         self.mail = mail
@@ -78,7 +85,9 @@ public struct Notifier: Sendable {
     public func runOnce() async throws -> NotifyRound {
         var round = NotifyRound()
         try await match(into: &round)
+        try await watchAlerts(into: &round)
         try await deliverDue(into: &round)
+        try await deliverAlertsDue(into: &round)
         return round
     }
 
@@ -88,8 +97,9 @@ public struct Notifier: Sendable {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 let round = try await cancelWhenGracefulShutdown { try await runOnce() }
-                if round.sent + round.failed + round.retried + round.queued > 0 {
-                    logger.info("notify round", metadata: ["queued": "\(round.queued)", "sent": "\(round.sent)", "retried": "\(round.retried)", "failed": "\(round.failed)"])
+                if round.sent + round.failed + round.retried + round.queued + round.alertsQueued > 0 {
+                    logger.info("notify round", metadata: ["queued": "\(round.queued)", "alerts_queued": "\(round.alertsQueued)", "sent": "\(round.sent)",
+                                                           "retried": "\(round.retried)", "failed": "\(round.failed)"])
                 }
             } catch is CancellationError {
                 break
@@ -99,6 +109,7 @@ public struct Notifier: Sendable {
             try? await Task.sleep(for: .seconds(configuration.pollSeconds))
         }
         try? await store.releaseClaims(worker: configuration.worker)
+        try? await store.releaseAlertClaims(worker: configuration.worker)
     }
 
     // MARK: Matching
@@ -163,7 +174,7 @@ public struct Notifier: Sendable {
     // MARK: Delivery
 
     func deliverDue(into round: inout NotifyRound) async throws {
-        let dead = try await deadWorkers()
+        let dead = try await deadWorkers(among: try await store.claimHolders())
         while true {
             try Task.checkCancellation()
             let deliveries = try await store.claimDue(now: clock(), worker: configuration.worker, deadWorkers: dead,
@@ -194,10 +205,10 @@ public struct Notifier: Sendable {
         }
     }
 
-    /// Claim holders on this host whose process is gone.
-    func deadWorkers() async throws -> [String] {
+    /// The claim holders on this host whose process is gone.
+    func deadWorkers(among holders: [String]) async throws -> [String] {
         let host = ProcessInfo.processInfo.hostName
-        return try await store.claimHolders().filter { holder in
+        return holders.filter { holder in
             guard holder != configuration.worker, holder.hasPrefix(host + ":"), let pid = pid_t(holder.dropFirst(host.count + 1)) else { return false }
             return kill(pid, 0) != 0 && errno == ESRCH
         }

@@ -6,7 +6,7 @@ import RGISStore
 /// Saving a search, the same for the CLI and the server: the subscription, and with `backfill` the
 /// listings that fit it now (scored by the same engine as `/match`), queued at once.
 public enum Subscriptions {
-    public static func add(_ request: SubscriptionRequest, store: any Notifier.Store & ArchiveStore, by caller: Caller,
+    public static func add(_ request: SubscriptionRequest, store: any NotificationStore & FeatureStore & ArchiveStore, by caller: Caller,
                            now: Date) async throws -> (subscription: Subscription, backfilled: Int) {
         let subscription = try await store.addSubscription(demand: request.demand, request.settings, by: caller, now: now)
         guard request.backfill else { return (subscription, 0) }

@@ -32,7 +32,7 @@ extension QueryEngine {
         return AlertReport(month: month, active: active, changes: changes)
     }
 
-    static func lastCompleteMonth(_ day: ISODate) -> YearMonth {
+    public static func lastCompleteMonth(_ day: ISODate) -> YearMonth {
         let month = YearMonth(day)
         return day.addingDays(0).text == month.lastDay.text ? month : month.adding(-1)
     }
@@ -101,7 +101,7 @@ extension QueryEngine {
         return FeaturePage(features: features, next: nil)
     }
 
-    static func alertProperties(_ alert: DistrictAlert, month: YearMonth) -> [String: JSONValue] {
+    public static func alertProperties(_ alert: DistrictAlert, month: YearMonth) -> [String: JSONValue] {
         [
             "district_id": .string(alert.districtID), "district_name": alert.districtName.map(JSONValue.string) ?? .null,
             "level": .string(alert.level.rawValue), "rule": .string(alert.rule.id), "title": .string(alert.rule.title),

@@ -42,7 +42,7 @@ public func buildApplication(
 ) throws -> some ApplicationProtocol {
     let store = try SpatiaLiteStore.open(at: configuration.databasePath)
     let limits = RequestLimits(deadlineSeconds: configuration.requestTimeoutSeconds, heavySlots: configuration.heavySlots)
-    let state = ServerState(engine: QueryEngine(store), records: store, accounts: store, notifications: store, baseURL: configuration.baseURL, alertRules: configuration.alertRules, now: configuration.now)
+    let state = ServerState(engine: QueryEngine(store), records: store, accounts: store, notifications: store, alertHooks: store, baseURL: configuration.baseURL, alertRules: configuration.alertRules, now: configuration.now)
     let authentication = Authentication(accounts: store, legacyAPIKey: configuration.apiKey, now: configuration.now)
     let rateLimiter = RateLimiter(perMinute: configuration.rateLimitPerMinute)
     let trail = AuditTrail(accounts: store, now: configuration.now)

@@ -27,6 +27,8 @@ struct ServerState: Sendable {
     let accounts: any AccountStore
     /// Saved searches and deliveries (with the features and archive a backfill's match reads).
     let notifications: any NotificationStore & FeatureStore & ArchiveStore
+    /// Planners' receivers of the early warning.
+    let alertHooks: any AlertHookStore
     /// Fixed public base URL, if configured; otherwise taken from each request's Host header.
     let baseURL: String?
     let alertRules: AlertRules

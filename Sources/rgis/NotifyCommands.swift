@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import RGISCore
 import RGISNotify
+import RGISQuery
 import RGISStore
 
 /// `rgis subscriptions`: saved searches, the alerts a client gets for a demand.
@@ -88,9 +89,15 @@ struct DeliveryOptions: ParsableArguments {
     @Option(name: .customLong("mail-from"), help: "The From address of notification e-mails.") var mailFrom = "rgis@localhost"
     @Option(name: .customLong("public-url"), help: "The server's public base URL, for the links in messages (unsubscribe, reactions).")
     var publicURL: String?
+    @Option(name: .customLong("alert-check-seconds"),
+            help: "Read the district alerts for planners' receivers (rgis alert-hooks) at most this often, when the market changed.")
+    var alertCheckSeconds: Double = 300
 
-    func notifier(store: SpatiaLiteStore, publicURLDefault: String, clock: @escaping @Sendable () -> Date = { Date() },
+    func notifier(store: SpatiaLiteStore, publicURLDefault: String, alertRules: AlertRules, clock: @escaping @Sendable () -> Date = { Date() },
                   logger: Logger = Logger(label: "rgis.notify")) throws -> Notifier {
+        guard alertCheckSeconds.isFinite, alertCheckSeconds >= 0 else {
+            throw RGISError(.invalidValue, "--alert-check-seconds is 0 or more seconds, not \(alertCheckSeconds)", at: "--alert-check-seconds")
+        }
         var configuration = NotifierConfiguration()
         configuration.mailFrom = mailFrom
         configuration.publicURL = publicURL ?? publicURLDefault
@@ -109,7 +116,9 @@ struct DeliveryOptions: ParsableArguments {
             smtpConfiguration.heloName = ProcessInfo.processInfo.hostName
             mail = SMTPClient(smtpConfiguration)
         }
-        return Notifier(store: store, webhooks: try NIOWebhookTransport(), mail: mail, configuration: configuration, clock: clock, logger: logger)
+        let alerts = AlertWatchConfiguration(engine: QueryEngine(store), rules: alertRules, minimumIntervalSeconds: alertCheckSeconds)
+        return Notifier(store: store, webhooks: try NIOWebhookTransport(), mail: mail, configuration: configuration, alerts: alerts,
+                        clock: clock, logger: logger)
     }
 }
 
@@ -131,6 +140,10 @@ struct NotifyRunCommand: AsyncParsableCommand {
             worker that dies leaves its claims to the next. Webhooks are retried about 5 s, 5 min, 30 min, 2 h, 5 h, \
             10 h and 10 h after a failure, with the same webhook-id; 410 disables the endpoint, as do five days of \
             failures. A 5xx reply of the mail server disables the address; a 4xx is retried.
+
+            The same worker pushes the early warning to planners' receivers (rgis alert-hooks): when the market, \
+            the month or the rules changed, it reads the alerts in force and sends district.alert.raised and \
+            district.alert.cleared for what changed, on the same retry rules.
             """
     )
 
@@ -138,6 +151,8 @@ struct NotifyRunCommand: AsyncParsableCommand {
     @OptionGroup var delivery: DeliveryOptions
     @Flag(help: "One round: match, deliver what is due, then exit (prints what it did as JSON).") var once = false
     @Option(help: "Run as if it were this time (RFC 3339), for replays and tests; with --once.") var at: String?
+    @Option(name: .customLong("alert-rules"), help: "A JSON file of early-warning rule changes (see rgis alerts --help).")
+    var alertRules: String?
 
     func run() async throws {
         try await reportingErrors {
@@ -148,7 +163,8 @@ struct NotifyRunCommand: AsyncParsableCommand {
                 clock = { fixed }
             }
             let store = try SpatiaLiteStore.open(at: target.database)
-            let notifier = try delivery.notifier(store: store, publicURLDefault: "http://127.0.0.1:8080", clock: clock)
+            let rules = try alertRules.map(AlertRules.reading(file:)) ?? AlertRules()
+            let notifier = try delivery.notifier(store: store, publicURLDefault: "http://127.0.0.1:8080", alertRules: rules, clock: clock)
             if once {
                 let round = try await notifier.runOnce()
                 Console.out(round.json.jsonText + "\n")

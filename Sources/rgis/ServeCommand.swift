@@ -79,7 +79,8 @@ struct ServeCommand: AsyncParsableCommand {
         if !noNotify {
             do {
                 let store = try SpatiaLiteStore.open(at: path)
-                services.append(try delivery.notifier(store: store, publicURLDefault: baseURL ?? "http://\(host):\(port)", logger: logger))
+                services.append(try delivery.notifier(store: store, publicURLDefault: baseURL ?? "http://\(host):\(port)",
+                                                     alertRules: configuration.alertRules, logger: logger))
             } catch let error as RGISError {
                 Console.error("error: \(error.description)")
                 throw ExitCode(1)

@@ -40,6 +40,8 @@ struct AlertTests {
             """.utf8))
         let rules = try AlertRules.parsing(json: json, source: "rules.json")
         #expect(rules.rules(for: .subdistrict).first { $0.id == "oversupply" }?.threshold == 8)
+        #expect(rules.rules(for: .subdistrict).first { $0.id == "oversupply" }?.title == "Oversupply: months_of_supply above 8",
+                "a changed threshold does not keep the default's title")
         #expect(rules.rules(for: .district).first { $0.id == "oversupply" }?.threshold == 7)
         #expect(!rules.rules(for: .district).contains { $0.id == "shortage" })
         #expect(rules.rules(for: .city).first { $0.id == "hot" }?.severity == "critical")

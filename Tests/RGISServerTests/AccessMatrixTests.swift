@@ -24,6 +24,8 @@ struct AccessServer: Sendable {
     let listingA: String, listingB: String, clientB: String, districtID: String
     /// A saved search of agent A's client, e-mailed to the client's (personal) address.
     let subscriptionA: Int64
+    /// The planner's receiver of alert webhooks.
+    let alertHook: Int64
 
     init() async throws {
         directory = try Fixtures.temporaryDirectory()
@@ -54,7 +56,11 @@ struct AccessServer: Sendable {
         self.tokens = tokens
         subscriptionA = try await store.addSubscription(demand: AccessFixture.demandA, try AlertSettings(channel: .email(AccessFixture.Marker.emailA.rawValue)),
                                                         by: .fileOwner, now: created).id
+        alertHook = try await store.addAlertHook(owner: "petra", try AlertHookRequest(url: "http://planner.test/alerts", secret: AccessServer.hookSecret, level: nil),
+                                                 now: created).id
     }
+
+    static let hookSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
     func test<T>(rateLimit: Int = 0, _ body: @Sendable (any TestClientProtocol) async throws -> T) async throws -> T {
         var configuration = ServerConfiguration(databasePath: path)
@@ -90,7 +96,7 @@ enum RoleTable {
     /// Agents' operations any agent may call, each on their own share.
     static let anyAgentOperations: Set<String> = ["listClients", "createClient", "createListing", "matchListing", "matchNewListing",
                                                   "listSubscriptions", "listWebhooks", "listNotifications"]
-    static let plannerOperations: Set<String> = ["indicatorSegments"]
+    static let plannerOperations: Set<String> = ["indicatorSegments", "listAlertHooks", "createAlertHook", "updateAlertHook"]
     static let archiveOperations: Set<String> = [
         "describeArchiveParcels", "getArchiveParcels", "getArchiveParcel", "recordArchiveEvent", "archiveLineage", "archiveRights",
     ]
@@ -144,7 +150,7 @@ struct AccessMatrixTests {
     static func sample(_ operation: String, method: String, template: String, _ server: AccessServer) -> Sample {
         let values = ["collectionId": "listings", "featureId": server.listingA, "listingId": server.listingA, "clientId": AccessFixture.clientA,
                       "demandId": AccessFixture.demandA, "parcelId": AccessFixture.parcel, "districtId": "D01", "file": "leaflet.js",
-                      "subscriptionId": String(server.subscriptionA)]
+                      "subscriptionId": String(server.subscriptionA), "hookId": String(server.alertHook)]
         var path = template
         for (name, value) in values { path = path.replacingOccurrences(of: "{\(name)}", with: value) }
         let point = #"{"type":"Feature","geometry":{"type":"Point","coordinates":[9.05,48.03]},"properties":{"list_price":300000,"property_type":"apartment","bedrooms":2,"living_area_m2":60}}"#
@@ -180,7 +186,8 @@ struct AccessMatrixTests {
         // A message link without a valid signature is refused, whoever follows it.
         case "unsubscribePage", "unsubscribe", "reactionPage", "react", "digestPage": (s.path, s.success) = (s.path + "?token=forged.link", 422)
         case "createSubscription": (s.body, s.success) = (#"{"email":"new.client@example.test","timezone":"Europe/Prague","quiet_hours":"22:00-07:00"}"#, 201)
-        case "updateSubscription": s.body = #"{"active":true}"#
+        case "updateSubscription", "updateAlertHook": s.body = #"{"active":true}"#
+        case "createAlertHook": (s.body, s.success) = (#"{"url":"http://planner.test/new","secret":"\#(AccessServer.hookSecret)","level":"district"}"#, 201)
         case "demandSubscriptions", "listSubscriptions": s.mustShow = [.emailA]
         default: break
         }

@@ -49,6 +49,13 @@ public struct AlertSettings: Sendable, Equatable {
         try validate()
     }
 
+    /// A receiver's URL: http or https with a host.
+    public static func checkWebhook(url: String, at field: String) throws {
+        guard let u = URLComponents(string: url), u.scheme == "http" || u.scheme == "https", u.host?.isEmpty == false else {
+            throw RGISError(.invalidValue, "'\(url)' is not an http(s) URL", at: field)
+        }
+    }
+
     private func validate() throws {
         switch channel {
         case .email(let address):
@@ -56,9 +63,7 @@ public struct AlertSettings: Sendable, Equatable {
                 throw RGISError(.invalidValue, "'\(address)' is not an e-mail address (name@domain)", at: "email")
             }
         case .webhook(let url, let secret):
-            guard let u = URLComponents(string: url), u.scheme == "http" || u.scheme == "https", u.host?.isEmpty == false else {
-                throw RGISError(.invalidValue, "'\(url)' is not an http(s) URL", at: "webhook")
-            }
+            try Self.checkWebhook(url: url, at: "webhook")
             _ = try WebhookSecret(secret)
             if case .daily = schedule {
                 throw RGISError(.invalidValue, "a webhook gets each match as it is found; daily digests are for e-mail", at: "schedule")

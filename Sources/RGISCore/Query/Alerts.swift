@@ -78,6 +78,16 @@ public struct AlertRules: Sendable {
         return order.compactMap { byID[$0] }
     }
 
+    /// The rules in force at every level, as one text: equal for equal rules, so that a watcher can
+    /// tell that the rules changed.
+    public var fingerprint: String {
+        DistrictLevel.allCases.map { level in
+            level.rawValue + ":" + rules(for: level).map { r in
+                "\(r.id),\(r.metric),\(r.comparison.rawValue),\(r.threshold),\(r.severity)"
+            }.joined(separator: ";")
+        }.joined(separator: "|")
+    }
+
     /// The defaults with the changes of a rules file (JSON, see ``parsing(json:source:)``).
     public static func reading(file path: String) throws -> AlertRules {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -87,6 +97,8 @@ public struct AlertRules: Sendable {
         do { json = try JSONValue.parse(Array(data)) } catch let error as RGISError { throw error.located(path) }
         return try parsing(json: json, source: path)
     }
+
+    static func number(_ x: Double) -> String { x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : String(x) }
 
     /// The metrics a rule may name.
     public static var metrics: [String] {
@@ -123,8 +135,8 @@ public struct AlertRules: Sendable {
                 disabled.append((id, level))
                 continue
             }
-            var rule = rules.last { $0.id == id && $0.level == nil }
-                ?? AlertRule(id: id, metric: "", .above, .nan, severity: "warning", title: id)
+            let base = rules.last { $0.id == id && $0.level == nil }
+            var rule = base ?? AlertRule(id: id, metric: "", .above, .nan, severity: "warning", title: id)
             rule.level = level
             if let value = o["metric"] {
                 guard case .string(let metric) = value, metrics.contains(metric) else {
@@ -148,6 +160,10 @@ public struct AlertRules: Sendable {
                 rule.title = t
             }
             guard !rule.metric.isEmpty, !rule.threshold.isNaN else { throw fail(i, "a new rule '\(id)' needs a metric and above or below") }
+            // A default's title states its threshold: a changed threshold without a new title says so.
+            if let base, o["title"] == nil, base.threshold != rule.threshold || base.comparison != rule.comparison {
+                rule.title = "\(rule.title.split(separator: ":").first.map(String.init) ?? id): \(rule.metric) \(rule.comparison.rawValue) \(Self.number(rule.threshold))"
+            }
             rules.append(rule)
         }
         return AlertRules(rules, disabled: Set(disabled.map { entry in entry.1.map { "\(entry.0)@\($0.rawValue)" } ?? entry.0 }))

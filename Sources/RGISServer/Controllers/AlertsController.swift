@@ -1,12 +1,13 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import RGISCore
 import RGISQuery
 import RGISStore
 
 /// District early warning: the OGC collection `alerts` (each alert in force on its district's polygon)
-/// and the Atom feed of raisings and clearings. Aggregates with small numbers withheld, like the
-/// indicators: public.
+/// and the Atom feed of raisings and clearings, aggregates with small numbers withheld like the
+/// indicators, so public; and planners' receivers of the raisings and clearings as webhooks.
 struct AlertsController {
     let state: ServerState
 
@@ -30,7 +31,55 @@ struct AlertsController {
             Endpoint(method: .get, path: "/alerts.atom", operationID: "alertFeed",
                      summary: "Alerts raised and cleared over two years, newest first, as Atom with GeoRSS boxes",
                      tag: "Indicators", query: Self.query, produces: "application/atom+xml", heavy: true, handler: feed),
+            Endpoint(method: .get, path: "/alerts/hooks", operationID: "listAlertHooks",
+                     summary: "The caller's receivers of district.alert.raised / district.alert.cleared webhooks (an admin: everyone's), never their secrets",
+                     tag: "Indicators", access: .planners, handler: listHooks),
+            Endpoint(method: .post, path: "/alerts/hooks", operationID: "createAlertHook",
+                     summary: "Adds a receiver: each alert raised or cleared from now on is sent to it as a signed Standard Webhook",
+                     tag: "Indicators", body: "{\"url\": http(s) URL, \"secret\": \"whsec_…\", \"level\": optional}", bodySchema: Self.hookSchema,
+                     success: 201, access: .planners, handler: createHook),
+            Endpoint(method: .patch, path: "/alerts/hooks/{hookId}", operationID: "updateAlertHook",
+                     summary: "Turns a receiver on or off: {\"active\": false}", tag: "Indicators", pathParameters: [Self.hookID],
+                     body: "{\"active\": true|false}", access: .planners, handler: updateHook),
         ]
+    }
+
+    static let hookID = ParameterSpec("hookId", .integer, required: true, "An alert receiver's id")
+    static let hookSchema: JSONValue = .object([
+        "type": .string("object"),
+        "required": .array([.string("url"), .string("secret")]),
+        "properties": .object([
+            "url": .object(["type": .string("string"), "description": .string("The receiver, http(s)")]),
+            "secret": .object(["type": .string("string"), "description": .string("The signing secret, whsec_…")]),
+            "level": .object(["type": .string("string"), "enum": .array(DistrictLevel.allCases.map { .string($0.rawValue) })]),
+        ]),
+    ])
+
+    @Sendable func listHooks(_ call: EndpointCall) async throws -> Response {
+        let hooks = try await state.alertHooks.alertHooks(owner: call.caller.isAdmin ? nil : call.caller.user)
+        return .json(.object(["hooks": .array(hooks.map(\.json))]))
+    }
+
+    @Sendable func createHook(_ call: EndpointCall) async throws -> Response {
+        let request = try AlertHookRequest(json: try await call.body())
+        let hook = try await state.alertHooks.addAlertHook(owner: call.caller.user ?? "anonymous", request, now: state.now())
+        var response = Response.json(hook.json)
+        response.status = .created
+        response.headers[.location] = "\(state.base(call.request))/alerts/hooks/\(hook.id)"
+        return response
+    }
+
+    @Sendable func updateHook(_ call: EndpointCall) async throws -> Response {
+        guard let id = Int64(call.path("hookId")) else { throw RGISError(.malformedInput, "a receiver's id is a whole number", at: "hookId") }
+        let hook = try await state.alertHooks.alertHook(id)
+        guard call.caller.isAdmin || hook.owner == call.caller.user else {
+            throw RGISError(.notFound, "no alert hook with id \(id)", at: "hookId")
+        }
+        guard case .object(let o) = try await call.body(), o.keys.allSatisfy({ $0 == "active" }), case .bool(let active)? = o["active"] else {
+            throw RGISError(.invalidValue, "the body is {\"active\": true} or {\"active\": false}", at: "active")
+        }
+        let changed = try await state.alertHooks.setAlertHook(id, active: active, reason: active ? nil : "turned off by \(call.caller.user ?? "the owner")")
+        return .json(changed.json)
     }
 
     func report(_ p: RequestParameters) async throws -> AlertReport {

@@ -40,6 +40,7 @@ enum Schema {
         migrator.registerMigration("v5-notifications", migrate: NotificationSchema.create)
         migrator.registerMigration("v6-demand-centres", migrate: DemandFitIndex.addCentres)
         migrator.registerMigration("v7-district-placement", migrate: DistrictPlacement.create)
+        migrator.registerMigration("v8-alert-hooks", migrate: AlertHookSchema.create)
         return migrator
     }
 
