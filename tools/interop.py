@@ -53,13 +53,79 @@ def owslib(url, bbox):
     check(items["numberReturned"] > 0 and inside, f"OWSLib items with bbox: {items['numberReturned']} features, all inside the box")
 
 
+def get_json(url):
+    import urllib.request
+    with urllib.request.urlopen(url) as r:
+        return json.load(r)
+
+
+def polygon_count(url, box, query=""):
+    """How many listings a polygon search over a box finds (one page of up to 10,000)."""
+    import urllib.request
+    w, s, e, n = box
+    body = json.dumps({"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]}).encode()
+    request = urllib.request.Request(f"{url}/search/polygon?limit=10000" + (f"&{query}" if query else ""), data=body,
+                                     headers={"Content-Type": "application/geo+json"})
+    with urllib.request.urlopen(request) as r:
+        found = json.load(r)
+    return len(found["features"]) if not found.get("next") else None
+
+
+def tiles(url, workdir, bbox):
+    """Vector tiles decoded by GDAL's MVT driver; a tile's bounds from pyproj (EPSG:3857 → 4326)."""
+    import math
+    import urllib.request
+    from pyproj import Transformer
+    to_degrees = Transformer.from_crs("EPSG:3857", "EPSG:4326", always_xy=True)
+    to_metres = Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True)
+    origin = 20037508.342789244
+    lon, lat = (bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2
+    x, y = to_metres.transform(lon, lat)
+    for layer, z in [("listings", 11), ("listings", 13), ("listings", 16), ("districts", 10), ("parcels", 14), ("buildings", 15)]:
+        side = 2 * origin / 2 ** z
+        col, row = int((x + origin) / side), int((origin - y) / side)
+        west, north = to_degrees.transform(-origin + col * side, origin - row * side)
+        east, south = to_degrees.transform(-origin + (col + 1) * side, origin - (row + 1) * side)
+        path = os.path.join(workdir, f"{layer}-{z}.mvt")
+        try:
+            with urllib.request.urlopen(f"{url}/collections/{layer}/tiles/WebMercatorQuad/{z}/{row}/{col}") as r:
+                status, data = r.status, r.read()
+        except Exception as error:
+            check(False, f"tile {layer} {z}/{row}/{col}: {error}")
+            continue
+        if status == 204:
+            check(layer != "listings", f"tile {layer} {z}/{row}/{col} is empty (204)")
+            continue
+        open(path, "wb").write(data)
+        decoded = subprocess.run(["ogr2ogr", "-f", "GeoJSON", "/vsistdout/", path, "-oo", f"X={col}", "-oo", f"Y={row}", "-oo", f"Z={z}"],
+                                 capture_output=True, text=True)
+        features = json.loads(decoded.stdout)["features"] if decoded.returncode == 0 and decoded.stdout.strip() else []
+        check(len(data) <= 500_000 and features, f"GDAL decodes tile {layer} {z}/{row}/{col}: {len(features)} features, {len(data)} bytes")
+        if layer == "listings":
+            held = sum(f["properties"].get("count", 1) for f in features)
+            matched = get_json(f"{url}/collections/listings/items?bbox={west},{south},{east},{north}&limit=1").get("numberMatched")
+            check(held == matched, f"tile listings {z}/{row}/{col} holds {held} listings; a bbox query over its bounds matches {matched}")
+        else:
+            kinds = {f["geometry"]["type"] for f in features if f["geometry"]}
+            check(kinds <= {"Polygon", "MultiPolygon"}, f"tile {layer} {z}: polygons ({', '.join(sorted(kinds))})")
+
+
 def browser(url, workdir):
     png = os.path.join(workdir, "map.png")
     base = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1200,800", "--virtual-time-budget=15000"]
     subprocess.run(base + [f"--screenshot={png}", f"{url}/map"], capture_output=True, text=True, timeout=120)
     dom = subprocess.run(base + ["--dump-dom", f"{url}/map"], capture_output=True, text=True, timeout=120).stdout
-    check('data-ready="true"' in dom, "the map page loaded its districts and listings (data-ready)")
+    check('data-ready="true"' in dom, "the map page loaded the listings in view (data-ready)")
     check("data-errors" not in dom, "no script errors on the map page")
+    import re
+    found = {k: v for k, v in re.findall(r'data-([a-z-]+)="([^"]*)"', dom.split("<body", 1)[1].split(">", 1)[0])}
+    if "in-view" in found and "view-box" in found:
+        box = [float(v) for v in found["view-box"].split(",")]
+        expected = polygon_count(url, box, found.get("view-filters", ""))
+        check(int(found["in-view"]) == expected, f"the page's listings in view ({found['in-view']}, filters {found.get('view-filters')!r}) "
+                                                 f"are what a polygon search over its box finds ({expected})")
+    else:
+        check(False, "the map page states its listings in view and its box")
     from PIL import Image
     image = Image.open(png).convert("RGB")
     # The map area is the left 880 px; its empty background is #eef1f4.
@@ -96,6 +162,7 @@ def main():
     os.makedirs(args.workdir, exist_ok=True)
     gdal(args.url, args.listings, args.workdir)
     owslib(args.url, [float(v) for v in args.bbox.split(",")])
+    tiles(args.url, args.workdir, [float(v) for v in args.bbox.split(",")])
     if not args.skip_browser:
         browser(args.url, args.workdir)
     if args.schemathesis_examples:

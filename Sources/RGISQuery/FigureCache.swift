@@ -5,8 +5,8 @@ import RGISStore
 /// (``FeatureStore/marketVersion()``) stays the same: a planner's map asks for the same figures on
 /// every load, and they change only when a listing, demand, district or client is written.
 public final class FigureCache: Sendable {
-    /// Entries kept; the oldest goes first.
-    static let capacity = 64
+    /// Entries kept; the least recently used goes first.
+    let capacity: Int
 
     private struct Entry: @unchecked Sendable {
         var version: Int64
@@ -16,7 +16,7 @@ public final class FigureCache: Sendable {
 
     private let entries = Mutex<(map: [String: Entry], clock: UInt64)>(([:], 0))
 
-    public init() {}
+    public init(capacity: Int = 64) { self.capacity = capacity }
 
     /// The value under `key` if it was computed at `version`, else `compute()`'s, kept.
     func value<T: Sendable>(_ key: String, version: Int64, _ compute: () async throws -> T) async throws -> T {
@@ -31,7 +31,7 @@ public final class FigureCache: Sendable {
         entries.withLock { state in
             state.clock += 1
             state.map[key] = Entry(version: version, value: value, used: state.clock)
-            if state.map.count > Self.capacity, let oldest = state.map.min(by: { $0.value.used < $1.value.used })?.key {
+            if state.map.count > capacity, let oldest = state.map.min(by: { $0.value.used < $1.value.used })?.key {
                 state.map.removeValue(forKey: oldest)
             }
         }

@@ -12,6 +12,8 @@ public struct QueryEngine: Sendable {
     public let archive: any ArchiveStore
     /// Indicators and series by market version, shared by every copy of this engine.
     let figureCache = FigureCache()
+    /// Listing and district tiles, kept while the market stays the same (a map asks for the same tiles on every pan).
+    let tileCache = FigureCache(capacity: 2048)
 
     public init(features: any FeatureStore, archive: any ArchiveStore) {
         self.features = features

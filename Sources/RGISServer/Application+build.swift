@@ -53,6 +53,7 @@ public func buildApplication(
     endpoints += CollectionsController(state: state).endpoints
     endpoints += SearchController(state: state).endpoints
     endpoints += AlertsController(state: state).endpoints
+    endpoints += TilesController(state: state).endpoints
     endpoints += MatchingController(state: state).endpoints
     endpoints += ArchiveController(state: state).endpoints
     endpoints += RecordsController(state: state).endpoints

@@ -84,7 +84,8 @@ enum RoleTable {
     static let publicOperations: Set<String> = [
         "getLandingPage", "getConformance", "getHealth", "getMetrics", "getAPI", "getCollections", "describeCollection", "getFeatures",
         "getFeature", "getMap", "getLeafletFile", "getLeafletImage", "searchRadius", "searchPolygon", "locate", "districtListings",
-        "indicators", "indicatorSeries", "describeAlerts", "getAlerts", "alertFeed", "optionsFeatures", "optionsFeature", "listingEvents",
+        "indicators", "indicatorSeries", "describeAlerts", "getAlerts", "alertFeed", "getTileMatrixSets", "getTileMatrixSet", "getTilesets",
+        "getTileset", "getTile", "listingClusters", "optionsFeatures", "optionsFeature", "listingEvents",
         "unsubscribePage", "unsubscribe", "reactionPage", "react", "digestPage",
     ]
     /// Agents' operations on agent A's records: agent B is refused.
@@ -150,7 +151,8 @@ struct AccessMatrixTests {
     static func sample(_ operation: String, method: String, template: String, _ server: AccessServer) -> Sample {
         let values = ["collectionId": "listings", "featureId": server.listingA, "listingId": server.listingA, "clientId": AccessFixture.clientA,
                       "demandId": AccessFixture.demandA, "parcelId": AccessFixture.parcel, "districtId": "D01", "file": "leaflet.js",
-                      "subscriptionId": String(server.subscriptionA), "hookId": String(server.alertHook)]
+                      "subscriptionId": String(server.subscriptionA), "hookId": String(server.alertHook),
+                      "tileMatrixSetId": "WebMercatorQuad", "tileMatrix": "13", "tileRow": "2846", "tileCol": "4301"]
         var path = template
         for (name, value) in values { path = path.replacingOccurrences(of: "{\(name)}", with: value) }
         let point = #"{"type":"Feature","geometry":{"type":"Point","coordinates":[9.05,48.03]},"properties":{"list_price":300000,"property_type":"apartment","bedrooms":2,"living_area_m2":60}}"#
@@ -162,6 +164,7 @@ struct AccessMatrixTests {
         case "searchPolygon": s.body = #"{"type":"Polygon","coordinates":[[[9.04,48.02],[9.06,48.02],[9.06,48.04],[9.04,48.04],[9.04,48.02]]]}"#
         case "locate": s.path += "?lon=9.05&lat=48.03"
         case "indicatorSegments": s.path += "?by=household"
+        case "listingClusters": s.path += "?bbox=9.0,48.0,9.1,48.1&zoom=12"
         case "districtListings": s.path = "/districts/\(server.districtID)/listings"
         case "matchNewListing": s.body = point
         case "getFeature": s.mustShow = [.privateA]

@@ -122,7 +122,9 @@ struct CollectionsController {
             "links": .array([
                 link(url, rel: "self", type: MediaTypes.json),
                 link("\(url)/items", rel: "items", type: MediaTypes.geoJSON, title: "\(entry.1) as GeoJSON"),
-            ]),
+            ] + (QueryEngine.tiledLayers.contains(layer) ? [
+                link("\(url)/tiles", rel: "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector", type: MediaTypes.json, title: "\(entry.1) as vector tiles"),
+            ] : [])),
         ])
     }
 

@@ -18,7 +18,7 @@ struct LandingController {
         "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
         "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
         "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/features",
-    ]
+    ] + TilesController.conformance
 
     var endpoints: [Endpoint] {
         let own = [landing, conformancePage, health, metricsPage]
@@ -49,6 +49,7 @@ struct LandingController {
                     link("\(base)/api", rel: "service-desc", type: MediaTypes.openAPI, title: "The API definition"),
                     link("\(base)/conformance", rel: "conformance", type: MediaTypes.json, title: "Conformance classes"),
                     link("\(base)/collections", rel: "data", type: MediaTypes.json, title: "Collections"),
+                    link("\(base)/tileMatrixSets", rel: "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes", type: MediaTypes.json, title: "Tile matrix sets"),
                     link("\(base)/map", rel: "alternate", type: "text/html", title: "Map"),
                 ]),
             ]))

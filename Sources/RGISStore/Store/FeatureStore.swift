@@ -71,6 +71,14 @@ public protocol FeatureStore: Sendable {
     /// them stay valid while it does not).
     func marketVersion() async throws -> Int64
 
+    /// The features of a layer meeting a tile and its buffer, simplified to a tile unit, clipped to
+    /// the buffer and in the tile's coordinates (``VectorTile/extent``), in storage order.
+    func tileFeatures(_ query: TileQuery) async throws -> [TileFeature]
+
+    /// The listings inside a box (exactly: every listing a bbox query over it returns) grouped by the
+    /// cells of the pixel grid at a zoom, in cell order.
+    func listingClusters(_ query: ClusterQuery) async throws -> [ListingCluster]
+
     /// Counts and extents of every layer, kept by the store as rows change: no table is scanned.
     func layerStatistics() async throws -> [LayerStatistics]
 
