@@ -66,6 +66,8 @@ struct Endpoint: Sendable {
     var namesRecordInQuery = false
     /// The status of success: 200, 201 (created) or 204 (no content).
     var success = 200
+    /// Other answers without a body besides success, by status (a tile's 204 when empty, 304 when unchanged).
+    var alsoAnswers: [Int: String] = [:]
     /// Who may call it (checked before the handler runs).
     var access: Access = .anyone
     /// OGC API – Features route: every bad parameter is a 400.

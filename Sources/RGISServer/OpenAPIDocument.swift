@@ -131,6 +131,7 @@ enum OpenAPIDocument {
         case 204: r["204"] = .object(["description": .string("Done; no content")])
         default: r["200"] = .object(["description": .string("Success"), "content": content])
         }
+        for (status, text) in e.alsoAnswers { r[String(status)] = .object(["description": .string(text)]) }
         if !e.pathParameters.isEmpty || e.path.contains("match") || e.namesRecordInQuery { r["404"] = error("No such collection or record") }
         if !e.ogc { r["422"] = error("A well-formed value that breaks a rule (an invalid polygon, a radius out of range)") }
         if e.body != nil { r["413"] = error("The body is larger than 10 MiB") }
