@@ -134,6 +134,9 @@ def browser(url, workdir):
     share = drawn / (880 * 800)
     check(share > 0.2, f"the map area is drawn: {share:.0%} of its pixels differ from the background")
     print(f"screenshot: {png}")
+    page = subprocess.run(base + ["--dump-dom", f"{url}/collections/listings/items?limit=50"], capture_output=True, text=True, timeout=120).stdout
+    check("<h1>Items of listings</h1>" in page and 'data-ready="true"' in page and page.count("<tr><td>") == 50,
+          "a browser gets the items as an HTML table with its map (Accept: text/html)")
 
 
 def schemathesis(url, workdir, examples, token):

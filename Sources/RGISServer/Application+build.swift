@@ -74,7 +74,8 @@ public func buildApplication(
                     : QueryParameters(request, allowed: endpoint.query, extra: endpoint.acceptsPropertyFilters).request
                 let call = EndpointCall(request: request, context: context, parameters: parameters, caller: caller,
                                         endpointPath: endpoint.path, trail: trail)
-                return try await limits.run(heavy: endpoint.heavy) { try await endpoint.handler(call) }
+                let response = try await limits.run(heavy: endpoint.heavy) { try await endpoint.handler(call) }
+                return endpoint.ogc && endpoint.method == .get && HTMLPages.wanted(request) ? try await HTMLPages.render(response, request: request) : response
             } catch {
                 let (problem, isInternal) = Problem.from(error, ogc: endpoint.ogc)
                 if isInternal { logger.error("request \(context.requestID) \(request.method) \(request.uri.path) failed: \(error)") }

@@ -117,7 +117,9 @@ enum OpenAPIDocument {
     static func responses(_ e: Endpoint) -> [String: JSONValue] {
         let problem: JSONValue = .object(["application/problem+json": .object(["schema": .object(["$ref": .string("#/components/schemas/Problem")])])])
         func error(_ text: String) -> JSONValue { .object(["description": .string(text), "content": problem]) }
-        let content: JSONValue = .object(Dictionary(uniqueKeysWithValues: ([e.produces] + e.alsoProduces).map { type in
+        // An OGC page with f=html is also served as HTML (HTMLPages).
+        let html = e.ogc && e.method == .get && e.query.contains { $0.name == "f" && $0.values?.contains("html") == true } ? [MediaTypes.html] : []
+        let content: JSONValue = .object(Dictionary(uniqueKeysWithValues: ([e.produces] + e.alsoProduces + html).map { type in
             (type, JSONValue.object(["schema": .object(type.hasPrefix("text/") ? ["type": .string("string")] : ["type": .string("object")])]))
         }))
         var r: [String: JSONValue] = [

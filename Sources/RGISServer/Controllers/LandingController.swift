@@ -18,6 +18,7 @@ struct LandingController {
         "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
         "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
         "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/features",
+        HTMLPages.conformance,
     ] + TilesController.conformance
 
     var endpoints: [Endpoint] {
@@ -29,7 +30,7 @@ struct LandingController {
         return own + [api]
     }
 
-    static let format = ParameterSpec("f", .string, "Response format", values: ["json"])
+    static let format = ParameterSpec("f", .string, "Response format: json (the default for clients) or html (the default for browsers)", values: ["json", "html"])
 
     /// How `/api` describes itself: the route above, seen from the document (which cannot hold the
     /// closure that writes it). Never registered with the router.
