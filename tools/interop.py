@@ -134,6 +134,22 @@ def browser(url, workdir):
     share = drawn / (880 * 800)
     check(share > 0.2, f"the map area is drawn: {share:.0%} of its pixels differ from the background")
     print(f"screenshot: {png}")
+    planner_png = os.path.join(workdir, "planner.png")
+    subprocess.run(base + [f"--screenshot={planner_png}", f"{url}/map#planner"], capture_output=True, text=True, timeout=120)
+    dom = subprocess.run(base + ["--dump-dom", f"{url}/map#planner"], capture_output=True, text=True, timeout=120).stdout
+    shown = {k: v for k, v in re.findall(r'data-([a-z-]+)="([^"]*)"', dom.split("<body", 1)[1].split(">", 1)[0])}
+    if shown.get("planner-ready") == "true":
+        # The legend's breaks are the quantiles of the values the map shows, recomputed from the series.
+        series = get_json(f"{url}/indicators/series?level={shown['planner-level']}")
+        values = sorted(m[shown["planner-figure"]] for d in series["districts"] for m in d["months"]
+                        if m["month"] == shown["planner-month"] and isinstance(m.get(shown["planner-figure"]), (int, float)))
+        breaks = sorted({values[min(len(values) - 1, (i * len(values)) // 5)] for i in range(1, 5)}) if values else []
+        page_breaks = [float(b) for b in shown.get("planner-breaks", "").split(",") if b]
+        check(page_breaks == [float(b) for b in breaks],
+              f"planner view: {shown['planner-figure']} in {shown['planner-month']}, legend breaks {page_breaks} are the quantiles of the {len(values)} values")
+    else:
+        check(False, "the planner view loaded (data-planner-ready)")
+    print(f"screenshot: {planner_png}")
     page = subprocess.run(base + ["--dump-dom", f"{url}/collections/listings/items?limit=50"], capture_output=True, text=True, timeout=120).stdout
     check("<h1>Items of listings</h1>" in page and 'data-ready="true"' in page and page.count("<tr><td>") == 50,
           "a browser gets the items as an HTML table with its map (Accept: text/html)")
