@@ -110,7 +110,37 @@ def tiles(url, workdir, bbox):
             check(kinds <= {"Polygon", "MultiPolygon"}, f"tile {layer} {z}: polygons ({', '.join(sorted(kinds))})")
 
 
-def browser(url, workdir):
+def page_data(dom):
+    import html
+    import re
+    return {k: html.unescape(v) for k, v in re.findall(r'data-([a-z-]+)="([^"]*)"', dom.split("<body", 1)[1].split(">", 1)[0])} if "<body" in dom else {}
+
+
+def signed_in_views(url, base, token):
+    """The agent and regulator views with a token passed in the page's fragment (never sent to the server)."""
+    import urllib.error
+    import urllib.request
+
+    def authorised(path):
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url + path, headers={"Authorization": f"Bearer {token}"})) as r:
+                return json.load(r)
+        except urllib.error.HTTPError as error:
+            check(False, f"GET {path}: {error.code} {error.read()[:300]!r}")
+            return {}
+    agent = page_data(subprocess.run(base + ["--dump-dom", f"{url}/map#agent&token={token}"], capture_output=True, text=True, timeout=120).stdout)
+    clients = len(authorised("/clients?limit=1000").get("clients", []))
+    check(agent.get("clients") == str(clients), f"agent view: the token's {agent.get('clients')} clients to choose from (the API lists {clients})")
+    regulator = page_data(subprocess.run(base + ["--dump-dom", f"{url}/map#regulator&token={token}"], capture_output=True, text=True, timeout=120).stdout)
+    if regulator.get("regulator-ready") == "true":
+        found = authorised(f"/collections/archive-parcels/items?{regulator['archive-query']}&limit=5000").get("numberReturned")
+        check(regulator.get("archive-parcels") == str(found),
+              f"regulator view: {regulator.get('archive-parcels')} parcels drawn for {regulator['archive-query']} (the archive returns {found})")
+    else:
+        check(False, "the regulator view loaded (data-regulator-ready)")
+
+
+def browser(url, workdir, token=None):
     png = os.path.join(workdir, "map.png")
     base = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1200,800", "--virtual-time-budget=15000"]
     subprocess.run(base + [f"--screenshot={png}", f"{url}/map"], capture_output=True, text=True, timeout=120)
@@ -150,6 +180,8 @@ def browser(url, workdir):
     else:
         check(False, "the planner view loaded (data-planner-ready)")
     print(f"screenshot: {planner_png}")
+    if token:
+        signed_in_views(url, base, token)
     page = subprocess.run(base + ["--dump-dom", f"{url}/collections/listings/items?limit=50"], capture_output=True, text=True, timeout=120).stdout
     check("<h1>Items of listings</h1>" in page and 'data-ready="true"' in page and page.count("<tr><td>") == 50,
           "a browser gets the items as an HTML table with its map (Accept: text/html)")
@@ -183,7 +215,7 @@ def main():
     owslib(args.url, [float(v) for v in args.bbox.split(",")])
     tiles(args.url, args.workdir, [float(v) for v in args.bbox.split(",")])
     if not args.skip_browser:
-        browser(args.url, args.workdir)
+        browser(args.url, args.workdir, args.token)
     if args.schemathesis_examples:
         schemathesis(args.url, args.workdir, args.schemathesis_examples, args.token)
     print(f"interop: {len(failures)} failed" if failures else "interop: all checks passed")

@@ -42,6 +42,14 @@ struct InteropTests {
         try db.loadShared("berlin-prenzlauer/boundary.geojson", into: .districts, map: "neighbourh=name")
         try db.loadShared("prague-bubenec/plots.geojson", into: .parcels, idField: "ID")
         try db.loadShared("prague-bubenec/buildings.geojson", into: .buildings, idField: "uID")
+        // The same plots as the property archive, one of them split, for the regulator's view.
+        let archive = ArchiveRegister(db)
+        func record(_ date: String) throws -> ArchiveRecord {
+            ArchiveRecord(date: try ValidDate(parsing: date), recordedAt: try RecordTime(parsing: date, field: "recorded_at", day: .startOfDay))
+        }
+        _ = try archive.register(.parcels, fromFile: Fixtures.shared("prague-bubenec/plots.geojson"), idField: "ID", record: try record("2010-01-01"))
+        _ = try archive.split(parcel: "760", line: .lineString([Position(lon: 14.4062, lat: 50.1010), Position(lon: 14.4062, lat: 50.0999)]),
+                              record: try record("2012-01-01"))
         try runInterop(database: db.path, listings: 2203, bbox: "13.41,52.535,13.425,52.545")
     }
 }
