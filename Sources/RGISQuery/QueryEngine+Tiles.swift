@@ -74,9 +74,8 @@ extension QueryEngine {
     /// The listings in a viewport as the map draws them: cells of `cellPixels` at `zoom` with exact
     /// counts (a listing alone in its cell comes with its id), and their total, which is the number a
     /// bbox query over the same box and filter matches.
-    public func listingClusters(box: BBox.Part, zoom: Int, cellPixels: Int = 60, filter: ListingFilter) async throws -> (features: [StoredFeature], total: Int) {
+    public func listingClusters(box: BBox.Part, zoom: Int, cellPixels: Int = 64, filter: ListingFilter) async throws -> (features: [StoredFeature], total: Int) {
         try filter.validate()
-        guard (16...256).contains(cellPixels) else { throw RGISError(.invalidValue, "cell is 16 to 256 pixels, not \(cellPixels)", at: "parameter cell") }
         let clusters = try await features.listingClusters(try ClusterQuery(box: box, zoom: zoom, cellPixels: cellPixels, filter: filter))
         let shown = clusters.map { c in
             StoredFeature(fid: c.singleFID ?? 0, id: c.singleID ?? "cell-\(zoom)-\(c.column)-\(c.row)",

@@ -55,6 +55,9 @@ public struct ClusterQuery: Sendable {
         guard (0...TileID.maximumZoom).contains(zoom) else {
             throw RGISError(.invalidValue, "zoom is 0 to \(TileID.maximumZoom), not \(zoom)", at: "parameter zoom")
         }
+        guard [16, 32, 64, 128, 256].contains(cellPixels) else {
+            throw RGISError(.invalidValue, "cell is 16, 32, 64, 128 or 256 pixels, not \(cellPixels)", at: "parameter cell")
+        }
         guard box.west <= box.east, box.south <= box.north else {
             throw RGISError(.invalidValue, "bbox is west,south,east,north with west ≤ east and south ≤ north", at: "parameter bbox")
         }

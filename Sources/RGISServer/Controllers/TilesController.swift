@@ -75,7 +75,7 @@ struct TilesController {
                      summary: "The listings in a box as the map draws them at a zoom: cells with exact counts (numberMatched is their sum), a listing alone in its cell with its id",
                      tag: "Search", query: [ParameterSpec("bbox", .string, required: true, "west,south,east,north in degrees"),
                                             ParameterSpec("zoom", .integer, required: true, "The map's zoom, 0–\(TileID.maximumZoom)", minimum: 0, maximum: Double(TileID.maximumZoom)),
-                                            ParameterSpec("cell", .integer, "Cell side in pixels (16–256, default 60)", minimum: 16, maximum: 256)]
+                                            ParameterSpec("cell", .integer, "Cell side in pixels: 16, 32, 64 (the default), 128 or 256", minimum: 16, maximum: 256)]
                          + SearchController.filters,
                      produces: MediaTypes.geoJSON, handler: clusters),
         ]
@@ -175,7 +175,7 @@ struct TilesController {
             throw RGISError(.invalidValue, "a map's box does not cross the antimeridian", at: "parameter bbox")
         }
         guard let zoom = try p.int("zoom") else { throw RGISError(.malformedInput, "zoom is required", at: "parameter zoom") }
-        let (features, total) = try await state.engine.listingClusters(box: part, zoom: zoom, cellPixels: try p.int("cell") ?? 60, filter: try ListingFilter(p))
+        let (features, total) = try await state.engine.listingClusters(box: part, zoom: zoom, cellPixels: try p.int("cell") ?? 64, filter: try ListingFilter(p))
         var out = #"{"type":"FeatureCollection","features":["#
         for (i, f) in features.enumerated() {
             if i > 0 { out += "," }

@@ -35,7 +35,7 @@ struct BulkSpatialIndex {
         layer = Layer.allCases.first { $0.table == table && DistrictPlacement.layers.contains($0) }
         // The spatial index's triggers, and the placement in districts where the layer has one.
         // The market version moves once at the end instead of once a row (and once a placed row).
-        let names = ["gii_\(table)_geom", "tmi_\(table)_geom", "ggi_\(table)_geom", "\(table)_place_insert",
+        let names = ["gii_\(table)_geom", "tmi_\(table)_geom", "ggi_\(table)_geom", "\(table)_place_insert", ListingPixels.insertTrigger,
                      MarketVersion.trigger(table, "insert"), MarketVersion.trigger(table, "update")]
         triggers = try Row.fetchAll(db, sql: "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN (\(names.map { _ in "?" }.joined(separator: ", ")))",
                                     arguments: StatementArguments(names)).map { ($0[0], $0[1]) }
@@ -71,6 +71,7 @@ struct BulkSpatialIndex {
         if let layer, triggers.contains(where: { $0.name == DistrictPlacement.insertTrigger(layer) }) {
             try DistrictPlacement.place(db, layer: layer, fromFid: firstNewFid)
         }
+        if triggers.contains(where: { $0.name == ListingPixels.insertTrigger }) { try ListingPixels.fill(db, fromFid: firstNewFid) }
         for index in indexes { try db.execute(sql: index.sql) }
         if triggers.contains(where: { $0.name == MarketVersion.trigger(table, "insert") }) { try MarketVersion.bump(db) }
         for trigger in triggers { try db.execute(sql: trigger.sql) }

@@ -51,6 +51,10 @@ extension RGISDatabase {
             for (layer, n) in try DistrictPlacement.misplaced(db) {
                 problems.append(CheckProblem(scope: layer.rawValue, message: "\(n) records are not placed in the districts that hold them now; importing the districts again places every record"))
             }
+            let unpixelled = try ListingPixels.misplaced(db)
+            if unpixelled > 0 {
+                problems.append(CheckProblem(scope: "listings", message: "\(unpixelled) listings' map pixels (map_x, map_y) are not where their points lie"))
+            }
             return problems
         }
     }

@@ -41,6 +41,7 @@ enum Schema {
         migrator.registerMigration("v6-demand-centres", migrate: DemandFitIndex.addCentres)
         migrator.registerMigration("v7-district-placement", migrate: DistrictPlacement.create)
         migrator.registerMigration("v8-alert-hooks", migrate: AlertHookSchema.create)
+        migrator.registerMigration("v9-listing-pixels", migrate: ListingPixels.create)
         return migrator
     }
 

@@ -63,28 +63,43 @@ extension SpatiaLiteStore {
         let filter = try query.filter.sql(alias: "t", layer: .listings)
         return try await read { db in
             let b = query.box
-            let cursor = try db.rowCursor("""
-                SELECT t.fid, ST_X(t.geom), ST_Y(t.geom), t.list_price FROM listings t
-                WHERE \(SpatialSQL.candidates(.listings, boxes: [b])) AND ST_X(t.geom) BETWEEN \(b.west) AND \(b.east)
-                  AND ST_Y(t.geom) BETWEEN \(b.south) AND \(b.north)\(filter)
-                """)
-            struct Cell { var count = 0, lon = 0.0, lat = 0.0, priceMin: Double?, priceMax: Double?, fid: Int64 = 0 }
+            // The box in zoom-24 pixels. A listing strictly inside its edge pixels is inside the box;
+            // those in the edge pixels are tested on their points, so that the counts are exact.
+            let nw = TileID.pixel(Position(lon: b.west, lat: b.north), zoom: ListingPixels.zoom)
+            let se = TileID.pixel(Position(lon: b.east, lat: b.south), zoom: ListingPixels.zoom)
+            let x0 = Int64(nw.x.rounded(.down)), x1 = Int64(se.x.rounded(.down)), y0 = Int64(nw.y.rounded(.down)), y1 = Int64(se.y.rounded(.down))
+            let shift = ListingPixels.bits - (query.zoom + 8) + query.cellPixels.trailingZeroBitCount
+            struct Cell { var count = 0, sumX = 0.0, sumY = 0.0, priceMin: Double?, priceMax: Double?, fid: Int64 = 0 }
             var cells: [Int64: Cell] = [:]
-            let cell = Double(query.cellPixels)
-            while let row = try cursor.next() {
-                let p = Position(lon: row[1], lat: row[2])
-                let pixel = TileID.pixel(p, zoom: query.zoom)
-                let key = Int64(pixel.x / cell) << 32 | Int64(pixel.y / cell)
+            func add(_ key: Int64, _ count: Int, _ sumX: Double, _ sumY: Double, _ low: Double?, _ high: Double?, _ fid: Int64) {
                 var c = cells[key, default: Cell()]
-                c.count += 1
-                c.lon += p.lon
-                c.lat += p.lat
-                if let price = row[3] as Double? {
-                    c.priceMin = min(c.priceMin ?? price, price)
-                    c.priceMax = max(c.priceMax ?? price, price)
-                }
-                c.fid = row[0]
+                c.count += count
+                c.sumX += sumX
+                c.sumY += sumY
+                if let low { c.priceMin = min(c.priceMin ?? low, low) }
+                if let high { c.priceMax = max(c.priceMax ?? high, high) }
+                c.fid = max(c.fid, fid)
                 cells[key] = c
+            }
+            let grouped = try db.rows("""
+                SELECT t.map_x >> \(shift) AS cx, t.map_y >> \(shift) AS cy, count(*), sum(t.map_x), sum(t.map_y), min(t.list_price), max(t.list_price), max(t.fid)
+                FROM listings t INDEXED BY listings_map
+                WHERE t.map_x > \(x0) AND t.map_x < \(x1) AND t.map_y > \(y0) AND t.map_y < \(y1)\(filter)
+                GROUP BY cx, cy
+                """)
+            for row in grouped {
+                let cx: Int64 = row[0], cy: Int64 = row[1]
+                add(cx << 32 | cy, row[2], row[3], row[4], row[5], row[6], row[7])
+            }
+            let edges = try db.rows("""
+                SELECT t.map_x, t.map_y, t.list_price, t.fid FROM listings t INDEXED BY listings_map
+                WHERE t.map_x BETWEEN \(x0) AND \(x1) AND t.map_y BETWEEN \(y0) AND \(y1)
+                  AND (t.map_x IN (\(x0), \(x1)) OR t.map_y IN (\(y0), \(y1)))
+                  AND ST_X(t.geom) BETWEEN \(b.west) AND \(b.east) AND ST_Y(t.geom) BETWEEN \(b.south) AND \(b.north)\(filter)
+                """)
+            for row in edges {
+                let x: Int64 = row[0], y: Int64 = row[1], price: Double? = row[2]
+                add((x >> Int64(shift)) << 32 | (y >> Int64(shift)), 1, Double(x), Double(y), price, price, row[3])
             }
             let singles = cells.values.filter { $0.count == 1 }.map(\.fid)
             var ids: [Int64: String] = [:]
@@ -92,10 +107,13 @@ extension SpatiaLiteStore {
                 let part = Array(singles[chunk..<min(chunk + 500, singles.count)])
                 for row in try db.rows("SELECT fid, id FROM listings WHERE fid IN (\(SpatialSQL.list(part)))") { ids[row[0]] = row[1] }
             }
+            let world = Double(UInt64(1) << UInt64(ListingPixels.bits))
             return cells.sorted { $0.key < $1.key }.map { key, c in
-                ListingCluster(column: Int(key >> 32), row: Int(key & 0xFFFF_FFFF), count: c.count,
-                               position: Position(lon: c.lon / Double(c.count), lat: c.lat / Double(c.count)), priceMin: c.priceMin, priceMax: c.priceMax,
-                               singleID: c.count == 1 ? ids[c.fid] : nil, singleFID: c.count == 1 ? c.fid : nil)
+                let mx = c.sumX / Double(c.count) / world, my = c.sumY / Double(c.count) / world
+                let position = Position(lon: mx * 360 - 180, lat: TileID.latitude((0.5 - my) * 2 * TileID.originMetres))
+                return ListingCluster(column: Int(key >> 32), row: Int(key & 0xFFFF_FFFF), count: c.count, position: position,
+                                      priceMin: c.priceMin, priceMax: c.priceMax,
+                                      singleID: c.count == 1 ? ids[c.fid] : nil, singleFID: c.count == 1 ? c.fid : nil)
             }
         }
     }

@@ -1,0 +1,57 @@
+import GRDB
+import RGISCore
+
+/// Each listing records where it lies in the WebMercatorQuad pixel grid at zoom 24 (`map_x`, `map_y`:
+/// 0 … 2³² from the top left; PROJ, through SpatiaLite, transforms the point), indexed with the
+/// fields the map filters by, so that the map's clusters are a grouped read of one covering index
+/// range (a cell at zoom z is `map_x >> k`) instead of a geometry per listing and request.
+///
+/// Kept by triggers on insert and move; a bulk import fills its new rows in one statement (``fill(_:fromFid:)``).
+enum ListingPixels {
+    static let insertTrigger = "listings_pixel_insert"
+    /// Pixels at zoom 24: 256 × 2²⁴ = 2³² across the world.
+    static let zoom = 24
+    static let bits = 32
+
+    static func expressions(_ geom: String) -> (x: String, y: String) {
+        let r = TileID.originMetres, scale = Double(UInt64(1) << UInt64(bits)) / (2 * r)
+        let mercator = "ST_Transform(\(geom), 3857)"
+        let x = "CAST(min(max((ST_X(\(mercator)) + \(r)) * \(scale), 0), 4294967295) AS INTEGER)"
+        // Latitudes beyond the grid's ±85.05° are clamped to its edge.
+        let y = "CAST(min(max((\(r) - ST_Y(ST_Transform(MakePoint(X(\(geom)), min(max(Y(\(geom)), -85.0511287798), 85.0511287798), 4326), 3857))) * \(scale), 0), 4294967295) AS INTEGER)"
+        return (x, y)
+    }
+
+    /// Migration v9: the columns, the index and the triggers, every stored listing filled.
+    static func create(_ db: Database) throws {
+        try db.execute(sql: "ALTER TABLE listings ADD COLUMN map_x INTEGER; ALTER TABLE listings ADD COLUMN map_y INTEGER")
+        try fill(db, fromFid: 0)
+        try db.execute(sql: """
+            CREATE INDEX listings_map ON listings(map_x, map_y, status, property_type, bedrooms, list_price, living_area_m2, year_built, list_date);
+            \(triggers)
+            """)
+    }
+
+    static var triggers: String {
+        let (x, y) = expressions("NEW.geom")
+        return """
+            CREATE TRIGGER \(insertTrigger) AFTER INSERT ON listings WHEN NEW.geom IS NOT NULL BEGIN
+                UPDATE listings SET map_x = \(x), map_y = \(y) WHERE fid = NEW.fid;
+            END;
+            CREATE TRIGGER listings_pixel_move AFTER UPDATE OF geom ON listings BEGIN
+                UPDATE listings SET map_x = \(x), map_y = \(y) WHERE fid = NEW.fid;
+            END;
+            """
+    }
+
+    static func fill(_ db: Database, fromFid: Int64) throws {
+        let (x, y) = expressions("geom")
+        try db.execute(sql: "UPDATE listings SET map_x = \(x), map_y = \(y) WHERE fid >= \(fromFid) AND geom IS NOT NULL")
+    }
+
+    /// Listings whose stored pixel differs from their point's (`rgis check`).
+    static func misplaced(_ db: Database) throws -> Int {
+        let (x, y) = expressions("geom")
+        return try Int.fetchOne(db, sql: "SELECT count(*) FROM listings WHERE geom IS NOT NULL AND (map_x IS NOT \(x) OR map_y IS NOT \(y))") ?? 0
+    }
+}
