@@ -153,18 +153,16 @@ extension Notifier {
             } catch {
                 return try await failed(delivery, error: "\(error)", retryAfter: nil)
             }
-            switch reply.status {
-            case 200..<300:
+            switch Self.verdict(reply) {
+            case .accepted:
                 try await store.recordAlertSent(delivery, now: clock())
                 return .sent
-            case 410:
+            case .gone:
                 try await store.recordAlertFailure(delivery, error: "410 Gone", retryAt: nil,
                                                    disableHook: "the receiver answered 410 Gone at \(Timestamp.text(now))", now: clock())
                 return .failed
-            case 429, 503:
-                return try await failed(delivery, error: "HTTP \(reply.status)", retryAfter: reply.retryAfterSeconds)
-            default:
-                return try await failed(delivery, error: "HTTP \(reply.status)", retryAfter: nil)
+            case .retry(let retryAfter):
+                return try await failed(delivery, error: "HTTP \(reply.status)", retryAfter: retryAfter)
             }
         } catch {
             logger.error("alert delivery \(delivery.messageID) could not be recorded: \(error)")

@@ -270,18 +270,29 @@ public struct Notifier: Sendable {
         } catch {
             return try await failed(delivery, error: "\(error)", retryAfter: nil)
         }
-        switch reply.status {
-        case 200..<300:
+        switch Self.verdict(reply) {
+        case .accepted:
             try await store.recordSent(delivery, now: clock())
             return .sent
-        case 410:
+        case .gone:
             try await store.recordFailure(delivery, error: "410 Gone", retryAt: nil,
                                           disable: .endpoint(reason: "the endpoint answered 410 Gone at \(Timestamp.text(now))"), now: clock())
             return .failed
-        case 429, 503:
-            return try await failed(delivery, error: "HTTP \(reply.status)", retryAfter: reply.retryAfterSeconds)
-        default:
-            return try await failed(delivery, error: "HTTP \(reply.status)", retryAfter: nil)
+        case .retry(let retryAfter):
+            return try await failed(delivery, error: "HTTP \(reply.status)", retryAfter: retryAfter)
+        }
+    }
+
+    /// What a receiver's reply means, for every webhook the notifier sends: 2xx accepted; 410 gone for
+    /// good (the receiver is turned off); anything else retried, after `Retry-After` for 429 and 503.
+    enum Verdict { case accepted, gone, retry(after: Double?) }
+
+    static func verdict(_ reply: HTTPReply) -> Verdict {
+        switch reply.status {
+        case 200..<300: .accepted
+        case 410: .gone
+        case 429, 503: .retry(after: reply.retryAfterSeconds)
+        default: .retry(after: nil)
         }
     }
 
