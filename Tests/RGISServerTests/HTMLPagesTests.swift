@@ -40,3 +40,35 @@ struct HTMLPagesTests {
         }
     }
 }
+
+@Suite("Items as CSV")
+struct ItemsCSVTests {
+    @Test("f=csv gives the page's features as rows (lon/lat or WKT, every field), paging in the Link header")
+    func csv() async throws {
+        try await DemoServer.shared.test { client in
+            let page = try await client.execute(uri: "/collections/listings/items?limit=25&status=active", method: .get) { try json($0) }
+            let features = try #require(page["features"]?.arrayValue)
+            try await client.execute(uri: "/collections/listings/items?limit=25&status=active&f=csv", method: .get) { response in
+                #expect(response.headers[.contentType] == "text/csv; charset=utf-8; header=present")
+                #expect(response.headers[HTTPField.Name("Link")!]?.contains("f=csv") == true && response.headers[HTTPField.Name("Link")!]?.contains("rel=\"next\"") == true)
+                let lines = String(buffer: response.body).components(separatedBy: "\r\n").filter { !$0.isEmpty }
+                #expect(lines.count == features.count + 1)
+                #expect(lines[0].hasPrefix("id,lon,lat,status,property_type,list_price"))
+                let first = lines[1].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+                let point = try #require(features[0]["geometry"]?["coordinates"]?.arrayValue)
+                #expect(first[0] == features[0]["id"]?.stringValue && Double(first[1]) == point[0].number && Double(first[2]) == point[1].number)
+                #expect(first[3] == "active")
+            }
+            let parcels: [JSONValue] = try await client.execute(uri: "/collections/parcels/items?limit=3", method: .get) { response -> [JSONValue] in
+                try json(response)["features"]?.arrayValue ?? []
+            }
+            try await client.execute(uri: "/collections/parcels/items?limit=3&f=csv", method: .get) { response in
+                let text = String(buffer: response.body)
+                let wkt = try #require(text.components(separatedBy: "\r\n")[1].split(separator: "\"").dropFirst().first.map(String.init))
+                let back = try Geometry(wkt: wkt)
+                let original = try Geometry(geoJSON: try #require(parcels[0]["geometry"]))
+                #expect(back.positions == original.positions, "the WKT reads back to the same shape")
+            }
+        }
+    }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import RGISCore
 import RGISQuery
@@ -26,7 +27,8 @@ struct CollectionsController {
                       pattern: #"^([0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9:.]+(Z|[+-][0-9:]+)?)?|\.\.)?(/([0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9:.]+(Z|[+-][0-9:]+)?)?|\.\.))?$"#),
         ParameterSpec("after", .integer, "Continue after this storage key (from a next link)"),
         ParameterSpec("before", .integer, "Continue before this storage key (from a prev link)"),
-        LandingController.format,
+        ParameterSpec("f", .string, "json (GeoJSON, the default for clients), html (the default for browsers) or csv (a row per feature; paging in the Link header)",
+                      values: ["json", "html", "csv"]),
     ]
 
     var endpoints: [Endpoint] {
@@ -37,7 +39,7 @@ struct CollectionsController {
                      tag: "Data", pathParameters: [Self.collectionID], query: [LandingController.format], ogc: true, handler: collection),
             Endpoint(method: .get, path: "/collections/{collectionId}/items", operationID: "getFeatures", summary: "Features of a collection, a page at a time",
                      tag: "Data", pathParameters: [Self.collectionID], query: Self.itemsParameters, acceptsPropertyFilters: true,
-                     produces: MediaTypes.geoJSON, ogc: true, handler: items),
+                     produces: MediaTypes.geoJSON, alsoProduces: [MediaTypes.csv], ogc: true, handler: items),
             Endpoint(method: .get, path: "/collections/{collectionId}/items/{featureId}", operationID: "getFeature", summary: "One feature",
                      tag: "Data", pathParameters: [Self.collectionID, Self.featureID], query: [LandingController.format],
                      produces: MediaTypes.geoJSON, ogc: true, handler: feature),
@@ -149,6 +151,18 @@ struct CollectionsController {
         if page.hasPrev, let first = page.firstFid { links.append(link(href(["before=\(first)"]), rel: "prev", type: MediaTypes.geoJSON)) }
         links.append(link("\(state.base(request))/collections/\(layer.rawValue)", rel: "collection", type: MediaTypes.json))
 
+        if parameters["f"] == "csv" {
+            // The same page as a table; the next and previous pages in the Link header (RFC 8288).
+            let features = try JSONValue.parse(Array("[\(page.featuresGeoJSON)]".utf8)).arrayValue ?? []
+            var response = Response.text(FeatureCSV.write(features, layer: layer), type: MediaTypes.csv)
+            let paging = links.compactMap { l -> String? in
+                guard let rel = l["rel"]?.stringValue, rel == "next" || rel == "prev", let href = l["href"]?.stringValue else { return nil }
+                return "<\(href)>; rel=\"\(rel)\""
+            }
+            if !paging.isEmpty { response.headers[HTTPField.Name("Link")!] = paging.joined(separator: ", ") }
+            if let matched = page.numberMatched { response.headers[HTTPField.Name("OGC-NumberMatched")!] = String(matched) }
+            return response
+        }
         return itemsResponse(&out, numberMatched: page.numberMatched, numberReturned: page.numberReturned, links: links)
     }
 }
