@@ -12,6 +12,7 @@ extension SpatiaLiteStore {
         if query.layer != .listings, !query.filter.isEmpty {
             throw RGISError(.invalidValue, "listing filters apply to the listings layer only, not \(query.layer.rawValue)", at: "parameter layer")
         }
+        if query.layer == .listings { return try await listingTileFeatures(query.tile, filter: layerFilter) }
         return try await read { db in
             let tile = query.tile
             let box = tile.boundsMetres(buffer: TileQuery.buffer)
@@ -59,15 +60,55 @@ extension SpatiaLiteStore {
         }
     }
 
-    public func listingClusters(_ query: ClusterQuery) async throws -> [ListingCluster] {
-        let filter = try query.filter.sql(alias: "t", layer: .listings)
-        return try await read { db in
-            let b = query.box
-            // The box in zoom-24 pixels. A listing strictly inside its edge pixels is inside the box;
-            // those in the edge pixels are tested on their points, so that the counts are exact.
+    /// A box in the listings' zoom-24 pixels: the interior (two pixels or more inside each edge, so
+    /// surely inside) read from the index alone, and the edge bands whose listings are tested on their
+    /// points, so that together they hold exactly what a bbox query over the box returns.
+    struct PixelBox {
+        let interior: SQL
+        let edges: SQL
+
+        init(_ b: BBox.Part) {
             let nw = TileID.pixel(Position(lon: b.west, lat: b.north), zoom: ListingPixels.zoom)
             let se = TileID.pixel(Position(lon: b.east, lat: b.south), zoom: ListingPixels.zoom)
             let x0 = Int64(nw.x.rounded(.down)), x1 = Int64(se.x.rounded(.down)), y0 = Int64(nw.y.rounded(.down)), y1 = Int64(se.y.rounded(.down))
+            interior = "t.map_x > \(x0) AND t.map_x < \(x1 - 1) AND t.map_y > \(y0) AND t.map_y < \(y1 - 1)"
+            edges = """
+                t.map_x BETWEEN \(x0 - 1) AND \(x1 + 1) AND t.map_y BETWEEN \(y0 - 1) AND \(y1 + 1)
+                AND NOT (t.map_x > \(x0) AND t.map_x < \(x1 - 1) AND t.map_y > \(y0) AND t.map_y < \(y1 - 1))
+                AND ST_X(t.geom) BETWEEN \(b.west) AND \(b.east) AND ST_Y(t.geom) BETWEEN \(b.south) AND \(b.north)
+                """
+        }
+    }
+
+    /// A listings tile from zoom 15: each listing at its stored pixel, no transform per row.
+    func listingTileFeatures(_ tile: TileID, filter: SQL) async throws -> [TileFeature] {
+        try await read { db in
+            let box = PixelBox(tile.bounds())
+            let span = Double(UInt64(1) << UInt64(ListingPixels.bits - tile.zoom))
+            let x0 = Double(tile.column) * span, y0 = Double(tile.row) * span
+            let unit = Double(VectorTile.extent) / span
+            let columns = TileQuery.columns(.listings)
+            let selected = SQL(sql: columns.map { "t.\($0)" }.joined(separator: ", "))
+            var features: [TileFeature] = []
+            for part in [box.interior, box.edges] {
+                for row in try db.rows("SELECT t.fid, t.id, t.map_x, t.map_y, \(selected) FROM listings t INDEXED BY listings_map WHERE \(part)\(filter)") {
+                    let x: Int64 = row[2], y: Int64 = row[3]
+                    var properties: [(String, JSONValue)] = [("id", .string(row[1]))]
+                    for (i, name) in columns.enumerated() {
+                        if let json = Self.json(row[4 + i] as DatabaseValue) { properties.append((name, json)) }
+                    }
+                    let point = TilePoint(x: Int32(((Double(x) - x0) * unit).rounded(.down)), y: Int32(((Double(y) - y0) * unit).rounded(.down)))
+                    features.append(TileFeature(fid: row[0], id: row[1], geometry: .points([point]), properties: properties))
+                }
+            }
+            return features.sorted { $0.fid < $1.fid }
+        }
+    }
+
+    public func listingClusters(_ query: ClusterQuery) async throws -> [ListingCluster] {
+        let filter = try query.filter.sql(alias: "t", layer: .listings)
+        return try await read { db in
+            let box = PixelBox(query.box)
             let shift = ListingPixels.bits - (query.zoom + 8) + query.cellPixels.trailingZeroBitCount
             struct Cell { var count = 0, sumX = 0.0, sumY = 0.0, priceMin: Double?, priceMax: Double?, fid: Int64 = 0 }
             var cells: [Int64: Cell] = [:]
@@ -84,7 +125,7 @@ extension SpatiaLiteStore {
             let grouped = try db.rows("""
                 SELECT t.map_x >> \(shift) AS cx, t.map_y >> \(shift) AS cy, count(*), sum(t.map_x), sum(t.map_y), min(t.list_price), max(t.list_price), max(t.fid)
                 FROM listings t INDEXED BY listings_map
-                WHERE t.map_x > \(x0) AND t.map_x < \(x1) AND t.map_y > \(y0) AND t.map_y < \(y1)\(filter)
+                WHERE \(box.interior)\(filter)
                 GROUP BY cx, cy
                 """)
             for row in grouped {
@@ -93,9 +134,7 @@ extension SpatiaLiteStore {
             }
             let edges = try db.rows("""
                 SELECT t.map_x, t.map_y, t.list_price, t.fid FROM listings t INDEXED BY listings_map
-                WHERE t.map_x BETWEEN \(x0) AND \(x1) AND t.map_y BETWEEN \(y0) AND \(y1)
-                  AND (t.map_x IN (\(x0), \(x1)) OR t.map_y IN (\(y0), \(y1)))
-                  AND ST_X(t.geom) BETWEEN \(b.west) AND \(b.east) AND ST_Y(t.geom) BETWEEN \(b.south) AND \(b.north)\(filter)
+                WHERE \(box.edges)\(filter)
                 """)
             for row in edges {
                 let x: Int64 = row[0], y: Int64 = row[1], price: Double? = row[2]
