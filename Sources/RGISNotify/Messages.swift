@@ -126,10 +126,7 @@ public struct MessageComposer: Sendable {
     }
 
     /// Text for HTML: `&`, `<`, `>` and `"` as entities.
-    public static func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-    }
+    public static func escape(_ s: String) -> String { MarkupText.escape(s) }
 
     /// RFC 2047 for a header with non-ASCII text.
     static func encodedWord(_ s: String) -> String {

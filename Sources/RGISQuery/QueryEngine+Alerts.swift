@@ -123,10 +123,7 @@ extension QueryEngine {
                 boxes["\(level.rawValue)/\(district.id)"] = "\(s) \(w) \(n) \(e)"
             }
         }
-        func escape(_ s: String) -> String {
-            s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-                .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-        }
+        let escape = MarkupText.escape
         // A month's change is dated at the end of that month (when its figures were complete).
         func updated(_ m: YearMonth) -> String { m.lastDay.text + "T23:59:59Z" }
         var out = """

@@ -42,21 +42,7 @@ enum HTMLPages {
         func finish(_ trailingHeaders: HTTPFields?) async throws {}
     }
 
-    static func escape(_ s: String) -> String {
-        var out = ""
-        out.reserveCapacity(s.count)
-        for c in s {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(c)
-            }
-        }
-        return out
-    }
+    static func escape(_ s: String) -> String { MarkupText.escape(s) }
 
     /// A link kept on this server and as HTML when it points at JSON.
     static func htmlHref(_ href: String, type: String?) -> String {
