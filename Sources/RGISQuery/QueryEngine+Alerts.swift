@@ -9,8 +9,8 @@ extension QueryEngine {
 
     /// The alerts in force at the last complete month on or before `asOf` (the month of `asOf` when
     /// it is that month's last day, else the month before), and the alerts raised and cleared over
-    /// the two years before, for the levels given.
-    public func alerts(asOf: ISODate, levels: [DistrictLevel], rules: AlertRules = AlertRules()) async throws -> AlertReport {
+    /// the two years before, for the levels given, from the series as `reusing` says.
+    public func alerts(asOf: ISODate, levels: [DistrictLevel], rules: AlertRules = AlertRules(), reusing: SeriesReuse = .all) async throws -> AlertReport {
         let month = Self.lastCompleteMonth(asOf)
         var active: [DistrictAlert] = []
         var changes: [AlertReport.Change] = []
@@ -19,7 +19,7 @@ extension QueryEngine {
             guard !levelRules.isEmpty else { continue }
             // Three months more, for the quarterly changes of the first months walked.
             let options = try SeriesOptions(level: level, from: month.adding(-Self.alertHistoryMonths - 3), to: month)
-            let series = try await series(options)
+            let series = try await series(options, reusing: reusing)
             for district in series.districts {
                 for rule in levelRules {
                     let (alert, log) = Self.walk(district, level: level, rule: rule)

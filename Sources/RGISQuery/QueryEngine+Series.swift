@@ -14,26 +14,84 @@ import RGISStore
 /// - stock figures (inventory, prices, days on market, cuts, long unsold, active demands, budget) are
 ///   taken at the month's last day (long unsold: listed more than 180 days before it); flows (new listings, closed sales at their close price, new demands) over the month.
 extension QueryEngine {
-    public func series(_ options: SeriesOptions, reusing: Bool = true) async throws -> MarketSeries {
-        guard reusing else { return try await computeSeries(options) }
-        let key = "series|\(options.level.rawValue)|\(options.district ?? "")|\(options.from.text)|\(options.to.text)"
-        return try await figureCache.value(key, version: try await features.marketVersion()) { try await computeSeries(options) }
+    /// The series of `options`. `reusing`: `.all` answers from the figures this engine computed at the
+    /// same market version, else as `.kept`; `.kept` reads each district's kept series where its
+    /// stamp has not moved and computes (and keeps) the others; `.none` computes every district afresh
+    /// from its rows and keeps nothing.
+    public func series(_ options: SeriesOptions, reusing: SeriesReuse = .all) async throws -> MarketSeries {
+        switch reusing {
+        case .none: return try await computeSeries(options, keeping: false).series
+        case .kept: return try await computeSeries(options, keeping: true).series
+        case .all:
+            let key = "series|\(options.level.rawValue)|\(options.district ?? "")|\(options.from.text)|\(options.to.text)"
+            return try await figureCache.value(key, version: try await features.marketVersion()) {
+                try await computeSeries(options, keeping: true).series
+            }
+        }
     }
 
-    func computeSeries(_ options: SeriesOptions) async throws -> MarketSeries {
-        let history = try await features.marketHistory(level: options.level, district: options.district)
-        var listings: [Int64: [ListingTimeline]] = [:]
-        for l in history.listings { listings[l.district, default: []].append(ListingTimeline(l)) }
-        var demands: [Int64: [DemandTimeline]] = [:]
-        for d in history.demands { demands[d.district, default: []].append(DemandTimeline(d)) }
+    /// The months kept for a district whenever its series are computed, whatever a request shows:
+    /// the default series (two years to this month) and the alerts' walk, with the year before each
+    /// for the year-over-year changes (40 months to the month of `today`).
+    static func keptMonths(today: ISODate) -> [YearMonth] {
+        let to = YearMonth(today)
+        return (0..<(Self.alertHistoryMonths + 3 + 12 + 1)).map { to.adding(-$0) }
+    }
+
+    /// Computes the kept series of every district whose stamp moved since (the server runs it in the
+    /// background after writes, so that a planner's next request reads them); the number computed.
+    public func keepSeriesCurrent(today: ISODate) async throws -> Int {
+        let months = Self.keptMonths(today: today)
+        var computed = 0
+        for level in DistrictLevel.allCases {
+            let options = try SeriesOptions(level: level, from: months.last!.adding(12), to: months.first!)
+            computed += try await computeSeries(options, keeping: true, today: today, inBackground: false).computed
+        }
+        return computed
+    }
+
+    /// The series, and how many districts were computed rather than read as kept.
+    func computeSeries(_ options: SeriesOptions, keeping: Bool, today: ISODate = .today(),
+                       inBackground: Bool? = nil) async throws -> (series: MarketSeries, computed: Int) {
         let shown = options.months
-        let districts = history.districts.map { district -> MarketSeries.District in
-            let supply = listings[district.fid] ?? [], demand = demands[district.fid] ?? []
-            var byMonth: [YearMonth: DistrictFigures] = [:]
-            // Each month shown and the month a year before it (for the year-over-year change).
-            for month in Set(shown + shown.map { $0.adding(-12) }) { byMonth[month] = Self.figures(month, supply, demand) }
+        let needed = Set(shown + shown.map { $0.adding(-12) })
+        let kept = try await features.keptSeries(level: options.level, district: options.district)
+        var byDistrict: [Int64: [YearMonth: DistrictFigures]] = [:]
+        if keeping {
+            for d in kept.districts { if let text = d.figures, let months = KeptFigures.decode(text) { byDistrict[d.fid] = months } }
+        }
+        let missing = kept.districts.filter { d in byDistrict[d.fid].map { !needed.isSubset(of: $0.keys) } ?? true }
+        var entries: [KeptSeries.Entry] = []
+        if !missing.isEmpty {
+            // Most of a level: one pass over each table in storage order; a few districts: their index ranges.
+            let whole = missing.count > 1 && missing.count * 3 >= kept.districts.count
+            let history = try await features.marketHistory(level: options.level, districts: whole ? nil : missing.map(\.fid))
+            let wanted = Set(missing.map(\.fid))
+            var listings: [Int64: [ListingTimeline]] = [:]
+            for l in history.listings where wanted.contains(l.district) { listings[l.district, default: []].append(ListingTimeline(l)) }
+            var demands: [Int64: [DemandTimeline]] = [:]
+            for d in history.demands where wanted.contains(d.district) { demands[d.district, default: []].append(DemandTimeline(d)) }
+            let computing = keeping ? needed.union(Self.keptMonths(today: today)) : needed
+            for district in history.districts where wanted.contains(district.fid) {
+                let supply = listings[district.fid] ?? [], demand = demands[district.fid] ?? []
+                var months: [YearMonth: DistrictFigures] = [:]
+                for month in computing { months[month] = Self.figures(month, supply, demand) }
+                byDistrict[district.fid] = months
+                if keeping { entries.append(KeptSeries.Entry(district: district.fid, stamp: district.stamp, figures: KeptFigures.encode(months))) }
+            }
+        }
+        if !entries.isEmpty {
+            let store = features
+            if inBackground ?? keepsSeriesInBackground {
+                Task.detached { try? await store.keepSeries(entries) }
+            } else {
+                try await store.keepSeries(entries)
+            }
+        }
+        let districts = kept.districts.map { district -> MarketSeries.District in
+            let byMonth = byDistrict[district.fid] ?? [:]
             let months = shown.map { month -> MarketSeries.Month in
-                let now = byMonth[month]!, before = byMonth[month.adding(-12)]!
+                let now = byMonth[month] ?? DistrictFigures(), before = byMonth[month.adding(-12)] ?? DistrictFigures()
                 var yoy: [SeriesFigure: JSONValue] = [:]
                 var suppressed = now.suppressed
                 for figure in SeriesFigure.allCases {
@@ -53,7 +111,7 @@ extension QueryEngine {
             }
             return MarketSeries.District(id: district.id, name: district.name, months: months)
         }
-        return MarketSeries(level: options.level, from: options.from, to: options.to, districts: districts)
+        return (MarketSeries(level: options.level, from: options.from, to: options.to, districts: districts), missing.count)
     }
 
     static func figures(_ month: YearMonth, _ supply: [ListingTimeline], _ demand: [DemandTimeline]) -> DistrictFigures {

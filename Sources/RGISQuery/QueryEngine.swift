@@ -14,6 +14,9 @@ public struct QueryEngine: Sendable {
     let figureCache = FigureCache()
     /// Listing and district tiles, kept while the market stays the same (a map asks for the same tiles on every pan).
     let tileCache = FigureCache(capacity: 2048)
+    /// Whether series computed for a request are kept without waiting for the store's writer (the
+    /// server: a request never waits behind a write); else the request keeps them before it answers.
+    public var keepsSeriesInBackground = false
 
     public init(features: any FeatureStore, archive: any ArchiveStore) {
         self.features = features

@@ -29,6 +29,9 @@ public struct ServerConfiguration: Sendable {
     public var heavySlots = max(1, ProcessInfo.processInfo.activeProcessorCount / 2)
     /// The early-warning rules (`--alert-rules`: the defaults with a file's changes).
     public var alertRules = AlertRules()
+    /// How often, in seconds, the server looks for writes and computes again the series of the
+    /// districts they touched (``SeriesKeeper``); 0 leaves them to be computed by the next request.
+    public var keepSeriesSeconds = 2.0
 
     public init(databasePath: String) { self.databasePath = databasePath }
 }
@@ -42,7 +45,9 @@ public func buildApplication(
 ) throws -> some ApplicationProtocol {
     let store = try SpatiaLiteStore.open(at: configuration.databasePath)
     let limits = RequestLimits(deadlineSeconds: configuration.requestTimeoutSeconds, heavySlots: configuration.heavySlots)
-    let state = ServerState(engine: QueryEngine(store), records: store, accounts: store, notifications: store, alertHooks: store, baseURL: configuration.baseURL, alertRules: configuration.alertRules, now: configuration.now)
+    var engine = QueryEngine(store)
+    engine.keepsSeriesInBackground = true
+    let state = ServerState(engine: engine, records: store, accounts: store, notifications: store, alertHooks: store, baseURL: configuration.baseURL, alertRules: configuration.alertRules, now: configuration.now)
     let authentication = Authentication(accounts: store, legacyAPIKey: configuration.apiKey, now: configuration.now)
     let rateLimiter = RateLimiter(perMinute: configuration.rateLimitPerMinute)
     let trail = AuditTrail(accounts: store, now: configuration.now)
@@ -83,9 +88,11 @@ public func buildApplication(
             }
         }
     }
+    let keeper = SeriesKeeper(engine: engine, features: store, intervalSeconds: configuration.keepSeriesSeconds, now: configuration.now, logger: logger)
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "RGIS"),
+        services: configuration.keepSeriesSeconds > 0 ? [keeper] : [],
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger
     )

@@ -35,6 +35,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("heavy-slots"),
             help: "Heavy queries (indicators, polygons, matching, whole-register reads) run this many at a time; the others wait (default: half the cores).")
     var heavySlots: Int?
+    @Option(name: .customLong("keep-series-seconds"),
+            help: "How often to look for writes and compute again, in the background, the monthly series of the districts they touched (0: leave it to the next request).")
+    var keepSeriesSeconds = 2.0
     @OptionGroup(title: "Notifications (saved searches)") var delivery: DeliveryOptions
     @Flag(name: .customLong("no-notify"), help: "Do not deliver notifications in this process (run rgis notify run elsewhere).")
     var noNotify = false
@@ -43,6 +46,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
         guard requestTimeout.isFinite, requestTimeout > 0 else { throw ValidationError("--request-timeout must be a positive number of seconds") }
         if let heavySlots, heavySlots < 1 { throw ValidationError("--heavy-slots must be at least 1") }
+        guard keepSeriesSeconds.isFinite, keepSeriesSeconds >= 0 else { throw ValidationError("--keep-series-seconds must be 0 (off) or a number of seconds") }
         guard rateLimit >= 0 else { throw ValidationError("--rate-limit must be 0 (no limit) or more requests a minute") }
     }
 
@@ -55,6 +59,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.requestTimeoutSeconds = requestTimeout
         if let heavySlots { configuration.heavySlots = heavySlots }
         configuration.rateLimitPerMinute = rateLimit
+        configuration.keepSeriesSeconds = keepSeriesSeconds
         if let alertRules {
             do { configuration.alertRules = try AlertRules.reading(file: alertRules) } catch let error as RGISError {
                 Console.error("error: \(error.description)")

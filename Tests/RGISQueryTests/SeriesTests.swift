@@ -191,6 +191,92 @@ struct SeriesTests {
         #expect(try await store.marketVersion() == before + 1)
     }
 
+    @Test("kept series: a write computes again only the districts it touches (a price, a history event, a bulk import, districts redrawn), and kept equals afresh")
+    func keptSeriesFollowWrites() async throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { dir.remove() }
+        let database = try Templates.demoCity(in: dir)
+        let store = SpatiaLiteStore(database)
+        let engine = QueryEngine(store)
+        let options = try SeriesOptions(level: .subdistrict, from: YearMonth(parsing: "2025-01")!, to: YearMonth(parsing: "2026-11")!)
+        let today = ISODate(parsing: "2026-12-02")!
+        let subdistricts = try await database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM districts WHERE level = 'subdistrict'")! }
+        func computed() async throws -> Int { try await engine.computeSeries(options, keeping: true, today: today).computed }
+        func agrees() async throws -> Bool {
+            try await engine.series(options, reusing: .kept).json == engine.series(options, reusing: .none).json
+        }
+        func stamp(_ id: String) throws -> Int64 {
+            try database.read { db in try Int64.fetchOne(db, sql: "SELECT COALESCE((SELECT stamp FROM series_stamps s JOIN districts d ON d.fid = s.district_fid WHERE d.id = ?), 0)", arguments: [id])! }
+        }
+
+        #expect(try await computed() == subdistricts)
+        #expect(try await computed() == 0)
+        #expect(try await agrees())
+        let keptRows = try await database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM kept_series")! }
+        #expect(keptRows == subdistricts)
+
+        // One price in D1-1: D1-1 (and its district and the city) move, the other subdistricts stay.
+        let d11 = try stamp("D1-1"), d12 = try stamp("D1-2")
+        try await database.pool.write { db in
+            try db.execute(sql: "UPDATE listings SET list_price = list_price * 0.9 WHERE fid = (SELECT min(fid) FROM listings WHERE status = 'active' AND subdistrict_fid = (SELECT fid FROM districts WHERE id = 'D1-1'))")
+        }
+        #expect(try stamp("D1-1") > d11 && stamp("D1-2") == d12 && stamp("D1") > 0)
+        #expect(try await computed() == 1)
+        #expect(try await agrees())
+        // A write that changes nothing the series read moves no stamp.
+        try await database.pool.write { db in
+            try db.execute(sql: "UPDATE listings SET status = status, address = 'freshly painted' WHERE subdistrict_fid = (SELECT fid FROM districts WHERE id = 'D1-2')")
+        }
+        #expect(try stamp("D1-2") == d12)
+        #expect(try await computed() == 0)
+
+        // A dated change imported as history: its record's subdistrict only.
+        let record = try database.read { db in
+            try Row.fetchOne(db, sql: "SELECT l.id, d.id FROM listings l JOIN districts d ON d.fid = l.subdistrict_fid WHERE d.id NOT IN ('D1-1') AND l.status = 'active' AND l.list_price > 0 ORDER BY l.fid LIMIT 1")!
+        }
+        let history = try dir.write("history.csv", ChangeHistory.columns.joined(separator: ",") + "\nlistings,\(record[0] as String),price_change,999999,888888,2025-06-15\n")
+        let before = try stamp(record[1])
+        _ = try database.importEvents(from: history)
+        #expect(try stamp(record[1]) > before)
+        #expect(try await computed() == 1)
+        #expect(try await agrees())
+
+        // Kept figures under an older stamp never replace newer ones.
+        let fid = try await database.read { db in try Int64.fetchOne(db, sql: "SELECT fid FROM districts WHERE id = 'D1-1'")! }
+        try await store.keepSeries([KeptSeries.Entry(district: fid, stamp: 0, figures: "stale")])
+        #expect(try await database.read { db in try String.fetchOne(db, sql: "SELECT figures FROM kept_series WHERE district_fid = ?", arguments: [fid]) } != "stale")
+        #expect(try await computed() == 0)
+
+        // A bulk import of listings: every stamp moves once.
+        let fresh = try dir.write("fresh.geojson", """
+            {"type":"FeatureCollection","features":[{"type":"Feature","id":"N1","geometry":{"type":"Point","coordinates":[9.01,48.01]},"properties":{"status":"active","list_date":"2026-02-01"}}]}
+            """)
+        _ = try database.importFeatures(from: fresh, options: ImportOptions(layer: .listings))
+        #expect(try await computed() == subdistricts)
+        #expect(try await agrees())
+
+        // Districts imported again (every row placed again): every stamp moves once.
+        let d11JSON = try await database.read { db in try String.fetchOne(db, sql: "SELECT AsGeoJSON(geom) FROM districts WHERE id = 'D1-1'")! }
+        let redrawn = try dir.write("district.geojson", """
+            {"type":"FeatureCollection","features":[{"type":"Feature","id":"D1-1","geometry":\(d11JSON),"properties":{"name":"Altstadt Nord","level":"subdistrict","parent_id":"D1"}}]}
+            """)
+        var replace = ImportOptions(layer: .districts)
+        replace.upsert = true
+        _ = try database.importFeatures(from: redrawn, options: replace)
+        #expect(try await computed() == subdistricts)
+
+        // The background keeper's pass: everything the writes touched, at every level, then nothing.
+        try await database.pool.write { db in
+            try db.execute(sql: "DELETE FROM listings WHERE id = 'N1'")
+        }
+        let levels = try await database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM districts")! }
+        let first = try await engine.keepSeriesCurrent(today: today)
+        #expect(first > 0 && first < levels, "N1's subdistrict, district and city, and the levels not yet kept")
+        #expect(try await engine.keepSeriesCurrent(today: today) == 0)
+        #expect(try await engine.alerts(asOf: today, levels: DistrictLevel.allCases, reusing: .kept).active.map(\.districtID)
+                == engine.alerts(asOf: today, levels: DistrictLevel.allCases, reusing: .none).active.map(\.districtID))
+    }
+
     @Test("complementary withholding: no row or column is left with a single withheld cell, and big cells stay shown")
     func complementaryWithholding() {
         // Districts × (two segments, total), the sums' row last.

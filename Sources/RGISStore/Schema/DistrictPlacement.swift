@@ -110,8 +110,11 @@ enum DistrictPlacement {
         let assignments = DistrictLevel.allCases.map { level in
             "\(column(level)) = (SELECT district FROM temp.placed p WHERE p.fid = \(t).fid AND p.level = '\(level.rawValue)')"
         }.joined(separator: ", ")
+        // Every district's series stamp moves once, not once a row.
+        try SeriesStamps.suspending(db, layer: layer) {
+            try db.execute(sql: "UPDATE \(t) SET \(assignments) WHERE fid >= \(fromFid)")
+        }
         try db.execute(sql: """
-            UPDATE \(t) SET \(assignments) WHERE fid >= \(fromFid);
             DROP TABLE temp.placing_points;
             DROP TABLE temp.placed;
             """)

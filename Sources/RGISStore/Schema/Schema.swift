@@ -42,6 +42,7 @@ enum Schema {
         migrator.registerMigration("v7-district-placement", migrate: DistrictPlacement.create)
         migrator.registerMigration("v8-alert-hooks", migrate: AlertHookSchema.create)
         migrator.registerMigration("v9-listing-pixels", migrate: ListingPixels.create)
+        migrator.registerMigration("v10-kept-series", migrate: SeriesStamps.create)
         return migrator
     }
 

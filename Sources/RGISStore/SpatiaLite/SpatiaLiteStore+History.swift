@@ -4,22 +4,22 @@ import RGISCore
 /// The rows behind the monthly series: a level's placed listings and demands (through the placement
 /// indexes) and their price and status events (through `events(layer, record_id)`).
 extension SpatiaLiteStore {
-    public func marketHistory(level: DistrictLevel, district: String?) async throws -> MarketHistory {
+    public func marketHistory(level: DistrictLevel, districts fids: [Int64]?) async throws -> MarketHistory {
         try await read { db in
-            var districts = try db.rows("SELECT fid, id, name FROM districts WHERE level = \(level.rawValue) ORDER BY fid")
-                .map { MarketHistory.District(fid: $0["fid"], id: $0["id"], name: $0["name"]) }
-            if let district {
-                districts = districts.filter { $0.id == district }
-                guard !districts.isEmpty else {
-                    throw RGISError(.notFound, "no district '\(district)' at level \(level.rawValue)", at: "parameter district")
-                }
+            var districts = try db.rows("""
+                SELECT d.fid, d.id, d.name, COALESCE(s.stamp, 0) AS stamp FROM districts d
+                LEFT JOIN series_stamps s ON s.district_fid = d.fid WHERE d.level = \(level.rawValue) ORDER BY d.fid
+                """).map { MarketHistory.District(fid: $0["fid"], id: $0["id"], name: $0["name"], stamp: $0["stamp"]) }
+            if let fids {
+                let wanted = Set(fids)
+                districts = districts.filter { wanted.contains($0.fid) }
             }
             var listings: [MarketHistory.Listing] = []
             var demands: [MarketHistory.Demand] = []
             // One district: its range of the placement index. Every district of the level: one pass
             // over each table in storage order, which reads its pages once and in order, where a
             // million lookups by index would read them again and again at random.
-            let parts: [HistorySQL] = district == nil
+            let parts: [HistorySQL] = fids == nil
                 ? [HistorySQL(level: level, district: nil)]
                 : districts.map { HistorySQL(level: level, district: $0.fid) }
             for sql in parts {
@@ -51,6 +51,42 @@ extension SpatiaLiteStore {
                 }
             }
             return MarketHistory(districts: districts, listings: listings, demands: demands)
+        }
+    }
+
+    public func keptSeries(level: DistrictLevel, district: String?) async throws -> KeptSeries {
+        try await read { db in
+            let only: SQL = district.map { (id: String) -> SQL in "AND d.id = \(id)" } ?? ""
+            let districts = try db.rows("""
+                SELECT d.fid, d.id, d.name, k.figures FROM districts d
+                LEFT JOIN series_stamps s ON s.district_fid = d.fid
+                LEFT JOIN kept_series k ON k.district_fid = d.fid AND k.stamp = COALESCE(s.stamp, 0)
+                WHERE d.level = \(level.rawValue) \(only) ORDER BY d.fid
+                """).map { KeptSeries.District(fid: $0["fid"], id: $0["id"], name: $0["name"], figures: $0["figures"]) }
+            if let district, districts.isEmpty {
+                throw RGISError(.notFound, "no district '\(district)' at level \(level.rawValue)", at: "parameter district")
+            }
+            return KeptSeries(districts: districts)
+        }
+    }
+
+    public func keepSeries(_ entries: [KeptSeries.Entry]) async throws {
+        guard !entries.isEmpty else { return }
+        do {
+            try await write { db in
+                for e in entries {
+                    try db.execute(literal: """
+                        INSERT INTO kept_series (district_fid, stamp, figures) VALUES (\(e.district), \(e.stamp), \(e.figures))
+                        ON CONFLICT (district_fid) DO UPDATE SET stamp = excluded.stamp, figures = excluded.figures
+                        WHERE excluded.stamp >= kept_series.stamp
+                        """)
+                }
+            }
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            // Kept series only save work: a file that cannot be written now (read-only, or another
+            // process holding the write lock) is read as it is and its series computed again.
         }
     }
 }

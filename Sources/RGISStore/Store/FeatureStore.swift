@@ -56,9 +56,18 @@ public protocol FeatureStore: Sendable {
     /// it, for the indicators: grouped reads over the placement indexes, no polygon test.
     func indicatorInputs(level: DistrictLevel, asOf: ISODate, periodStart: ISODate) async throws -> IndicatorInputs
 
-    /// The listings and demands placed in a level's districts (or in one of them, by id), with their
-    /// dated changes, for the monthly series. `.notFound` for an unknown district.
-    func marketHistory(level: DistrictLevel, district: String?) async throws -> MarketHistory
+    /// The listings and demands placed in a level's districts (or in those of `districts`, by fid),
+    /// with their dated changes and the districts' series stamps, for the monthly series.
+    func marketHistory(level: DistrictLevel, districts: [Int64]?) async throws -> MarketHistory
+
+    /// The districts of a level (or the one with id `district`: `.notFound` for an unknown one) with
+    /// the series kept for them, where still current.
+    func keptSeries(level: DistrictLevel, district: String?) async throws -> KeptSeries
+
+    /// Keeps computed series; an entry under a stamp older than one already kept is not written. A
+    /// store that cannot write now (a read-only file, another process writing) keeps nothing and
+    /// says nothing: kept series only save work.
+    func keepSeries(_ entries: [KeptSeries.Entry]) async throws
 
     /// Per district of a level, the clients with an active demand placed in it, by the value of one of
     /// their segment fields (nil where not recorded); districts in storage order.

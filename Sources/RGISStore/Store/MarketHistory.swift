@@ -37,10 +37,36 @@ public struct MarketHistory: Sendable {
         public var fid: Int64
         public var id: String
         public var name: String?
+        /// The district's series stamp in the snapshot the rows were read in (``KeptSeries``).
+        public var stamp: Int64 = 0
     }
 
     /// In storage order.
     public var districts: [District]
     public var listings: [Listing]
     public var demands: [Demand]
+}
+
+/// The monthly series kept for a level's districts between requests. A district's stamp moves with
+/// every write that changes what its series read (its listings and demands, their change events,
+/// the district itself); figures kept under an older stamp are not returned.
+public struct KeptSeries: Sendable {
+    public struct District: Sendable {
+        public var fid: Int64
+        public var id: String
+        public var name: String?
+        /// The figures as kept (the query module's encoding), when kept at the current stamp.
+        public var figures: String?
+    }
+
+    /// Figures computed from a district's history, under the stamp it was read at.
+    public struct Entry: Sendable {
+        public var district: Int64
+        public var stamp: Int64
+        public var figures: String
+        public init(district: Int64, stamp: Int64, figures: String) { self.district = district; self.stamp = stamp; self.figures = figures }
+    }
+
+    /// In storage order.
+    public var districts: [District]
 }
