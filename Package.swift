@@ -35,6 +35,12 @@ let package = Package(
             pkgConfig: "spatialite",
             providers: [.apt(["libspatialite-dev", "libsqlite3-dev"])]
         ),
+        // GDAL's vector C API (OGR): the files that are neither GeoJSON nor CSV (Shapefile, GeoPackage, FlatGeobuf, KML…).
+        .systemLibrary(
+            name: "CGDAL",
+            pkgConfig: "gdal",
+            providers: [.apt(["libgdal-dev"])]
+        ),
         // PROJ's geodesic routines (Karney), for distances computed outside SQL.
         .systemLibrary(
             name: "CPROJ",
@@ -50,6 +56,7 @@ let package = Package(
                 "RGISCore",
                 "CSpatiaLite",
                 "CPROJ",
+                "CGDAL",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),

@@ -6,9 +6,13 @@ import RGISStore
 struct ImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "Import a GeoJSON FeatureCollection or a CSV file into a layer, all rows or none.",
+        abstract: "Import a GeoJSON, CSV, Shapefile, GeoPackage or other GIS file into a layer, all rows or none.",
         discussion: """
-            GeoJSON must be an RFC 7946 FeatureCollection. CSV (comma, semicolon or tab separated, found \
+            The format is recognised by content. GeoJSON must be an RFC 7946 FeatureCollection. Every other \
+            vector format is read through GDAL: Shapefile (with its .prj; also zipped), GeoPackage, FlatGeobuf, \
+            FileGDB (a .gdb directory), KML, GPX, GML. Their CRS comes from the file (else --srid) and PROJ \
+            transforms it to EPSG:4326; --source-layer picks one layer of a file that holds several. \
+            Shapefile field names cut to 10 characters (living_are) are read as the field they begin. CSV (comma, semicolon or tab separated, found \
             from the header; UTF-8 with or without BOM; --decimal-comma for 9,05) needs lon and lat columns (also \
             longitude/latitude, x/y) or a WKT column (wkt, geometry). Properties whose names are fields of the layer \
             are stored typed; all others are kept as they came and exported again.
@@ -23,6 +27,8 @@ struct ImportCommand: ParsableCommand {
               rgis import db.sqlite --layer listings in.geojson --map price=list_price
               rgis import city.sqlite --layer parcels plots.csv --srid 3857
               rgis import city.sqlite --layer demands wishes.geojson --radius-m 800
+              rgis import city.sqlite --layer parcels cadastre.zip
+              rgis import city.sqlite --layer buildings city.gpkg --source-layer footprints
             """
     )
 
@@ -31,7 +37,7 @@ struct ImportCommand: ParsableCommand {
     @Option(help: "The layer to import into: \(Layer.allCases.map(\.rawValue).joined(separator: ", ")).")
     var layer: String
 
-    @Argument(help: "The GeoJSON or CSV file, or - for standard input.")
+    @Argument(help: "The file (GeoJSON, CSV, Shapefile, GeoPackage, FlatGeobuf, KML, GPX, GML, a .gdb directory), or - for GeoJSON or CSV on standard input.")
     var file: String
 
     @Option(help: "EPSG code of the file's coordinates when they are not WGS84 lon/lat; transformed to 4326 with PROJ.")
@@ -52,8 +58,11 @@ struct ImportCommand: ParsableCommand {
     @Option(name: .customLong("radius-m"), help: "Search radius in metres for demands given as points without a radius_m property.")
     var radiusMetres: Double?
 
-    @Option(help: "The file format, when the name does not tell: geojson or csv.")
+    @Option(help: "The file format, when the content does not tell: geojson, csv, or gdal (any vector format GDAL reads).")
     var format: SourceFormat?
+
+    @Option(name: .customLong("source-layer"), help: "The layer to read from a file that holds several (a GeoPackage, a FileGDB, a GPX file).")
+    var sourceLayer: String?
 
     @Flag(name: .customLong("decimal-comma"), help: "CSV numbers are written with a decimal comma (9,05 and 1.234,5), as spreadsheets save them in much of Europe.")
     var decimalComma = false
@@ -69,6 +78,7 @@ struct ImportCommand: ParsableCommand {
             options.upsert = upsert
             options.defaultRadiusMetres = radiusMetres
             options.format = format
+            options.sourceLayer = sourceLayer
             if let radiusMetres, !(1...100_000).contains(radiusMetres) {
                 throw RGISError(.invalidValue, "--radius-m \(radiusMetres) must be between 1 and 100000 metres")
             }
@@ -85,7 +95,8 @@ struct ImportCommand: ParsableCommand {
 
     private func print(report: ImportReport, layer: Layer) {
         let rate = report.seconds > 0 ? Int(Double(report.rowsRead) / report.seconds) : 0
-        var text = "\(file) → \(layer): read \(report.rowsRead), imported \(report.imported)"
+        var text = report.source.map { "\(file): \($0)\n" } ?? ""
+        text += "\(file) → \(layer): read \(report.rowsRead), imported \(report.imported)"
         if report.updated > 0 { text += " (\(report.inserted) new, \(report.updated) replaced)" }
         text += ", rejected \(report.rejectedCount) in \(String(format: "%.2f", report.seconds)) s (\(rate) rows/s)\n"
         for rejection in report.rejected {

@@ -19,6 +19,8 @@ extension RGISDatabase {
         let name = path == "-" ? "<stdin>" : path
         let handle: FileHandle
         var totalBytes: Int?
+        // A FileGDB is a directory, which GDAL reads whole.
+        var geodatabase = false
         if path == "-" {
             handle = .standardInput
         } else {
@@ -26,8 +28,9 @@ extension RGISDatabase {
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
                 throw RGISError(.notFound, "no such file", at: name)
             }
-            guard !isDirectory.boolValue else { throw RGISError(.io, "is a directory, not a file", at: name) }
-            guard let opened = FileHandle(forReadingAtPath: path) else {
+            geodatabase = isDirectory.boolValue && (path as NSString).pathExtension.lowercased() == "gdb"
+            guard !isDirectory.boolValue || geodatabase else { throw RGISError(.io, "is a directory, not a file", at: name) }
+            guard let opened = geodatabase ? FileHandle(forReadingAtPath: "/dev/null") : FileHandle(forReadingAtPath: path) else {
                 throw RGISError(.io, "cannot be opened for reading", at: name)
             }
             handle = opened
@@ -37,18 +40,22 @@ extension RGISDatabase {
 
         var stream = ByteStream(fileChunks(handle))
         let head = (try? stream.peek(upTo: 8192)) ?? []
-        if let seen = SourceFormat.foreignFormat(head) {
-            throw RGISError(.invalidValue, """
-                is \(seen); rgis import reads GeoJSON and CSV: convert it first, e.g. \
-                ogr2ogr -f GeoJSON -t_srs EPSG:4326 out.geojson '\(path)'
-                """, at: name)
+        // What the content says it is (whatever the name says): anything but GeoJSON and CSV goes to GDAL.
+        let seen = geodatabase ? "a FileGDB directory" : SourceFormat.foreignFormat(head)
+        let format = options.format ?? (seen != nil ? .gdal : SourceFormat.detect(path: path, firstByte: head.first))
+        if format == .gdal && path == "-" {
+            throw RGISError(.invalidValue, "is \(seen ?? "not GeoJSON or CSV"); GDAL reads files by path: give the file instead of standard input", at: name)
         }
-        let format = options.format ?? SourceFormat.detect(path: path, firstByte: head.first)
+        var options = options
+        let fallbackSRID = options.sourceSRID
+        // GDAL transforms to EPSG:4326 itself, from the file's CRS (else --srid).
+        if format == .gdal { options.sourceSRID = .wgs84 }
         let builder = options.recordBuilder
         do {
             var source: any FeatureSource = switch format {
             case .geojson: GeoJSONFeatureSource(stream, builder: builder)
             case .csv: try CSVFeatureSource(stream, builder: builder, delimiter: SourceFormat.sniffDelimiter(head), decimalComma: options.decimalComma)
+            case .gdal: try OGRFeatureSource(path: path, head: head, sourceLayer: options.sourceLayer, fallbackSRID: fallbackSRID, builder: builder, seen: seen)
             }
             let start = Date()
             var report = try translatingErrors {
@@ -95,6 +102,7 @@ extension RGISDatabase {
                 }
             }
             report.seconds = Date().timeIntervalSince(start)
+            report.source = (source as? OGRFeatureSource)?.description
             progress?(ImportProgress(rowsRead: report.rowsRead, bytesRead: source.bytesRead, totalBytes: totalBytes))
             return report
         } catch let error as RGISError {

@@ -28,7 +28,8 @@ private func capture(_ body: () throws -> LayerRecord) -> Result<LayerRecord, RG
 
 /// The file formats an import reads.
 public enum SourceFormat: String, Sendable, CaseIterable {
-    case geojson, csv
+    /// `gdal`: any vector format GDAL reads (Shapefile, GeoPackage, FlatGeobuf, KML, GPX, GML, FileGDB).
+    case geojson, csv, gdal
 
     /// Guesses from the extension, then from the first byte (`{` is GeoJSON).
     static func detect(path: String, firstByte: UInt8?) -> SourceFormat {
@@ -40,8 +41,8 @@ public enum SourceFormat: String, Sendable, CaseIterable {
     }
 
     /// What a file that is neither GeoJSON nor CSV is, from its first bytes (whatever its name says),
-    /// or nil when it may be text. The import reads GeoJSON and CSV; the others are named so that the
-    /// user knows what was seen and how to bring it in.
+    /// or nil when it may be text. Such a file is read through GDAL; the name says what was seen when
+    /// GDAL cannot read it either.
     static func foreignFormat(_ head: ArraySlice<UInt8>) -> String? {
         let bytes = Array(head)
         func starts(_ magic: [UInt8]) -> Bool { bytes.count >= magic.count && Array(bytes[0..<magic.count]) == magic }

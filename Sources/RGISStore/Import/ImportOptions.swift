@@ -17,6 +17,8 @@ public struct ImportOptions: Sendable {
     public var format: SourceFormat?
     /// CSV numbers are written with a decimal comma (`9,05`, `1.234,5`).
     public var decimalComma = false
+    /// The layer to read from a file that holds several (a GeoPackage, a FileGDB), by name.
+    public var sourceLayer: String?
 
     public init(layer: Layer) { self.layer = layer }
 
@@ -41,6 +43,8 @@ public struct ImportReport: Sendable {
     public var rejected: [Rejection] = []
     public var rejectedCount = 0
     public var seconds = 0.0
+    /// What GDAL read, for a file that is neither GeoJSON nor CSV (`ESRI Shapefile layer 'plots', EPSG:25832 → EPSG:4326`).
+    public var source: String?
 
     public static let maxListedRejections = 1000
 

@@ -1,0 +1,238 @@
+import CGDAL
+import Foundation
+import RGISCore
+
+/// Features read through GDAL's vector API (OGR): Shapefile (with its `.prj`, also zipped),
+/// GeoPackage, FileGDB, FlatGeobuf, KML, GPX, GML and whatever else the installed GDAL reads. One
+/// layer of the file is streamed feature by feature; each geometry is transformed by GDAL (PROJ) from
+/// the layer's CRS to EPSG:4326 in lon/lat order and handed, with its fields, to the same record
+/// builder as GeoJSON and CSV, so that validation, typing, ids and errors are the same.
+final class OGRFeatureSource: FeatureSource {
+    private let dataset: GDALDatasetH
+    private let layer: OGRLayerH
+    private let transform: OGRCoordinateTransformationH?
+    private let builder: LayerRecordBuilder
+    /// The layer's fields in order, under the names the record builder reads.
+    private let fields: [(name: String, type: OGRFieldType, boolean: Bool)]
+    private let featureCount: Int
+    private let totalBytes: Int
+    private var number = 0
+
+    /// What the file is (GDAL's driver) and the layer read, for the report.
+    let driver: String
+    let layerName: String
+    /// The layer's CRS as GDAL names it (`EPSG:25832`), or nil when the file gives none.
+    let crs: String?
+
+    /// GDAL's drivers, registered once per process; its messages go to ``lastError`` instead of stderr.
+    private static let registered: Void = {
+        GDALAllRegister()
+        CPLSetErrorHandler(CPLQuietErrorHandler)
+    }()
+
+    /// GDAL's last error message, if any.
+    static var lastError: String? {
+        guard let message = CPLGetLastErrorMsg(), message.pointee != 0 else { return nil }
+        return String(cString: message)
+    }
+
+    /// The one layer that holds features, when all the others are empty.
+    private static func onlyNonEmpty(_ dataset: GDALDatasetH, _ names: [String]) -> String? {
+        let full = names.filter { name in GDALDatasetGetLayerByName(dataset, name).map { OGR_L_GetFeatureCount($0, 1) > 0 } ?? false }
+        return full.count == 1 ? full[0] : nil
+    }
+
+    /// The short names of GDAL's vector drivers but those given, as C strings for `GDALOpenEx`.
+    private static func vectorDrivers(excluding excluded: Set<String>) -> [UnsafeMutablePointer<CChar>] {
+        (0..<GDALGetDriverCount()).compactMap { i -> UnsafeMutablePointer<CChar>? in
+            guard let driver = GDALGetDriver(i), let name = GDALGetDriverShortName(driver).map({ String(cString: $0) }),
+                  GDALGetMetadataItem(driver, GDAL_DCAP_VECTOR, nil) != nil, !excluded.contains(name) else { return nil }
+            return strdup(name)
+        }
+    }
+
+    /// The path GDAL opens: a zip archive (a zipped Shapefile) through its virtual file system.
+    static func gdalPath(_ path: String, head: ArraySlice<UInt8>) -> String {
+        let zip = head.starts(with: [0x50, 0x4B, 0x03, 0x04]) || head.starts(with: [0x50, 0x4B, 0x05, 0x06])
+        return zip && !path.hasPrefix("/vsi") ? "/vsizip/" + path : path
+    }
+
+    /// Opens `path` and picks its layer: `sourceLayer` by name, else the only one, else the one named
+    /// as the RGIS layer (`listings`), else the only one that holds features; otherwise the error lists
+    /// the layers to choose from.
+    /// `fallbackSRID` is the CRS of a file that names none (`--srid`).
+    init(path: String, head: ArraySlice<UInt8>, sourceLayer: String?, fallbackSRID: SRID, builder: LayerRecordBuilder, seen: String?) throws {
+        _ = Self.registered
+        CPLErrorReset()
+        // Not as text: a file whose content is something else is not read as CSV because of its name.
+        let drivers = Self.vectorDrivers(excluding: seen == nil ? [] : ["CSV", "GeoJSON", "GeoJSONSeq", "ESRIJSON", "TopoJSON"])
+        defer { for d in drivers { free(d) } }
+        let allowed = drivers.map { UnsafePointer<CChar>?(UnsafePointer($0)) } + [nil]
+        let opened = GDALOpenEx(Self.gdalPath(path, head: head), UInt32(GDAL_OF_VECTOR | GDAL_OF_READONLY), allowed, nil, nil)
+        guard let opened else {
+            let what = seen.map { "is \($0), but " } ?? ""
+            throw RGISError(.invalidValue, "\(what)GDAL cannot read it as vector data\(Self.lastError.map { ": \($0)" } ?? ""); rgis import reads GeoJSON, CSV and the vector formats GDAL reads (Shapefile, GeoPackage, FlatGeobuf, KML, GPX, GML, FileGDB)")
+        }
+        dataset = opened
+        driver = GDALGetDriverShortName(GDALGetDatasetDriver(opened)).map { String(cString: $0) } ?? "GDAL"
+        var names: [String] = []
+        for i in 0..<GDALDatasetGetLayerCount(opened) {
+            if let l = GDALDatasetGetLayer(opened, i), let name = OGR_L_GetName(l) { names.append(String(cString: name)) }
+        }
+        let chosen: String
+        if let sourceLayer {
+            guard names.contains(sourceLayer) else {
+                GDALClose(opened)
+                throw RGISError(.notFound, "--source-layer: no layer '\(sourceLayer)' in this \(driver) file; its layers are \(names.joined(separator: ", "))")
+            }
+            chosen = sourceLayer
+        } else if names.count == 1 {
+            chosen = names[0]
+        } else if names.contains(builder.layer.rawValue) {
+            chosen = builder.layer.rawValue
+        } else if let only = Self.onlyNonEmpty(opened, names) {
+            // A GPX file's waypoints beside its empty routes and tracks.
+            chosen = only
+        } else {
+            GDALClose(opened)
+            throw RGISError(.invalidValue, names.isEmpty ? "\(seen.map { "is \($0), but " } ?? "")GDAL (\(driver)) finds no vector layer in it"
+                            : "this \(driver) file holds \(names.count) layers (\(names.joined(separator: ", "))); choose one with --source-layer NAME")
+        }
+        layerName = chosen
+        layer = GDALDatasetGetLayerByName(opened, chosen)
+        featureCount = Int(OGR_L_GetFeatureCount(layer, 0))
+        totalBytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        self.builder = builder
+
+        // The layer's CRS (else --srid) to lon/lat on WGS84, in that axis order whatever the CRS says.
+        let target = OSRNewSpatialReference(nil)!
+        defer { OSRDestroySpatialReference(target) }
+        OSRImportFromEPSG(target, 4326)
+        OSRSetAxisMappingStrategy(target, OAMS_TRADITIONAL_GIS_ORDER)
+        var source: OGRSpatialReferenceH?
+        if let own = OGR_L_GetSpatialRef(layer) {
+            source = OSRClone(own)
+        } else if !fallbackSRID.isGeographicWGS84 {
+            source = OSRNewSpatialReference(nil)
+            OSRImportFromEPSG(source, Int32(fallbackSRID.code))
+        }
+        defer { if let source { OSRDestroySpatialReference(source) } }
+        if let source {
+            OSRSetAxisMappingStrategy(source, OAMS_TRADITIONAL_GIS_ORDER)
+            _ = OSRAutoIdentifyEPSG(source)
+            let authority = OSRGetAuthorityName(source, nil).map { String(cString: $0) }
+            let code = OSRGetAuthorityCode(source, nil).map { String(cString: $0) }
+            crs = authority.flatMap { a in code.map { "\(a):\($0)" } } ?? "the file's CRS"
+            if OSRIsSame(source, target) != 0 {
+                transform = nil
+            } else {
+                guard let t = OCTNewCoordinateTransformation(source, target) else {
+                    GDALClose(opened)
+                    throw RGISError(.invalidValue, "PROJ cannot transform \(crs!) to EPSG:4326\(Self.lastError.map { ": \($0)" } ?? "")")
+                }
+                transform = t
+            }
+        } else {
+            crs = nil
+            transform = nil
+        }
+
+        // Field names as the builder reads them. A Shapefile's .dbf cuts names to 10 characters
+        // (`living_are`): such a name is read as the one field of the layer it begins.
+        let definition = OGR_L_GetLayerDefn(layer)
+        let known = builder.layer.fields.map(\.name) + ["id"]
+        let shapefile = driver == "ESRI Shapefile"
+        fields = (0..<OGR_FD_GetFieldCount(definition)).map { i in
+            let field = OGR_FD_GetFieldDefn(definition, i)
+            var name = String(cString: OGR_Fld_GetNameRef(field))
+            if shapefile, name.count == 10, !known.contains(name), builder.mapping.targets[name] == nil {
+                let longer = known.filter { $0.hasPrefix(name) }
+                if longer.count == 1 { name = longer[0] }
+            }
+            return (name, OGR_Fld_GetType(field), OGR_Fld_GetSubType(field) == OFSTBoolean)
+        }
+        OGR_L_ResetReading(layer)
+    }
+
+    /// `GPKG layer 'plots', EPSG:25832 → EPSG:4326`.
+    var description: String {
+        "\(driver) layer '\(layerName)', " + (crs.map { transform == nil ? $0 : "\($0) → EPSG:4326" } ?? "no CRS given: read as EPSG:4326 lon/lat")
+    }
+
+    deinit {
+        if let transform { OCTDestroyCoordinateTransformation(transform) }
+        GDALClose(dataset)
+    }
+
+    /// The file's bytes in proportion to the features read (GDAL does not say where it is in the file).
+    var bytesRead: Int { featureCount > 0 ? min(totalBytes, totalBytes * number / featureCount) : 0 }
+
+    func next() throws -> SourceRow? {
+        CPLErrorReset()
+        guard let feature = OGR_L_GetNextFeature(layer) else {
+            if let error = Self.lastError { throw RGISError(.malformedInput, "GDAL stopped reading after feature \(number): \(error)") }
+            return nil
+        }
+        defer { OGR_F_Destroy(feature) }
+        number += 1
+        let location = "feature \(number) (\(driver) FID \(OGR_F_GetFID(feature)))"
+        return SourceRow(location: location, record: Result { try record(feature) }.mapError { error in
+            (error as? RGISError) ?? RGISError(.malformedInput, "\(error)")
+        })
+    }
+
+    private func record(_ feature: OGRFeatureH) throws -> LayerRecord {
+        var properties: [String: JSONValue] = [:]
+        for (i, field) in fields.enumerated() {
+            let index = Int32(i)
+            guard OGR_F_IsFieldSetAndNotNull(feature, index) != 0 else { continue }
+            properties[field.name] = value(feature, index, field.type, boolean: field.boolean)
+        }
+        guard let geometry = OGR_F_GetGeometryRef(feature), OGR_G_IsEmpty(geometry) == 0 else {
+            return try builder.record(fromFeature: .object(["type": .string("Feature"), "geometry": .null, "properties": .object(properties)]))
+        }
+        if let transform {
+            guard OGR_G_Transform(geometry, transform) == OGRERR_NONE else {
+                throw RGISError(.invalidValue, "geometry could not be transformed from \(crs ?? "its CRS") to EPSG:4326\(Self.lastError.map { ": \($0)" } ?? "")")
+            }
+        }
+        // Curves (FileGDB, GML) as the lines and polygons that approximate them.
+        let linear = OGR_G_HasCurveGeometry(geometry, 0) != 0 ? OGR_G_GetLinearGeometry(geometry, 0, nil) : nil
+        defer { if let linear { OGR_G_DestroyGeometry(linear) } }
+        guard let json = OGR_G_ExportToJson(linear ?? geometry) else {
+            throw RGISError(.invalidValue, "geometry cannot be written as GeoJSON\(Self.lastError.map { ": \($0)" } ?? "")")
+        }
+        defer { VSIFree(json) }
+        let text = String(cString: json)
+        return try builder.record(idMember: nil, properties: properties, geometry: try Geometry(geoJSON: JSONValue.parse(Array(text.utf8))))
+    }
+
+    private func value(_ feature: OGRFeatureH, _ i: Int32, _ type: OGRFieldType, boolean: Bool) -> JSONValue {
+        switch type {
+        case OFTInteger, OFTInteger64:
+            let n = OGR_F_GetFieldAsInteger64(feature, i)
+            return boolean ? .bool(n != 0) : .int(n)
+        case OFTReal:
+            return .double(OGR_F_GetFieldAsDouble(feature, i))
+        case OFTDate, OFTDateTime:
+            var y: Int32 = 0, mo: Int32 = 0, d: Int32 = 0, h: Int32 = 0, mi: Int32 = 0, tz: Int32 = 0
+            var s: Float = 0
+            guard OGR_F_GetFieldAsDateTimeEx(feature, i, &y, &mo, &d, &h, &mi, &s, &tz) != 0 else {
+                return .string(String(cString: OGR_F_GetFieldAsString(feature, i)))
+            }
+            let date = String(format: "%04d-%02d-%02d", y, mo, d)
+            guard type == OFTDateTime else { return .string(date) }
+            // GDAL's zone flag: 100 is UTC, 100 ± n a quarter hour each way; 0 and 1 unknown or local.
+            let zone: String
+            if tz >= 100 {
+                let minutes = Int(tz - 100) * 15
+                zone = minutes == 0 ? "Z" : String(format: "%@%02d:%02d", minutes < 0 ? "-" : "+", abs(minutes) / 60, abs(minutes) % 60)
+            } else {
+                zone = ""
+            }
+            return .string(date + String(format: "T%02d:%02d:%02d", h, mi, Int(s)) + zone)
+        default:
+            return .string(String(cString: OGR_F_GetFieldAsString(feature, i)))
+        }
+    }
+}

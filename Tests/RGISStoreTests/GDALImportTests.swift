@@ -1,0 +1,174 @@
+import Foundation
+import GRDB
+import Testing
+import RGISCore
+import RGISStore
+import RGISTesting
+
+/// Files of the formats GDAL reads, written at test time by `ogr2ogr` from the demo city and the shared
+/// real data (Shapefiles in projected CRSs among them), imported and compared row by row with the
+/// import of the GeoJSON they were made from.
+@Suite("Import of Shapefile, GeoPackage, FlatGeobuf, KML and GML through GDAL")
+struct GDALImportTests {
+    static let ogr2ogr = which("ogr2ogr") ?? "/usr/bin/ogr2ogr"
+
+    /// `ogr2ogr ARGS`, failing the test with its message when it fails.
+    static func convert(_ arguments: [String]) throws {
+        let result = try run(ogr2ogr, arguments)
+        guard result.status == 0 else { throw RGISError(.io, "ogr2ogr \(arguments.joined(separator: " ")) failed: \(result.stderr)") }
+    }
+
+    struct Case: CustomTestStringConvertible, Sendable {
+        let name: String
+        /// The GeoJSON it is made from (the demo city's geodata/ or ../shared/geodata).
+        let source: String
+        let layer: Layer
+        /// ogr2ogr's output name and arguments before it (`-f`, `-t_srs`…).
+        let output: String
+        let arguments: [String]
+        var idField: String? = nil
+        var map: String? = nil
+        /// The columns compared beside id and geometry.
+        let columns: [String]
+        /// How far a vertex may move through the projection and back, in degrees (1e-7° is about 1 cm).
+        var tolerance = 1e-9
+        var testDescription: String { name }
+    }
+
+    static let demo = Fixtures.packageRoot.appendingPathComponent("geodata").path
+    static let listingColumns = ["status", "property_type", "list_price", "living_area_m2", "bedrooms", "list_date", "close_date", "close_price", "agent"]
+
+    static let cases: [Case] = [
+        Case(name: "demo listings as a Shapefile in EPSG:25832 (field names cut to 10 characters)", source: "\(demo)/listings.geojson", layer: .listings,
+             output: "listings.shp", arguments: ["-f", "ESRI Shapefile", "-t_srs", "EPSG:25832", "-lco", "ENCODING=UTF-8"],
+             columns: listingColumns, tolerance: 1e-7),
+        Case(name: "demo demands as a GeoPackage in EPSG:3857", source: "\(demo)/demands.geojson", layer: .demands,
+             output: "demands.gpkg", arguments: ["-f", "GPKG", "-t_srs", "EPSG:3857", "-nln", "demands"],
+             columns: ["status", "budget_min", "budget_max", "bedrooms_min", "property_types", "client_id"], tolerance: 1e-7),
+        Case(name: "Prague plots as a zipped Shapefile in EPSG:32633", source: Fixtures.shared("prague-bubenec/plots.geojson"), layer: .parcels,
+             output: "plots.shp.zip", arguments: ["-f", "ESRI Shapefile", "-t_srs", "EPSG:32633"], idField: "ID", map: "ID_2=cadastral_number",
+             columns: ["cadastral_number"], tolerance: 1e-7),
+        // Without its spatial index, FlatGeobuf keeps the features' order, which the generated ids follow.
+        Case(name: "Berlin listings as FlatGeobuf", source: Fixtures.shared("berlin-prenzlauer/listings.geojson"), layer: .listings,
+             output: "listings.fgb", arguments: ["-f", "FlatGeobuf", "-lco", "SPATIAL_INDEX=NO"], map: "price=list_price", columns: ["list_price"]),
+        Case(name: "Helsinki buildings as KML", source: Fixtures.shared("helsinki-osm/buildings.geojson"), layer: .buildings,
+             output: "buildings.kml", arguments: ["-f", "KML"], idField: "osm_way_id", map: "building=use", columns: ["use"], tolerance: 1e-7),
+        Case(name: "London boroughs as GML", source: Fixtures.shared("london/boroughs.geojson"), layer: .districts,
+             output: "boroughs.gml", arguments: ["-f", "GML"], idField: "GSS_CODE", map: "NAME=name", columns: ["name"], tolerance: 1e-7),
+    ]
+
+    static func options(_ c: Case) throws -> ImportOptions {
+        var options = ImportOptions(layer: c.layer)
+        options.idField = c.idField
+        if let map = c.map { options.mapping = try FieldMapping(parsing: map, for: c.layer) }
+        options.defaultRadiusMetres = 500
+        return options
+    }
+
+    /// Each row's id, compared columns and vertices, by id.
+    static func rows(_ database: RGISDatabase, _ c: Case) throws -> [String: (values: [String], vertices: [Double], geodesicArea: Double)] {
+        let columns = c.columns.map { "quote(\($0))" }.joined(separator: ", ")
+        return try database.read { db in
+            var out: [String: ([String], [Double], Double)] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT id, AsGeoJSON(geom, 9), COALESCE(ST_Area(geom, 1), 0), \(columns) FROM \(c.layer.table)") {
+                let json = try JSONValue.parse(Array((row[1] as String).utf8))
+                var vertices: [Double] = []
+                func walk(_ v: JSONValue) {
+                    switch v {
+                    case .array(let a): a.forEach(walk)
+                    case .int(let i): vertices.append(Double(i))
+                    case .double(let d): vertices.append(d)
+                    default: break
+                    }
+                }
+                if case .object(let g) = json, let coordinates = g["coordinates"] { walk(coordinates) }
+                out[row[0]] = ((3..<(3 + c.columns.count)).map { (row[$0] as String?) ?? "NULL" }, vertices, row[2])
+            }
+            return out
+        }
+    }
+
+    @Test("imports alike: the same ids, values and vertices as the GeoJSON it was made from", arguments: cases)
+    func importsAlike(_ c: Case) throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { dir.remove() }
+        let made: String
+        if c.output.hasSuffix(".zip") {
+            // A zipped Shapefile: its .shp, .shx, .dbf and .prj in one archive, as cadastral offices hand them out.
+            try Self.convert(c.arguments + [dir.path("plots"), c.source])
+            made = dir.path(c.output)
+            let zip = try run("/usr/bin/python3", ["-c", "import shutil, sys; shutil.make_archive(sys.argv[1], 'zip', sys.argv[2])", String(made.dropLast(4)), dir.path("plots")])
+            #expect(zip.status == 0, "\(zip.stderr)")
+        } else {
+            made = dir.path(c.output)
+            try Self.convert(c.arguments + [made, c.source])
+        }
+        let expected = try dir.database("geojson.sqlite")
+        let wanted = try expected.importFeatures(from: c.source, options: Self.options(c))
+        let database = try dir.database("gdal.sqlite")
+        let report = try database.importFeatures(from: made, options: Self.options(c))
+        #expect(report.source != nil, "the report names what GDAL read")
+        #expect(report.rowsRead == wanted.rowsRead && report.imported == wanted.imported && report.rejectedCount == 0, "\(report.rejected.prefix(3))")
+        if c.arguments.contains("-t_srs") { #expect(report.source?.contains("→ EPSG:4326") == true, "\(report.source ?? "")") }
+
+        let ours = try Self.rows(database, c), theirs = try Self.rows(expected, c)
+        #expect(ours.count == theirs.count && ours.count == wanted.imported)
+        var differences: [String] = []
+        for (id, want) in theirs {
+            guard let got = ours[id] else { differences.append("\(id): missing"); continue }
+            if got.values != want.values { differences.append("\(id): \(got.values) ≠ \(want.values)") }
+            // KML and GML may close or orient rings their way; the area and the extent of the vertices must agree.
+            let sameVertices = got.vertices.count == want.vertices.count && zip(got.vertices, want.vertices).allSatisfy { abs($0 - $1) <= c.tolerance }
+            let sameArea = abs(got.geodesicArea - want.geodesicArea) <= max(1e-6 * want.geodesicArea, 0.01)
+            if !(sameVertices || (c.layer.storedGeometry != .point && sameArea && abs(got.vertices.count - want.vertices.count) <= 2 * max(1, want.vertices.count / 100))) {
+                differences.append("\(id): vertices differ (\(got.vertices.count) against \(want.vertices.count), area \(got.geodesicArea) against \(want.geodesicArea))")
+            }
+        }
+        #expect(differences.isEmpty, "\(differences.count) rows differ: \(differences.prefix(5))")
+        #expect(try database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM \(c.layer.table) WHERE ST_IsValid(geom) <> 1") } == 0)
+    }
+
+    @Test("a GeoPackage of several layers: the one named as the RGIS layer, or --source-layer, else the error lists them")
+    func severalLayers() throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { dir.remove() }
+        let gpkg = dir.path("city.gpkg")
+        try Self.convert(["-f", "GPKG", gpkg, "\(Self.demo)/districts.geojson", "-nln", "quarters"])
+        try Self.convert(["-f", "GPKG", "-update", gpkg, "\(Self.demo)/listings.geojson", "-nln", "listings"])
+        try Self.convert(["-f", "GPKG", "-update", gpkg, "\(Self.demo)/parcels.geojson", "-nln", "plots"])
+        let database = try dir.database()
+        #expect(try database.importFeatures(from: gpkg, options: ImportOptions(layer: .listings)).inserted == 2270)
+        let error = try #require(throws: RGISError.self) { try database.importFeatures(from: gpkg, options: ImportOptions(layer: .districts)) }
+        #expect(error.description.contains("3 layers (quarters, listings, plots)") && error.description.contains("--source-layer"), "\(error.description)")
+        var options = ImportOptions(layer: .districts)
+        options.sourceLayer = "quarters"
+        #expect(try database.importFeatures(from: gpkg, options: options).inserted > 10)
+        options.sourceLayer = "nope"
+        let missing = try #require(throws: RGISError.self) { try database.importFeatures(from: gpkg, options: options) }
+        #expect(missing.description.contains("no layer 'nope'") && missing.description.contains("quarters, listings, plots"), "\(missing.description)")
+
+        // GPX: waypoints beside empty routes and tracks are the layer read.
+        let gpx = dir.path("walk.gpx")
+        try Self.convert(["-f", "GPX", gpx, "\(Self.demo)/listings.geojson", "-select", "id", "-where", "list_price > 900000"])
+        let fresh = try dir.database("gpx.sqlite")
+        let report = try fresh.importFeatures(from: gpx, options: ImportOptions(layer: .listings))
+        let expensive = try database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM listings WHERE list_price > 900000")! }
+        #expect(report.inserted == expensive && expensive > 10 && report.source?.contains("GPX layer 'waypoints'") == true, "\(report.source ?? "")")
+    }
+
+    @Test("a Shapefile without .prj is read with --srid; with neither, projected metres are refused naming the rule, and nothing is stored")
+    func missingProjection() throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { dir.remove() }
+        try Self.convert(["-f", "ESRI Shapefile", "-t_srs", "EPSG:25832", dir.path("plain.shp"), "\(Self.demo)/listings.geojson"])
+        try FileManager.default.removeItem(atPath: dir.path("plain.prj"))
+        let database = try dir.database()
+        let error = try #require(throws: RGISError.self) { try database.importFeatures(from: dir.path("plain.shp"), options: ImportOptions(layer: .listings)) }
+        #expect(error.description.contains("feature 1") && error.description.contains("projected coordinates: pass --srid"), "\(error.description)")
+        #expect(try database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM listings") } == 0)
+        var options = ImportOptions(layer: .listings)
+        options.sourceSRID = SRID(25832)
+        let report = try database.importFeatures(from: dir.path("plain.shp"), options: options)
+        #expect(report.inserted == 2270 && report.source?.contains("EPSG:25832 → EPSG:4326") == true, "\(report.source ?? "")")
+    }
+}
