@@ -19,6 +19,8 @@ struct SeriesKeeper: Service {
     func run() async throws {
         await cancelWhenGracefulShutdown {
             var seen: Int64?
+            // A first look after one interval: a server started and stopped at once (a test, a check) costs nothing.
+            try? await Task.sleep(for: .seconds(intervalSeconds))
             while !Task.isCancelled {
                 do {
                     // Read before computing: a write that lands meanwhile is seen on the next look.
