@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import RGISCore
+import RGISStore
 
 enum MediaTypes {
     static let json = "application/json"
@@ -9,6 +10,7 @@ enum MediaTypes {
     static let openAPI = "application/vnd.oai.openapi+json;version=3.0"
     static let html = "text/html; charset=utf-8"
     static let csv = "text/csv; charset=utf-8; header=present"
+    static let flatGeobuf = ExportFormat.fgb.mediaType
 }
 
 extension Response {
@@ -16,6 +18,17 @@ extension Response {
         var headers = HTTPFields()
         headers[.contentType] = type
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    static func bytes(_ body: [UInt8], type: String) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = type
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    /// GeoJSON features of `layer` as a FlatGeobuf file (with its spatial index).
+    static func flatGeobuf(_ features: [JSONValue], layer: Layer) throws -> Response {
+        .bytes(try FeatureFile.encode(features, layer: layer, format: .fgb), type: MediaTypes.flatGeobuf)
     }
 
     static func json(_ value: JSONValue, type: String = MediaTypes.json) -> Response {

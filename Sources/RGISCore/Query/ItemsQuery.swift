@@ -44,8 +44,8 @@ public struct ItemsQuery: Sendable {
         }
         if let bbox = p["bbox"] { self.bbox = try BBox(parsing: bbox) }
         if let datetime = p["datetime"] { self.datetime = try DateTimeInterval(parsing: datetime) }
-        // html is the server's page of the same answer, csv the same features as a table.
-        if let f = p["f"], !["json", "html", "csv"].contains(f) { throw RGISError(.malformedInput, "f must be json, html or csv", at: "parameter f") }
+        // html is the server's page of the same answer, csv the same features as a table, fgb as FlatGeobuf.
+        if let f = p["f"], !["json", "html", "csv", "fgb"].contains(f) { throw RGISError(.malformedInput, "f must be json, html, csv or fgb", at: "parameter f") }
         afterFid = try p.int("after").map(Int64.init)
         beforeFid = try p.int("before").map(Int64.init)
         guard datetime == nil || hasTemporalProperty else {

@@ -27,8 +27,8 @@ struct CollectionsController {
                       pattern: #"^([0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9:.]+(Z|[+-][0-9:]+)?)?|\.\.)?(/([0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9:.]+(Z|[+-][0-9:]+)?)?|\.\.))?$"#),
         ParameterSpec("after", .integer, "Continue after this storage key (from a next link)"),
         ParameterSpec("before", .integer, "Continue before this storage key (from a prev link)"),
-        ParameterSpec("f", .string, "json (GeoJSON, the default for clients), html (the default for browsers) or csv (a row per feature; paging in the Link header)",
-                      values: ["json", "html", "csv"]),
+        ParameterSpec("f", .string, "json (GeoJSON, the default for clients), html (the default for browsers), csv (a row per feature) or fgb (FlatGeobuf); for csv and fgb the paging is in the Link header",
+                      values: ["json", "html", "csv", "fgb"]),
     ]
 
     var endpoints: [Endpoint] {
@@ -39,7 +39,7 @@ struct CollectionsController {
                      tag: "Data", pathParameters: [Self.collectionID], query: [LandingController.format], ogc: true, handler: collection),
             Endpoint(method: .get, path: "/collections/{collectionId}/items", operationID: "getFeatures", summary: "Features of a collection, a page at a time",
                      tag: "Data", pathParameters: [Self.collectionID], query: Self.itemsParameters, acceptsPropertyFilters: true,
-                     produces: MediaTypes.geoJSON, alsoProduces: [MediaTypes.csv], ogc: true, handler: items),
+                     produces: MediaTypes.geoJSON, alsoProduces: [MediaTypes.csv, MediaTypes.flatGeobuf], ogc: true, handler: items),
             Endpoint(method: .get, path: "/collections/{collectionId}/items/{featureId}", operationID: "getFeature", summary: "One feature",
                      tag: "Data", pathParameters: [Self.collectionID, Self.featureID], query: [LandingController.format],
                      produces: MediaTypes.geoJSON, ogc: true, handler: feature),
@@ -151,10 +151,11 @@ struct CollectionsController {
         if page.hasPrev, let first = page.firstFid { links.append(link(href(["before=\(first)"]), rel: "prev", type: MediaTypes.geoJSON)) }
         links.append(link("\(state.base(request))/collections/\(layer.rawValue)", rel: "collection", type: MediaTypes.json))
 
-        if parameters["f"] == "csv" {
-            // The same page as a table; the next and previous pages in the Link header (RFC 8288).
+        if let f = parameters["f"], f == "csv" || f == "fgb" {
+            // The same page as a table or a FlatGeobuf file; the next and previous pages in the Link header (RFC 8288).
             let features = try JSONValue.parse(Array("[\(page.featuresGeoJSON)]".utf8)).arrayValue ?? []
-            var response = Response.text(FeatureCSV.write(features, layer: layer), type: MediaTypes.csv)
+            var response = f == "csv" ? Response.text(FeatureCSV.write(features, layer: layer), type: MediaTypes.csv)
+                                      : try Response.flatGeobuf(features, layer: layer)
             let paging = links.compactMap { l -> String? in
                 guard let rel = l["rel"]?.stringValue, rel == "next" || rel == "prev", let href = l["href"]?.stringValue else { return nil }
                 return "<\(href)>; rel=\"\(rel)\""

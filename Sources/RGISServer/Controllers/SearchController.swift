@@ -46,7 +46,7 @@ struct SearchController {
             ParameterSpec("level", .string, "District level (default district)", values: DistrictLevel.allCases.map(\.rawValue)),
             ParameterSpec("as_of", .string, "The day the figures are for (YYYY-MM-DD, default today)", format: "date"),
             ParameterSpec("since", .string, "Closed sales are counted from this day (default a year before as_of)", format: "date"),
-            ParameterSpec("f", .string, "geojson (default) or csv (a row per district, no geometry)", values: ["geojson", "csv"]),
+            ParameterSpec("f", .string, "geojson (default), csv (a row per district, no geometry) or fgb (FlatGeobuf, with the districts' geometry)", values: ["geojson", "csv", "fgb"]),
         ]
         let seriesQuery = [
             ParameterSpec("level", .string, "District level (default district)", values: DistrictLevel.allCases.map(\.rawValue)),
@@ -77,7 +77,7 @@ struct SearchController {
                      query: districtQuery, produces: MediaTypes.geoJSON, handler: districtListings),
             Endpoint(method: .get, path: "/indicators", operationID: "indicators",
                      summary: "Supply and demand per district, choropleth-ready; figures from fewer than 5 records withheld",
-                     tag: "Indicators", query: indicatorQuery, produces: MediaTypes.geoJSON, alsoProduces: [MediaTypes.csv], heavy: true, handler: indicators),
+                     tag: "Indicators", query: indicatorQuery, produces: MediaTypes.geoJSON, alsoProduces: [MediaTypes.csv, MediaTypes.flatGeobuf], heavy: true, handler: indicators),
             Endpoint(method: .get, path: "/indicators/series", operationID: "indicatorSeries",
                      summary: "Monthly market series per district (inventory, sales, prices, supply, demand, year-over-year), small numbers withheld",
                      tag: "Indicators", query: seriesQuery, produces: MediaTypes.json, alsoProduces: [MediaTypes.csv], namesRecordInQuery: true,
@@ -121,6 +121,10 @@ struct SearchController {
 
     @Sendable func indicators(_ call: EndpointCall) async throws -> Response {
         let page = try await state.engine.indicators(try IndicatorOptions(call.parameters, today: .today()))
-        return call.parameters["f"] == "csv" ? .text(QueryEngine.indicatorsCSV(page), type: MediaTypes.csv) : Self.geoJSON(page)
+        switch call.parameters["f"] {
+        case "csv": return .text(QueryEngine.indicatorsCSV(page), type: MediaTypes.csv)
+        case "fgb": return try .flatGeobuf(try JSONValue.parse(Array(page.geoJSON.utf8))["features"]?.arrayValue ?? [], layer: .districts)
+        default: return Self.geoJSON(page)
+        }
     }
 }

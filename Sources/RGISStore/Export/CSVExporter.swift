@@ -11,15 +11,11 @@ extension RGISDatabase {
     public func exportCSV(layer: Layer, bbox: BBox? = nil, write: (String) throws -> Void) throws -> Int {
         try translatingErrors {
             try pool.read { db in
-                var filter: SQL = ""
-                if let bbox {
-                    filter = " WHERE \(SpatialSQL.candidates(layer, boxes: bbox.parts)) AND \(SpatialSQL.intersectsAny(bbox.parts))"
-                }
-                let extraKeys = try db.values("SELECT DISTINCT j.key FROM \(sql: layer.table) t, json_each(t.extra) j\(filter) ORDER BY j.key", as: String.self)
+                let filter = Self.boxFilter(layer, bbox)
                 let fields = layer.fields.map(\.name)
                 let points = layer.storedGeometry == .point
                 let geometryColumns = points ? ["lon", "lat"] : ["wkt"]
-                let extras = extraKeys.filter { !fields.contains($0) && !geometryColumns.contains($0) && $0 != "id" }
+                let extras = try Self.otherPropertyNames(db, layer, filter: filter, besides: geometryColumns)
                 try write((["id"] + geometryColumns + fields + extras).map(CSVText.field).joined(separator: ",") + "\r\n")
                 let geometry: SQL = points ? "X(t.geom), Y(t.geom)" : "AsWKT(t.geom, 9)"
                 let rows = try db.rowCursor("SELECT \(StoredFeature.selection(layer)), \(geometry) FROM \(sql: layer.table) t\(filter) ORDER BY t.fid")

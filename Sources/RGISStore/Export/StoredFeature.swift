@@ -12,8 +12,12 @@ public struct StoredFeature: Sendable {
 
     /// The columns ``init(row:layer:)`` reads, in order, from the table aliased `alias`.
     public static func columns(_ layer: Layer, alias: String = "t") -> String {
+        attributeColumns(layer, alias: alias) + ", AsGeoJSON(\(alias).geom, 9)"
+    }
+
+    /// ``columns(_:alias:)`` but the geometry: the storage key, the id, the fields and `extra`.
+    public static func attributeColumns(_ layer: Layer, alias: String = "t") -> String {
         (["fid", "id"] + layer.fields.map(\.name) + ["extra"]).map { "\(alias).\($0)" }.joined(separator: ", ")
-            + ", AsGeoJSON(\(alias).geom, 9)"
     }
 
     /// The columns of ``init(row:layer:pointAt:)``: the same without the GeoJSON geometry, and the

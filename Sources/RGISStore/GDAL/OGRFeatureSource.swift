@@ -24,18 +24,6 @@ final class OGRFeatureSource: FeatureSource {
     /// The layer's CRS as GDAL names it (`EPSG:25832`), or nil when the file gives none.
     let crs: String?
 
-    /// GDAL's drivers, registered once per process; its messages go to ``lastError`` instead of stderr.
-    private static let registered: Void = {
-        GDALAllRegister()
-        CPLSetErrorHandler(CPLQuietErrorHandler)
-    }()
-
-    /// GDAL's last error message, if any.
-    static var lastError: String? {
-        guard let message = CPLGetLastErrorMsg(), message.pointee != 0 else { return nil }
-        return String(cString: message)
-    }
-
     /// The one layer that holds features, when all the others are empty.
     private static func onlyNonEmpty(_ dataset: GDALDatasetH, _ names: [String]) -> String? {
         let full = names.filter { name in GDALDatasetGetLayerByName(dataset, name).map { OGR_L_GetFeatureCount($0, 1) > 0 } ?? false }
@@ -62,7 +50,7 @@ final class OGRFeatureSource: FeatureSource {
     /// the layers to choose from.
     /// `fallbackSRID` is the CRS of a file that names none (`--srid`).
     init(path: String, head: ArraySlice<UInt8>, sourceLayer: String?, fallbackSRID: SRID, builder: LayerRecordBuilder, seen: String?) throws {
-        _ = Self.registered
+        _ = GDALRuntime.ready
         CPLErrorReset()
         // Not as text: a file whose content is something else is not read as CSV because of its name.
         let drivers = Self.vectorDrivers(excluding: seen == nil ? [] : ["CSV", "GeoJSON", "GeoJSONSeq", "ESRIJSON", "TopoJSON"])
@@ -71,7 +59,7 @@ final class OGRFeatureSource: FeatureSource {
         let opened = GDALOpenEx(Self.gdalPath(path, head: head), UInt32(GDAL_OF_VECTOR | GDAL_OF_READONLY), allowed, nil, nil)
         guard let opened else {
             let what = seen.map { "is \($0), but " } ?? ""
-            throw RGISError(.invalidValue, "\(what)GDAL cannot read it as vector data\(Self.lastError.map { ": \($0)" } ?? ""); rgis import reads GeoJSON, CSV and the vector formats GDAL reads (Shapefile, GeoPackage, FlatGeobuf, KML, GPX, GML, FileGDB)")
+            throw RGISError(.invalidValue, "\(what)GDAL cannot read it as vector data\(GDALRuntime.because); rgis import reads GeoJSON, CSV and the vector formats GDAL reads (Shapefile, GeoPackage, FlatGeobuf, KML, GPX, GML, FileGDB)")
         }
         dataset = opened
         driver = GDALGetDriverShortName(GDALGetDatasetDriver(opened)).map { String(cString: $0) } ?? "GDAL"
@@ -128,7 +116,7 @@ final class OGRFeatureSource: FeatureSource {
             } else {
                 guard let t = OCTNewCoordinateTransformation(source, target) else {
                     GDALClose(opened)
-                    throw RGISError(.invalidValue, "PROJ cannot transform \(crs!) to EPSG:4326\(Self.lastError.map { ": \($0)" } ?? "")")
+                    throw RGISError(.invalidValue, "PROJ cannot transform \(crs!) to EPSG:4326\(GDALRuntime.because)")
                 }
                 transform = t
             }
@@ -142,6 +130,7 @@ final class OGRFeatureSource: FeatureSource {
         let definition = OGR_L_GetLayerDefn(layer)
         let known = builder.layer.fields.map(\.name) + ["id"]
         let shapefile = driver == "ESRI Shapefile"
+        let dates = Set(builder.layer.fields.filter { $0.kind == .date }.map(\.name))
         fields = (0..<OGR_FD_GetFieldCount(definition)).map { i in
             let field = OGR_FD_GetFieldDefn(definition, i)
             var name = String(cString: OGR_Fld_GetNameRef(field))
@@ -149,7 +138,10 @@ final class OGRFeatureSource: FeatureSource {
                 let longer = known.filter { $0.hasPrefix(name) }
                 if longer.count == 1 { name = longer[0] }
             }
-            return (name, OGR_Fld_GetType(field), OGR_Fld_GetSubType(field) == OFSTBoolean)
+            var type = OGR_Fld_GetType(field)
+            // A date field kept as date and time (FlatGeobuf has no date type) is read as the date it holds.
+            if type == OFTDateTime, dates.contains(builder.mapping.targets[name] ?? name) { type = OFTDate }
+            return (name, type, OGR_Fld_GetSubType(field) == OFSTBoolean)
         }
         OGR_L_ResetReading(layer)
     }
@@ -170,7 +162,7 @@ final class OGRFeatureSource: FeatureSource {
     func next() throws -> SourceRow? {
         CPLErrorReset()
         guard let feature = OGR_L_GetNextFeature(layer) else {
-            if let error = Self.lastError { throw RGISError(.malformedInput, "GDAL stopped reading after feature \(number): \(error)") }
+            if let error = GDALRuntime.lastError { throw RGISError(.malformedInput, "GDAL stopped reading after feature \(number): \(error)") }
             return nil
         }
         defer { OGR_F_Destroy(feature) }
@@ -193,14 +185,14 @@ final class OGRFeatureSource: FeatureSource {
         }
         if let transform {
             guard OGR_G_Transform(geometry, transform) == OGRERR_NONE else {
-                throw RGISError(.invalidValue, "geometry could not be transformed from \(crs ?? "its CRS") to EPSG:4326\(Self.lastError.map { ": \($0)" } ?? "")")
+                throw RGISError(.invalidValue, "geometry could not be transformed from \(crs ?? "its CRS") to EPSG:4326\(GDALRuntime.because)")
             }
         }
         // Curves (FileGDB, GML) as the lines and polygons that approximate them.
         let linear = OGR_G_HasCurveGeometry(geometry, 0) != 0 ? OGR_G_GetLinearGeometry(geometry, 0, nil) : nil
         defer { if let linear { OGR_G_DestroyGeometry(linear) } }
         guard let json = OGR_G_ExportToJson(linear ?? geometry) else {
-            throw RGISError(.invalidValue, "geometry cannot be written as GeoJSON\(Self.lastError.map { ": \($0)" } ?? "")")
+            throw RGISError(.invalidValue, "geometry cannot be written as GeoJSON\(GDALRuntime.because)")
         }
         defer { VSIFree(json) }
         let text = String(cString: json)

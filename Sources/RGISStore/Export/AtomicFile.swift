@@ -1,0 +1,31 @@
+import Foundation
+import RGISCore
+
+/// A file that appears complete or not at all: written under a hidden name beside it, then renamed
+/// over it (rename(2) replaces what was there in one step); removed when writing fails.
+public enum AtomicFile {
+    /// Calls `write` with the path to write, ending in `.ending` (GDAL picks a format's variant by
+    /// it), then puts that file at `path`.
+    public static func write<T>(to path: String, ending: String, _ write: (String) throws -> T) throws -> T {
+        let target = URL(fileURLWithPath: path)
+        let directory = target.deletingLastPathComponent()
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw RGISError(.io, "no directory \(directory.path) to write \(target.lastPathComponent) in", at: "output")
+        }
+        // No other dot in the name: GDAL's zip-based writers (XLSX) cut a path at its first ".xlsx".
+        let stem = target.lastPathComponent.replacingOccurrences(of: ".", with: "_")
+        let partial = directory.appendingPathComponent("partial-\(ProcessInfo.processInfo.processIdentifier)-\(stem).\(ending)").path
+        try? FileManager.default.removeItem(atPath: partial)
+        do {
+            let result = try write(partial)
+            guard rename(partial, target.path) == 0 else {
+                throw RGISError(.io, "cannot put \(target.lastPathComponent) in place: \(String(cString: strerror(errno)))", at: "output")
+            }
+            return result
+        } catch {
+            try? FileManager.default.removeItem(atPath: partial)
+            throw error
+        }
+    }
+}
