@@ -10,7 +10,7 @@ struct ImportCommand: ParsableCommand {
         discussion: """
             The format is recognised by content. GeoJSON must be an RFC 7946 FeatureCollection. Every other \
             vector format is read through GDAL: Shapefile (with its .prj; also zipped), GeoPackage, FlatGeobuf, \
-            FileGDB (a .gdb directory), KML, GPX, GML. Their CRS comes from the file (else --srid) and PROJ \
+            FileGDB (a .gdb directory), KML, GPX, GML, and XLSX or ODS sheets with coordinate columns as in CSV. Their CRS comes from the file (else --srid) and PROJ \
             transforms it to EPSG:4326; --source-layer picks one layer of a file that holds several. \
             Shapefile field names cut to 10 characters (living_are) are read as the field they begin. CSV (comma, semicolon or tab separated, found \
             from the header; UTF-8 with or without BOM; --decimal-comma for 9,05) needs lon and lat columns (also \
@@ -37,7 +37,7 @@ struct ImportCommand: ParsableCommand {
     @Option(help: "The layer to import into: \(Layer.allCases.map(\.rawValue).joined(separator: ", ")).")
     var layer: String
 
-    @Argument(help: "The file (GeoJSON, CSV, Shapefile, GeoPackage, FlatGeobuf, KML, GPX, GML, a .gdb directory), or - for GeoJSON or CSV on standard input.")
+    @Argument(help: "The file (GeoJSON, CSV, Shapefile, GeoPackage, FlatGeobuf, KML, GPX, GML, XLSX, ODS, a .gdb directory), or - for GeoJSON or CSV on standard input.")
     var file: String
 
     @Option(help: "EPSG code of the file's coordinates when they are not WGS84 lon/lat; transformed to 4326 with PROJ.")

@@ -51,6 +51,13 @@ struct GDALImportTests {
         // Without its spatial index, FlatGeobuf keeps the features' order, which the generated ids follow.
         Case(name: "Berlin listings as FlatGeobuf", source: Fixtures.shared("berlin-prenzlauer/listings.geojson"), layer: .listings,
              output: "listings.fgb", arguments: ["-f", "FlatGeobuf", "-lco", "SPATIAL_INDEX=NO"], map: "price=list_price", columns: ["list_price"]),
+        // Sheets have no geometry: the coordinates are columns, as a spreadsheet user keeps them.
+        Case(name: "demo listings as an XLSX sheet with lon and lat columns", source: "\(demo)/listings.geojson", layer: .listings,
+             output: "listings.xlsx", arguments: ["-f", "XLSX", "-nln", "listings", "-dialect", "SQLite", "-sql", "SELECT *, ST_X(geometry) AS lon, ST_Y(geometry) AS lat FROM listings"],
+             columns: listingColumns),
+        Case(name: "demo parcels as an ODS sheet with a WKT column", source: "\(demo)/parcels.geojson", layer: .parcels,
+             output: "parcels.ods", arguments: ["-f", "ODS", "-nln", "parcels", "-dialect", "SQLite", "-sql", "SELECT *, AsWKT(geometry, 9) AS wkt FROM parcels"],
+             columns: ["cadastral_number"]),
         Case(name: "Helsinki buildings as KML", source: Fixtures.shared("helsinki-osm/buildings.geojson"), layer: .buildings,
              output: "buildings.kml", arguments: ["-f", "KML"], idField: "osm_way_id", map: "building=use", columns: ["use"], tolerance: 1e-7),
         Case(name: "London boroughs as GML", source: Fixtures.shared("london/boroughs.geojson"), layer: .districts,
@@ -154,6 +161,18 @@ struct GDALImportTests {
         let report = try fresh.importFeatures(from: gpx, options: ImportOptions(layer: .listings))
         let expensive = try database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM listings WHERE list_price > 900000")! }
         #expect(report.inserted == expensive && expensive > 10 && report.source?.contains("GPX layer 'waypoints'") == true, "\(report.source ?? "")")
+    }
+
+    @Test("a sheet without coordinate columns is refused naming the columns found, and nothing is stored")
+    func sheetWithoutCoordinates() throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { dir.remove() }
+        let sheet = dir.path("prices.xlsx")
+        try Self.convert(["-f", "XLSX", sheet, "\(Self.demo)/listings.geojson", "-select", "id,status,list_price"])
+        let database = try dir.database()
+        let error = try #require(throws: RGISError.self) { try database.importFeatures(from: sheet, options: ImportOptions(layer: .listings)) }
+        #expect(error.description.contains("no coordinate columns") && error.description.contains("Columns found: id, status, list_price"), "\(error.description)")
+        #expect(try database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM listings") } == 0)
     }
 
     @Test("a Shapefile without .prj is read with --srid; with neither, projected metres are refused naming the rule, and nothing is stored")

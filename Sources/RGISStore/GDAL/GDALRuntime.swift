@@ -6,6 +6,9 @@ enum GDALRuntime {
     static let ready: Void = {
         GDALAllRegister()
         CPLSetErrorHandler(CPLQuietErrorHandler)
+        // A sheet imported is a table: its first row names the columns, whatever their cells hold.
+        CPLSetConfigOption("OGR_XLSX_HEADERS", "FORCE")
+        CPLSetConfigOption("OGR_ODS_HEADERS", "FORCE")
     }()
 
     /// GDAL's last error message, if any.

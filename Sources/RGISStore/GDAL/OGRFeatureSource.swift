@@ -15,6 +15,8 @@ final class OGRFeatureSource: FeatureSource {
     /// The layer's fields in order, under the names the record builder reads.
     private let fields: [(name: String, type: OGRFieldType, boolean: Bool)]
     private let featureCount: Int
+    /// Where a sheet's coordinates are (nil: the layer has geometry).
+    private let coordinateColumns: CoordinateColumns?
     private let totalBytes: Int
     private var number = 0
 
@@ -39,10 +41,11 @@ final class OGRFeatureSource: FeatureSource {
         }
     }
 
-    /// The path GDAL opens: a zip archive (a zipped Shapefile) through its virtual file system.
-    static func gdalPath(_ path: String, head: ArraySlice<UInt8>) -> String {
+    /// The paths GDAL tries in turn: the file itself (XLSX, ODS and KMZ are zip archives GDAL opens as
+    /// they are), then a zip archive's content (a zipped Shapefile) through its virtual file system.
+    static func gdalPaths(_ path: String, head: ArraySlice<UInt8>) -> [String] {
         let zip = head.starts(with: [0x50, 0x4B, 0x03, 0x04]) || head.starts(with: [0x50, 0x4B, 0x05, 0x06])
-        return zip && !path.hasPrefix("/vsi") ? "/vsizip/" + path : path
+        return zip && !path.hasPrefix("/vsi") ? [path, "/vsizip/" + path] : [path]
     }
 
     /// Opens `path` and picks its layer: `sourceLayer` by name, else the only one, else the one named
@@ -56,10 +59,10 @@ final class OGRFeatureSource: FeatureSource {
         let drivers = Self.vectorDrivers(excluding: seen == nil ? [] : ["CSV", "GeoJSON", "GeoJSONSeq", "ESRIJSON", "TopoJSON"])
         defer { for d in drivers { free(d) } }
         let allowed = drivers.map { UnsafePointer<CChar>?(UnsafePointer($0)) } + [nil]
-        let opened = GDALOpenEx(Self.gdalPath(path, head: head), UInt32(GDAL_OF_VECTOR | GDAL_OF_READONLY), allowed, nil, nil)
+        let opened = Self.gdalPaths(path, head: head).lazy.compactMap { GDALOpenEx($0, UInt32(GDAL_OF_VECTOR | GDAL_OF_READONLY), allowed, nil, nil) }.first
         guard let opened else {
             let what = seen.map { "is \($0), but " } ?? ""
-            throw RGISError(.invalidValue, "\(what)GDAL cannot read it as vector data\(GDALRuntime.because); rgis import reads GeoJSON, CSV and the vector formats GDAL reads (Shapefile, GeoPackage, FlatGeobuf, KML, GPX, GML, FileGDB)")
+            throw RGISError(.invalidValue, "\(what)GDAL cannot read it as vector data\(GDALRuntime.because); rgis import reads GeoJSON, CSV and the vector formats GDAL reads (Shapefile, GeoPackage, FlatGeobuf, KML, GPX, GML, FileGDB, XLSX, ODS)")
         }
         dataset = opened
         driver = GDALGetDriverShortName(GDALGetDatasetDriver(opened)).map { String(cString: $0) } ?? "GDAL"
@@ -143,6 +146,17 @@ final class OGRFeatureSource: FeatureSource {
             if type == OFTDateTime, dates.contains(builder.mapping.targets[name] ?? name) { type = OFTDate }
             return (name, type, OGR_Fld_GetSubType(field) == OFSTBoolean)
         }
+        // A sheet (XLSX, ODS) has no geometry: its coordinates are columns, named as in a CSV file.
+        if OGR_FD_GetGeomFieldCount(definition) == 0 {
+            let names = fields.map(\.name)
+            guard let columns = CoordinateColumns(header: names, mapping: builder.mapping) else {
+                GDALClose(opened)
+                throw RGISError(.malformedInput, "this \(driver) sheet has no geometry and no coordinate columns: \(CoordinateColumns.expected). Columns found: \(names.joined(separator: ", "))")
+            }
+            coordinateColumns = columns
+        } else {
+            coordinateColumns = nil
+        }
         OGR_L_ResetReading(layer)
     }
 
@@ -180,7 +194,13 @@ final class OGRFeatureSource: FeatureSource {
             guard OGR_F_IsFieldSetAndNotNull(feature, index) != 0 else { continue }
             properties[field.name] = value(feature, index, field.type, boolean: field.boolean)
         }
-        guard let geometry = OGR_F_GetGeometryRef(feature), OGR_G_IsEmpty(geometry) == 0 else {
+        var made: OGRGeometryH?
+        defer { if let made { OGR_G_DestroyGeometry(made) } }
+        if let coordinateColumns {
+            made = try sheetGeometry(feature, coordinateColumns)
+            for i in coordinateColumns.indexes { properties[fields[i].name] = nil }
+        }
+        guard let geometry = made ?? OGR_F_GetGeometryRef(feature), OGR_G_IsEmpty(geometry) == 0 else {
             return try builder.record(fromFeature: .object(["type": .string("Feature"), "geometry": .null, "properties": .object(properties)]))
         }
         if let transform {
@@ -197,6 +217,32 @@ final class OGRFeatureSource: FeatureSource {
         defer { VSIFree(json) }
         let text = String(cString: json)
         return try builder.record(idMember: nil, properties: properties, geometry: try Geometry(geoJSON: JSONValue.parse(Array(text.utf8))))
+    }
+
+    /// A sheet row's point from its lon and lat cells, or its shape from its WKT cell.
+    private func sheetGeometry(_ feature: OGRFeatureH, _ columns: CoordinateColumns) throws -> OGRGeometryH {
+        func text(_ i: Int) -> String { String(cString: OGR_F_GetFieldAsString(feature, Int32(i))).trimmingCharacters(in: .whitespaces) }
+        switch columns {
+        case .lonLat(let lon, let lat):
+            func coordinate(_ i: Int) throws -> Double {
+                guard OGR_F_IsFieldSetAndNotNull(feature, Int32(i)) != 0, !text(i).isEmpty else { throw RGISError(.invalidValue, "column \(fields[i].name): no coordinate") }
+                if fields[i].type == OFTReal || fields[i].type == OFTInteger || fields[i].type == OFTInteger64 { return OGR_F_GetFieldAsDouble(feature, Int32(i)) }
+                guard let value = Double(text(i)) else { throw RGISError(.invalidValue, "column \(fields[i].name): '\(text(i))' is not a number") }
+                return value
+            }
+            let point = OGR_G_CreateGeometry(wkbPoint)!
+            OGR_G_SetPoint_2D(point, 0, try coordinate(lon), try coordinate(lat))
+            return point
+        case .wkt(let i):
+            var wkt = Array(text(i).utf8CString)
+            var geometry: OGRGeometryH?
+            let read = wkt.withUnsafeMutableBufferPointer { buffer -> OGRErr in
+                var cursor: UnsafeMutablePointer<CChar>? = buffer.baseAddress
+                return OGR_G_CreateFromWkt(&cursor, nil, &geometry)
+            }
+            guard read == OGRERR_NONE, let geometry else { throw RGISError(.invalidValue, "column \(fields[i].name): not WKT\(GDALRuntime.because)") }
+            return geometry
+        }
     }
 
     private func value(_ feature: OGRFeatureH, _ i: Int32, _ type: OGRFieldType, boolean: Bool) -> JSONValue {

@@ -105,11 +105,42 @@ struct GeoJSONFeatureSource: FeatureSource {
     }
 }
 
+/// Where a table's geometry is: lon and lat columns, or one of WKT (CSV files and sheets).
+enum CoordinateColumns {
+    case lonLat(lon: Int, lat: Int)
+    case wkt(Int)
+
+    /// What a table without them is told.
+    static let expected = "expected lon and lat (or longitude/latitude, x/y) or a WKT column (wkt, geometry); name others with --map COLUMN=lon,COLUMN=lat or --map COLUMN=wkt"
+
+    /// The columns of `header` named so, or mapped to `lon`, `lat` or `wkt`; nil when there are none.
+    init?(header: [String], mapping: FieldMapping) {
+        func column(_ role: String, _ names: [String]) -> Int? {
+            if let mapped = header.firstIndex(where: { mapping.targets[$0] == role }) { return mapped }
+            return header.firstIndex { names.contains($0.lowercased()) }
+        }
+        if let lon = column("lon", ["lon", "lng", "long", "longitude", "x"]), let lat = column("lat", ["lat", "latitude", "y"]) {
+            self = .lonLat(lon: lon, lat: lat)
+        } else if let wkt = column("wkt", ["wkt", "geometry", "geom", "the_geom", "wkt_geom"]) {
+            self = .wkt(wkt)
+        } else {
+            return nil
+        }
+    }
+
+    var indexes: [Int] {
+        switch self {
+        case .lonLat(let lon, let lat): [lon, lat]
+        case .wkt(let i): [i]
+        }
+    }
+}
+
 struct CSVFeatureSource: FeatureSource {
     private var reader: CSVReader
     private let builder: LayerRecordBuilder
     private let header: [String]
-    private let geometryColumns: GeometryColumns
+    private let geometryColumns: CoordinateColumns
 
     private let decimalComma: Bool
 
@@ -121,10 +152,6 @@ struct CSVFeatureSource: FeatureSource {
         return t.replacingOccurrences(of: ".", with: "").replacingOccurrences(of: ",", with: ".")
     }
 
-    enum GeometryColumns {
-        case lonLat(lon: Int, lat: Int)
-        case wkt(Int)
-    }
 
     /// `delimiter`: a comma, semicolon or tab; `decimalComma`: numbers are written `9,05` (and
     /// `1.234,5`), as spreadsheets save them where the comma is the decimal mark.
@@ -135,22 +162,10 @@ struct CSVFeatureSource: FeatureSource {
             throw RGISError(.malformedInput, "file is empty")
         }
         let header = headerRecord.fields.map { $0.trimmingCharacters(in: .whitespaces) }
-        func column(_ role: String, _ names: [String]) -> Int? {
-            if let mapped = header.firstIndex(where: { builder.mapping.targets[$0] == role }) { return mapped }
-            return header.firstIndex { names.contains($0.lowercased()) }
+        guard let columns = CoordinateColumns(header: header, mapping: builder.mapping) else {
+            throw RGISError(.malformedInput, "CSV has no coordinate columns: \(CoordinateColumns.expected). Columns found: \(header.joined(separator: ", "))", at: "line 1")
         }
-        if let lon = column("lon", ["lon", "lng", "long", "longitude", "x"]),
-           let lat = column("lat", ["lat", "latitude", "y"]) {
-            geometryColumns = .lonLat(lon: lon, lat: lat)
-        } else if let wkt = column("wkt", ["wkt", "geometry", "geom", "the_geom", "wkt_geom"]) {
-            geometryColumns = .wkt(wkt)
-        } else {
-            throw RGISError(.malformedInput, """
-                CSV has no coordinate columns: expected lon and lat (or longitude/latitude, x/y) or a WKT \
-                column (wkt, geometry); name others with --map COLUMN=lon,COLUMN=lat or --map COLUMN=wkt. \
-                Columns found: \(header.joined(separator: ", "))
-                """, at: "line 1")
-        }
+        geometryColumns = columns
         self.reader = reader
         self.builder = builder
         self.header = header
