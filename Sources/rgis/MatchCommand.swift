@@ -94,7 +94,7 @@ struct IndicatorsCommand: AsyncParsableCommand {
             """
     )
 
-    enum Format: String, ExpressibleByArgument, CaseIterable { case geojson, table, json, csv }
+    enum Format: String, ExpressibleByArgument, CaseIterable { case geojson, table, json, csv, gpkg, shp, fgb, xlsx }
 
     @OptionGroup var target: DatabaseArgument
     @Option(help: "District level: city, district or subdistrict.") var level: String = "district"
@@ -106,47 +106,73 @@ struct IndicatorsCommand: AsyncParsableCommand {
     @Option(help: "With --series: one district, by id (default every district of the level).") var district: String?
     @Option(help: "With --series: the first month (YYYY-MM; default 23 months before --to).") var from: String?
     @Option(help: "With --series: the last month (YYYY-MM; default this month).") var to: String?
-    @Option(help: "Output: geojson, table or csv (the snapshot); json or csv (--series, --segments). Default geojson, or json.")
+    @Option(help: "Output: geojson, table, csv, or the files gpkg, shp, fgb, xlsx (the snapshot, with the districts' geometry but xlsx); json, csv or xlsx (--series, --segments). Default geojson, or json; or what --output's name says.")
     var format: Format?
+    @Option(help: "The file to write (replaced when complete) instead of standard output; needed for gpkg, shp, fgb and xlsx.")
+    var output: String?
+
+    /// --format, else what --output's name says, else the default of the answer asked for.
+    private var chosenFormat: Format? {
+        format ?? output.flatMap { ExportFormat(fileName: $0) }.flatMap { Format(rawValue: $0.rawValue) }
+            .map { $0 == .geojson && (series || segments != nil) ? .json : $0 }
+    }
 
     func validate() throws {
+        let format = chosenFormat
+        if let format, [.gpkg, .shp, .fgb, .xlsx].contains(format), output == nil {
+            throw ValidationError("--format \(format.rawValue) is a file; give --output FILE")
+        }
         if segments != nil {
             if series || asOf != nil || since != nil || district != nil || from != nil || to != nil {
                 throw ValidationError("--segments takes only --level and --format")
             }
-            if let format, format != .json && format != .csv { throw ValidationError("--format \(format.rawValue) is not for --segments; use json or csv") }
+            if let format, ![.json, .csv, .xlsx].contains(format) { throw ValidationError("--format \(format.rawValue) is not for --segments; use json, csv or xlsx") }
         } else if series {
             if asOf != nil || since != nil { throw ValidationError("--as-of and --since are for the snapshot; a series takes --from and --to") }
-            if let format, format != .json && format != .csv { throw ValidationError("--format \(format.rawValue) is not for --series; use json or csv") }
+            if let format, ![.json, .csv, .xlsx].contains(format) { throw ValidationError("--format \(format.rawValue) is not for --series; use json, csv or xlsx") }
         } else {
             if district != nil || from != nil || to != nil { throw ValidationError("--district, --from and --to need --series") }
             if format == .json { throw ValidationError("--format json is for --series and --segments; the snapshot is geojson, table or csv") }
         }
     }
 
+    /// The answer on standard output, or in --output's file.
+    private func write(_ bytes: [UInt8]) throws {
+        guard let output else { return Console.out(String(decoding: bytes, as: UTF8.self)) }
+        try AtomicFile.write(bytes, to: output)
+        Console.note("written to \(output)")
+    }
+
     func run() async throws {
+        let format = chosenFormat
         try await reportingErrors {
             var p = RequestParameters()
             p.set("level", level)
             if let segments {
                 p.set("by", segments)
                 let table = try await engine(target).segments(level: try IndicatorOptions.level(parsing: level), by: try ClientSegment(p))
-                Console.out(format == .csv ? table.csv : table.json.jsonText + "\n")
-                return
+                return try write(format == .xlsx ? try SheetFile.xlsx(name: "segments", csv: table.csv)
+                                 : Array((format == .csv ? table.csv : table.json.jsonText + "\n").utf8))
             }
             if series {
                 p.set("district", district)
                 p.set("from", from)
                 p.set("to", to)
                 let result = try await engine(target).series(try SeriesOptions(p, today: .today()))
-                Console.out(format == .csv ? result.csv : result.json.jsonText + "\n")
-                return
+                return try write(format == .xlsx ? try SheetFile.xlsx(name: "series", csv: result.csv)
+                                 : Array((format == .csv ? result.csv : result.json.jsonText + "\n").utf8))
             }
             p.set("as_of", asOf)
             p.set("since", since)
             let page = try await engine(target).indicators(try IndicatorOptions(p, today: .today()))
-            if format == .csv { return Console.out(QueryEngine.indicatorsCSV(page)) }
-            PageOptions.print(page, as: format == .table ? .table : .geojson)
+            switch format {
+            case .csv?: try write(Array(QueryEngine.indicatorsCSV(page).utf8))
+            case .table?: try write(Array(FeatureTable.render(page).utf8))
+            case .gpkg?, .shp?, .fgb?, .xlsx?:
+                let features = try JSONValue.parse(Array(page.geoJSON.utf8))["features"]?.arrayValue ?? []
+                try write(try FeatureFile.encode(features, layer: .districts, format: ExportFormat(rawValue: format!.rawValue)!))
+            default: try write(Array(page.geoJSON.utf8))
+            }
         }
     }
 }

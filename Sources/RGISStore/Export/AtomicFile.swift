@@ -28,4 +28,13 @@ public enum AtomicFile {
             throw error
         }
     }
+
+    /// `bytes` put at `path` complete or not at all.
+    public static func write(_ bytes: [UInt8], to path: String) throws {
+        try write(to: path, ending: "part") { partial in
+            guard FileManager.default.createFile(atPath: partial, contents: Data(bytes)) else {
+                throw RGISError(.io, "cannot write \(path)", at: "output")
+            }
+        }
+    }
 }
