@@ -200,6 +200,23 @@ def schemathesis(url, workdir, examples, token):
         print(run.stdout[-4000:])
 
 
+def ogc_conformance(url, workdir):
+    """A third-party OGC API – Features conformance suite (PyPI ogctests): every core test, Part 2's
+    CRS class among them, passes on every collection."""
+    python = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".venv", "bin", "python")
+    where = subprocess.run([python, "-c", "import ogctests, os; print(os.path.dirname(ogctests.__file__))"], capture_output=True, text=True)
+    check(where.returncode == 0, "ogctests is installed in .venv (tools/setup)")
+    if where.returncode != 0:
+        return
+    # From the package's parent, so that pytest loads the suite's own conftest (its HTTP client).
+    run = subprocess.run([python, "-m", "pytest", "ogctests/features/core", "-q", "--no-header", "-p", "no:cacheprovider"],
+                         capture_output=True, text=True, timeout=600, cwd=os.path.dirname(where.stdout.strip()), env={**os.environ, "INSTANCE_URL": url})
+    summary = run.stdout.strip().splitlines()[-1] if run.stdout.strip() else run.stderr[-300:]
+    check(run.returncode == 0 and " failed" not in summary and "error" not in summary, f"ogctests features/core: {summary}")
+    if run.returncode != 0:
+        print(run.stdout[-4000:])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", required=True)
@@ -209,6 +226,7 @@ def main():
     parser.add_argument("--skip-browser", action="store_true")
     parser.add_argument("--schemathesis-examples", type=int, default=0, help="run schemathesis with this many examples per operation")
     parser.add_argument("--token", help="an admin's bearer token, for schemathesis")
+    parser.add_argument("--ogctests", action="store_true", help="run the ogctests conformance suite (it wants every collection non-empty)")
     args = parser.parse_args()
     os.makedirs(args.workdir, exist_ok=True)
     gdal(args.url, args.listings, args.workdir)
@@ -216,6 +234,8 @@ def main():
     tiles(args.url, args.workdir, [float(v) for v in args.bbox.split(",")])
     if not args.skip_browser:
         browser(args.url, args.workdir, args.token)
+    if args.ogctests:
+        ogc_conformance(args.url, args.workdir)
     if args.schemathesis_examples:
         schemathesis(args.url, args.workdir, args.schemathesis_examples, args.token)
     print(f"interop: {len(failures)} failed" if failures else "interop: all checks passed")

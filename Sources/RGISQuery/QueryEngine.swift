@@ -85,8 +85,57 @@ public struct QueryEngine: Sendable {
     // MARK: Collections
 
     /// A page of a collection in storage order.
-    public func items(_ query: ItemsQuery) async throws -> ItemsPage { try await features.items(query) }
+    /// An OGC items page; a bbox given in another CRS is turned into CRS84 first, and the features are
+    /// answered in the CRS asked for (both among ``offeredCRS()``).
+    public func items(_ query: ItemsQuery) async throws -> ItemsPage {
+        var query = query
+        try await checkOffered(query.crs, parameter: "crs")
+        if let given = query.bboxInCRS {
+            try await checkOffered(given.crs, parameter: "bbox-crs")
+            let v = given.values
+            switch given.crs {
+            case .crs84: query.bbox = try BBox(west: v[0], south: v[1], east: v[2], north: v[3])
+            case .wgs84LatLon: query.bbox = try BBox(west: v[1], south: v[0], east: v[3], north: v[2])
+            case .webMercator: query.bbox = try CRSTransform.to(given.crs).boxInCRS84(v)  // a rectangle of lon/lat
+            case .epsg(let code):
+                // The CRS84 box that holds the grid's rectangle finds the candidates; the rectangle decides.
+                let transform = try CRSTransform.to(given.crs)
+                query.bbox = try transform.boxInCRS84(v)
+                query.boxInGrid = transform.northingFirst ? (code, v[1], v[0], v[3], v[2]) : (code, v[0], v[1], v[2], v[3])
+            }
+            query.bboxInCRS = nil
+        }
+        var page = try await features.items(query)
+        if query.crs != .crs84 { page.featuresGeoJSON = try CRSTransform.to(query.crs).features(page.featuresGeoJSON) }
+        return page
+    }
 
-    /// One feature by its source id.
-    public func item(_ layer: Layer, id: String) async throws -> StoredFeature { try await features.feature(layer, id: id) }
+    /// One feature by its source id, in `crs` (among ``offeredCRS()``).
+    public func item(_ layer: Layer, id: String, crs: CRSReference = .crs84) async throws -> StoredFeature {
+        try await checkOffered(crs, parameter: "crs")
+        let feature = try await features.feature(layer, id: id)
+        guard crs != .crs84 else { return feature }
+        let geometry = try CRSTransform.to(crs).geometry(try JSONValue.parse(Array(feature.geometryGeoJSON.utf8)))
+        return StoredFeature(fid: feature.fid, id: feature.id, geometryGeoJSON: geometry.jsonText, properties: feature.properties)
+    }
+
+    /// A GeoJSON geometry in `crs` (among ``offeredCRS()``).
+    public func reprojected(_ geometry: JSONValue, to crs: CRSReference) async throws -> JSONValue {
+        try await checkOffered(crs, parameter: "crs")
+        return try CRSTransform.to(crs).geometry(geometry)
+    }
+
+    /// The CRSs features are answered in (OGC API – Features Part 2): CRS84 (stored), EPSG:4326
+    /// (lat/lon), EPSG:3857 (web maps), and the database's local CRS if one was chosen.
+    public func offeredCRS() async throws -> [CRSReference] {
+        let local = try await features.localCRS()
+        return [.crs84, .wgs84LatLon, .webMercator] + (local.map { [.crs84, .wgs84LatLon, .webMercator].contains($0) ? [] : [$0] } ?? [])
+    }
+
+    private func checkOffered(_ crs: CRSReference, parameter: String) async throws {
+        let offered = try await offeredCRS()
+        guard offered.contains(crs) else {
+            throw RGISError(.invalidValue, "\(crs.projName) is not offered; \(parameter) takes one of \(offered.map(\.uri).joined(separator: ", "))", at: "parameter \(parameter)")
+        }
+    }
 }

@@ -69,7 +69,7 @@ enum OpenAPIDocument {
             "name": .string(p.name), "in": .string(location), "required": .bool(location == "path" || p.required),
             "description": .string(p.summary), "schema": .object(schema),
         ]
-        if p.name == "bbox" {
+        if p.name == "bbox" || p.name == "limit" {
             o["style"] = .string("form")
             o["explode"] = .bool(false)
         }

@@ -36,6 +36,11 @@ extension Response {
     }
 }
 
+extension HTTPField.Name {
+    /// The CRS of the geometry in a response (OGC API – Features Part 2), as `<URI>`.
+    static let contentCRS = HTTPField.Name("Content-Crs")!
+}
+
 /// OGC link objects.
 func link(_ href: String, rel: String, type: String, title: String? = nil) -> JSONValue {
     var o: [String: JSONValue] = ["href": .string(href), "rel": .string(rel), "type": .string(type)]

@@ -84,7 +84,7 @@ enum RoleTable {
     static let publicOperations: Set<String> = [
         "getLandingPage", "getConformance", "getHealth", "getMetrics", "getAPI", "getCollections", "describeCollection", "getFeatures",
         "getFeature", "getMap", "getLeafletFile", "getLeafletImage", "searchRadius", "searchPolygon", "locate", "districtListings",
-        "indicators", "indicatorSeries", "describeAlerts", "getAlerts", "alertFeed", "getTileMatrixSets", "getTileMatrixSet", "getTilesets",
+        "indicators", "indicatorSeries", "describeAlerts", "getAlerts", "getAlert", "alertFeed", "getTileMatrixSets", "getTileMatrixSet", "getTilesets",
         "getTileset", "getTile", "listingClusters", "optionsFeatures", "optionsFeature", "listingEvents",
         "unsubscribePage", "unsubscribe", "reactionPage", "react", "digestPage",
     ]
@@ -182,6 +182,7 @@ struct AccessMatrixTests {
         case "updateClient": (s.body, s.headers, s.success) = (#"{"lifecycle_stage":"lost"}"#, stale, 412)
         case "deleteListing", "deleteClient", "deleteDemand": (s.headers, s.success) = (stale, 412)
         case "optionsFeatures", "optionsFeature": s.success = 204
+        case "getAlert": (s.path, s.success) = ("/collections/alerts/items/oversupply.nowhere", 404)
         case "getArchiveParcel": s.path = "/collections/archive-parcels/items/1"
         case "getArchiveParcels": s.path += "?limit=1000"; s.mustShow = [.partyName]
         case "archiveRights": s.path += "?date=2013-01-01"; s.mustShow = [.partyName]

@@ -7,7 +7,7 @@ import RGISTesting
 /// Real clients against `rgis serve` on a socket: GDAL's OAPIF driver, OWSLib and headless Chromium.
 @Suite("Interop", .serialized)
 struct InteropTests {
-    func runInterop(database: String, listings: Int, bbox: String, schemathesisExamples: Int = 0) throws {
+    func runInterop(database: String, listings: Int, bbox: String, schemathesisExamples: Int = 0, conformanceSuite: Bool = false) throws {
         let python = "/usr/bin/python3"
         // An admin's token, made the way an operator makes one.
         #expect(try rgis("users", "add", database, "ops", "--role", "admin").status == 0)
@@ -19,18 +19,18 @@ struct InteropTests {
         defer { dir.remove() }
         let result = try run(python, [Fixtures.packageRoot.appendingPathComponent("tools/interop.py").path, "--url", server.url,
                                       "--listings", String(listings), "--workdir", dir.path("interop"), "--bbox", bbox,
-                                      "--schemathesis-examples", String(schemathesisExamples), "--token", token])
+                                      "--schemathesis-examples", String(schemathesisExamples), "--token", token] + (conformanceSuite ? ["--ogctests"] : []))
         print(result.stdout, terminator: "")
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(result.stdout.contains("interop: all checks passed"))
     }
 
-    @Test("GDAL, OWSLib and Chromium read the demo city; schemathesis finds no 5xx and no response off the document")
+    @Test("GDAL, OWSLib and Chromium read the demo city; schemathesis finds no 5xx and no response off the document; ogctests passes")
     func demo() throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
         let db = try Templates.demoCity(in: dir)
-        try runInterop(database: db.path, listings: 2270, bbox: "9.04,48.02,9.06,48.03", schemathesisExamples: 50)
+        try runInterop(database: db.path, listings: 2270, bbox: "9.04,48.02,9.06,48.03", schemathesisExamples: 50, conformanceSuite: true)
     }
 
     @Test("GDAL, OWSLib and Chromium read a database of the shared real data")

@@ -23,6 +23,12 @@ public struct BBox: Hashable, Sendable {
 
     /// Reads `minx,miny,maxx,maxy`.
     public init(parsing text: String) throws {
+        let numbers = try Self.numbers(parsing: text)
+        try self.init(west: numbers[0], south: numbers[1], east: numbers[2], north: numbers[3])
+    }
+
+    /// The four numbers of a bbox parameter, whatever CRS they are in (`bbox-crs`).
+    public static func numbers(parsing text: String) throws -> [Double] {
         let parts = text.split(separator: ",", omittingEmptySubsequences: false)
         guard parts.count == 4 else {
             throw RGISError(.malformedInput, "bbox must be four numbers minx,miny,maxx,maxy; found \(parts.count)")
@@ -33,7 +39,7 @@ public struct BBox: Hashable, Sendable {
             }
             return v
         }
-        try self.init(west: numbers[0], south: numbers[1], east: numbers[2], north: numbers[3])
+        return numbers
     }
 
     /// A box that does not cross the antimeridian.

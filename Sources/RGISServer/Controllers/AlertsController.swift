@@ -26,8 +26,11 @@ struct AlertsController {
             },
             Endpoint(method: .get, path: "/collections/\(Self.collectionID)/items", operationID: "getAlerts",
                      summary: "The alerts in force, each on its district's polygon (rule, metric, value, threshold, severity, since)",
-                     tag: "Indicators", query: Self.query + [LandingController.format], produces: MediaTypes.geoJSON, ogc: true, heavy: true,
+                     tag: "Indicators", query: Self.query + [Self.limit, LandingController.format], produces: MediaTypes.geoJSON, ogc: true, heavy: true,
                      handler: items),
+            Endpoint(method: .get, path: "/collections/\(Self.collectionID)/items/{featureId}", operationID: "getAlert",
+                     summary: "One alert in force, by its id (rule.district)", tag: "Indicators", pathParameters: [CollectionsController.featureID],
+                     query: Self.query + [LandingController.format], produces: MediaTypes.geoJSON, ogc: true, heavy: true, handler: feature),
             Endpoint(method: .get, path: "/alerts.atom", operationID: "alertFeed",
                      summary: "Alerts raised and cleared over two years, newest first, as Atom with GeoRSS boxes",
                      tag: "Indicators", query: Self.query, produces: "application/atom+xml", heavy: true, handler: feed),
@@ -44,6 +47,7 @@ struct AlertsController {
         ]
     }
 
+    static let limit = ParameterSpec("limit", .integer, "Alerts per answer (default and most 10000: every alert in force)", minimum: 1)
     static let hookID = ParameterSpec("hookId", .integer, required: true, "An alert receiver's id")
     static let hookSchema: JSONValue = .object([
         "type": .string("object"),
@@ -88,12 +92,31 @@ struct AlertsController {
     }
 
     @Sendable func items(_ call: EndpointCall) async throws -> Response {
-        let page = try await state.engine.alertFeatures(try await report(call.parameters))
+        var page = try await state.engine.alertFeatures(try await report(call.parameters))
+        let matched = page.features.count
+        page.features = Array(page.features.prefix(min(try call.parameters.int("limit") ?? Limit.maximum, Limit.maximum)))
         let url = "\(state.base(call.request))/collections/\(Self.collectionID)/items"
-        return .text(page.geoJSON(extra: ["numberMatched": .int(Int64(page.features.count)),
+        return .text(page.geoJSON(extra: ["numberMatched": .int(Int64(matched)),
                                           "links": .array([link(url, rel: "self", type: MediaTypes.geoJSON),
                                                            link("\(state.base(call.request))/collections/\(Self.collectionID)", rel: "collection", type: MediaTypes.json)])]),
                      type: MediaTypes.geoJSON)
+    }
+
+    @Sendable func feature(_ call: EndpointCall) async throws -> Response {
+        let id = call.path("featureId")
+        let page = try await state.engine.alertFeatures(try await report(call.parameters))
+        guard let alert = page.features.first(where: { $0.id == id }) else {
+            throw RGISError(.notFound, "no alert '\(id)' in force", at: "featureId")
+        }
+        var out = ""
+        alert.write(to: &out)
+        out.removeLast()
+        out += #","links":"#
+        let collection = "\(state.base(call.request))/collections/\(Self.collectionID)"
+        JSONValue.array([link("\(collection)/items/\(queryEscape(id))", rel: "self", type: MediaTypes.geoJSON),
+                         link(collection, rel: "collection", type: MediaTypes.json)]).write(to: &out)
+        out += "}"
+        return .text(out, type: MediaTypes.geoJSON)
     }
 
     @Sendable func feed(_ call: EndpointCall) async throws -> Response {

@@ -19,10 +19,14 @@ struct CollectionsController {
     static let collectionID = ParameterSpec("collectionId", .string, required: true, "A collection: listings, parcels, buildings or districts",
                                             values: collections.map(\.0.rawValue))
     static let featureID = ParameterSpec("featureId", .string, required: true, "The feature's id (its source id)")
+    static let crs = ParameterSpec("crs", .string, "The CRS of the answer's geometry (OGC API – Features Part 2), one of the collection's crs list, as a URI; the axis order is the CRS's own (EPSG:4326 is lat/lon). Default CRS84")
+    static let bboxCRS = ParameterSpec("bbox-crs", .string, "The CRS bbox is given in, one of the collection's crs list, as a URI; default CRS84")
     static let itemsParameters: [ParameterSpec] = [
         ParameterSpec("limit", .integer, "Features per page (default 10; larger values are clamped to 10000)", minimum: 1),
-        ParameterSpec("bbox", .string, "minx,miny,maxx,maxy in CRS84 degrees; minx > maxx crosses the antimeridian",
+        ParameterSpec("bbox", .string, "minx,miny,maxx,maxy in CRS84 degrees (or in bbox-crs, its axis order); minx > maxx crosses the antimeridian",
                       pattern: #"^[-+]?[0-9]+(\.[0-9]+)?(,[-+]?[0-9]+(\.[0-9]+)?){3}$"#),
+        Self.bboxCRS,
+        Self.crs,
         ParameterSpec("datetime", .string, "An RFC 3339 date or date-time, or an interval start/end with .. for an open end",
                       pattern: #"^([0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9:.]+(Z|[+-][0-9:]+)?)?|\.\.)?(/([0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9:.]+(Z|[+-][0-9:]+)?)?|\.\.))?$"#),
         ParameterSpec("after", .integer, "Continue after this storage key (from a next link)"),
@@ -41,18 +45,19 @@ struct CollectionsController {
                      tag: "Data", pathParameters: [Self.collectionID], query: Self.itemsParameters, acceptsPropertyFilters: true,
                      produces: MediaTypes.geoJSON, alsoProduces: [MediaTypes.csv, MediaTypes.flatGeobuf], ogc: true, handler: items),
             Endpoint(method: .get, path: "/collections/{collectionId}/items/{featureId}", operationID: "getFeature", summary: "One feature",
-                     tag: "Data", pathParameters: [Self.collectionID, Self.featureID], query: [LandingController.format],
+                     tag: "Data", pathParameters: [Self.collectionID, Self.featureID], query: [LandingController.format, Self.crs],
                      produces: MediaTypes.geoJSON, ogc: true, handler: feature),
         ]
     }
 
     @Sendable func collections(_ call: EndpointCall) async throws -> Response {
         let statistics = try await state.engine.features.layerStatistics()
+        let offered = try await state.engine.offeredCRS()
         let base = state.base(call.request)
         return .json(.object([
             "links": .array([link("\(base)/collections", rel: "self", type: MediaTypes.json)]),
             // The archive names rights holders: it is listed only to the roles that may read it.
-            "collections": .array(Self.collections.map { Self.describe($0.0, statistics: statistics, base: base) }
+            "collections": .array(Self.collections.map { Self.describe($0.0, statistics: statistics, base: base, crs: offered) }
                 + [AlertsController.describe(base: base)]
                 + (call.caller.seesPartyNames ? [ArchiveController.describe(base: base)] : [])),
         ]))
@@ -60,7 +65,8 @@ struct CollectionsController {
 
     @Sendable func collection(_ call: EndpointCall) async throws -> Response {
         let layer = try Self.layer(call.context)
-        return .json(Self.describe(layer, statistics: try await state.engine.features.layerStatistics(), base: state.base(call.request)))
+        return .json(Self.describe(layer, statistics: try await state.engine.features.layerStatistics(), base: state.base(call.request),
+                                   crs: try await state.engine.offeredCRS()))
     }
 
     /// One feature with a strong ETag. A listing comes from the record store, so that its agent (and
@@ -70,17 +76,23 @@ struct CollectionsController {
         let id = call.path("featureId")
         let base = state.base(call.request)
         let collection = "\(base)/collections/\(layer.rawValue)"
+        let crs = try call.parameters["crs"].map { try CRSReference(parsing: $0) } ?? .crs84
         var out: String
-        let etag: String
+        var etag: String
         if layer == .listings {
             let record = try await state.records.record(.listing, id: id)
-            let shown = record.json(for: call.caller)
+            var shown = record.json(for: call.caller)
+            if crs != .crs84, case .object(var object) = shown, let geometry = object["geometry"] {
+                object["geometry"] = try await state.engine.reprojected(geometry, to: crs)
+                shown = .object(object)
+            }
             if record.carriesPersonalData(for: call.caller) { try await call.audit([record.id]) }
             out = shown.jsonText
             etag = record.etag(for: call.caller)
+            if crs != .crs84 { etag = "\"" + String(Digest.sha256Hex(etag + crs.uri).prefix(32)) + "\"" }
         } else {
             out = ""
-            try await state.engine.item(layer, id: id).write(to: &out)
+            try await state.engine.item(layer, id: id, crs: crs).write(to: &out)
             etag = "\"" + String(Digest.sha256Hex(out).prefix(32)) + "\""
         }
         out.removeLast()
@@ -93,6 +105,7 @@ struct CollectionsController {
         out += "}"
         var response = Response.text(out, type: MediaTypes.geoJSON)
         response.headers[.eTag] = etag
+        response.headers[.contentCRS] = "<\(crs.uri)>"
         return response
     }
 
@@ -104,7 +117,7 @@ struct CollectionsController {
         return layer
     }
 
-    static func describe(_ layer: Layer, statistics: [LayerStatistics], base: String) -> JSONValue {
+    static func describe(_ layer: Layer, statistics: [LayerStatistics], base: String, crs: [CRSReference]) -> JSONValue {
         let entry = collections.first { $0.0 == layer }!
         let url = "\(base)/collections/\(layer.rawValue)"
         var extent: [String: JSONValue] = [:]
@@ -119,7 +132,8 @@ struct CollectionsController {
             "title": .string(entry.1),
             "description": .string(entry.2),
             "itemType": .string("feature"),
-            "crs": .array([.string("http://www.opengis.net/def/crs/OGC/1.3/CRS84")]),
+            "crs": .array(crs.map { .string($0.uri) }),
+            "storageCrs": .string(CRSReference.crs84.uri),
             "extent": .object(extent),
             "links": .array([
                 link(url, rel: "self", type: MediaTypes.json),
@@ -164,6 +178,8 @@ struct CollectionsController {
             if let matched = page.numberMatched { response.headers[HTTPField.Name("OGC-NumberMatched")!] = String(matched) }
             return response
         }
-        return itemsResponse(&out, numberMatched: page.numberMatched, numberReturned: page.numberReturned, links: links)
+        var response = itemsResponse(&out, numberMatched: page.numberMatched, numberReturned: page.numberReturned, links: links)
+        response.headers[.contentCRS] = "<\(query.crs.uri)>"
+        return response
     }
 }

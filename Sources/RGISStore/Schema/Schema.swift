@@ -43,6 +43,7 @@ enum Schema {
         migrator.registerMigration("v8-alert-hooks", migrate: AlertHookSchema.create)
         migrator.registerMigration("v9-listing-pixels", migrate: ListingPixels.create)
         migrator.registerMigration("v10-kept-series", migrate: SeriesStamps.create)
+        migrator.registerMigration("v11-settings", migrate: Settings.create)
         return migrator
     }
 

@@ -24,7 +24,7 @@ extension SpatiaLiteStore {
 
     /// Points in a box without other filters are paged and counted in one pass over the R*Tree.
     static func itemsInIndex(_ query: ItemsQuery) -> Bool {
-        query.layer.storedGeometry == .point && query.bbox != nil && query.equals.isEmpty && query.datetime == nil && query.beforeFid == nil
+        query.layer.storedGeometry == .point && query.bbox != nil && query.boxInGrid == nil && query.equals.isEmpty && query.datetime == nil && query.beforeFid == nil
     }
 
     private static func itemsBySQL(_ db: Database, _ query: ItemsQuery) throws -> ItemsPage {
@@ -59,7 +59,7 @@ extension SpatiaLiteStore {
         if query.equals.isEmpty && query.datetime == nil {
             if query.bbox == nil {
                 page.numberMatched = try LayerStatisticsTable.count(db, query.layer)
-            } else if query.layer.storedGeometry == .point, let bbox = query.bbox {
+            } else if query.layer.storedGeometry == .point, query.boxInGrid == nil, let bbox = query.bbox {
                 page.numberMatched = try countPoints(db, layer: query.layer, in: bbox)
             } else {
                 page.numberMatched = try db.value("SELECT count(*) FROM \(sql: table) t WHERE \(condition)", as: Int.self)
@@ -122,6 +122,9 @@ extension SpatiaLiteStore {
         if let bbox = query.bbox {
             conditions.append(SpatialSQL.candidates(query.layer, boxes: bbox.parts))
             conditions.append(SpatialSQL.intersectsAny(bbox.parts))
+        }
+        if let grid = query.boxInGrid {
+            conditions.append("Intersects(Transform(t.geom, \(grid.srid)), BuildMbr(\(grid.minX), \(grid.minY), \(grid.maxX), \(grid.maxY), \(grid.srid)))")
         }
         if let datetime = query.datetime, let columns = ItemsQuery.temporal(query.layer) {
             let (from, to) = datetime.dayRange

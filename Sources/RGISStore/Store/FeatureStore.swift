@@ -80,6 +80,9 @@ public protocol FeatureStore: Sendable {
     /// them stay valid while it does not).
     func marketVersion() async throws -> Int64
 
+    /// The local CRS the database's users chose (`rgis init --local-crs`), if any.
+    func localCRS() async throws -> CRSReference?
+
     /// The features of a layer meeting a tile and its buffer, simplified to a tile unit, clipped to
     /// the buffer and in the tile's coordinates (``VectorTile/extent``), in storage order.
     func tileFeatures(_ query: TileQuery) async throws -> [TileFeature]
