@@ -118,6 +118,9 @@ let package = Package(
             dependencies: ["RGISCore", "RGISStore", "RGISQuery", "RGISNotify", "RGISSample", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Sources/RGISBench"
         ),
+        // The parsers of untrusted files under libFuzzer (tools/fuzz builds it with -sanitize=fuzzer);
+        // built plainly it replays saved inputs (the regression tests).
+        .executableTarget(name: "rgis-fuzz", dependencies: ["RGISCore"], path: "Sources/RGISFuzz"),
         // Fixtures and helpers shared by the test targets.
         .target(
             name: "RGISTesting",

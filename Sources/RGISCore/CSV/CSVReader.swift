@@ -17,6 +17,9 @@ public struct CSVReader {
 
     public var offset: Int { input.offset }
 
+    /// The most bytes one record may take, so that memory stays bounded whatever the file holds.
+    public static let maxRecordBytes = 16 << 20
+
     /// The next record, or nil at the end of the file. Blank lines are skipped.
     public mutating func next() throws -> CSVRecord? {
         if input.offset == 0, try input.peek() == 0xEF {
@@ -29,12 +32,17 @@ public struct CSVReader {
             var field: [UInt8] = []
             var quoted = false
             var wasQuoted = false
+            var recordBytes = 0
             recordLoop: while true {
                 guard let b = try input.next() else {
                     if quoted {
                         throw RGISError(.malformedInput, "line \(line): a quoted field is not closed before the end of the file")
                     }
                     break recordLoop
+                }
+                recordBytes += 1
+                if recordBytes > Self.maxRecordBytes {
+                    throw RGISError(.malformedInput, "line \(line): a record longer than \(Self.maxRecordBytes >> 20) MB\(quoted ? " (a quoted field that is never closed?)" : "")")
                 }
                 if quoted {
                     if b == UInt8(ascii: "\"") {

@@ -168,6 +168,14 @@ public struct FeatureCollectionReader {
         guard b == byte else { throw syntax("expected '\(Character(Unicode.Scalar(byte)))'") }
     }
 
+    /// The most bytes one feature (or other member) may take: memory stays bounded whatever the file
+    /// holds (a 1 GB string is refused at 64 MB, not read).
+    public static let maxValueBytes = 64 << 20
+
+    private func tooLarge() -> RGISError {
+        RGISError(.malformedInput, "a feature takes more than \(Self.maxValueBytes >> 20) MB (at byte \(input.offset)); one feature is refused beyond that")
+    }
+
     private mutating func readString(what: String) throws -> String {
         guard try input.peek() == UInt8(ascii: "\"") else { throw syntax("expected \(what) in quotes") }
         let raw = try captureValue()
@@ -189,6 +197,7 @@ public struct FeatureCollectionReader {
                 _ = try input.next()
                 consumed += 1
                 if keep { out.append(b) }
+                if out.count > Self.maxValueBytes { throw tooLarge() }
                 if escaped { escaped = false }
                 else if b == UInt8(ascii: "\\") { escaped = true }
                 else if b == UInt8(ascii: "\"") {
@@ -224,6 +233,7 @@ public struct FeatureCollectionReader {
             _ = try input.next()
             consumed += 1
             if keep { out.append(b) }
+            if out.count > Self.maxValueBytes { throw tooLarge() }
         }
         if depth == 0 && !inString && consumed > 0 { return out }
         throw truncated()

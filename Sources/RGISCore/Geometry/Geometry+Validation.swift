@@ -1,8 +1,16 @@
 extension Geometry {
+    /// The most vertices one geometry may have: more is refused before GEOS spends minutes on it
+    /// (a district or parcel has thousands at most; simplify a coastline first).
+    public static let maxVertices = 500_000
+
     /// Checks the rules a file can break before SpatiaLite sees the geometry: finite numbers, enough
     /// positions, closed rings, and for WGS84 longitude and latitude within range (with a hint when they
     /// look swapped or projected). Self-intersection is checked by GEOS in the store.
     public func validate(in srid: SRID = .wgs84) throws {
+        let positions = self.positions
+        guard positions.count <= Self.maxVertices else {
+            throw RGISError(.invalidValue, "geometry has \(positions.count) vertices; at most \(Self.maxVertices) are taken (simplify it first, e.g. ogr2ogr -simplify)")
+        }
         for p in positions {
             guard p.lon.isFinite, p.lat.isFinite else {
                 throw RGISError(.invalidValue, "coordinate (\(p.lon), \(p.lat)) is not a finite number")

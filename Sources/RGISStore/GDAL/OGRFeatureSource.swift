@@ -44,8 +44,33 @@ final class OGRFeatureSource: FeatureSource {
     /// The paths GDAL tries in turn: the file itself (XLSX, ODS and KMZ are zip archives GDAL opens as
     /// they are), then a zip archive's content (a zipped Shapefile) through its virtual file system.
     static func gdalPaths(_ path: String, head: ArraySlice<UInt8>) -> [String] {
-        let zip = head.starts(with: [0x50, 0x4B, 0x03, 0x04]) || head.starts(with: [0x50, 0x4B, 0x05, 0x06])
-        return zip && !path.hasPrefix("/vsi") ? [path, "/vsizip/" + path] : [path]
+        isZip(head) && !path.hasPrefix("/vsi") ? [path, "/vsizip/" + path] : [path]
+    }
+
+    static func isZip(_ head: ArraySlice<UInt8>) -> Bool {
+        head.starts(with: [0x50, 0x4B, 0x03, 0x04]) || head.starts(with: [0x50, 0x4B, 0x05, 0x06])
+    }
+
+    /// What a zip archive may expand to: at most 4 GB, and at most 200 times its own size (a Shapefile
+    /// deflates to a third or so, a sheet's XML to a tenth); beyond either it is refused unread, as a
+    /// zip bomb would be, in the time it takes to read its directory.
+    static let zipLimits = (bytes: Int64(4) << 30, ratio: Int64(200))
+
+    /// Sums the sizes the archive's directory gives for its files, without inflating any.
+    static func checkZip(_ path: String) throws {
+        let archive = "/vsizip/" + path
+        guard let list = VSIReadDirRecursive(archive) else { return }
+        defer { CSLDestroy(list) }
+        var expanded: Int64 = 0
+        var i = 0
+        while let entry = list[i] {
+            expanded += max(0, Int64(rgis_vsi_file_size(archive + "/" + String(cString: entry))))
+            i += 1
+        }
+        let packed = Int64((try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0)
+        if expanded > zipLimits.bytes || (packed > 0 && expanded > packed * zipLimits.ratio) {
+            throw RGISError(.invalidValue, "this zip archive of \(packed) bytes expands to \(expanded) bytes (\(packed > 0 ? expanded / packed : 0) times its size); rgis takes at most \(zipLimits.bytes >> 30) GB and \(zipLimits.ratio) times, so it is refused unread")
+        }
     }
 
     /// Opens `path` and picks its layer: `sourceLayer` by name, else the only one, else the one named
@@ -59,6 +84,7 @@ final class OGRFeatureSource: FeatureSource {
         let drivers = Self.vectorDrivers(excluding: seen == nil ? [] : ["CSV", "GeoJSON", "GeoJSONSeq", "ESRIJSON", "TopoJSON"])
         defer { for d in drivers { free(d) } }
         let allowed = drivers.map { UnsafePointer<CChar>?(UnsafePointer($0)) } + [nil]
+        if Self.isZip(head) { try Self.checkZip(path) }
         let opened = Self.gdalPaths(path, head: head).lazy.compactMap { GDALOpenEx($0, UInt32(GDAL_OF_VECTOR | GDAL_OF_READONLY), allowed, nil, nil) }.first
         guard let opened else {
             let what = seen.map { "is \($0), but " } ?? ""
