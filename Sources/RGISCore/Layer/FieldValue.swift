@@ -21,7 +21,7 @@ extension Field {
     /// because CSV carries nothing else.
     public func coerce(_ value: JSONValue) throws -> FieldValue? {
         if value.isNull { return defaultValue.map(FieldValue.text) }
-        if case .string(let s) = value, s.trimmingCharacters(in: .whitespaces).isEmpty {
+        if case .string(let s) = value, s.trimmingSpaces.isEmpty {
             return defaultValue.map(FieldValue.text)
         }
         switch kind {
@@ -82,13 +82,27 @@ extension Field {
         switch value {
         case .int(let i): Double(i)
         case .double(let d): d
-        case .string(let s): Double(s.trimmingCharacters(in: .whitespaces))
+        case .string(let s): Double(s.trimmingSpaces)
         default: nil
         }
     }
 
     private static func match(_ text: String, in codes: [String]) -> String? {
-        let wanted = text.trimmingCharacters(in: .whitespaces).lowercased().replacingOccurrences(of: " ", with: "_")
+        // Most values are written as the code already: no need to fold case or spaces.
+        if codes.contains(text) { return text }
+        let wanted = text.trimmingSpaces.lowercased().replacingOccurrences(of: " ", with: "_")
         return codes.first { $0 == wanted }
+    }
+}
+
+extension String {
+    /// The text without leading and trailing spaces (Unicode's, as `.whitespaces` defines them); the
+    /// text itself, without a copy, when it begins and ends with a visible ASCII character, as imported
+    /// values nearly always do.
+    var trimmingSpaces: String {
+        let bytes = utf8
+        guard let first = bytes.first, let last = bytes.last else { return self }
+        if first > 0x20, first < 0x7F, last > 0x20, last < 0x7F { return self }
+        return trimmingCharacters(in: .whitespaces)
     }
 }

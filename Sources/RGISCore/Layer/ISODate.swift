@@ -6,7 +6,7 @@ public struct ISODate: Hashable, Sendable, Comparable {
     public let text: String
 
     public init?(parsing raw: String) {
-        let s = raw.trimmingCharacters(in: .whitespaces)
+        let s = raw.trimmingSpaces
         let chars = Array(s.utf8)
         func digits(_ range: Range<Int>) -> Int? {
             guard range.upperBound <= chars.count else { return nil }
