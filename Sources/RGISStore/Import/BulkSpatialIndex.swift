@@ -70,7 +70,7 @@ struct BulkSpatialIndex {
         try db.execute(sql: "PRAGMA cache_size = -16384")
         defer { try? db.execute(sql: "PRAGMA cache_size = \(cacheSize)") }
         if let layer, triggers.contains(where: { $0.name == DistrictPlacement.insertTrigger(layer) }) {
-            try DistrictPlacement.place(db, layer: layer, fromFid: firstNewFid)
+            try DistrictPlacement.place(db, layer: layer, fromFid: firstNewFid, newRows: true)
         }
         if triggers.contains(where: { $0.name == ListingPixels.insertTrigger }) { try ListingPixels.fill(db, fromFid: firstNewFid) }
         for index in indexes { try db.execute(sql: index.sql) }

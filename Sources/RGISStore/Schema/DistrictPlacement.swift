@@ -89,8 +89,11 @@ enum DistrictPlacement {
     /// Places the rows of `layer` from `fromFid` on, in one pass per level: each row's point once into
     /// a temporary R*Tree, then each district's polygon against the points in its box (one polygon at a
     /// time, so that GEOS prepares it once).
-    static func place(_ db: Database, layer: Layer, fromFid: Int64) throws {
+    /// `newRows`: the rows from `fromFid` were just inserted, unplaced, so only those inside a district
+    /// are written (a bulk import's rows outside every district are not rewritten for nothing).
+    static func place(_ db: Database, layer: Layer, fromFid: Int64, newRows: Bool = false) throws {
         let t = layer.table
+        if newRows, try !(Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM districts)") ?? false) { return }
         try db.execute(sql: """
             DROP TABLE IF EXISTS temp.placing_points;
             DROP TABLE IF EXISTS temp.placed;
@@ -99,9 +102,11 @@ enum DistrictPlacement {
                 FROM (SELECT fid, X(p) AS x, Y(p) AS y FROM (SELECT fid, \(point(layer, t)) AS p FROM \(t) WHERE fid >= \(fromFid) AND geom IS NOT NULL))
                 WHERE x IS NOT NULL;
             CREATE TEMP TABLE placed (fid INTEGER, level TEXT, district INTEGER, PRIMARY KEY (fid, level)) WITHOUT ROWID;
+            -- CROSS JOIN keeps each district outside and its box a range of the points' R*Tree; SQLite
+            -- would otherwise scan every district for every point.
             INSERT INTO temp.placed
                 SELECT pt.fid, dist.level, min(dist.fid)
-                FROM districts dist JOIN temp.placing_points pt
+                FROM districts dist CROSS JOIN temp.placing_points pt
                   ON pt.x0 <= MbrMaxX(dist.geom) AND pt.x1 >= MbrMinX(dist.geom)
                  AND pt.y0 <= MbrMaxY(dist.geom) AND pt.y1 >= MbrMinY(dist.geom)
                  AND ST_Contains(dist.geom, MakePoint(pt.x, pt.y, 4326)) = 1
@@ -112,7 +117,8 @@ enum DistrictPlacement {
         }.joined(separator: ", ")
         // Every district's series stamp moves once, not once a row.
         try SeriesStamps.suspending(db, layer: layer) {
-            try db.execute(sql: "UPDATE \(t) SET \(assignments) WHERE fid >= \(fromFid)")
+            let which = newRows ? " AND fid IN (SELECT fid FROM temp.placed)" : ""
+            try db.execute(sql: "UPDATE \(t) SET \(assignments) WHERE fid >= \(fromFid)\(which)")
         }
         try db.execute(sql: """
             DROP TABLE temp.placing_points;
