@@ -38,6 +38,8 @@ final class ArchiveServer: Sendable {
         configuration.apiKey = "test-key"
         configuration.port = 0
         configuration.baseURL = "http://rgis.test"
+        // Other suites load the machine while they run; the deadline is tested on its own.
+        configuration.requestTimeoutSeconds = 300
         return try await buildApplication(configuration).test(.router, body)
     }
 }
