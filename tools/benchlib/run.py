@@ -120,9 +120,12 @@ def main():
     duration = a.duration or (5 if a.quick else 20)
     peers = a.peers or not a.quick
     started = time.time()
-    work = a.workdir
+    work = os.path.abspath(a.workdir)
     shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(os.path.join(work, "data"))
+    try:
+        os.makedirs(os.path.join(work, "data"))
+    except OSError as e:
+        sys.exit(f"tools/bench: cannot make the work directory {work}: {e}")
 
     say(f"building rgis and rgis-bench ({a.configuration})")
     # tools/test builds in RGIS_BUILD_DIR (one build directory per machine); otherwise the usual .build.
