@@ -38,6 +38,7 @@ struct BulkSpatialIndex {
         let names = ["gii_\(table)_geom", "tmi_\(table)_geom", "ggi_\(table)_geom", "\(table)_place_insert", ListingPixels.insertTrigger,
                      MarketVersion.trigger(table, "insert"), MarketVersion.trigger(table, "update"),
                      SeriesStamps.trigger(table, "insert"), SeriesStamps.trigger(table, "update")]
+            + (table == Layer.listings.table ? ListingCells.triggerNames : [])
         triggers = try Row.fetchAll(db, sql: "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN (\(names.map { _ in "?" }.joined(separator: ", ")))",
                                     arguments: StatementArguments(names)).map { ($0[0], $0[1]) }
         guard triggers.contains(where: { $0.name == names[0] }) else {
@@ -74,6 +75,7 @@ struct BulkSpatialIndex {
         }
         if triggers.contains(where: { $0.name == ListingPixels.insertTrigger }) { try ListingPixels.fill(db, fromFid: firstNewFid) }
         for index in indexes { try db.execute(sql: index.sql) }
+        if triggers.contains(where: { $0.name == ListingCells.updateTrigger }) { try ListingCells.add(db, fromFid: firstNewFid) }
         if triggers.contains(where: { $0.name == MarketVersion.trigger(table, "insert") }) { try MarketVersion.bump(db) }
         if triggers.contains(where: { $0.name == SeriesStamps.trigger(table, "insert") }) { try SeriesStamps.bumpAll(db) }
         for trigger in triggers { try db.execute(sql: trigger.sql) }

@@ -44,6 +44,7 @@ enum Schema {
         migrator.registerMigration("v9-listing-pixels", migrate: ListingPixels.create)
         migrator.registerMigration("v10-kept-series", migrate: SeriesStamps.create)
         migrator.registerMigration("v11-settings", migrate: Settings.create)
+        migrator.registerMigration("v12-listing-cells", migrate: ListingCells.create)
         return migrator
     }
 

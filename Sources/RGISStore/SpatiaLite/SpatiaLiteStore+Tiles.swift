@@ -105,55 +105,15 @@ extension SpatiaLiteStore {
         }
     }
 
-    public func listingClusters(_ query: ClusterQuery) async throws -> [ListingCluster] {
+    /// The clusters from the listings themselves: one grouped read of the pixel index over the box.
+    /// What ``listingClusters(_:)`` answers with filters the map cells do not count by, and the
+    /// reference the cells are tested against.
+    public func listingClustersFromRows(_ query: ClusterQuery) async throws -> [ListingCluster] {
         let filter = try query.filter.sql(alias: "t", layer: .listings)
         return try await read { db in
-            let box = PixelBox(query.box)
-            let shift = ListingPixels.bits - (query.zoom + 8) + query.cellPixels.trailingZeroBitCount
-            struct Cell { var count = 0, sumX = 0.0, sumY = 0.0, priceMin: Double?, priceMax: Double?, fid: Int64 = 0 }
-            var cells: [Int64: Cell] = [:]
-            func add(_ key: Int64, _ count: Int, _ sumX: Double, _ sumY: Double, _ low: Double?, _ high: Double?, _ fid: Int64) {
-                var c = cells[key, default: Cell()]
-                c.count += count
-                c.sumX += sumX
-                c.sumY += sumY
-                if let low { c.priceMin = min(c.priceMin ?? low, low) }
-                if let high { c.priceMax = max(c.priceMax ?? high, high) }
-                c.fid = max(c.fid, fid)
-                cells[key] = c
-            }
-            let grouped = try db.rows("""
-                SELECT t.map_x >> \(shift) AS cx, t.map_y >> \(shift) AS cy, count(*), sum(t.map_x), sum(t.map_y), min(t.list_price), max(t.list_price), max(t.fid)
-                FROM listings t INDEXED BY listings_map
-                WHERE \(box.interior)\(filter)
-                GROUP BY cx, cy
-                """)
-            for row in grouped {
-                let cx: Int64 = row[0], cy: Int64 = row[1]
-                add(cx << 32 | cy, row[2], row[3], row[4], row[5], row[6], row[7])
-            }
-            let edges = try db.rows("""
-                SELECT t.map_x, t.map_y, t.list_price, t.fid FROM listings t INDEXED BY listings_map
-                WHERE \(box.edges)\(filter)
-                """)
-            for row in edges {
-                let x: Int64 = row[0], y: Int64 = row[1], price: Double? = row[2]
-                add((x >> Int64(shift)) << 32 | (y >> Int64(shift)), 1, Double(x), Double(y), price, price, row[3])
-            }
-            let singles = cells.values.filter { $0.count == 1 }.map(\.fid)
-            var ids: [Int64: String] = [:]
-            for chunk in stride(from: 0, to: singles.count, by: 500) {
-                let part = Array(singles[chunk..<min(chunk + 500, singles.count)])
-                for row in try db.rows("SELECT fid, id FROM listings WHERE fid IN (\(SpatialSQL.list(part)))") { ids[row[0]] = row[1] }
-            }
-            let world = Double(UInt64(1) << UInt64(ListingPixels.bits))
-            return cells.sorted { $0.key < $1.key }.map { key, c in
-                let mx = c.sumX / Double(c.count) / world, my = c.sumY / Double(c.count) / world
-                let position = Position(lon: mx * 360 - 180, lat: TileID.latitude((0.5 - my) * 2 * TileID.originMetres))
-                return ListingCluster(column: Int(key >> 32), row: Int(key & 0xFFFF_FFFF), count: c.count, position: position,
-                                      priceMin: c.priceMin, priceMax: c.priceMax,
-                                      singleID: c.count == 1 ? ids[c.fid] : nil, singleFID: c.count == 1 ? c.fid : nil)
-            }
+            var reader = CellReader(db: db, box: query.box, clusterShift: query.pixelShift, filter: filter)
+            try reader.readAllListings()
+            return try reader.clusters()
         }
     }
 }
