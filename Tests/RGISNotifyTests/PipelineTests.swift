@@ -40,6 +40,21 @@ import Testing
         #expect(h.delivered.map(\.listing) == ["N1"])
     }
 
+    @Test func eventsNobodyListensToPassAndASearchSavedAfterThemHearsOnlyWhatFollows() async throws {
+        let h = try Harness()
+        for id in ["Q1", "Q2", "Q3"] { _ = try await h.list(id) }
+        let round = try await h.notifier.matchPending()
+        #expect(round.queued == 0)
+        #expect(round.eventsMatched >= 3)
+        let mark = try await h.database.read { db in try Int64.fetchOne(db, sql: "SELECT value FROM notify_state WHERE name = 'matched_through_event'") }
+        let last = try await h.database.read { db in try Int64.fetchOne(db, sql: "SELECT max(id) FROM events") }
+        #expect(mark == last, "the window passed every event")
+        _ = try await h.subscribe()
+        try await h.list("Q4")
+        #expect(try await h.notifier.runOnce().sent == 1)
+        #expect(h.delivered.map(\.listing) == ["Q4"])
+    }
+
     @Test func aPriceChangeIsSentAgainOnlyWhenItIsADropOfFivePercentOrTheSearchAsksForPriceUpdates() async throws {
         let h = try Harness()
         _ = try await h.subscribe()

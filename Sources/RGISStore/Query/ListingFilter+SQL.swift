@@ -3,7 +3,10 @@ import RGISCore
 
 extension ListingFilter {
     /// The filter as ` AND …` conditions on the table aliased `alias`, bound values only; empty when
-    /// the filter is. Throws ``RGISError/Code/invalidValue`` for a filter on a layer other than listings.
+    /// the filter is. The columns are written `+t.column`: the filter narrows what an R*Tree or the
+    /// pixel index reads and never leads the plan (without statistics SQLite takes any equality for
+    /// selective, and `status = 'active'` holds two thirds of the listings).
+    /// Throws ``RGISError/Code/invalidValue`` for a filter on a layer other than listings.
     func sql(alias t: String = "t", layer: QueryLayer) throws -> SQL {
         guard !isEmpty else { return "" }
         guard layer == .listings else {
@@ -12,7 +15,7 @@ extension ListingFilter {
         var conditions: [SQL] = []
         func add(_ column: String, _ op: String, _ value: (some DatabaseValueConvertible)?) {
             guard let value else { return }
-            conditions.append("\(sql: t).\(sql: column) \(sql: op) \(value)")
+            conditions.append("+\(sql: t).\(sql: column) \(sql: op) \(value)")
         }
         add("list_price", ">=", priceMin)
         add("list_price", "<=", priceMax)
@@ -22,8 +25,8 @@ extension ListingFilter {
         add("year_built", ">=", yearBuiltMin)
         add("year_built", "<=", yearBuiltMax)
         add("list_date", ">=", listedSince?.text)
-        if !propertyTypes.isEmpty { conditions.append("\(sql: t).property_type IN (\(SpatialSQL.list(propertyTypes.map(\.rawValue))))") }
-        if !statuses.isEmpty { conditions.append("\(sql: t).status IN (\(SpatialSQL.list(statuses.map(\.rawValue))))") }
+        if !propertyTypes.isEmpty { conditions.append("+\(sql: t).property_type IN (\(SpatialSQL.list(propertyTypes.map(\.rawValue))))") }
+        if !statuses.isEmpty { conditions.append("+\(sql: t).status IN (\(SpatialSQL.list(statuses.map(\.rawValue))))") }
         return conditions.map { c -> SQL in " AND \(c)" }.joined()
     }
 }

@@ -85,7 +85,10 @@ struct CellReader {
         self.filter = filter
         let nw = TileID.pixel(Position(lon: box.west, lat: box.north), zoom: ListingPixels.zoom)
         let se = TileID.pixel(Position(lon: box.east, lat: box.south), zoom: ListingPixels.zoom)
-        let x0 = Int64(nw.x.rounded(.down)), x1 = Int64(se.x.rounded(.down)), y0 = Int64(nw.y.rounded(.down)), y1 = Int64(se.y.rounded(.down))
+        // An edge a hair off a pixel boundary is on it: a tile's edges, computed back from degrees,
+        // otherwise lose a whole column of cells to the frame read row by row.
+        func pixel(_ v: Double) -> Int64 { Int64((abs(v - v.rounded()) < 1e-3 ? v.rounded() : v).rounded(.down)) }
+        let x0 = pixel(nw.x), x1 = pixel(se.x), y0 = pixel(nw.y), y1 = pixel(se.y)
         let last = Int64(UInt32.max)
         pixels = PixelRect(x0: x0, x1: x1 - 1, y0: y0, y1: y1 - 1)
         reach = PixelRect(x0: max(x0 - 1, 0), x1: min(x1 + 1, last), y0: max(y0 - 1, 0), y1: min(y1 + 1, last))
@@ -163,9 +166,11 @@ struct CellReader {
     /// One band of cells at a level, summed into their clusters.
     mutating func readCells(level: Int, _ band: PixelRect, filter cellFilter: SQL) throws {
         let d = clusterShift - ListingCells.shift(level)
-        // The second order for wide bands; `+cy` keeps the planner on the key's column order for tall ones.
-        let order: SQL = band.isWide ? "INDEXED BY listing_cells_by_row WHERE cy BETWEEN \(band.y0) AND \(band.y1) AND cx BETWEEN \(band.x0) AND \(band.x1)"
-                                     : "WHERE cx BETWEEN \(band.x0) AND \(band.x1) AND +cy BETWEEN \(band.y0) AND \(band.y1)"
+        // One seek per row (wide bands, the second order) or per column (the key's order), each a range
+        // of the other: a range on both would read every cell of those columns across the whole map.
+        let order: SQL = band.isWide
+            ? "INDEXED BY listing_cells_by_row WHERE cy IN (\(SpatialSQL.list(Array(band.y0...band.y1)))) AND cx BETWEEN \(band.x0) AND \(band.x1)"
+            : "WHERE cx IN (\(SpatialSQL.list(Array(band.x0...band.x1)))) AND cy BETWEEN \(band.y0) AND \(band.y1)"
         let rows = try db.rows("""
             SELECT cx >> \(d), cy >> \(d), sum(n), sum(sum_x), sum(sum_y), min(price_min), max(price_max), max(fid_max)
             FROM listing_cells \(order) AND level = \(level) AND n > 0\(cellFilter)

@@ -18,6 +18,10 @@ extension SpatiaLiteStore {
     public func matchCandidates(_ window: MatchWindow, reach: FitReach, excluding settled: Set<Int64>) async throws -> [MatchCandidate] {
         guard !window.isEmpty else { return [] }
         return try await read { db in
+            // No saved search hears of these events: the window passes without matching (a bulk import
+            // into a register nobody subscribes to would otherwise keep the notifier busy for hours).
+            let listening = try db.value("SELECT EXISTS (SELECT 1 FROM subscriptions WHERE active = 1 AND starts_after_event < \(window.throughEvent))", as: Bool.self)
+            guard listening == true else { return [] }
             var seen = Set<[Int64]>()
             return try db.rows(Self.matchWindowSQL(window, reach: reach, excluding: settled)).compactMap { row -> MatchCandidate? in
                 guard let reason = NotificationRules.reason(kind: row[1], newValue: row[2]) else { return nil }
