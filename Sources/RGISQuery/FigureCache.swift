@@ -19,7 +19,8 @@ public final class FigureCache: Sendable {
     public init(capacity: Int = 64) { self.capacity = capacity }
 
     /// The value under `key` if it was computed at `version`, else `compute()`'s, kept.
-    func value<T: Sendable>(_ key: String, version: Int64, _ compute: () async throws -> T) async throws -> T {
+    func value<T: Sendable>(_ key: String, version: Int64, keepIf keep: (T) -> Bool = { _ in true },
+                            _ compute: () async throws -> T) async throws -> T {
         let hit: T? = entries.withLock { state in
             guard let entry = state.map[key], entry.version == version, let value = entry.value as? T else { return nil }
             state.clock += 1
@@ -28,6 +29,7 @@ public final class FigureCache: Sendable {
         }
         if let hit { return hit }
         let value = try await compute()
+        guard keep(value) else { return value }
         entries.withLock { state in
             state.clock += 1
             state.map[key] = Entry(version: version, value: value, used: state.clock)

@@ -14,6 +14,11 @@ public struct QueryEngine: Sendable {
     let figureCache = FigureCache()
     /// Listing and district tiles, kept while the market stays the same (a map asks for the same tiles on every pan).
     let tileCache = FigureCache(capacity: 2048)
+    /// Pages of listings and districts, kept on the same terms: a map or a GIS client asks for the
+    /// same box again, and a dense box costs a pass over its R*Tree entries to page and count.
+    let pageCache = FigureCache(capacity: 256)
+    /// Pages larger than this are made again on each request rather than kept (256 × 128 kB at most).
+    static let keptPageBytes = 128 * 1024
     /// Whether series computed for a request are kept without waiting for the store's writer (the
     /// server: a request never waits behind a write); else the request keeps them before it answers.
     public var keepsSeriesInBackground = false
@@ -88,6 +93,12 @@ public struct QueryEngine: Sendable {
     /// An OGC items page; a bbox given in another CRS is turned into CRS84 first, and the features are
     /// answered in the CRS asked for (both among ``offeredCRS()``).
     public func items(_ query: ItemsQuery) async throws -> ItemsPage {
+        guard query.layer == .listings || query.layer == .districts else { return try await itemsPage(query) }
+        return try await pageCache.value("items|\(query)", version: try await features.marketVersion(),
+                                         keepIf: { $0.featuresGeoJSON.utf8.count <= Self.keptPageBytes }) { try await itemsPage(query) }
+    }
+
+    func itemsPage(_ query: ItemsQuery) async throws -> ItemsPage {
         var query = query
         try await checkOffered(query.crs, parameter: "crs")
         if let given = query.bboxInCRS {
