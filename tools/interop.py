@@ -132,6 +132,8 @@ def signed_in_views(url, base, token):
     clients = len(authorised("/clients?limit=1000").get("clients", []))
     check(agent.get("clients") == str(clients), f"agent view: the token's {agent.get('clients')} clients to choose from (the API lists {clients})")
     regulator = page_data(subprocess.run(base + ["--dump-dom", f"{url}/map#regulator&token={token}"], capture_output=True, text=True, timeout=120).stdout)
+    for name, shown in [("agent", agent), ("regulator", regulator)]:
+        check("errors" not in shown, f"no script errors in the {name} view" + (f": {shown['errors']!r}" if "errors" in shown else ""))
     if regulator.get("regulator-ready") == "true":
         found = authorised(f"/collections/archive-parcels/items?{regulator['archive-query']}&limit=5000").get("numberReturned")
         check(regulator.get("archive-parcels") == str(found),

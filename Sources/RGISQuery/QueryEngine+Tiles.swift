@@ -6,7 +6,7 @@ import RGISStore
 /// are grouped into cells with exact counts below ``singleListingsFromZoom``, one by one from it.
 extension QueryEngine {
     /// From this zoom on, a tile carries each listing; below it, cells of ``tileCellPixels`` with their counts.
-    public static let singleListingsFromZoom = 15
+    public static let singleListingsFromZoom = 16
     /// A cluster cell in a tile: 32 of a tile's 256 pixels square, so at most 64 clusters a tile.
     public static let tileCellPixels = 32
     /// A tile larger than this is simplified harder until it fits.

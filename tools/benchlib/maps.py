@@ -1,12 +1,17 @@
 #!/usr/bin/python3
 """Maps at scale: vector tiles and viewport clusters of a running `rgis serve`.
 
-    tools/bench maps --url http://127.0.0.1:PORT [--tiles 30]
+    tools/bench maps --url http://127.0.0.1:PORT [--tiles 30] [--database DB.sqlite] [--screenshots DIR --token T]
 
 For each layer and zoom, random tiles inside the listings' extent are asked twice (cold, then kept);
 then three map views of clusters at the map's default filter (status=active). Before the timings
 count, a few listing tiles are decoded by GDAL and must hold what a bbox query over their bounds
 matches (bounds from pyproj), and a view's clusters must sum to its numberMatched.
+
+With --database (the file the server serves), each view's total is also counted by raw SQL on the
+file (SpatiaLite's X/Y of every active listing, no RGIS code). With --screenshots, headless Chromium
+draws the four views of /map (the agent and regulator views with --token, an admin's) into DIR, and
+the number the page states in view must equal that raw count for the page's own box.
 """
 import argparse
 import json
@@ -62,7 +67,12 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--url", required=True)
     ap.add_argument("--tiles", type=int, default=30, help="tiles per layer and zoom (fewer where the extent holds fewer)")
+    ap.add_argument("--database", help="the served file, for raw SQL counts of the views")
+    ap.add_argument("--screenshots", help="a directory for screenshots of the map's views (needs --database)")
+    ap.add_argument("--token", help="an admin's bearer token, for the agent and regulator views")
     args = ap.parse_args()
+    if args.screenshots and not args.database:
+        ap.error("--screenshots needs --database (the page's total is checked against raw SQL on it)")
     url = args.url.rstrip("/")
     _, _, body = fetch(f"{url}/collections/listings")
     ext = json.loads(body)["extent"]["spatial"]["bbox"][0]
@@ -101,8 +111,56 @@ def main():
         if total != view["numberMatched"]:
             print(f"FAIL clusters z{z}: cells sum to {total}, numberMatched {view['numberMatched']}")
             return 1
+        if args.database and raw_active(args.database, box) != total:
+            print(f"FAIL clusters z{z}: {total} in view, raw SQL on the file counts {raw_active(args.database, box)}")
+            return 1
         print(f"| z{z} {box} | {total:,} | " + " | ".join(f"{r[0]:.0f} ms" for r in runs) + " |")
-    return 0
+    if args.database:
+        print("ok   each view's total equals raw SQL on the file (active listings by their X and Y)")
+    return screenshots(url, args.database, args.screenshots, args.token) if args.screenshots else 0
+
+
+def raw_active(database, box):
+    """Active listings in a box, by SQLite and SpatiaLite alone on the file."""
+    w, s, e, n = (float(v) for v in box.split(","))
+    sql = (".load mod_spatialite\n"
+           f"SELECT count(*) FROM listings WHERE status = 'active' AND X(geom) BETWEEN {w!r} AND {e!r} AND Y(geom) BETWEEN {s!r} AND {n!r};\n")
+    out = subprocess.run(["sqlite3", "-readonly", database], input=sql, capture_output=True, text=True, check=True).stdout
+    return int(out.strip().splitlines()[-1])
+
+
+def screenshots(url, database, directory, token):
+    """The four views in headless Chromium: each drawn, no script error, and the page's total in view
+    equal to raw SQL over the page's own box."""
+    import re
+    os.makedirs(directory, exist_ok=True)
+    base = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1200,800", "--virtual-time-budget=15000"]
+    failed = 0
+    for view in ["agent", "planner", "regulator"] if token else ["agent", "planner"]:
+        page = f"{url}/map#{view}" + (f"&token={token}" if token else "")
+        png = os.path.join(directory, f"{view}.png")
+        subprocess.run(base + [f"--screenshot={png}", page], capture_output=True, text=True, timeout=180)
+        dom = subprocess.run(base + ["--dump-dom", page], capture_output=True, text=True, timeout=180).stdout
+        body = dom.split("<body", 1)[1].split(">", 1)[0] if "<body" in dom else ""
+        found = dict(re.findall(r'data-([a-z-]+)="([^"]*)"', body))
+        ok = found.get("ready") == "true" and "errors" not in found and os.path.exists(png)
+        if ok and view == "agent" and found.get("view-filters") == "status=active":
+            raw = raw_active(database, found["view-box"])
+            ok = int(found["in-view"]) == raw
+            detail = (f"{int(found['in-view']):,} listings in view of {int(found.get('total', 0)):,} (raw SQL over its box: {raw:,}), "
+                      f"first paint at {found.get('first-paint-ms')} ms of the page's clock")
+        elif ok and view == "planner":
+            ok = found.get("planner-ready") == "true"
+            detail = f"{found.get('planner-figure')} of {found.get('planner-month')} in {found.get('planner-classes')} classes, breaks {found.get('planner-breaks')}"
+        elif ok and view == "regulator":
+            ok = found.get("regulator-ready") == "true"
+            detail = f"{found.get('archive-parcels')} archive parcels drawn for {found.get('archive-query', '').replace('&amp;', '&')}"
+        else:
+            ok = False
+            detail = f"page data {found}"
+        print(f"{'ok  ' if ok else 'FAIL'} {view} view: {detail}; {png}")
+        failed += not ok
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
