@@ -70,6 +70,7 @@ def main():
     ap.add_argument("--database", help="the served file, for raw SQL counts of the views")
     ap.add_argument("--screenshots", help="a directory for screenshots of the map's views (needs --database)")
     ap.add_argument("--token", help="an admin's bearer token, for the agent and regulator views")
+    ap.add_argument("--checks-only", action="store_true", help="the checks without the tile timings (a test's run)")
     args = ap.parse_args()
     if args.screenshots and not args.database:
         ap.error("--screenshots needs --database (the page's total is checked against raw SQL on it)")
@@ -84,13 +85,19 @@ def main():
             print(f"FAIL listings tile z{z} at the centre holds {held}, a bbox query matches {matched}")
             return 1
         print(f"ok   listings tile z{z} at the centre holds {held} listings = a bbox query over its bounds")
+    if not args.checks_only:
+        tile_timings(url, ext, args.tiles)
+    return views(url, cx, cy, args)
+
+
+def tile_timings(url, ext, count):
     print("| tiles | cold p50 | cold p99 | again p50 | again p99 | largest | empty |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for layer, zooms in [("listings", [9, 11, 13, 15, 16]), ("districts", [9, 12]), ("parcels", [13, 15]), ("buildings", [14, 16])]:
         for z in zooms:
             tiles = set()
-            for _ in range(20 * args.tiles):
-                if len(tiles) >= args.tiles:
+            for _ in range(20 * count):
+                if len(tiles) >= count:
                     break
                 tiles.add(tile_of(random.uniform(ext[0], ext[2]), random.uniform(ext[1], ext[3]), z))
             paths = [f"{url}/collections/{layer}/tiles/WebMercatorQuad/{z}/{y}/{x}" for x, y in tiles]
@@ -100,6 +107,9 @@ def main():
             a = sorted(r[0] for r in again)
             print(f"| {layer} z{z} ({len(paths)}) | {statistics.median(c):.1f} ms | {c[-1]:.1f} ms | {statistics.median(a):.1f} ms | {a[-1]:.1f} ms | "
                   f"{max(len(r[2]) for r in cold) / 1000:.0f} kB | {sum(1 for r in cold if r[1] == 204)} |")
+
+
+def views(url, cx, cy, args):
     print("| clusters view (status=active) | in view | run 1 | run 2 | run 3 |")
     print("|---|---:|---:|---:|---:|")
     for z in (9, 11, 13):
