@@ -28,25 +28,28 @@ struct RequestMetrics: Sendable {
     }
 
     func prometheusText() async throws -> String {
-        let registry = Self.registry
+        // The full metric name as given (no unit suffix appended), as the dashboards know it.
+        func gauge(_ name: String, labels: [(String, String)] = [], help: String) -> Prometheus.Gauge {
+            Self.registry.makeGauge(descriptor: MetricNameDescriptor(metricName: name, unitName: "", helpText: help), labels: labels)
+        }
         func size(_ path: String) -> Double {
             ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.doubleValue ?? 0
         }
-        registry.makeGauge(name: "rgis_database_bytes", help: "Size of the database file.").set(size(databasePath))
-        registry.makeGauge(name: "rgis_database_wal_bytes", help: "Size of the database's write-ahead log.").set(size(databasePath + "-wal"))
+        gauge("rgis_database_bytes", help: "Size of the database file.").set(size(databasePath))
+        gauge("rgis_database_wal_bytes", help: "Size of the database's write-ahead log.").set(size(databasePath + "-wal"))
         let usage = slots.usage
-        registry.makeGauge(name: "rgis_heavy_slots", help: "Heavy-query slots in all.").set(Double(slots.capacity))
-        registry.makeGauge(name: "rgis_heavy_slots_in_use", help: "Heavy queries running.").set(Double(usage.inUse))
-        registry.makeGauge(name: "rgis_heavy_queries_waiting", help: "Heavy queries waiting for a slot.").set(Double(usage.waiting))
+        gauge("rgis_heavy_slots", help: "Heavy-query slots in all.").set(Double(slots.capacity))
+        gauge("rgis_heavy_slots_in_use", help: "Heavy queries running.").set(Double(usage.inUse))
+        gauge("rgis_heavy_queries_waiting", help: "Heavy queries waiting for a slot.").set(Double(usage.waiting))
         let counts = try await notifications.notificationCounts(agent: nil, now: now())
         let outbox = "rgis_notifications"
         let help = "Notifications in the outbox by state: queued (never tried), retrying, sent, failed."
-        registry.makeGauge(name: outbox, labels: [("state", "queued")], help: help).set(Double(counts.queued))
-        registry.makeGauge(name: outbox, labels: [("state", "retrying")], help: help).set(Double(counts.retryBacklog))
-        registry.makeGauge(name: outbox, labels: [("state", "sent")], help: help).set(Double(counts.sent))
-        registry.makeGauge(name: outbox, labels: [("state", "failed")], help: help).set(Double(counts.failed))
-        registry.makeGauge(name: "rgis_notifications_oldest_pending_seconds", help: "Age of the oldest notification not yet sent.")
+        gauge(outbox, labels: [("state", "queued")], help: help).set(Double(counts.queued))
+        gauge(outbox, labels: [("state", "retrying")], help: help).set(Double(counts.retryBacklog))
+        gauge(outbox, labels: [("state", "sent")], help: help).set(Double(counts.sent))
+        gauge(outbox, labels: [("state", "failed")], help: help).set(Double(counts.failed))
+        gauge("rgis_notifications_oldest_pending_seconds", help: "Age of the oldest notification not yet sent.")
             .set(counts.oldestPendingAgeSeconds)
-        return registry.emitToString()
+        return Self.registry.emitToString()
     }
 }

