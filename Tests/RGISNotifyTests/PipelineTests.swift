@@ -277,7 +277,7 @@ struct MailText {
         #expect(try await engine.demands(matchingListing: "X1", limit: 1000).features.contains { $0.id == Harness.demand })
         try await h.store.delete(.demand, id: Harness.demand, condition: WriteCondition())
         #expect(try await engine.demands(matchingListing: "X1", limit: 1000).features.contains { $0.id == Harness.demand } == false)
-        let rows = try await h.database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM idx_demands_fit")! }
+        let rows = try await h.database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM demand_reach")! }
         let active = try await h.database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM demands WHERE status = 'active'")! }
         #expect(rows == active)
 

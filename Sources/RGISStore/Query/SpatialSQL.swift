@@ -41,7 +41,7 @@ extension StoredFeature {
 }
 
 extension Database {
-    func rows(_ sql: SQL) throws -> [Row] { try Row.fetchAll(self, SQLRequest<Row>(literal: sql)) }
+    func rows(_ sql: SQL, cached: Bool = false) throws -> [Row] { try Row.fetchAll(self, SQLRequest<Row>(literal: sql, cached: cached)) }
     /// `cached`: the statement is prepared once per connection (for fixed-shape statements on hot paths).
     func row(_ sql: SQL, cached: Bool = false) throws -> Row? { try Row.fetchOne(self, SQLRequest<Row>(literal: sql, cached: cached)) }
     func rowCursor(_ sql: SQL) throws -> RowCursor { try Row.fetchCursor(self, SQLRequest<Row>(literal: sql)) }

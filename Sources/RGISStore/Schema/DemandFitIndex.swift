@@ -1,7 +1,9 @@
 import GRDB
 
-/// Two R*Trees over the active demands, kept by triggers as demands change, that a listing probes to
-/// find the demands it fits without testing every search area.
+/// Two R*Trees over the active demands, kept by triggers as demands change, that a listing probed to
+/// find the demands it fits without testing every search area (migrations v5–v7). Migration v13
+/// dropped them for ``DemandReach``; what the demand indexes keep of a demand (``measured(_:source:)``)
+/// is shared with it.
 ///
 /// `idx_demands_fit` holds each search area's box. `idx_demands_centre` holds its centroid and radius
 /// (that of a circle of its geodesic area, the scale of the score's closeness) as a point in three
@@ -50,7 +52,7 @@ enum DemandFitIndex {
         "DROP TRIGGER idx_demands_fit_update;\n" + updateTrigger(centres: true, of: "status, geom, radius_m, " + criteria)
     }
 
-    private static let criteria = "id, budget_min, budget_max, bedrooms_min, property_types, area_min_m2, area_max_m2"
+    static let criteria = "id, budget_min, budget_max, bedrooms_min, property_types, area_min_m2, area_max_m2"
     private static func criteria(_ d: String) -> String {
         criteria.split(separator: ",").map { "\(d).\($0.trimmingCharacters(in: .whitespaces))" }.joined(separator: ", ")
     }
@@ -93,13 +95,25 @@ enum DemandFitIndex {
         centres ? centreRow(source: "FROM idx_demands_fit WHERE fid = NEW.fid") + ";" : ""
     }
 
-    /// The fit-index row of demand `d` (`NEW` in a trigger, a table alias otherwise) with its inner
-    /// box, kept only where the area covers it (`ST_Covers`, at most two a write): for a search
-    /// circle (radius_m) the square inside its 16-gon (half side 0.65 r); for a drawn area the middle
-    /// 70 % of its box (what fits in a round area), else the middle 30 %. One INSERT, no UPDATE: an
-    /// R*Tree refuses a write while a statement is reading it ("table is locked"). `OFFSET 0` keeps
-    /// SQLite from flattening the subqueries, which would evaluate each `ST_Covers` once per use.
+    /// The fit-index row of demand `d` (`NEW` in a trigger, a table alias otherwise): ``measured(_:source:)``.
     static func fitRow(_ d: String, source: String = "") -> String {
+        let copied = criteria.split(separator: ",").map { "c_\($0.trimmingCharacters(in: .whitespaces))" }.joined(separator: ", ")
+        return """
+        INSERT INTO idx_demands_fit (fid, min_lon, max_lon, min_lat, max_lat, centre_lon, centre_lat, area_m2,
+                                     inner_w, inner_s, inner_e, inner_n, \(criteria))
+        SELECT fid, x0, x1, y0, y1, cx, cy, area, inner_w, inner_s, inner_e, inner_n, \(copied)
+        FROM (\(measured(d, source: source)))
+        """
+    }
+
+    /// What the demand indexes keep of demand `d` (`NEW` in a trigger, a table alias otherwise): `fid`,
+    /// the geometry `g`, its box `x0`, `y0`, `x1`, `y1`, centroid `cx`, `cy`, geodesic `area`, the
+    /// criteria as `c_<column>` and the inner box `inner_w`, `inner_s`, `inner_e`, `inner_n`, kept only
+    /// where the area covers it (`ST_Covers`, at most two a write): for a search circle (radius_m) the
+    /// square inside its 16-gon (half side 0.65 r); for a drawn area the middle 70 % of its box (what
+    /// fits in a round area), else the middle 30 %. `OFFSET 0` keeps SQLite from flattening the
+    /// subqueries, which would evaluate each `ST_Covers` once per use.
+    static func measured(_ d: String, source: String) -> String {
         func half(_ axis: String, _ fraction: Double) -> String {
             axis == "lon"
                 ? "CASE WHEN r IS NOT NULL THEN 0.65 * r / (111320 * Cos(Radians(cy))) ELSE (x1 - x0) * \(fraction) END"
@@ -111,15 +125,10 @@ enum DemandFitIndex {
         func inner(_ sign: String, _ centre: String, _ wide: String, _ narrow: String) -> String {
             "CASE k WHEN 1 THEN \(centre) \(sign) \(wide) WHEN 2 THEN \(centre) \(sign) \(narrow) END"
         }
-        let names = criteria.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        let picked = names.map { "\(d).\($0) AS c_\($0)" }.joined(separator: ", ")
-        let copied = names.map { "c_\($0)" }.joined(separator: ", ")
+        let picked = criteria.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.map { "\(d).\($0) AS c_\($0)" }.joined(separator: ", ")
         return """
-        INSERT INTO idx_demands_fit (fid, min_lon, max_lon, min_lat, max_lat, centre_lon, centre_lat, area_m2,
-                                     inner_w, inner_s, inner_e, inner_n, \(criteria))
-        SELECT fid, x0, x1, y0, y1, cx, cy, area,
-               \(inner("-", "cx", "hx1", "hx2")), \(inner("-", "cy", "hy1", "hy2")), \(inner("+", "cx", "hx1", "hx2")), \(inner("+", "cy", "hy1", "hy2")),
-               \(copied)
+        SELECT *, \(inner("-", "cx", "hx1", "hx2")) AS inner_w, \(inner("-", "cy", "hy1", "hy2")) AS inner_s,
+               \(inner("+", "cx", "hx1", "hx2")) AS inner_e, \(inner("+", "cy", "hy1", "hy2")) AS inner_n
         FROM (SELECT *, CASE WHEN \(covers("hx1", "hy1")) THEN 1 WHEN \(covers("hx2", "hy2")) THEN 2 ELSE 0 END AS k
               FROM (SELECT *, \(half("lon", 0.35)) AS hx1, \(half("lat", 0.35)) AS hy1, \(half("lon", 0.15)) AS hx2, \(half("lat", 0.15)) AS hy2
                     FROM (SELECT \(d).fid AS fid, \(d).geom AS g, \(d).radius_m AS r,

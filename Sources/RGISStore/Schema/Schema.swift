@@ -45,6 +45,7 @@ enum Schema {
         migrator.registerMigration("v10-kept-series", migrate: SeriesStamps.create)
         migrator.registerMigration("v11-settings", migrate: Settings.create)
         migrator.registerMigration("v12-listing-cells", migrate: ListingCells.create)
+        migrator.registerMigration("v13-demand-reach", migrate: DemandReach.create)
         return migrator
     }
 

@@ -24,7 +24,8 @@ extension SpatiaLiteStore {
 
     public func demandsFitting(_ listing: ListingFacts, at point: Position, reach: FitReach) async throws -> [DemandFit] {
         try await read { db in
-            try db.rows(Self.demandsFittingSQL(listing, at: point, reach: reach)).map { Self.demandFit($0, from: 0) }
+            // One statement text per reach (the listing's facts are arguments): prepared once per connection.
+            try db.rows(Self.demandsFittingSQL(listing, at: point, reach: reach), cached: true).map { Self.demandFit($0, from: 0) }
         }
     }
 
@@ -102,72 +103,93 @@ extension SpatiaLiteStore {
         WITH batch AS MATERIALIZED (
             SELECT \(p.lon) AS x, \(p.lat) AS y, \(listing.price) AS list_price, \(listing.livingAreaM2) AS living_area_m2,
                    \(listing.bedrooms) AS bedrooms, \(listing.propertyType) AS property_type,
-                   \(probeColumns(y: "\(p.lat)"))
+                   \(probeColumns(y: "\(p.lat)", price: "\(listing.price)", area: "\(listing.livingAreaM2)", bedrooms: "\(listing.bedrooms)"))
         )\(join.with)
         SELECT \(join.demand)
-        FROM batch b
-        \(join.from)
+        FROM \(join.source)
         WHERE \(join.conditions)
         """
     }
 
-    /// What the near-centre probe reads of a listing beyond its facts: degrees of longitude per metre
-    /// at its latitude, on the safe side (the parallel a degree nearer the pole, 1 % more).
-    static func probeColumns(y: SQL) -> SQL {
-        "1.01 / (111320 * Cos(Radians(min(abs(\(y)) + 1, 89)))) AS lon_per_m"
+    /// What the probe reads of a listing beyond its facts: degrees of longitude per metre at its
+    /// latitude, on the safe side (the parallel a degree nearer the pole, 1 % more), and its price,
+    /// living area and bedrooms where a missing fact passes every bound of ``DemandReach``'s rows.
+    static func probeColumns(y: SQL, price: SQL, area: SQL, bedrooms: SQL) -> SQL {
+        """
+        1.01 / (111320 * Cos(Radians(min(abs(\(y)) + 1, 89)))) AS lon_per_m, coalesce(\(price), -1e308) AS price_probe,
+        coalesce(\(area), 1e308) AS area_probe_high, coalesce(\(area), -1e308) AS area_probe_low, coalesce(\(bedrooms), 1e308) AS bedrooms_probe
+        """
     }
 
     /// Degrees of latitude per metre, on the safe side (a degree of a meridian is at least 110,574 m).
     static let latitudePerMetre = 1.01 / 110_574
 
-    /// The bands of area radius (metres) that the near-centre probe takes one by one: within a band a
-    /// listing reaches the centres within (1 − closeness) × the band's top. Steps of 1.3 keep the
-    /// box at most 1.7 times the disc it stands for; the last band is open.
-    static let radiusBands: [(low: Double, high: Double)] = {
-        var bands: [(Double, Double)] = [(0, 100)]
-        while bands.last!.1 < 120_000 { bands.append((bands.last!.1, bands.last!.1 * 1.3)) }
-        return bands + [(bands.last!.1, 1e30)]
-    }()
-
-    /// From a listing batch `b` (facts, `x`, `y` and ``probeColumns(y:)``) to
-    /// the demands it fits within `reach`: the joins after `FROM batch b`, the common table they need,
-    /// the conditions, the demand's columns (fid, id, the criteria, centre and geodesic area) and its
-    /// id for a further join. The index row `f` is
-    /// - everywhere: the fit index's boxes that hold the listing;
-    /// - near the centre: per band of area radius, the centre index within the band's reach;
-    /// then the exact rules and containment on what the row keeps, and a demand row only for a polygon test.
-    static func fitJoin(_ reach: FitReach) -> (with: SQL, from: SQL, conditions: SQL, demand: SQL, demandID: SQL) {
-        let index: SQL, conditions: SQL, with: SQL
+    /// How far, in reaches, a probe reads around the listing: (1 − closeness) near the centre, a
+    /// whole reach (every area that can hold it) everywhere; a hair more, as the band tops are rounded.
+    static func reachFactor(_ reach: FitReach) -> Double {
         switch reach {
-        case .everywhere:
-            (with, index) = ("", "CROSS JOIN idx_demands_fit f")
-            conditions = "f.min_lon <= b.x AND f.max_lon >= b.x AND f.min_lat <= b.y AND f.max_lat >= b.y"
-        case .nearCentre(let closeness):
-            // In the index's radius unit; the reach a hair over (1 − c) × top, as radii are 32-bit floats rounded down.
-            let unit = DemandFitIndex.metresPerRadiusUnit
-            let bands = radiusBands.map { "(\($0.low / unit), \($0.high / unit), \((1 - closeness) * $0.high * 1.00001))" }.joined(separator: ", ")
-            let m = latitudePerMetre
-            (with, index) = (SQL(sql: ", bands(low, high, reach_m) AS (VALUES \(bands))"), "CROSS JOIN bands k CROSS JOIN idx_demands_centre f")
-            conditions = """
-                f.min_radius >= k.low AND f.min_radius < k.high
-                AND f.max_lon >= b.x - k.reach_m * b.lon_per_m AND f.min_lon <= b.x + k.reach_m * b.lon_per_m
-                AND f.max_lat >= b.y - k.reach_m * \(m) AND f.min_lat <= b.y + k.reach_m * \(m)
-                """
+        case .nearCentre(let closeness): (1 - closeness) * 1.0001
+        case .everywhere: 1.0001
         }
-        let rules = fitSQL(demand: "f", price: "b.list_price", area: "b.living_area_m2", bedrooms: "b.bedrooms", type: "b.property_type")
-        return (with, index,
-                "\(conditions) AND \(rules) AND \(containsSQL(index: "f", geometry: "(SELECT geom FROM demands WHERE fid = f.fid)", lon: "b.x", lat: "b.y"))",
-                "f.fid, f.id, f.budget_min, f.budget_max, f.bedrooms_min, f.property_types, f.area_min_m2, f.area_max_m2, f.centre_lon, f.centre_lat, f.area_m2",
+    }
+
+    /// From a listing batch `batch` (facts, `x`, `y` and ``probeColumns(y:price:area:bedrooms:)``) to
+    /// the demands it fits within `reach`: the common tables to append to the batch's, the source
+    /// to read `FROM` (whose `b` has the batch's columns), the conditions, the demand's columns (fid,
+    /// id, the criteria, centre and geodesic area) and its id for a further join.
+    ///
+    /// `probe` holds, per listing, per wanted-type list that names its type (or none; `lists` walks
+    /// the key's distinct lists, a seek each) and per band of reach (``DemandReach``), the rows of
+    /// latitude within the reach and its half widths; then per row `o`, one range of longitudes of
+    /// `demand_reach f` (a row's latitudes are not tested: what a strip holds beyond the reach is
+    /// only read in excess, as a round may). Then the rules (the most selective), the outer disc, and
+    /// containment, where only a row between its discs and outside its inner box reads the demand's
+    /// geometry.
+    static func fitJoin(_ reach: FitReach) -> (with: SQL, source: SQL, conditions: SQL, demand: SQL, demandID: SQL) {
+        let factor = reachFactor(reach), m = latitudePerMetre
+        let maxRows = Int((2 * factor * 8 * 111_320 * m).rounded(.up)) + 2
+        let offsets = (0...maxRows).map { "(\($0))" }.joined(separator: ", ")
+        let dlat: SQL = "min(\(factor) * k.high_m * \(m), 180)"
+        let with: SQL = """
+            , lists(list) AS (SELECT min(type) FROM demand_reach UNION ALL SELECT (SELECT min(type) FROM demand_reach WHERE type > list) FROM lists WHERE list IS NOT NULL),
+            probe AS MATERIALIZED (
+                SELECT b.*, w.list, k.band, Floor((b.y - \(dlat)) / k.row_deg) AS first_row, Floor((b.y + \(dlat)) / k.row_deg) AS last_row,
+                       \(dlat) AS dlat, min(\(factor) * k.high_m * b.lon_per_m, 360) AS dlon
+                FROM batch b CROSS JOIN lists w CROSS JOIN demand_reach_bands k
+                WHERE w.list IS NOT NULL AND (b.property_type IS NULL OR w.list = '' OR instr(',' || w.list || ',', ',' || b.property_type || ',') > 0)
+            ),
+            offsets(n) AS (VALUES \(SQL(sql: offsets)))
+            """
+        let within: SQL = """
+            o.n <= b.last_row - b.first_row AND f.type = b.list AND f.band = b.band AND f.row = b.first_row + o.n
+            AND f.lon BETWEEN b.x - b.dlon AND b.x + b.dlon
+            """
+        // ``fitSQL(demand:price:area:bedrooms:type:)``'s rules on the bounds each row keeps (a list of
+        // types named the listing's type already when the row was sought by it).
+        let rules: SQL = """
+            f.budget_cap >= b.price_probe AND f.area_low <= b.area_probe_high AND f.area_high >= b.area_probe_low
+            AND f.bedrooms_low <= b.bedrooms_probe AND (f.type <> '' OR f.property_types IS NULL OR b.property_type IS NULL)
+            """
+        let containment = containsSQL("f", lon: "b.x", lat: "b.y")
+        return (with, "probe b CROSS JOIN offsets o CROSS JOIN demand_reach f",
+                "\(within) AND \(rules) AND \(containment.near) AND \(containment.holds)",
+                "f.fid, f.id, f.budget_min, f.budget_max, f.bedrooms_min, f.property_types, f.area_min_m2, f.area_max_m2, f.lon, f.lat, f.area_m2",
                 "f.id")
     }
 
-    /// Whether a demand holds the point: inside the inner box its index row `index` keeps (no
-    /// geometry read), else by GEOS on `geometry`.
-    static func containsSQL(index t: String, geometry: String, lon: SQL, lat: SQL) -> SQL {
-        let t = SQL(sql: t), g = SQL(sql: geometry)
-        return """
-        ((\(t).inner_w IS NOT NULL AND \(lon) BETWEEN \(t).inner_w AND \(t).inner_e AND \(lat) BETWEEN \(t).inner_s AND \(t).inner_n)
-         OR ST_Contains(\(g), MakePoint(\(lon), \(lat), 4326)))
-        """
+    /// Whether demand row `f` holds the listing at (`lon`, `lat`), from what the row keeps where it
+    /// can (planar, longitudes scaled as the row's radii; ``DemandReach``): `near` fails outside its
+    /// outer disc; then `holds` inside its inner disc or inner box, and only between them by GEOS on
+    /// the demand's geometry.
+    static func containsSQL(_ f: String, lon: SQL, lat: SQL) -> (near: SQL, holds: SQL) {
+        let f = SQL(sql: f)
+        let squared: SQL = "((\(f).lon - \(lon)) * \(f).lon_scale * (\(f).lon - \(lon)) * \(f).lon_scale + (\(f).lat - \(lat)) * (\(f).lat - \(lat)))"
+        return ("\(squared) <= \(f).outside_sq", """
+            (\(squared) < \(f).inside_sq
+             OR (\(f).inner_w IS NOT NULL AND \(lon) BETWEEN \(f).inner_w AND \(f).inner_e AND \(lat) BETWEEN \(f).inner_s AND \(f).inner_n)
+             OR ST_Contains((SELECT geom FROM demands WHERE fid = \(f).fid), MakePoint(\(lon), \(lat), 4326)))
+            """)
     }
+
+
 }

@@ -44,15 +44,14 @@ extension SpatiaLiteStore {
         WITH batch AS MATERIALIZED (
             SELECT e.id AS event_id, e.kind, e.new_value, l.id AS listing_id, l.list_price, l.living_area_m2, l.bedrooms, l.property_type,
                    X(l.geom) AS x, Y(l.geom) AS y,
-                   \(probeColumns(y: "Y(l.geom)"))
+                   \(probeColumns(y: "Y(l.geom)", price: "l.list_price", area: "l.living_area_m2", bedrooms: "l.bedrooms"))
             FROM events e JOIN listings l ON l.id = e.record_id
             WHERE e.id > \(window.afterEvent) AND e.id <= \(window.throughEvent) \(skip) AND e.layer = 'listings' AND e.from_history = 0 AND l.status = 'active'
               AND (e.kind IN ('new', 'price_change', 'update') OR (e.kind = 'status_change' AND e.new_value = 'active'))
         )\(join.with)
         SELECT b.event_id, b.kind, b.new_value, b.listing_id, b.list_price, b.living_area_m2, b.bedrooms, b.property_type, b.x, b.y,
                s.id, \(join.demand)
-        FROM batch b
-        \(join.from)
+        FROM \(join.source)
         JOIN subscriptions s ON s.demand_id = \(join.demandID) AND s.active = 1 AND s.starts_after_event < b.event_id
         WHERE \(join.conditions)
         ORDER BY b.event_id, s.id
