@@ -129,9 +129,14 @@ public struct Notifier: Sendable {
             let window = try await store.matchWindow(limit: configuration.matchWindowEvents)
             if window.isEmpty { return }
             var settled: [Int64: [ScoredMatch]] = [:]
+            // Each round reads only the ring the previous left, for the events not yet settled.
+            var candidates: [MatchCandidate] = []
+            var read: FitReach? = nil
             for reach in FitReach.rounds {
-                let candidates = try await store.matchCandidates(window, reach: reach, excluding: Set(settled.keys))
+                let ring = try await store.matchCandidates(window, reach: reach, beyond: read, excluding: Set(settled.keys))
+                candidates = (candidates.filter { settled[$0.eventID] == nil } + ring).sorted { ($0.eventID, $0.subscriptionID) < ($1.eventID, $1.subscriptionID) }
                 settled.merge(Self.best(candidates, demandsPerEvent: configuration.demandsPerEvent, settledBy: reach)) { a, _ in a }
+                read = reach
             }
             // The outbox rules read the window in event order, then subscription order.
             let scored = settled.values.joined().sorted { ($0.eventID, $0.subscriptionID) < ($1.eventID, $1.subscriptionID) }

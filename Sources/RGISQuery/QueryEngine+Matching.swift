@@ -110,10 +110,14 @@ extension QueryEngine {
     /// matched in all is known only when a round had to read everywhere.
     private func demands(matching listing: ListingFacts, at p: Position, limit: Int) async throws -> FeaturePage {
         var ranked: [(fit: DemandFit, score: Double)] = []
+        var fits: [DemandFit] = []
         var everything = false
-        var reach: FitReach? = FitReach.rounds[0]
+        var reach: FitReach? = FitReach.rounds[0], read: FitReach? = nil
         while let round = reach {
-            ranked = Self.rank(try await features.demandsFitting(listing, at: p, reach: round), listing, at: p)
+            // Each round reads only the ring the previous left; together they are the round's reach.
+            fits += try await features.demandsFitting(listing, at: p, reach: round, beyond: read)
+            ranked = Self.rank(fits, listing, at: p)
+            read = round
             everything = round == .everywhere
             if round.settles(bestFirst: ranked.prefix(limit).map(\.score), limit: limit) { break }
             reach = round.next(found: ranked.count, limit: limit)

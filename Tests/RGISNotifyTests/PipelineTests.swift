@@ -323,10 +323,19 @@ struct MailText {
         for row in listings {
             let (listing, p) = facts(row)
             let all = QueryEngine.rank(try await h.store.demandsFitting(listing, at: p, reach: .everywhere), listing, at: p)
-            for reach in FitReach.rounds.dropLast() {
-                let near = Set(try await h.store.demandsFitting(listing, at: p, reach: reach).map(\.fid))
-                #expect(near.isSubset(of: Set(all.map(\.fit.fid))), "\(row[0] as String) \(reach) read a demand that does not fit")
+            var rings: [Int64] = [], read: FitReach? = nil
+            for reach in FitReach.rounds {
+                let near = try await h.store.demandsFitting(listing, at: p, reach: reach).map(\.fid)
+                #expect(Set(near).isSubset(of: Set(all.map(\.fit.fid))), "\(row[0] as String) \(reach) read a demand that does not fit")
+                // Read ring by ring, each once: together the same as the whole reach at once.
+                rings += try await h.store.demandsFitting(listing, at: p, reach: reach, beyond: read).map(\.fid)
+                #expect(rings.sorted() == near.sorted(), "\(row[0] as String) rings up to \(reach)")
+                read = reach
             }
+            // And a jump from the first round straight to everywhere.
+            let jumped = try await h.store.demandsFitting(listing, at: p, reach: FitReach.rounds[0]).map(\.fid)
+                + (try await h.store.demandsFitting(listing, at: p, reach: .everywhere, beyond: FitReach.rounds[0]).map(\.fid))
+            #expect(jumped.sorted() == all.map(\.fit.fid).sorted())
             for k in [1, 3, 8] {
                 let page = try await engine.demands(matchingListing: row[0], limit: k)
                 #expect(page.features.map(\.id) == all.prefix(k).map(\.fit.id), "\(row[0] as String) best \(k)")

@@ -89,7 +89,9 @@ struct QueryTests {
         plans.append(("districts containing", .districtsContaining(p)))
         plans.append(("listings fitting a demand", .listingsFitting(demand: "R1")))
         for reach in FitReach.rounds {
-            plans.append(("demands fitting a listing, \(reach)", .demandsFitting(ListingFacts(price: 1, livingAreaM2: 50, bedrooms: 2, propertyType: "apartment"), p, reach)))
+            let facts = ListingFacts(price: 1, livingAreaM2: 50, bedrooms: 2, propertyType: "apartment")
+            plans.append(("demands fitting a listing, \(reach)", .demandsFitting(facts, p, reach, beyond: nil)))
+            plans.append(("demands fitting a listing, \(reach) beyond 0.9", .demandsFitting(facts, p, reach, beyond: .nearCentre(closeness: 0.9))))
         }
         for (name, query) in plans {
             let details = try await store.queryPlans(query)

@@ -121,7 +121,7 @@ extension SpatiaLiteStore {
             case .items(let q): statements = Self.itemsStatements(q)
             case .districtsContaining(let p): statements = [Self.containingSQL(p)]
             case .listingsFitting(let id): statements = [Self.listingsFittingSQL(demandID: id, box: BBox.Part(west: -1, south: -1, east: 1, north: 1))]
-            case .demandsFitting(let facts, let p, let reach): statements = [Self.demandsFittingSQL(facts, at: p, reach: reach)]
+            case .demandsFitting(let facts, let p, let reach, let read): statements = [Self.demandsFittingSQL(facts, at: p, reach: reach, beyond: read)]
             case .indicators(let level):
                 let day = ISODate(parsing: "2026-01-01")!
                 statements = IndicatorSQL(level: level, asOf: day, periodStart: day.addingYears(-1)).statements

@@ -22,10 +22,10 @@ extension SpatiaLiteStore {
         }
     }
 
-    public func demandsFitting(_ listing: ListingFacts, at point: Position, reach: FitReach) async throws -> [DemandFit] {
+    public func demandsFitting(_ listing: ListingFacts, at point: Position, reach: FitReach, beyond known: FitReach?) async throws -> [DemandFit] {
         try await read { db in
             // One statement text per reach (the listing's facts are arguments): prepared once per connection.
-            try db.rows(Self.demandsFittingSQL(listing, at: point, reach: reach), cached: true).map { Self.demandFit($0, from: 0) }
+            try db.rows(Self.demandsFittingSQL(listing, at: point, reach: reach, beyond: known), cached: true).map { Self.demandFit($0, from: 0) }
         }
     }
 
@@ -97,8 +97,8 @@ extension SpatiaLiteStore {
     }
 
     /// The demands one listing fits within `reach`: a one-row batch through ``fitJoin(_:)``.
-    static func demandsFittingSQL(_ listing: ListingFacts, at p: Position, reach: FitReach) -> SQL {
-        let join = fitJoin(reach)
+    static func demandsFittingSQL(_ listing: ListingFacts, at p: Position, reach: FitReach, beyond known: FitReach? = nil) -> SQL {
+        let join = fitJoin(reach, beyond: known)
         return """
         WITH batch AS MATERIALIZED (
             SELECT \(p.lon) AS x, \(p.lat) AS y, \(listing.price) AS list_price, \(listing.livingAreaM2) AS living_area_m2,
@@ -145,24 +145,28 @@ extension SpatiaLiteStore {
     /// only read in excess, as a round may). Then the rules (the most selective), the outer disc, and
     /// containment, where only a row between its discs and outside its inner box reads the demand's
     /// geometry.
-    static func fitJoin(_ reach: FitReach) -> (with: SQL, source: SQL, conditions: SQL, demand: SQL, demandID: SQL) {
+    ///
+    /// With `beyond` (a smaller reach read before), only what it did not read: in the rows it read,
+    /// the longitudes either side of its range (`s` 0 west, 1 east), so that rounds read each row once.
+    static func fitJoin(_ reach: FitReach, beyond: FitReach? = nil) -> (with: SQL, source: SQL, conditions: SQL, demand: SQL, demandID: SQL) {
         let factor = reachFactor(reach), m = latitudePerMetre
         let maxRows = Int((2 * factor * 8 * 111_320 * m).rounded(.up)) + 2
         let offsets = (0...maxRows).map { "(\($0))" }.joined(separator: ", ")
         let dlat: SQL = "min(\(factor) * k.high_m * \(m), 180)"
+        let ring = ringSQL(beyond.map(reachFactor))
         let with: SQL = """
             , lists(list) AS (SELECT min(type) FROM demand_reach UNION ALL SELECT (SELECT min(type) FROM demand_reach WHERE type > list) FROM lists WHERE list IS NOT NULL),
             probe AS MATERIALIZED (
                 SELECT b.*, w.list, k.band, Floor((b.y - \(dlat)) / k.row_deg) AS first_row, Floor((b.y + \(dlat)) / k.row_deg) AS last_row,
-                       \(dlat) AS dlat, min(\(factor) * k.high_m * b.lon_per_m, 360) AS dlon
+                       \(dlat) AS dlat, min(\(factor) * k.high_m * b.lon_per_m, 360) AS dlon\(ring.columns)
                 FROM batch b CROSS JOIN lists w CROSS JOIN demand_reach_bands k
                 WHERE w.list IS NOT NULL AND (b.property_type IS NULL OR w.list = '' OR instr(',' || w.list || ',', ',' || b.property_type || ',') > 0)
             ),
-            offsets(n) AS (VALUES \(SQL(sql: offsets)))
+            offsets(n) AS (VALUES \(SQL(sql: offsets)))\(ring.with)
             """
         let within: SQL = """
             o.n <= b.last_row - b.first_row AND f.type = b.list AND f.band = b.band AND f.row = b.first_row + o.n
-            AND f.lon BETWEEN b.x - b.dlon AND b.x + b.dlon
+            AND \(ring.longitudes)
             """
         // ``fitSQL(demand:price:area:bedrooms:type:)``'s rules on the bounds each row keeps (a list of
         // types named the listing's type already when the row was sought by it).
@@ -171,10 +175,31 @@ extension SpatiaLiteStore {
             AND f.bedrooms_low <= b.bedrooms_probe AND (f.type <> '' OR f.property_types IS NULL OR b.property_type IS NULL)
             """
         let containment = containsSQL("f", lon: "b.x", lat: "b.y")
-        return (with, "probe b CROSS JOIN offsets o CROSS JOIN demand_reach f",
+        return (with, "probe b CROSS JOIN offsets o\(ring.sides) CROSS JOIN demand_reach f",
                 "\(within) AND \(rules) AND \(containment.near) AND \(containment.holds)",
                 "f.fid, f.id, f.budget_min, f.budget_max, f.bedrooms_min, f.property_types, f.area_min_m2, f.area_max_m2, f.lon, f.lat, f.area_m2",
                 "f.id")
+    }
+
+    /// The longitudes a probe reads in a row: all within its half width, or with `inner` (the factor of
+    /// a smaller reach already read, computed as that read computed it) only those outside the
+    /// smaller read's range in the rows it read.
+    private static func ringSQL(_ inner: Double?) -> (columns: SQL, with: SQL, sides: SQL, longitudes: SQL) {
+        guard let inner else { return ("", "", "", "f.lon BETWEEN b.x - b.dlon AND b.x + b.dlon") }
+        let dlat: SQL = "min(\(inner) * k.high_m * \(latitudePerMetre), 180)"
+        let inside: SQL = "(b.first_row + o.n BETWEEN b.read_first_row AND b.read_last_row)"
+        return ("""
+                , Floor((b.y - \(dlat)) / k.row_deg) AS read_first_row, Floor((b.y + \(dlat)) / k.row_deg) AS read_last_row,
+                min(\(inner) * k.high_m * b.lon_per_m, 360) AS read_dlon
+                """,
+                ", sides(s) AS (VALUES (0), (1))",
+                " CROSS JOIN sides e",
+                """
+                (e.s = 0 OR \(inside))
+                AND f.lon BETWEEN CASE WHEN e.s = 1 THEN b.x + b.read_dlon ELSE b.x - b.dlon END
+                              AND CASE WHEN e.s = 0 AND \(inside) THEN b.x - b.read_dlon ELSE b.x + b.dlon END
+                AND NOT (\(inside) AND f.lon BETWEEN b.x - b.read_dlon AND b.x + b.read_dlon)
+                """)
     }
 
     /// Whether demand row `f` holds the listing at (`lon`, `lat`), from what the row keeps where it

@@ -15,7 +15,7 @@ extension SpatiaLiteStore {
         }
     }
 
-    public func matchCandidates(_ window: MatchWindow, reach: FitReach, excluding settled: Set<Int64>) async throws -> [MatchCandidate] {
+    public func matchCandidates(_ window: MatchWindow, reach: FitReach, beyond known: FitReach?, excluding settled: Set<Int64>) async throws -> [MatchCandidate] {
         guard !window.isEmpty else { return [] }
         return try await read { db in
             // No saved search hears of these events: the window passes without matching (a bulk import
@@ -23,7 +23,7 @@ extension SpatiaLiteStore {
             let listening = try db.value("SELECT EXISTS (SELECT 1 FROM subscriptions WHERE active = 1 AND starts_after_event < \(window.throughEvent))", as: Bool.self)
             guard listening == true else { return [] }
             var seen = Set<[Int64]>()
-            return try db.rows(Self.matchWindowSQL(window, reach: reach, excluding: settled)).compactMap { row -> MatchCandidate? in
+            return try db.rows(Self.matchWindowSQL(window, reach: reach, beyond: known, excluding: settled)).compactMap { row -> MatchCandidate? in
                 guard let reason = NotificationRules.reason(kind: row[1], newValue: row[2]) else { return nil }
                 let facts = ListingFacts(price: row[4], livingAreaM2: row[5], bedrooms: row[6], propertyType: row[7])
                 let demand = Self.demandFit(row, from: 11)
@@ -37,8 +37,8 @@ extension SpatiaLiteStore {
     /// One statement for a whole window (less the settled events): each event's listing through
     /// ``fitJoin(_:)`` within `reach`, then the subscription. Only events after a subscription was
     /// saved count for it, and no imported history.
-    static func matchWindowSQL(_ window: MatchWindow, reach: FitReach, excluding settled: Set<Int64>) -> SQL {
-        let join = fitJoin(reach)
+    static func matchWindowSQL(_ window: MatchWindow, reach: FitReach, beyond known: FitReach? = nil, excluding settled: Set<Int64>) -> SQL {
+        let join = fitJoin(reach, beyond: known)
         let skip: SQL = settled.isEmpty ? "" : "AND e.id NOT IN (\(SpatialSQL.list(settled.sorted())))"
         return """
         WITH batch AS MATERIALIZED (

@@ -45,9 +45,10 @@ public protocol FeatureStore: Sendable {
     func listingsFitting(demand id: String) async throws -> (demand: DemandTarget, listings: [ListingCandidate])
 
     /// The active demands whose search area contains `point` and whose criteria `listing` meets
-    /// (unordered), each with what scoring needs and no geometry, within `reach`: everywhere, one
-    /// probe of the fit index; near the centre, the few whose closeness to it may reach the threshold.
-    func demandsFitting(_ listing: ListingFacts, at point: Position, reach: FitReach) async throws -> [DemandFit]
+    /// (unordered), each with what scoring needs and no geometry, within `reach`: everywhere, every
+    /// area that can hold it; near the centre, the few whose closeness to it may reach the threshold.
+    /// With `beyond`, a smaller reach whose answer the caller has, only those it did not read.
+    func demandsFitting(_ listing: ListingFacts, at point: Position, reach: FitReach, beyond: FitReach?) async throws -> [DemandFit]
 
     /// Demands by `fid`, whole, in the order given (the few a ranking keeps).
     func demandFeatures(fids: [Int64]) async throws -> [StoredFeature]
@@ -110,7 +111,7 @@ public enum PlannedQuery: Sendable {
     case items(ItemsQuery)
     case districtsContaining(Position)
     case listingsFitting(demand: String)
-    case demandsFitting(ListingFacts, Position, FitReach)
+    case demandsFitting(ListingFacts, Position, FitReach, beyond: FitReach?)
     case indicators(DistrictLevel)
     case marketHistory(DistrictLevel)
     case segments(DistrictLevel, ClientSegment)
@@ -230,4 +231,11 @@ public struct SegmentCounts: Sendable {
 
     public var districts: [MarketHistory.District]
     public var cells: [Cell]
+}
+
+extension FeatureStore {
+    /// Every demand a listing fits within `reach`, none read before.
+    public func demandsFitting(_ listing: ListingFacts, at point: Position, reach: FitReach) async throws -> [DemandFit] {
+        try await demandsFitting(listing, at: point, reach: reach, beyond: nil)
+    }
 }

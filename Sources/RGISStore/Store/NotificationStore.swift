@@ -21,8 +21,9 @@ public protocol NotificationStore: Sendable {
     /// The next listing events to match: at most `limit` after the watermark.
     func matchWindow(limit: Int) async throws -> MatchWindow
     /// The events of a window that may start a match (less `settled`), each with the subscribed,
-    /// active demands within `reach` that its listing now fits: one statement for the window.
-    func matchCandidates(_ window: MatchWindow, reach: FitReach, excluding settled: Set<Int64>) async throws -> [MatchCandidate]
+    /// active demands within `reach` that its listing now fits (with `beyond`, a smaller reach read
+    /// before, only those it did not read): one statement for the window.
+    func matchCandidates(_ window: MatchWindow, reach: FitReach, beyond: FitReach?, excluding settled: Set<Int64>) async throws -> [MatchCandidate]
     /// Queues the scored matches of a window and moves the watermark past it, in one transaction;
     /// applies ``NotificationRules/notifies(_:previous:price:priceUpdates:)`` against what each
     /// client was already sent or has queued. Returns how many were queued; 0 when another worker
