@@ -146,7 +146,9 @@ def main():
         tls_context.load_cert_chain(args.tls_cert, args.tls_key)
 
     sink = Sink(args)
-    options = dict(server_hostname="localhost", tls_context=tls_context, require_starttls=args.require_tls)
+    # aiosmtpd drops a session silent for 300 s; a test machine running many suites at once can leave a
+    # client that long between two commands, so a test peer waits an hour.
+    options = dict(server_hostname="localhost", tls_context=tls_context, require_starttls=args.require_tls, timeout=3600)
     if args.auth:
         options.update(authenticator=sink.authenticate, auth_required=True, auth_require_tls=args.require_tls)
         if args.auth_only:
