@@ -47,6 +47,13 @@ let package = Package(
             pkgConfig: "proj",
             providers: [.apt(["libproj-dev"])]
         ),
+        // GEOS's C API, the engine behind SpatiaLite's ST_Contains: a bulk import places each listing in
+        // the districts with polygons GEOS prepared once (SQL would read every polygon per test).
+        .systemLibrary(
+            name: "CGEOS",
+            pkgConfig: "geos",
+            providers: [.apt(["libgeos-dev"])]
+        ),
         // Domain values, GeoJSON, CSV and validation: no I/O, no SQL.
         .target(name: "RGISCore"),
         // The SpatiaLite database: schema, migrations, import, export, checks.
@@ -56,6 +63,7 @@ let package = Package(
                 "RGISCore",
                 "CSpatiaLite",
                 "CPROJ",
+                "CGEOS",
                 "CGDAL",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
@@ -129,7 +137,7 @@ let package = Package(
         ),
         .testTarget(name: "RGISCoreTests", dependencies: ["RGISCore", "RGISTesting"]),
         .testTarget(name: "RGISStoreTests", dependencies: [
-            "RGISStore", "RGISTesting", .product(name: "GRDB", package: "GRDB.swift"),
+            "RGISStore", "RGISSample", "RGISTesting", .product(name: "GRDB", package: "GRDB.swift"),
         ], exclude: ["Golden"]),
         .testTarget(name: "RGISQueryTests", dependencies: [
             "RGISQuery", "RGISStore", "RGISTesting", .product(name: "GRDB", package: "GRDB.swift"),

@@ -22,6 +22,9 @@ struct BulkSpatialIndex {
     private let indexes: [(name: String, sql: String)]
     /// The layer whose rows are placed in districts (listings, demands), else nil.
     private let layer: Layer?
+    /// Listings are written placed in their districts and with their map pixel (``LayerWriter``), so
+    /// neither is filled here.
+    let writerPlacesRows: Bool
 
     init(db: Database, layer: Layer) throws {
         try self.init(db: db, table: layer.table, geometryCode: layer.storedGeometry == .point ? 1 : 6)
@@ -45,11 +48,34 @@ struct BulkSpatialIndex {
             throw RGISError(.database, "the spatial index trigger \(names[0]) is missing; run rgis check")
         }
         for trigger in triggers { try db.execute(sql: "DROP TRIGGER \"\(trigger.name)\"") }
+        let dropped = Set(triggers.map(\.name))
+        writerPlacesRows = table == Layer.listings.table && dropped.isSuperset(of: [DistrictPlacement.insertTrigger(.listings), ListingPixels.insertTrigger])
         let empty = try !(Bool.fetchOne(db, sql: "SELECT count(*) > 0 FROM \(table)") ?? false)
         indexes = !empty ? [] : try Row.fetchAll(db, sql: """
             SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%'
             """, arguments: [table]).map { ($0[0], $0[1]) }
         for index in indexes { try db.execute(sql: "DROP INDEX \"\(index.name)\"") }
+    }
+
+    /// The new rows' boxes into the R*Tree: the whole tree packed anew when the new rows are at least
+    /// as many as the old (``PackedRTree``), else one insert each.
+    private func fillSpatialIndex() throws {
+        let index = "idx_\(table)_geom"
+        let old = try Int.fetchOne(db, sql: "SELECT count(*) FROM \"\(index)_rowid\"") ?? 0
+        let new = try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table) WHERE fid >= ? AND geom IS NOT NULL", arguments: [firstNewFid]) ?? 0
+        let boxes = "fid, MbrMinX(geom), MbrMaxX(geom), MbrMinY(geom), MbrMaxY(geom)"
+        guard new >= old, let tree = try PackedRTree(db, index: index) else {
+            try db.execute(sql: "INSERT INTO \(index) (pkid, xmin, xmax, ymin, ymax) SELECT \(boxes) FROM \(table) WHERE fid >= ?",
+                           arguments: [firstNewFid])
+            return
+        }
+        var entries: [PackedRTree.Entry] = []
+        entries.reserveCapacity(old + new)
+        let rows = try Row.fetchCursor(db, sql: "SELECT \(boxes) FROM \(table) WHERE geom IS NOT NULL")
+        while let row = try rows.next() {
+            entries.append(PackedRTree.entry(id: row[0], minX: row[1], maxX: row[2], minY: row[3], maxY: row[4]))
+        }
+        try tree.write(db, entries)
     }
 
     func finish() throws {
@@ -60,20 +86,17 @@ struct BulkSpatialIndex {
         guard wrong == 0 else {
             throw RGISError(.database, "\(wrong) new geometries have the wrong type or SRID for \(table); nothing was written")
         }
-        try db.execute(sql: """
-            INSERT INTO idx_\(table)_geom (pkid, xmin, xmax, ymin, ymax)
-            SELECT fid, MbrMinX(geom), MbrMaxX(geom), MbrMinY(geom), MbrMaxY(geom) FROM \(table) WHERE fid >= ?
-            """, arguments: [firstNewFid])
-        // The placement's grouping and the index builds sort in memory up to the page cache's size
-        // (128 MB during an import) before they spill to a temporary file: a smaller cache keeps the
-        // import's memory bounded.
+        // The packed R*Tree's boxes, the placement's grouping and the index builds take memory beside
+        // the page cache (128 MB during an import), and the sorts sort in memory up to its size before
+        // they spill to a temporary file: a smaller cache keeps the import's memory bounded.
         let cacheSize = try Int.fetchOne(db, sql: "PRAGMA cache_size") ?? -2000
         try db.execute(sql: "PRAGMA cache_size = -16384")
         defer { try? db.execute(sql: "PRAGMA cache_size = \(cacheSize)") }
-        if let layer, triggers.contains(where: { $0.name == DistrictPlacement.insertTrigger(layer) }) {
+        try fillSpatialIndex()
+        if let layer, !writerPlacesRows, triggers.contains(where: { $0.name == DistrictPlacement.insertTrigger(layer) }) {
             try DistrictPlacement.place(db, layer: layer, fromFid: firstNewFid, newRows: true)
         }
-        if triggers.contains(where: { $0.name == ListingPixels.insertTrigger }) { try ListingPixels.fill(db, fromFid: firstNewFid) }
+        if !writerPlacesRows, triggers.contains(where: { $0.name == ListingPixels.insertTrigger }) { try ListingPixels.fill(db, fromFid: firstNewFid) }
         for index in indexes { try db.execute(sql: index.sql) }
         if triggers.contains(where: { $0.name == ListingCells.updateTrigger }) { try ListingCells.add(db, fromFid: firstNewFid) }
         if triggers.contains(where: { $0.name == MarketVersion.trigger(table, "insert") }) { try MarketVersion.bump(db) }

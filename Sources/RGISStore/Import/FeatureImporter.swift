@@ -69,7 +69,7 @@ extension RGISDatabase {
                         try self.checkSRID(db, options.sourceSRID)
                         // Without --upsert every row is new, so the spatial index can be filled once at the end.
                         let bulk = options.upsert ? nil : try BulkSpatialIndex(db: db, layer: options.layer)
-                        var writer = try LayerWriter(db: db, options: options)
+                        var writer = try LayerWriter(db: db, options: options, placing: bulk?.writerPlacesRows ?? false)
                         while let row = try source.next() {
                             report.rowsRead += 1
                             do {
@@ -129,15 +129,23 @@ struct LayerWriter {
     private let existing: Statement
     private let event: Statement?
     private let client: Statement?
+    /// For a bulk import of listings: each row's districts and map pixel, written with the row.
+    private let placer: PointPlacer?
+    private let mercator: CRSTransform?
     /// The id the last ``write(_:)`` stored (known for upserts and for records that name their id).
     private(set) var lastStoredID: String?
 
-    init(db: Database, options: ImportOptions) throws {
+    /// `placing`: the import dropped the listings' placement and pixel triggers, and each row is
+    /// written with them.
+    init(db: Database, options: ImportOptions, placing: Bool = false) throws {
         self.db = db
         self.options = options
         self.layer = options.layer
         let table = layer.table
         let fields = layer.fields.map(\.name)
+        let placing = placing && layer == .listings && !options.upsert
+        placer = placing ? try PointPlacer(db) : nil
+        mercator = placing ? try CRSTransform.to(.webMercator) : nil
         let source = options.sourceSRID
         let fromWKB = source.isGeographicWGS84
             ? "GeomFromWKB(:wkb, 4326)"
@@ -168,9 +176,11 @@ struct LayerWriter {
             // Parcels without a stated area get the geodesic area of their polygon.
             values[i] = "COALESCE(:area_m2, ST_Area(\(geometryValue), 1))"
         }
-        let columns = ["id"] + fields + ["extra", "geom"]
+        let placed = placing ? DistrictLevel.allCases.map { DistrictPlacement.column($0) } + ["map_x", "map_y"] : []
+        let columns = ["id"] + fields + ["extra", "geom"] + placed
         let idValue = "COALESCE(:id, :idPrefix || (SELECT COALESCE(MAX(fid), 0) + 1 FROM \(table)))"
-        var sql = "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(([idValue] + values + [":extra", geometryValue]).joined(separator: ", ")))"
+        let allValues = [idValue] + values + [":extra", geometryValue] + placed.map { ":\($0)" }
+        var sql = "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(allValues.joined(separator: ", ")))"
         if options.upsert {
             sql += " ON CONFLICT(id) DO UPDATE SET " + (fields + ["extra", "geom"]).map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
         }
@@ -215,7 +225,15 @@ struct LayerWriter {
             case nil: nil
             }
         }
-        try bindGeometry(record, into: &arguments)
+        let position = try bindGeometry(record, into: &arguments)
+        if let placer, let mercator {
+            for (level, holder) in zip(DistrictLevel.allCases, position.map { placer.place(lon: $0.lon, lat: $0.lat) } ?? []) {
+                arguments[DistrictPlacement.column(level)] = holder
+            }
+            let pixel = position.map { ListingPixels.pixels(lons: [$0.lon], lats: [$0.lat], mercator: mercator)[0] }
+            arguments["map_x"] = pixel?.x
+            arguments["map_y"] = pixel?.y
+        }
 
         var previous: Row?
         if options.upsert, let id = record.id {
@@ -241,11 +259,12 @@ struct LayerWriter {
         return previous == nil ? .inserted : .updated
     }
 
-    private func bindGeometry(_ record: LayerRecord, into arguments: inout [String: (any DatabaseValueConvertible)?]) throws {
+    /// Binds the stored geometry; returns a listing's position in lon/lat.
+    private func bindGeometry(_ record: LayerRecord, into arguments: inout [String: (any DatabaseValueConvertible)?]) throws -> Position? {
         if geometry == nil, case .point(let p) = record.geometry {
             arguments["lon"] = p.lon
             arguments["lat"] = p.lat
-            return
+            return p
         }
         let statement: Statement
         if layer == .demands, case .point(var centre) = record.geometry, case .real(let radius)? = record.values["radius_m"] {
@@ -286,6 +305,8 @@ struct LayerWriter {
             }
         }
         arguments["geom"] = blob
+        // A listing's box is its point.
+        return layer == .listings ? (row[2] as Double?).flatMap { x in (row[3] as Double?).map { Position(lon: x, lat: $0) } } : nil
     }
 
     /// The WGS84 UTM zone's EPSG code for a position (326xx north, 327xx south).

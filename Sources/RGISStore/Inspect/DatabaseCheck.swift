@@ -87,6 +87,9 @@ extension RGISDatabase {
                OR MbrMinY(t.geom) - r.ymin > 1e-4 OR r.ymax - MbrMaxY(t.geom) > 1e-4
             """) ?? 0
         if wrongBoxes > 0 { problems.append("\(wrongBoxes) entries of the spatial index \(index) do not match their geometry's box; \(repair)") }
+        // The tree itself: every node's box holds its children's, every entry is found from the root.
+        let structure = try String.fetchOne(db, sql: "SELECT rtreecheck(?)", arguments: [index]) ?? "no answer"
+        if structure != "ok" { problems.append("the spatial index \(index) is not a sound R*Tree (\(structure.prefix(300))); \(repair)") }
         return problems
     }
 }

@@ -48,24 +48,30 @@ enum ListingPixels {
     /// operation SpatiaLite's `ST_Transform` runs, without its lookup of the CRS per call, which made
     /// this a third of a bulk import), and the pixels written back by storage key.
     static func fill(_ db: Database, fromFid: Int64) throws {
-        let r = TileID.originMetres, scale = Double(UInt64(1) << UInt64(bits)) / (2 * r)
         let mercator = try CRSTransform.to(.webMercator)
         let update = try db.makeStatement(sql: "UPDATE listings SET map_x = ?, map_y = ? WHERE fid = ?")
-        func pixel(_ metres: Double) -> Int64 { Int64(min(max(metres * scale, 0), 4_294_967_295)) }
         var next = fromFid
         while true {
             let rows = try Row.fetchAll(db, sql: "SELECT fid, X(geom), Y(geom) FROM listings WHERE fid >= ? AND geom IS NOT NULL ORDER BY fid LIMIT 50000",
                                         arguments: [next])
             guard let last = rows.last else { return }
-            var xs = rows.map { $0[1] as Double }
-            // Latitudes beyond the grid's ±85.05° are clamped to its edge, as in the triggers.
-            var ys = rows.map { min(max($0[2] as Double, -85.0511287798), 85.0511287798) }
-            mercator.transform(&xs, &ys)
-            for (i, row) in rows.enumerated() {
-                try update.execute(arguments: [pixel(xs[i] + r), pixel(r - ys[i]), row[0] as Int64])
+            let pixels = Self.pixels(lons: rows.map { $0[1] }, lats: rows.map { $0[2] }, mercator: mercator)
+            for (row, pixel) in zip(rows, pixels) {
+                try update.execute(arguments: [pixel.x, pixel.y, row[0] as Int64])
             }
             next = (last[0] as Int64) + 1
         }
+    }
+
+    /// The pixels of lon/lat positions, by PROJ's Web Mercator (`mercator`, from CRS84).
+    static func pixels(lons: [Double], lats: [Double], mercator: CRSTransform) -> [(x: Int64, y: Int64)] {
+        let r = TileID.originMetres, scale = Double(UInt64(1) << UInt64(bits)) / (2 * r)
+        func pixel(_ metres: Double) -> Int64 { Int64(min(max(metres * scale, 0), 4_294_967_295)) }
+        var xs = lons
+        // Latitudes beyond the grid's ±85.05° are clamped to its edge, as in the triggers.
+        var ys = lats.map { min(max($0, -85.0511287798), 85.0511287798) }
+        mercator.transform(&xs, &ys)
+        return zip(xs, ys).map { (pixel($0 + r), pixel(r - $1)) }
     }
 
     /// Listings whose stored pixel differs from their point's (`rgis check`).
