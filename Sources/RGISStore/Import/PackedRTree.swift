@@ -84,9 +84,10 @@ struct PackedRTree {
         var at = 4
         for cell in cells {
             put(UInt64(bitPattern: cell.id), bytes: 8, at: at)
-            for (k, f) in [cell.box.0, cell.box.1, cell.box.2, cell.box.3].enumerated() {
-                put(UInt64(f.bitPattern), bytes: 4, at: at + 8 + 4 * k)
-            }
+            put(UInt64(cell.box.0.bitPattern), bytes: 4, at: at + 8)
+            put(UInt64(cell.box.1.bitPattern), bytes: 4, at: at + 12)
+            put(UInt64(cell.box.2.bitPattern), bytes: 4, at: at + 16)
+            put(UInt64(cell.box.3.bitPattern), bytes: 4, at: at + 20)
             at += 24
         }
         return Data(bytes)

@@ -19,7 +19,6 @@ final class PointPlacer {
     private let context: GEOSContextHandle_t
     /// By fid, so that the first holder of a level found is the lowest.
     private var districts: [District] = []
-    let isEmpty: Bool
 
     init(_ db: Database) throws {
         guard let context = GEOS_init_r() else { throw RGISError(.database, "GEOS cannot start") }
@@ -43,7 +42,6 @@ final class PointPlacer {
             }
             districts.append(District(fid: row[0], level: level, box: (row[3], row[4], row[5], row[6]), geometry: geometry, prepared: prepared))
         }
-        isEmpty = districts.isEmpty
     }
 
     deinit {
