@@ -54,6 +54,11 @@ public struct LayerRecordBuilder: Sendable {
     /// Search radius for demands given as a point without `radius_m`.
     public let defaultRadiusMetres: Double?
     public let sourceSRID: SRID
+    // Looked up for every property of every feature: kept here rather than asked of the layer each time.
+    private let fieldsByName: [String: Field]
+    private let defaultedFields: [Field]
+    /// The min/max pairs of the layer's fields.
+    private let orderedPairs: [(low: String, high: String)]
 
     public init(layer: Layer, mapping: FieldMapping = FieldMapping(), idField: String? = nil,
                 defaultRadiusMetres: Double? = nil, sourceSRID: SRID = .wgs84) {
@@ -62,6 +67,11 @@ public struct LayerRecordBuilder: Sendable {
         self.idField = idField
         self.defaultRadiusMetres = defaultRadiusMetres
         self.sourceSRID = sourceSRID
+        fieldsByName = Dictionary(uniqueKeysWithValues: layer.fields.map { ($0.name, $0) })
+        defaultedFields = layer.fields.filter { $0.defaultValue != nil }
+        let names = Set(layer.fields.map(\.name))
+        orderedPairs = [("budget_min", "budget_max"), ("area_min_m2", "area_max_m2"), ("valid_from", "valid_to"), ("list_date", "close_date")]
+            .filter { names.contains($0.0) && names.contains($0.1) }
     }
 
     /// Builds a record from a GeoJSON Feature object.
@@ -92,24 +102,26 @@ public struct LayerRecordBuilder: Sendable {
         }
         try geometry.validate(in: sourceSRID)
 
-        var values: [String: FieldValue] = [:]
+        var values = [String: FieldValue](minimumCapacity: fieldsByName.count)
         var extra: [String: JSONValue] = [:]
         // The Feature's id, else --id-field, else a property that is (or is mapped to) `id`.
         var id = idMember?.identifierText
         if id == nil, let idField { id = properties[idField]?.identifierText }
         var idProperty: String?
-        if id == nil, let source = properties.keys.sorted().first(where: { mapping.target(of: $0) == "id" }) {
+        // Without a mapping only `id` itself is `id` (no need to sort the names of every row).
+        if id == nil, let source = mapping.targets.isEmpty ? (properties["id"] != nil ? "id" : nil)
+            : properties.keys.sorted().first(where: { mapping.target(of: $0) == "id" }) {
             id = properties[source]?.identifierText
             idProperty = source
         }
         for (source, value) in properties where source != idProperty {
-            if let field = layer.field(named: mapping.target(of: source)) {
+            if let field = fieldsByName[mapping.targets.isEmpty ? source : mapping.target(of: source)] {
                 if let typed = try field.coerce(value) { values[field.name] = typed }
             } else if !value.isNull {
                 extra[source] = value
             }
         }
-        for field in layer.fields where values[field.name] == nil {
+        for field in defaultedFields where values[field.name] == nil {
             if let d = field.defaultValue { values[field.name] = .text(d) }
         }
         if layer == .demands, case .point = geometry {
@@ -129,7 +141,7 @@ public struct LayerRecordBuilder: Sendable {
 
     /// Min/max pairs must be ordered.
     private func checkRanges(_ values: [String: FieldValue]) throws {
-        for (low, high) in [("budget_min", "budget_max"), ("area_min_m2", "area_max_m2"), ("valid_from", "valid_to"), ("list_date", "close_date")] {
+        for (low, high) in orderedPairs {
             guard let a = values[low], let b = values[high] else { continue }
             let ordered: Bool = switch (a, b) {
             case (.real(let x), .real(let y)): x <= y

@@ -58,41 +58,49 @@ struct BulkSpatialIndex {
     }
 
     /// The new rows' boxes into the R*Tree: the whole tree packed anew when the new rows are at least
-    /// as many as the old (``PackedRTree``), else one insert each.
-    private func fillSpatialIndex() throws {
+    /// as many as the old (``PackedRTree``), else one insert each. `newBoxes`, when the writer kept
+    /// them for every new row, spare reading them back from the geometries.
+    private func fillSpatialIndex(newBoxes: consuming [PackedRTree.Entry]) throws {
         let index = "idx_\(table)_geom"
         let old = try Int.fetchOne(db, sql: "SELECT count(*) FROM \"\(index)_rowid\"") ?? 0
-        let new = try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table) WHERE fid >= ? AND geom IS NOT NULL", arguments: [firstNewFid]) ?? 0
+        let newRows = try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table) WHERE fid >= ?", arguments: [firstNewFid]) ?? 0
+        let given = newBoxes.count == newRows
+        let new = given ? newRows : try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table) WHERE fid >= ? AND geom IS NOT NULL", arguments: [firstNewFid]) ?? 0
         let boxes = "fid, MbrMinX(geom), MbrMaxX(geom), MbrMinY(geom), MbrMaxY(geom)"
         guard new >= old, let tree = try PackedRTree(db, index: index) else {
             try db.execute(sql: "INSERT INTO \(index) (pkid, xmin, xmax, ymin, ymax) SELECT \(boxes) FROM \(table) WHERE fid >= ?",
                            arguments: [firstNewFid])
             return
         }
-        var entries: [PackedRTree.Entry] = []
+        var entries: [PackedRTree.Entry] = given ? newBoxes : []
         entries.reserveCapacity(old + new)
-        let rows = try Row.fetchCursor(db, sql: "SELECT \(boxes) FROM \(table) WHERE geom IS NOT NULL")
+        let rows = try Row.fetchCursor(db, sql: "SELECT \(boxes) FROM \(table) WHERE geom IS NOT NULL AND fid < ?",
+                                       arguments: [given ? firstNewFid : Int64.max])
         while let row = try rows.next() {
             entries.append(PackedRTree.entry(id: row[0], minX: row[1], maxX: row[2], minY: row[3], maxY: row[4]))
         }
         try tree.write(db, entries)
     }
 
-    func finish() throws {
+    /// `newBoxes`: the new rows' boxes, if the writer kept them; `geometriesChecked`: the writer made
+    /// every new geometry of the column's type and SRID itself.
+    func finish(newBoxes: consuming [PackedRTree.Entry] = [], geometriesChecked: Bool = false) throws {
         // What the dropped ggi_ trigger checked row by row, in one pass.
-        let wrong = try Int.fetchOne(db, sql: """
+        let wrong = geometriesChecked ? 0 : try Int.fetchOne(db, sql: """
             SELECT count(*) FROM \(table) WHERE fid >= ? AND GeometryConstraints(geom, ?, 4326) <> 1
             """, arguments: [firstNewFid, geometryCode]) ?? 0
         guard wrong == 0 else {
             throw RGISError(.database, "\(wrong) new geometries have the wrong type or SRID for \(table); nothing was written")
         }
         // The packed R*Tree's boxes, the placement's grouping and the index builds take memory beside
-        // the page cache (128 MB during an import), and the sorts sort in memory up to its size before
+        // the page cache (64 MB during an import), and the sorts sort in memory up to its size before
         // they spill to a temporary file: a smaller cache keeps the import's memory bounded.
         let cacheSize = try Int.fetchOne(db, sql: "PRAGMA cache_size") ?? -2000
         try db.execute(sql: "PRAGMA cache_size = -16384")
-        defer { try? db.execute(sql: "PRAGMA cache_size = \(cacheSize)") }
-        try fillSpatialIndex()
+        // The index builds' sorts may use a helper thread.
+        try db.execute(sql: "PRAGMA threads = 2")
+        defer { try? db.execute(sql: "PRAGMA cache_size = \(cacheSize); PRAGMA threads = 0") }
+        try fillSpatialIndex(newBoxes: newBoxes)
         if let layer, !writerPlacesRows, triggers.contains(where: { $0.name == DistrictPlacement.insertTrigger(layer) }) {
             try DistrictPlacement.place(db, layer: layer, fromFid: firstNewFid, newRows: true)
         }

@@ -52,24 +52,27 @@ extension RGISDatabase {
         if format == .gdal { options.sourceSRID = .wgs84 }
         let builder = options.recordBuilder
         do {
-            var source: any FeatureSource = switch format {
+            let file: any FeatureSource = switch format {
             case .geojson: GeoJSONFeatureSource(stream, builder: builder)
             case .csv: try CSVFeatureSource(stream, builder: builder, delimiter: SourceFormat.sniffDelimiter(head), decimalComma: options.decimalComma)
             case .gdal: try OGRFeatureSource(path: path, head: head, sourceLayer: options.sourceLayer, fallbackSRID: fallbackSRID, builder: builder, seen: seen)
             }
+            let described = (file as? OGRFeatureSource)?.description
+            var source = PrefetchedSource(file)
+            defer { source.stop() }
             let start = Date()
             var report = try translatingErrors {
                 try pool.writeWithoutTransaction { db in
                     // A larger page cache while importing: fewer dirty pages spill to the WAL mid-transaction.
                     let cacheSize = try Int.fetchOne(db, sql: "PRAGMA cache_size") ?? -2000
-                    try db.execute(sql: "PRAGMA cache_size = -131072")
+                    try db.execute(sql: "PRAGMA cache_size = -65536")
                     defer { try? db.execute(sql: "PRAGMA cache_size = \(cacheSize)") }
                     var report = ImportReport()
                     try db.inTransaction(.immediate) {
                         try self.checkSRID(db, options.sourceSRID)
                         // Without --upsert every row is new, so the spatial index can be filled once at the end.
                         let bulk = options.upsert ? nil : try BulkSpatialIndex(db: db, layer: options.layer)
-                        var writer = try LayerWriter(db: db, options: options, placing: bulk?.writerPlacesRows ?? false)
+                        var writer = try LayerWriter(db: db, options: options, placing: bulk?.writerPlacesRows ?? false, collectingBoxes: bulk != nil)
                         while let row = try source.next() {
                             report.rowsRead += 1
                             do {
@@ -89,7 +92,7 @@ extension RGISDatabase {
                         if report.rowsRead == 0 {
                             throw RGISError(.invalidValue, "holds no features; nothing was imported")
                         }
-                        try bulk?.finish()
+                        try bulk?.finish(newBoxes: writer.newBoxes, geometriesChecked: writer.madeEveryPoint && options.layer == .listings)
                         // Every listing and demand is placed again in the districts as they now are.
                         if options.layer == .districts { try DistrictPlacement.placeAll(db) }
                         if let bulk, options.layer == .listings || options.layer == .demands {
@@ -102,7 +105,7 @@ extension RGISDatabase {
                 }
             }
             report.seconds = Date().timeIntervalSince(start)
-            report.source = (source as? OGRFeatureSource)?.description
+            report.source = described
             progress?(ImportProgress(rowsRead: report.rowsRead, bytesRead: source.bytesRead, totalBytes: totalBytes))
             return report
         } catch let error as RGISError {
@@ -124,6 +127,9 @@ struct LayerWriter {
     private let options: ImportOptions
     private let layer: Layer
     private let insert: Statement
+    private let binder: ParameterBinder
+    private let fields: [Field]
+    private let slots: Slots
     private let geometry: Statement?
     private let transformPoint: Statement?
     private let existing: Statement
@@ -134,11 +140,18 @@ struct LayerWriter {
     private let mercator: CRSTransform?
     /// The id the last ``write(_:)`` stored (known for upserts and for records that name their id).
     private(set) var lastStoredID: String?
+    /// For a bulk import: each new row's box, for the spatial index built at the end.
+    private(set) var newBoxes: [PackedRTree.Entry] = []
+    private let collectingBoxes: Bool
+    /// Every geometry written was made by `MakePoint(lon, lat, 4326)`: of the column's type and SRID.
+    private(set) var madeEveryPoint = true
 
     /// `placing`: the import dropped the listings' placement and pixel triggers, and each row is
     /// written with them.
-    init(db: Database, options: ImportOptions, placing: Bool = false) throws {
+    /// `collectingBoxes`: keep each inserted row's box in ``newBoxes``.
+    init(db: Database, options: ImportOptions, placing: Bool = false, collectingBoxes: Bool = false) throws {
         self.db = db
+        self.collectingBoxes = collectingBoxes && !options.upsert
         self.options = options
         self.layer = options.layer
         let table = layer.table
@@ -188,6 +201,9 @@ struct LayerWriter {
         // its "new" events in one statement at the end (BulkSpatialIndex.finish).
         if options.upsert { sql += " RETURNING id" }
         insert = try db.makeStatement(sql: sql)
+        binder = ParameterBinder(insert)
+        self.fields = layer.fields
+        slots = Slots(binder, fields: layer.fields)
 
         let watched = layer == .listings ? "list_price, status, property_type, living_area_m2, bedrooms, X(geom), Y(geom)" : layer == .demands ? "budget_max, status" : "NULL, NULL"
         existing = try db.makeStatement(sql: "SELECT \(watched) FROM \(table) WHERE id = ?")
@@ -212,27 +228,19 @@ struct LayerWriter {
                 throw RGISError(.invalidValue, "client \(named.id): \(error.message ?? "refused by the schema")")
             }
         }
-        var arguments: [String: (any DatabaseValueConvertible)?] = [
-            "id": record.id,
-            "idPrefix": layer.generatedIDPrefix,
-            "extra": record.extra.isEmpty ? nil : JSONValue.object(record.extra).jsonText,
-        ]
-        for field in layer.fields {
-            arguments[field.name] = switch record.values[field.name] {
-            case .text(let s)?: s
-            case .integer(let i)?: i
-            case .real(let d)?: d
-            case nil: nil
+        binder.startRow()
+        binder.bind(slots.id, text: record.id)
+        binder.bind(slots.idPrefix, text: layer.generatedIDPrefix)
+        binder.bind(slots.extra, text: record.extra.isEmpty ? nil : JSONValue.object(record.extra).jsonText)
+        for (field, slot) in zip(fields, slots.fields) { binder.bind(slot, record.values[field.name]) }
+        let (position, box) = try bindGeometry(record)
+        if let position, let placer, let mercator {
+            for (slot, holder) in zip(slots.districts, placer.place(lon: position.lon, lat: position.lat)) {
+                binder.bind(slot, integer: holder)
             }
-        }
-        let position = try bindGeometry(record, into: &arguments)
-        if let placer, let mercator {
-            for (level, holder) in zip(DistrictLevel.allCases, position.map { placer.place(lon: $0.lon, lat: $0.lat) } ?? []) {
-                arguments[DistrictPlacement.column(level)] = holder
-            }
-            let pixel = position.map { ListingPixels.pixels(lons: [$0.lon], lats: [$0.lat], mercator: mercator)[0] }
-            arguments["map_x"] = pixel?.x
-            arguments["map_y"] = pixel?.y
+            let pixel = ListingPixels.pixels(lons: [position.lon], lats: [position.lat], mercator: mercator)[0]
+            binder.bind(slots.mapX, integer: pixel.x)
+            binder.bind(slots.mapY, integer: pixel.y)
         }
 
         var previous: Row?
@@ -241,12 +249,14 @@ struct LayerWriter {
         }
         var storedID: String?
         do {
-            insert.setUncheckedArguments(StatementArguments(arguments))
             if options.upsert {
                 guard let id = try String.fetchOne(insert) else { throw RGISError(.database, "insert returned no id") }
                 storedID = id
             } else {
                 try insert.execute()
+                if collectingBoxes, let box {
+                    newBoxes.append(PackedRTree.entry(id: db.lastInsertedRowID, minX: box.minX, maxX: box.maxX, minY: box.minY, maxY: box.maxY))
+                }
             }
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
             throw RGISError(.conflict, "duplicate id '\(record.id ?? "")': \(layer) already holds it (earlier in this file or in the database); pass --upsert to replace")
@@ -259,13 +269,16 @@ struct LayerWriter {
         return previous == nil ? .inserted : .updated
     }
 
-    /// Binds the stored geometry; returns a listing's position in lon/lat.
-    private func bindGeometry(_ record: LayerRecord, into arguments: inout [String: (any DatabaseValueConvertible)?]) throws -> Position? {
+    typealias Box = (minX: Double, maxX: Double, minY: Double, maxY: Double)
+
+    /// Binds the stored geometry; returns a listing's position in lon/lat, and the stored geometry's box.
+    private mutating func bindGeometry(_ record: LayerRecord) throws -> (Position?, Box?) {
         if geometry == nil, case .point(let p) = record.geometry {
-            arguments["lon"] = p.lon
-            arguments["lat"] = p.lat
-            return p
+            binder.bind(slots.lon, real: p.lon)
+            binder.bind(slots.lat, real: p.lat)
+            return (p, (p.lon, p.lon, p.lat, p.lat))
         }
+        madeEveryPoint = false
         let statement: Statement
         if layer == .demands, case .point(var centre) = record.geometry, case .real(let radius)? = record.values["radius_m"] {
             if let transformPoint {
@@ -298,15 +311,38 @@ struct LayerWriter {
         if let reason, reason != "Valid Geometry" {
             throw RGISError(.invalidValue, "geometry is not valid: \(reason)")
         }
+        let minX: Double? = row[2], minY: Double? = row[3], maxX: Double? = row[4], maxY: Double? = row[5]
         if !options.sourceSRID.isGeographicWGS84 {
-            let minX: Double = row[2], minY: Double = row[3], maxX: Double = row[4], maxY: Double = row[5]
-            guard minX >= -180, maxX <= 180, minY >= -90, maxY <= 90 else {
+            guard let minX, let minY, let maxX, let maxY, minX >= -180, maxX <= 180, minY >= -90, maxY <= 90 else {
                 throw RGISError(.invalidValue, "coordinates transformed from \(options.sourceSRID) fall outside lon/lat range; is --srid right?")
             }
         }
-        arguments["geom"] = blob
+        binder.bind(slots.geom, blob: blob)
         // A listing's box is its point.
-        return layer == .listings ? (row[2] as Double?).flatMap { x in (row[3] as Double?).map { Position(lon: x, lat: $0) } } : nil
+        guard let minX, let minY, let maxX, let maxY else { return (nil, nil) }
+        return (layer == .listings ? Position(lon: minX, lat: minY) : nil, (minX, maxX, minY, maxY))
+    }
+
+    /// Where each value goes in the insert (0 where the insert takes no such value).
+    private struct Slots {
+        let id, idPrefix, extra, lon, lat, geom, mapX, mapY: ParameterBinder.Slot
+        /// In `fields` order.
+        let fields: [ParameterBinder.Slot]
+        /// In ``DistrictLevel/allCases`` order.
+        let districts: [ParameterBinder.Slot]
+
+        init(_ binder: ParameterBinder, fields: [Field]) {
+            id = binder.slot("id")
+            idPrefix = binder.slot("idPrefix")
+            extra = binder.slot("extra")
+            lon = binder.slot("lon")
+            lat = binder.slot("lat")
+            geom = binder.slot("geom")
+            mapX = binder.slot("map_x")
+            mapY = binder.slot("map_y")
+            self.fields = fields.map { binder.slot($0.name) }
+            districts = DistrictLevel.allCases.map { binder.slot(DistrictPlacement.column($0)) }
+        }
     }
 
     /// The WGS84 UTM zone's EPSG code for a position (326xx north, 327xx south).

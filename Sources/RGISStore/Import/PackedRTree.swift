@@ -49,6 +49,7 @@ struct PackedRTree {
         let node = try db.makeStatement(sql: "INSERT INTO \"\(index)_node\" (nodeno, data) VALUES (?, ?)")
         let parent = try db.makeStatement(sql: "INSERT INTO \"\(index)_parent\" (nodeno, parentnode) VALUES (?, ?)")
         let rowid = try db.makeStatement(sql: "INSERT INTO \"\(index)_rowid\" (rowid, nodeno) VALUES (?, ?)")
+        let (nodeBinder, parents, rowids) = (ParameterBinder(node), ParameterBinder(parent), ParameterBinder(rowid))
 
         // Levels from the leaves up, each level's nodes the entries of the next; numbers from 2, the
         // root taking 1 at the end.
@@ -63,9 +64,17 @@ struct PackedRTree {
             for cells in nodes {
                 let number = isRoot ? 1 : nextNumber
                 if !isRoot { nextNumber += 1 }
-                try node.execute(arguments: [number, blob(level[cells], depth: isRoot ? depth : 0)])
+                nodeBinder.startRow()
+                nodeBinder.bind(1, integer: number)
+                nodeBinder.bind(2, blob: blob(level[cells], depth: isRoot ? depth : 0))
+                try node.execute()
+                // A million leaf cells: bound straight, not through GRDB's arguments.
+                let (links, statement) = depth == 0 ? (rowids, rowid) : (parents, parent)
                 for cell in level[cells] {
-                    try (depth == 0 ? rowid : parent).execute(arguments: [cell.id, number])
+                    links.startRow()
+                    links.bind(1, integer: cell.id)
+                    links.bind(2, integer: number)
+                    try statement.execute()
                 }
                 above.append(Entry(id: number, box: Self.union(level[cells])))
             }
