@@ -114,6 +114,43 @@ struct ListingCellsTests {
     }
 }
 
+extension ListingCellsTests {
+    @Test("a bulk import's cells, counted as its rows are written, equal the rows grouped afresh; an import into stored cells adds to them")
+    func bulkImportCountsCells() throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { dir.remove() }
+        let db = try dir.database()
+        // Listings sharing cells at every level with different statuses and types; without a price,
+        // a type or a status of their own; on the grid's edges (beyond ±85.05° is clamped to them).
+        var features: [String] = []
+        for i in 0..<400 {
+            let lon = 13.40 + Double(i % 20) * 0.0004, lat = 52.52 + Double(i / 20) * 0.0003
+            let status = ["active", "pending", "closed"][i % 3]
+            let type = i % 5 == 0 ? "" : #", "property_type": "\#(["apartment", "house"][i % 2])""#
+            let price = i % 7 == 0 ? "" : #", "list_price": \#(100_000 + (i * 7_919) % 400_000)"#
+            features.append(#"{"type": "Feature", "properties": {"id": "c\#(i)", "status": "\#(status)"\#(type)\#(price)}, "geometry": {"type": "Point", "coordinates": [\#(lon), \#(lat)]}}"#)
+        }
+        for (i, (lon, lat)) in [(-180.0, 89.9), (180.0, -89.9), (0.0, 0.0), (179.9999, 85.06)].enumerated() {
+            features.append(#"{"type": "Feature", "properties": {"id": "edge\#(i)", "list_price": 5}, "geometry": {"type": "Point", "coordinates": [\#(lon), \#(lat)]}}"#)
+        }
+        func collection(_ items: ArraySlice<String>) -> String { #"{"type": "FeatureCollection", "features": [\#(items.joined(separator: ",\n"))]}"# }
+        let first = try dir.write("first.geojson", collection(features[..<250]))
+        let second = try dir.write("second.geojson", collection(features[250...]))
+
+        let imported = try db.importFeatures(from: first, options: ImportOptions(layer: .listings))
+        #expect(imported.inserted == 250)
+        #expect(try db.check().isEmpty)
+        let after = try db.importFeatures(from: second, options: ImportOptions(layer: .listings))
+        #expect(after.inserted == features.count - 250)
+        let problems = try db.check()
+        #expect(problems.isEmpty, "\(problems)")
+        let counted = try db.read { db in
+            try Int.fetchOne(db, sql: "SELECT sum(n) FROM listing_cells WHERE level = 2") ?? 0
+        }
+        #expect(counted == features.count)
+    }
+}
+
 /// A small seeded generator, so that the views are the same on every run.
 struct SplitMix {
     var state: UInt64

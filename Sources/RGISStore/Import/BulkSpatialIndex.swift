@@ -72,7 +72,7 @@ struct BulkSpatialIndex {
                            arguments: [firstNewFid])
             return
         }
-        var entries: [PackedRTree.Entry] = given ? newBoxes : []
+        var entries: [PackedRTree.Entry] = given ? consume newBoxes : []
         entries.reserveCapacity(old + new)
         let rows = try Row.fetchCursor(db, sql: "SELECT \(boxes) FROM \(table) WHERE geom IS NOT NULL AND fid < ?",
                                        arguments: [given ? firstNewFid : Int64.max])
@@ -84,7 +84,8 @@ struct BulkSpatialIndex {
 
     /// `newBoxes`: the new rows' boxes, if the writer kept them; `geometriesChecked`: the writer made
     /// every new geometry of the column's type and SRID itself.
-    func finish(newBoxes: consuming [PackedRTree.Entry] = [], geometriesChecked: Bool = false) throws {
+    /// `newCells`: the new rows counted into their map cells, if the writer placed them.
+    func finish(newBoxes: consuming [PackedRTree.Entry] = [], geometriesChecked: Bool = false, newCells: consuming CountedCells? = nil) throws {
         // What the dropped ggi_ trigger checked row by row, in one pass.
         let wrong = geometriesChecked ? 0 : try Int.fetchOne(db, sql: """
             SELECT count(*) FROM \(table) WHERE fid >= ? AND GeometryConstraints(geom, ?, 4326) <> 1
@@ -93,20 +94,28 @@ struct BulkSpatialIndex {
             throw RGISError(.database, "\(wrong) new geometries have the wrong type or SRID for \(table); nothing was written")
         }
         // The packed R*Tree's boxes, the placement's grouping and the index builds take memory beside
-        // the page cache (64 MB during an import), and the sorts sort in memory up to its size before
+        // the page cache (48 MB during an import), and the sorts sort in memory up to its size before
         // they spill to a temporary file: a smaller cache keeps the import's memory bounded.
         let cacheSize = try Int.fetchOne(db, sql: "PRAGMA cache_size") ?? -2000
         try db.execute(sql: "PRAGMA cache_size = -16384")
         // The index builds' sorts may use a helper thread.
         try db.execute(sql: "PRAGMA threads = 2")
         defer { try? db.execute(sql: "PRAGMA cache_size = \(cacheSize); PRAGMA threads = 0") }
-        try fillSpatialIndex(newBoxes: newBoxes)
+        // Cells the writer counted are merged first, so that their memory is let go before the R*Tree's is taken.
+        let cellsKept = triggers.contains(where: { $0.name == ListingCells.updateTrigger })
+        var cellsCounted = false
+        if cellsKept, writerPlacesRows, let counted = newCells, counted.exact {
+            try ListingCells.add(db, fromFid: firstNewFid, counted: counted)
+            cellsCounted = true
+        }
+        newCells = nil
+        try fillSpatialIndex(newBoxes: consume newBoxes)
         if let layer, !writerPlacesRows, triggers.contains(where: { $0.name == DistrictPlacement.insertTrigger(layer) }) {
             try DistrictPlacement.place(db, layer: layer, fromFid: firstNewFid, newRows: true)
         }
         if !writerPlacesRows, triggers.contains(where: { $0.name == ListingPixels.insertTrigger }) { try ListingPixels.fill(db, fromFid: firstNewFid) }
         for index in indexes { try db.execute(sql: index.sql) }
-        if triggers.contains(where: { $0.name == ListingCells.updateTrigger }) { try ListingCells.add(db, fromFid: firstNewFid) }
+        if cellsKept, !cellsCounted { try ListingCells.add(db, fromFid: firstNewFid) }
         if triggers.contains(where: { $0.name == MarketVersion.trigger(table, "insert") }) { try MarketVersion.bump(db) }
         if triggers.contains(where: { $0.name == SeriesStamps.trigger(table, "insert") }) { try SeriesStamps.bumpAll(db) }
         for trigger in triggers { try db.execute(sql: trigger.sql) }

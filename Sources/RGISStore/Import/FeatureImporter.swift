@@ -65,7 +65,7 @@ extension RGISDatabase {
                 try pool.writeWithoutTransaction { db in
                     // A larger page cache while importing: fewer dirty pages spill to the WAL mid-transaction.
                     let cacheSize = try Int.fetchOne(db, sql: "PRAGMA cache_size") ?? -2000
-                    try db.execute(sql: "PRAGMA cache_size = -65536")
+                    try db.execute(sql: "PRAGMA cache_size = -49152")
                     defer { try? db.execute(sql: "PRAGMA cache_size = \(cacheSize)") }
                     var report = ImportReport()
                     try db.inTransaction(.immediate) {
@@ -92,11 +92,16 @@ extension RGISDatabase {
                         if report.rowsRead == 0 {
                             throw RGISError(.invalidValue, "holds no features; nothing was imported")
                         }
-                        try bulk?.finish(newBoxes: writer.newBoxes, geometriesChecked: writer.madeEveryPoint && options.layer == .listings)
+                        try bulk?.finish(newBoxes: writer.takeNewBoxes(), geometriesChecked: writer.madeEveryPoint && options.layer == .listings,
+                                          newCells: writer.takeNewCells())
                         // Every listing and demand is placed again in the districts as they now are.
                         if options.layer == .districts { try DistrictPlacement.placeAll(db) }
                         if let bulk, options.layer == .listings || options.layer == .demands {
-                            try db.execute(sql: "INSERT INTO events (layer, record_id, kind) SELECT ?, id, 'new' FROM \(options.layer.table) WHERE fid >= ? ORDER BY fid",
+                            // One moment for the whole import, worked out once: the column's default would format it per row.
+                            try db.execute(sql: """
+                                INSERT INTO events (layer, record_id, kind, at)
+                                SELECT ?, id, 'new', (SELECT strftime('%Y-%m-%dT%H:%M:%SZ', 'now')) FROM \(options.layer.table) WHERE fid >= ? ORDER BY fid
+                                """,
                                            arguments: [options.layer.table, bulk.firstNewFid])
                         }
                         return .commit
@@ -141,14 +146,16 @@ struct LayerWriter {
     /// The id the last ``write(_:)`` stored (known for upserts and for records that name their id).
     private(set) var lastStoredID: String?
     /// For a bulk import: each new row's box, for the spatial index built at the end.
-    private(set) var newBoxes: [PackedRTree.Entry] = []
+    private var newBoxes: [PackedRTree.Entry] = []
     private let collectingBoxes: Bool
+    /// For a bulk import that places its listings: the new rows counted into their map cells.
+    private var newCells = CountedCells()
     /// Every geometry written was made by `MakePoint(lon, lat, 4326)`: of the column's type and SRID.
     private(set) var madeEveryPoint = true
 
     /// `placing`: the import dropped the listings' placement and pixel triggers, and each row is
     /// written with them.
-    /// `collectingBoxes`: keep each inserted row's box in ``newBoxes``.
+    /// `collectingBoxes`: keep each inserted row's box (``takeNewBoxes()``).
     init(db: Database, options: ImportOptions, placing: Bool = false, collectingBoxes: Bool = false) throws {
         self.db = db
         self.collectingBoxes = collectingBoxes && !options.upsert
@@ -218,6 +225,18 @@ struct LayerWriter {
             : nil
     }
 
+    /// The boxes kept so far, handed over (not copied: the R*Tree sorts them in place).
+    mutating func takeNewBoxes() -> [PackedRTree.Entry] {
+        defer { newBoxes = [] }
+        return newBoxes
+    }
+
+    /// The cells counted so far, handed over; nil unless the writer placed its rows.
+    mutating func takeNewCells() -> CountedCells? {
+        defer { newCells = CountedCells() }
+        return placer == nil ? nil : newCells
+    }
+
     mutating func write(_ record: LayerRecord) throws -> Outcome {
         var record = record
         let privateFields = layer == .listings ? try RecordRules.privateFields(of: &record) : ListingPrivateFields()
@@ -234,13 +253,15 @@ struct LayerWriter {
         binder.bind(slots.extra, text: record.extra.isEmpty ? nil : JSONValue.object(record.extra).jsonText)
         for (field, slot) in zip(fields, slots.fields) { binder.bind(slot, record.values[field.name]) }
         let (position, box) = try bindGeometry(record)
+        var pixel: (x: Int64, y: Int64)?
         if let position, let placer, let mercator {
             for (slot, holder) in zip(slots.districts, placer.place(lon: position.lon, lat: position.lat)) {
                 binder.bind(slot, integer: holder)
             }
-            let pixel = ListingPixels.pixels(lons: [position.lon], lats: [position.lat], mercator: mercator)[0]
-            binder.bind(slots.mapX, integer: pixel.x)
-            binder.bind(slots.mapY, integer: pixel.y)
+            let rowPixel = ListingPixels.pixels(lons: [position.lon], lats: [position.lat], mercator: mercator)[0]
+            binder.bind(slots.mapX, integer: rowPixel.x)
+            binder.bind(slots.mapY, integer: rowPixel.y)
+            pixel = rowPixel
         }
 
         var previous: Row?
@@ -256,6 +277,10 @@ struct LayerWriter {
                 try insert.execute()
                 if collectingBoxes, let box {
                     newBoxes.append(PackedRTree.entry(id: db.lastInsertedRowID, minX: box.minX, maxX: box.maxX, minY: box.minY, maxY: box.maxY))
+                }
+                if let pixel {
+                    newCells.add(x: pixel.x, y: pixel.y, status: record.values["status"], propertyType: record.values["property_type"],
+                                 price: record.values["list_price"], fid: db.lastInsertedRowID)
                 }
             }
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {

@@ -31,15 +31,43 @@ enum ListingCells {
                 n INTEGER NOT NULL, sum_x INTEGER NOT NULL, sum_y INTEGER NOT NULL,
                 price_min REAL, price_max REAL, fid_max INTEGER, stale INTEGER NOT NULL DEFAULT 0,
                 PRIMARY KEY (level, cx, cy, status, property_type)) WITHOUT ROWID;
-            CREATE INDEX listing_cells_by_row ON listing_cells(level, cy, cx, status, property_type, n, sum_x, sum_y, price_min, price_max, fid_max);
+            \(byRow)
             """)
         try add(db, fromFid: 0)
         try db.execute(sql: triggers)
     }
 
+    /// The second order of the cells, by row.
+    private static let byRow = "CREATE INDEX listing_cells_by_row ON listing_cells(level, cy, cx, status, property_type, n, sum_x, sum_y, price_min, price_max, fid_max);"
+
     /// Counts the listings from `fromFid` on into the cells: level 17 grouped from the rows, each
-    /// coarser level from the one below it, then merged into the stored counts.
-    static func add(_ db: Database, fromFid: Int64) throws {
+    /// coarser level from the one below it, then merged into the stored counts. A bulk import that
+    /// `counted` its rows as it wrote them has every level already: its cells are merged one by one.
+    static func add(_ db: Database, fromFid: Int64, counted: CountedCells? = nil) throws {
+        if let counted, counted.exact {
+            // Into no cells yet, the second order is sorted once afterwards rather than kept cell by cell.
+            let empty = try !(Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM listing_cells)") ?? true)
+            if empty { try db.execute(sql: "DROP INDEX listing_cells_by_row") }
+            let insert = try db.makeStatement(sql: "INSERT INTO listing_cells (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \(merged)")
+            let binder = ParameterBinder(insert)
+            try counted.forEachCell { cell in
+                binder.startRow()
+                binder.bind(1, integer: Int64(cell.level))
+                binder.bind(2, integer: cell.cx)
+                binder.bind(3, integer: cell.cy)
+                binder.bind(4, text: cell.status)
+                binder.bind(5, text: cell.propertyType)
+                binder.bind(6, integer: cell.count.n)
+                binder.bind(7, integer: cell.count.sumX)
+                binder.bind(8, integer: cell.count.sumY)
+                binder.bind(9, real: cell.priceMin)
+                binder.bind(10, real: cell.priceMax)
+                binder.bind(11, integer: cell.count.fidMax)
+                try insert.execute()
+            }
+            if empty { try db.execute(sql: byRow) }
+            return
+        }
         let s = shift(finest)
         try db.execute(sql: """
             CREATE TEMP TABLE new_listing_cells AS
@@ -56,14 +84,19 @@ enum ListingCells {
                 FROM new_listing_cells WHERE level = \(level + 1) GROUP BY 2, 3, 4, 5
                 """)
         }
-        try db.execute(sql: """
-            INSERT INTO listing_cells (level, cx, cy, status, property_type, n, sum_x, sum_y, price_min, price_max, fid_max)
-            SELECT level, cx, cy, status, property_type, n, sum_x, sum_y, price_min, price_max, fid_max FROM new_listing_cells WHERE true
-            ON CONFLICT (level, cx, cy, status, property_type) DO UPDATE SET
-                n = n + excluded.n, sum_x = sum_x + excluded.sum_x, sum_y = sum_y + excluded.sum_y,
-                \(lowest("price_min", "excluded.price_min")), \(highest("price_max", "excluded.price_max")),
-                fid_max = max(IFNULL(fid_max, 0), IFNULL(excluded.fid_max, 0))
-            """)
+        try db.execute(sql: "INSERT INTO listing_cells (\(columns)) SELECT \(columns) FROM new_listing_cells WHERE true \(merged)")
+    }
+
+    private static let columns = "level, cx, cy, status, property_type, n, sum_x, sum_y, price_min, price_max, fid_max"
+
+    /// A new cell's counts added to the stored ones where the cell is already there.
+    private static var merged: String {
+        """
+        ON CONFLICT (level, cx, cy, status, property_type) DO UPDATE SET
+            n = n + excluded.n, sum_x = sum_x + excluded.sum_x, sum_y = sum_y + excluded.sum_y,
+            \(lowest("price_min", "excluded.price_min")), \(highest("price_max", "excluded.price_max")),
+            fid_max = max(IFNULL(fid_max, 0), IFNULL(excluded.fid_max, 0))
+        """
     }
 
     /// `column = the lower of column and value`, NULL meaning none (SQLite's `min(a, NULL)` is NULL).
