@@ -25,6 +25,8 @@ struct BulkSpatialIndex {
     /// Listings are written placed in their districts and with their map pixel (``LayerWriter``), so
     /// neither is filled here.
     let writerPlacesRows: Bool
+    /// The table held no rows before the import.
+    let intoEmptyTable: Bool
 
     init(db: Database, layer: Layer) throws {
         try self.init(db: db, table: layer.table, geometryCode: layer.storedGeometry == .point ? 1 : 6)
@@ -51,6 +53,7 @@ struct BulkSpatialIndex {
         let dropped = Set(triggers.map(\.name))
         writerPlacesRows = table == Layer.listings.table && dropped.isSuperset(of: [DistrictPlacement.insertTrigger(.listings), ListingPixels.insertTrigger])
         let empty = try !(Bool.fetchOne(db, sql: "SELECT count(*) > 0 FROM \(table)") ?? false)
+        intoEmptyTable = empty
         indexes = !empty ? [] : try Row.fetchAll(db, sql: """
             SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%'
             """, arguments: [table]).map { ($0[0], $0[1]) }

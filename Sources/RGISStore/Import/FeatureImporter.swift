@@ -98,11 +98,13 @@ extension RGISDatabase {
                         if options.layer == .districts { try DistrictPlacement.placeAll(db) }
                         if let bulk, options.layer == .listings || options.layer == .demands {
                             // One moment for the whole import, worked out once: the column's default would format it per row.
+                            // Into an empty table, in id order: the events' index on the id is then written in order
+                            // (read from the table's own index on it); else in file order, from the new rows alone.
                             try db.execute(sql: """
                                 INSERT INTO events (layer, record_id, kind, at)
-                                SELECT ?, id, 'new', (SELECT strftime('%Y-%m-%dT%H:%M:%SZ', 'now')) FROM \(options.layer.table) WHERE fid >= ? ORDER BY fid
-                                """,
-                                           arguments: [options.layer.table, bulk.firstNewFid])
+                                SELECT ?, id, 'new', (SELECT strftime('%Y-%m-%dT%H:%M:%SZ', 'now')) FROM \(options.layer.table)
+                                WHERE fid >= ? ORDER BY \(bulk.intoEmptyTable ? "id" : "fid")
+                                """, arguments: [options.layer.table, bulk.firstNewFid])
                         }
                         return .commit
                     }
