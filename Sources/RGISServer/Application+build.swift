@@ -36,14 +36,25 @@ public struct ServerConfiguration: Sendable {
     public init(databasePath: String) { self.databasePath = databasePath }
 }
 
-/// Builds the application: routes from the controllers' endpoint tables, the problem middleware,
-/// request logging. `rgis serve` runs it; tests call it with a temporary database and port 0.
+/// Builds the application on the database at `configuration.databasePath` (see
+/// ``buildApplication(_:store:logger:onServerRunning:)``).
 public func buildApplication(
     _ configuration: ServerConfiguration,
     logger: Logger = Logger(label: "rgis"),
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
-    let store = try SpatiaLiteStore.open(at: configuration.databasePath)
+    try buildApplication(configuration, store: try SpatiaLiteStore.open(at: configuration.databasePath), logger: logger, onServerRunning: onServerRunning)
+}
+
+/// Builds the application on a store it is handed: routes from the controllers' endpoint tables, the
+/// problem middleware, request logging. `rgis serve` runs it on the store its notifier shares; tests
+/// call it with a temporary database and port 0.
+public func buildApplication(
+    _ configuration: ServerConfiguration,
+    store: SpatiaLiteStore,
+    logger: Logger = Logger(label: "rgis"),
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) throws -> some ApplicationProtocol {
     let limits = RequestLimits(deadlineSeconds: configuration.requestTimeoutSeconds, heavySlots: configuration.heavySlots)
     var engine = QueryEngine(store)
     engine.keepsSeriesInBackground = true
@@ -51,7 +62,7 @@ public func buildApplication(
     let authentication = Authentication(accounts: store, legacyAPIKey: configuration.apiKey, now: configuration.now)
     let rateLimiter = RateLimiter(perMinute: configuration.rateLimitPerMinute)
     let trail = AuditTrail(accounts: store, now: configuration.now)
-    let metrics = RequestMetrics(database: store.database, slots: limits.heavySlots, notifications: store, now: configuration.now)
+    let metrics = RequestMetrics(database: store.database, storage: store, slots: limits.heavySlots, notifications: store, now: configuration.now)
     let router = Router(context: ServerContext.self)
 
     var endpoints: [Endpoint] = []

@@ -54,6 +54,10 @@ public struct Problem: Error, Sendable {
             case .conflict: return (Problem(.conflict, "Conflict", error.description), false)
             case .forbidden: return (Problem(.forbidden, "Forbidden", error.description), false)
             case .preconditionFailed: return (Problem(.preconditionFailed, "Precondition failed", error.description), false)
+            case .unavailable:
+                var problem = Problem(.serviceUnavailable, "Service unavailable", error.reason)
+                problem.retryAfterSeconds = 5
+                return (problem, false)
             default: return (Problem(.internalServerError, "Internal server error", "the server could not answer; see its log"), true)
             }
         case let error as any HTTPResponseError where error.status == .contentTooLarge:

@@ -15,13 +15,15 @@ struct RequestMetrics: Sendable {
     }()
 
     let databasePath: String
+    let storage: any FeatureStore
     let slots: RequestLimits.Slots
     let notifications: any NotificationStore
     let now: @Sendable () -> Date
 
-    init(database: RGISDatabase, slots: RequestLimits.Slots, notifications: any NotificationStore, now: @escaping @Sendable () -> Date) {
+    init(database: RGISDatabase, storage: any FeatureStore, slots: RequestLimits.Slots, notifications: any NotificationStore, now: @escaping @Sendable () -> Date) {
         _ = Self.registry
         databasePath = database.path
+        self.storage = storage
         self.slots = slots
         self.notifications = notifications
         self.now = now
@@ -37,6 +39,11 @@ struct RequestMetrics: Sendable {
         }
         gauge("rgis_database_bytes", help: "Size of the database file.").set(size(databasePath))
         gauge("rgis_database_wal_bytes", help: "Size of the database's write-ahead log.").set(size(databasePath + "-wal"))
+        let health = storage.storageHealth()
+        gauge("rgis_database_fault", help: "1 when the database file or its log was deleted or replaced under this process (see /health), else 0.")
+            .set(Double(health.fault == nil ? 0 : 1))
+        gauge("rgis_database_refused_writes", help: "Writes refused since start because the database's files were deleted or replaced under this process.")
+            .set(Double(health.refusedWrites))
         let usage = slots.usage
         gauge("rgis_heavy_slots", help: "Heavy-query slots in all.").set(Double(slots.capacity))
         gauge("rgis_heavy_slots_in_use", help: "Heavy queries running.").set(Double(usage.inUse))

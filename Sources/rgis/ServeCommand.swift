@@ -71,9 +71,12 @@ struct ServeCommand: AsyncParsableCommand {
         let host = host
         let path = configuration.databasePath
         let keyNote = configuration.apiKey == nil ? "" : " (deprecated shared --api-key is on: it acts as an admin)"
+        // One store for the server and its notifier: a process opens its database once.
+        let store: SpatiaLiteStore
         let app: any ApplicationProtocol
         do {
-            app = try buildApplication(configuration, logger: logger) { port in
+            store = try SpatiaLiteStore.open(at: path)
+            app = try buildApplication(configuration, store: store, logger: logger) { port in
                 Console.note("rgis: serving \(path) at http://\(host):\(port)/ — map: http://\(host):\(port)/map\(keyNote)")
             }
         } catch let error as RGISError {
@@ -83,7 +86,6 @@ struct ServeCommand: AsyncParsableCommand {
         var services: [any Service] = [app]
         if !noNotify {
             do {
-                let store = try SpatiaLiteStore.open(at: path)
                 services.append(try delivery.notifier(store: store, publicURLDefault: baseURL ?? "http://\(host):\(port)",
                                                      alertRules: configuration.alertRules, logger: logger))
             } catch let error as RGISError {

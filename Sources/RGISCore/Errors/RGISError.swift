@@ -15,6 +15,7 @@ public struct RGISError: Error, CustomStringConvertible, Sendable, Equatable {
             case notAnRGISDatabase = "not an RGIS database"
             case io = "i/o error"
             case database = "database error"
+            case unavailable = "unavailable"
         }
         fileprivate let base: Base
         public var description: String { base.rawValue }
@@ -37,6 +38,10 @@ public struct RGISError: Error, CustomStringConvertible, Sendable, Equatable {
         public static let io = Code(base: .io)
         /// SQLite or SpatiaLite failed for a reason that is not the caller's input.
         public static let database = Code(base: .database)
+        /// The store cannot take the request now, through no fault of the input: another writer holds
+        /// the database, or the files this process writes are no longer the database's. Retrying later
+        /// (or after a restart) may succeed.
+        public static let unavailable = Code(base: .unavailable)
     }
 
     public let code: Code

@@ -66,6 +66,11 @@ struct LandingController {
 
     var health: Endpoint {
         Endpoint(method: .get, path: "/health", operationID: "getHealth", summary: "Liveness and database reachability", tag: "Operations") { [state] _ in
+            // A process whose database files were deleted or replaced under it must not look alive to a
+            // load balancer: what it serves and accepts is no longer what any other process reads.
+            if let fault = state.engine.features.storageHealth().fault {
+                throw RGISError(.unavailable, "\(fault); restart the server on the database as it now is")
+            }
             // Maintained counts: answering never scans a table, however large.
             let statistics = try await state.engine.features.layerStatistics()
             return .json(.object(["status": .string("ok"), "listings": .int(Int64(statistics.first { $0.layer == .listings }?.count ?? 0))]))

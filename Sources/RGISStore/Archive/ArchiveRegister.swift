@@ -37,6 +37,7 @@ public struct ArchiveRegister: Sendable {
     /// the record's date. Ids come from the property `idField`, else the feature's `id`.
     public func register(_ layer: ArchiveLayer, fromFile path: String, idField: String?, record: ArchiveRecord,
                          parcelField: String? = nil) throws -> ArchiveChange {
+        try database.refuseOwnFile(path, as: "register from")
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw RGISError(FileManager.default.fileExists(atPath: path) ? .io : .notFound,
                             FileManager.default.fileExists(atPath: path) ? "cannot be opened for reading" : "no such file", at: path)

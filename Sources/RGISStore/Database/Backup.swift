@@ -21,9 +21,7 @@ extension RGISDatabase {
     /// (WAL mode); nothing is locked.
     public func backup(to path: String, replacing: Bool = false) throws -> BackupReport {
         let target = URL(fileURLWithPath: path).standardizedFileURL.path
-        guard target != URL(fileURLWithPath: self.path).standardizedFileURL.path else {
-            throw RGISError(.invalidValue, "is the database itself; back up to another file", at: path)
-        }
+        try refuseOwnFile(path, as: "back up to")
         if FileManager.default.fileExists(atPath: target) {
             guard replacing else { throw RGISError(.conflict, "exists; pass --force to replace it", at: path) }
         }
@@ -65,6 +63,14 @@ extension RGISDatabase {
         var report = try inspectCopy(backup, reportedAs: backup)
         if FileManager.default.fileExists(atPath: path) {
             guard replacing else { throw RGISError(.conflict, "exists; pass --force to replace it with the backup (stop any server on it first)", at: path) }
+            // Replacing a file that a process has open would leave that process writing into the old
+            // file and its log, which nobody else reads: its acknowledged writes would be lost.
+            if alreadyOpen(path) != nil {
+                throw RGISError(.conflict, "is open in this process; close it before restoring over it", at: path)
+            }
+            if let holder = DatabaseFiles.openedElsewhere(path) {
+                throw RGISError(.conflict, "is open in process \(holder) (a server or another rgis command); stop it before restoring over the file", at: path)
+            }
         }
         let start = Date()
         let partial = path + ".restoring-\(ProcessInfo.processInfo.processIdentifier)"

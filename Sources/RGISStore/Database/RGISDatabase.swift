@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import RGISCore
+import Synchronization
 
 /// An RGIS SpatiaLite database file: WAL mode, one writer and many readers, SpatiaLite on every connection.
 public final class RGISDatabase: Sendable {
@@ -10,10 +11,37 @@ public final class RGISDatabase: Sendable {
 
     public let path: String
     let pool: DatabasePool
+    /// The files this process holds, watched for being deleted or replaced under it.
+    let files: DatabaseFiles
 
-    private init(path: String, pool: DatabasePool) {
+    private init(path: String, pool: DatabasePool) throws {
         self.path = path
         self.pool = pool
+        files = try DatabaseFiles(path: path)
+    }
+
+    /// The databases this process has open, by file: a second open of the same file (by any path)
+    /// gets the same pool. Two pools would be harmless to SQLite, but each open inspects the file, and
+    /// one open per process is the rule that keeps every descriptor of the file under SQLite's care.
+    private static let opened = Mutex<[FileIdentity: WeakDatabase]>([:])
+
+    private struct WeakDatabase {
+        weak var database: RGISDatabase?
+    }
+
+    /// The database already open in this process at `path`, if any.
+    static func alreadyOpen(_ path: String) -> RGISDatabase? {
+        guard let identity = FileIdentity(path: path) else { return nil }
+        return opened.withLock { $0[identity]?.database }
+    }
+
+    private static func register(_ database: RGISDatabase) -> RGISDatabase {
+        opened.withLock { open in
+            if let existing = open[database.files.identity]?.database { return existing }
+            open = open.filter { $0.value.database != nil }
+            open[database.files.identity] = WeakDatabase(database: database)
+            return database
+        }
     }
 
     /// Creates the file (or upgrades an RGIS file in place) with the SpatiaLite metadata and every layer.
@@ -22,6 +50,7 @@ public final class RGISDatabase: Sendable {
     /// other application: RGIS never writes into a database it did not create.
     @discardableResult
     public static func create(at path: String) throws -> RGISDatabase {
+        if let open = alreadyOpen(path) { return open }
         switch try FileKind(inspecting: path) {
         case .absent, .blank, .rgis: break
         case .notSQLite: throw RGISError(.notAnRGISDatabase, "not a SQLite database", at: path)
@@ -29,11 +58,12 @@ public final class RGISDatabase: Sendable {
         }
         let database = try RGISDatabase(path: path, pool: openPool(path))
         try database.translatingErrors { try Schema.migrate(database.pool) }
-        return database
+        return register(database)
     }
 
     /// Opens an existing RGIS database, applying migrations it lacks.
     public static func open(at path: String) throws -> RGISDatabase {
+        if let open = alreadyOpen(path) { return open }
         switch try FileKind(inspecting: path) {
         case .absent: throw RGISError(.notFound, "no such database file (create it with `rgis init \(path)`)", at: path)
         case .notSQLite: throw RGISError(.notAnRGISDatabase, "not a SQLite database", at: path)
@@ -45,33 +75,33 @@ public final class RGISDatabase: Sendable {
             // Only a file that lacks migrations takes the write lock; opening for reading stays concurrent.
             if try !database.pool.read({ try Schema.isCurrent($0) }) { try Schema.migrate(database.pool) }
         }
-        return database
+        return register(database)
     }
 
     /// What a path holds, found without changing it: a read-only look, before the pool (which would
     /// switch the file to WAL mode) touches it.
+    ///
+    /// The file is read only through SQLite, never through a descriptor of this code's own: closing a
+    /// descriptor of a database file drops every lock this process holds on it (SQLite keeps its own
+    /// descriptors open while any connection of the process holds a lock).
     enum FileKind {
         case absent, blank, notSQLite, foreign, rgis
 
         init(inspecting path: String) throws {
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            let attributes: [FileAttributeKey: Any]
+            do { attributes = try FileManager.default.attributesOfItem(atPath: path) } catch {
                 self = .absent
                 return
             }
-            if isDirectory.boolValue { throw RGISError(.io, "is a directory, not a database file", at: path) }
-            guard let handle = FileHandle(forReadingAtPath: path) else {
-                throw RGISError(.io, "cannot be opened for reading", at: path)
+            if attributes[.type] as? FileAttributeType == .typeDirectory {
+                throw RGISError(.io, "is a directory, not a database file", at: path)
             }
-            let header = (try? handle.read(upToCount: 16)) ?? Data()
-            try? handle.close()
-            if header.isEmpty {
+            if (attributes[.size] as? NSNumber)?.intValue == 0 {
                 self = .blank
                 return
             }
-            guard header == Data("SQLite format 3\0".utf8) else {
-                self = .notSQLite
-                return
+            guard FileManager.default.isReadableFile(atPath: path) else {
+                throw RGISError(.io, "cannot be opened for reading", at: path)
             }
             var configuration = Configuration()
             configuration.readonly = true
@@ -122,7 +152,7 @@ public final class RGISDatabase: Sendable {
         } catch let error as DatabaseError where error.resultCode == .SQLITE_NOTADB {
             throw RGISError(.notAnRGISDatabase, "not a SQLite database", at: path)
         } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
-            throw RGISError(.database, "the database is locked by another writer; try again", at: path)
+            throw RGISError(.unavailable, "the database is locked by another writer; try again", at: path)
         } catch let error as DatabaseError {
             throw RGISError(.database, error.message ?? "\(error)", at: path)
         }
@@ -139,10 +169,34 @@ public final class RGISDatabase: Sendable {
         try await translatingAsync { try await pool.read(body) }
     }
 
-    /// Writes in one transaction on GRDB's writer queue, never on the caller's thread.
+    /// Writes in one transaction on GRDB's writer queue, never on the caller's thread. Refused with
+    /// ``RGISError/Code/unavailable`` when this process's files are no longer the database's
+    /// (``DatabaseFiles``): looked at before the write and again just before it commits.
     package func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await translatingAsync { try await pool.write(body) }
+        try files.checkAttached()
+        return try await translatingAsync {
+            try await pool.write { [files] db in
+                let result = try body(db)
+                try files.checkAttached()
+                return result
+            }
+        }
     }
+
+    /// Throws when `path` is this database's own file (or its log): importing from it or writing an
+    /// export over it would open and close a descriptor of the database, which drops this process's
+    /// locks on it, or replace the file under every process that has it open.
+    package func refuseOwnFile(_ path: String, as role: String) throws {
+        guard path != "-", files.isOwn(path) else { return }
+        throw RGISError(.invalidValue, "is the database itself (or its log); \(role) another file", at: path)
+    }
+
+    /// Why this process's files are no longer the database's (deleted or replaced under it), or nil
+    /// while they are; see ``DatabaseFiles``.
+    public var fileFault: String? { files.fault }
+
+    /// Writes refused since the database was opened because its files were no longer the database's.
+    public var refusedWrites: Int { files.refusedWrites }
 
     /// An interrupted statement is a cancellation; other errors as ``translatingErrors(_:)`` says.
     private func translatingAsync<T>(_ body: () async throws -> T) async throws -> T {
@@ -172,11 +226,13 @@ public final class RGISDatabase: Sendable {
 
     /// Runs `body` in one immediate transaction: all of its writes land, or none do.
     package func writeTransaction<T>(_ body: (Database) throws -> T) throws -> T {
-        try translatingErrors {
-            try pool.writeWithoutTransaction { db in
+        try files.checkAttached()
+        return try translatingErrors {
+            try pool.writeWithoutTransaction { [files] db in
                 var result: T?
                 try db.inTransaction(.immediate) {
                     result = try body(db)
+                    try files.checkAttached()
                     return .commit
                 }
                 return result!

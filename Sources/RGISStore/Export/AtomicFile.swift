@@ -13,6 +13,11 @@ public enum AtomicFile {
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw RGISError(.io, "no directory \(directory.path) to write \(target.lastPathComponent) in", at: "output")
         }
+        // Renaming over a database that a process has open leaves that process writing into a file
+        // nobody else reads.
+        if let open = RGISDatabase.alreadyOpen(target.path) {
+            try open.refuseOwnFile(target.path, as: "write to")
+        }
         // No other dot in the name: GDAL's zip-based writers (XLSX) cut a path at its first ".xlsx".
         let stem = target.lastPathComponent.replacingOccurrences(of: ".", with: "_")
         let partial = directory.appendingPathComponent("partial-\(ProcessInfo.processInfo.processIdentifier)-\(stem).\(ending)").path

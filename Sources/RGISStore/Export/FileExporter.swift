@@ -12,6 +12,7 @@ extension RGISDatabase {
     @discardableResult
     public func exportFile(layer: Layer, bbox: BBox? = nil, format: ExportFormat, to path: String) throws -> Int {
         guard format.gdalDriver != nil else { throw RGISError(.invalidValue, "\(format.rawValue) is written to standard output, not through GDAL", at: "format") }
+        try refuseOwnFile(path, as: "export to")
         return try AtomicFile.write(to: path, ending: format.fileExtension) { partial in
             try translatingErrors {
                 try pool.read { db in

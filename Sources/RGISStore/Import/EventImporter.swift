@@ -18,6 +18,7 @@ extension RGISDatabase {
     /// They join the change events as history (`events.from_history`): the series read them, the
     /// notifier does not push them (they happened before anyone could be told).
     public func importEvents(from path: String, now: Date = Date()) throws -> EventImportReport {
+        try refuseOwnFile(path, as: "import from")
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw RGISError(FileManager.default.fileExists(atPath: path) ? .io : .notFound,
                             FileManager.default.fileExists(atPath: path) ? "cannot be opened for reading" : "no such file", at: path)
@@ -30,8 +31,9 @@ extension RGISDatabase {
             guard header.fields.map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) == ChangeHistory.columns else {
                 throw RGISError(.invalidValue, "line 1: the header is '\(header.fields.joined(separator: ","))'; it must be \(ChangeHistory.columns.joined(separator: ","))")
             }
+            try files.checkAttached()
             return try translatingErrors {
-                try pool.write { db in
+                try pool.write { [files] db in
                     var report = EventImportReport()
                     while let row = try reader.next() {
                         report.rowsRead += 1
@@ -52,6 +54,7 @@ extension RGISDatabase {
                         report.recorded += 1
                     }
                     guard report.rowsRead > 0 else { throw RGISError(.invalidValue, "holds no changes below its header; nothing was imported") }
+                    try files.checkAttached()
                     return report
                 }
             }

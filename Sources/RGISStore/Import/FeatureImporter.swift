@@ -17,6 +17,7 @@ extension RGISDatabase {
         progress: ((ImportProgress) -> Void)? = nil
     ) throws -> ImportReport {
         let name = path == "-" ? "<stdin>" : path
+        try refuseOwnFile(path, as: "import from")
         let handle: FileHandle
         var totalBytes: Int?
         // A FileGDB is a directory, which GDAL reads whole.
@@ -61,8 +62,9 @@ extension RGISDatabase {
             var source = PrefetchedSource(file)
             defer { source.stop() }
             let start = Date()
+            try files.checkAttached()
             var report = try translatingErrors {
-                try pool.writeWithoutTransaction { db in
+                try pool.writeWithoutTransaction { [files] db in
                     // A larger page cache while importing: fewer dirty pages spill to the WAL mid-transaction.
                     let cacheSize = try Int.fetchOne(db, sql: "PRAGMA cache_size") ?? -2000
                     try db.execute(sql: "PRAGMA cache_size = -49152")
@@ -106,6 +108,7 @@ extension RGISDatabase {
                                 WHERE fid >= ? ORDER BY \(bulk.intoEmptyTable ? "id" : "fid")
                                 """, arguments: [options.layer.table, bulk.firstNewFid])
                         }
+                        try files.checkAttached()
                         return .commit
                     }
                     return report

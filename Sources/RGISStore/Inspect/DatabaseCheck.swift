@@ -12,8 +12,18 @@ public struct CheckProblem: Sendable, CustomStringConvertible {
 extension RGISDatabase {
     /// Runs SQLite's integrity check, then per layer: geometry validity, SRID and type, and whether the
     /// R*Tree holds exactly the stored geometries' boxes. Returns every problem found (empty when sound).
+    ///
+    /// First, whether another process (a server) still writes to files of this database that were
+    /// deleted or replaced under it: what it acknowledges is then in files no other process reads.
     public func check(maxPerLayer: Int = 20) throws -> [CheckProblem] {
-        try read { db in
+        let detached = DatabaseFiles.detachedHolders(of: path).map { holder in
+            CheckProblem(scope: "files", message: """
+                process \(holder.pid) (\(holder.command)) writes to a \(holder.kind) of this database that was deleted: \
+                what it has written since is not in this file and is lost when it stops; stop it and start it again
+                """)
+        }
+        let own = fileFault.map { [CheckProblem(scope: "files", message: $0)] } ?? []
+        return try own + detached + read { db in
             var problems: [CheckProblem] = []
             let integrity = try String.fetchAll(db, sql: "PRAGMA integrity_check")
             if integrity != ["ok"] {

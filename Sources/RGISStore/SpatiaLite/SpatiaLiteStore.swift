@@ -30,6 +30,10 @@ public struct SpatiaLiteStore: FeatureStore, ArchiveStore {
         _ = try await read { db in try db.value("SELECT 1", as: Int.self) }
     }
 
+    public func storageHealth() -> StorageHealth {
+        StorageHealth(fault: database.fileFault, refusedWrites: database.refusedWrites)
+    }
+
     public func layerStatistics() async throws -> [LayerStatistics] {
         try await read { db in try LayerStatisticsTable.read(db) }
     }

@@ -98,9 +98,27 @@ public protocol FeatureStore: Sendable {
     /// Whether the store answers at all (for `/health`).
     func ping() async throws
 
+    /// Whether this process still writes where every other process reads (for `/health` and
+    /// `/metrics`): a database file, or its log, deleted or replaced under a running process is a fault
+    /// that stays until the process is restarted, and every write meanwhile is refused.
+    func storageHealth() -> StorageHealth
+
     /// SQLite's plan (or the backend's) for each statement a query runs, for the tests that check
     /// every live path goes through an index.
     func queryPlans(_ query: PlannedQuery) async throws -> [String]
+}
+
+/// What ``FeatureStore/storageHealth()`` reports.
+public struct StorageHealth: Sendable, Equatable {
+    /// What went wrong, or nil while writes reach the storage other processes read.
+    public var fault: String?
+    /// Writes refused because of the fault.
+    public var refusedWrites: Int
+
+    public init(fault: String?, refusedWrites: Int) {
+        self.fault = fault
+        self.refusedWrites = refusedWrites
+    }
 }
 
 /// A query whose statements can be explained (``FeatureStore/queryPlans(_:)``).
