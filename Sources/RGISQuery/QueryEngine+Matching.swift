@@ -40,7 +40,7 @@ extension QueryEngine {
 
     static func facts(_ feature: StoredFeature) -> ListingFacts {
         ListingFacts(price: feature.properties["list_price"]?.number, livingAreaM2: feature.properties["living_area_m2"]?.number,
-                     bedrooms: feature.properties["bedrooms"]?.number.map { Int($0) },
+                     bedrooms: feature.properties["bedrooms"]?.number.map { Int(saturating: $0) },
                      propertyType: { if case .string(let s)? = feature.properties["property_type"] { s } else { nil } }())
     }
 
@@ -95,7 +95,7 @@ extension QueryEngine {
         }
         let type: String? = if case .text(let s)? = record.values["property_type"] { s } else { nil }
         return try await demands(matching: ListingFacts(price: number("list_price"), livingAreaM2: number("living_area_m2"),
-                                                        bedrooms: number("bedrooms").map { Int($0) }, propertyType: type), at: p, limit: limit)
+                                                        bedrooms: number("bedrooms").map { Int(saturating: $0) }, propertyType: type), at: p, limit: limit)
     }
 
     /// What a caller sees of a listing → clients match: an admin every demand; an agent their own in

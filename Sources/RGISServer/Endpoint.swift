@@ -150,8 +150,12 @@ struct QueryParameters: Sendable {
                 throw RGISError(.malformedInput, "unknown parameter '\(k)'; this endpoint takes \(allowed.map(\.name).sorted().joined(separator: ", "))", at: "parameter \(k)")
             }
             let text = String(value).removingPercentEncoding ?? String(value)
-            if let spec = specs[k], let allowedValues = spec.values, !allowedValues.contains(text) {
-                throw RGISError(.malformedInput, "\(k) must be one of \(allowedValues.joined(separator: ", ")), found '\(text)'", at: "parameter \(k)")
+            try Self.checkText(text, name: k)
+            if let spec = specs[k] {
+                if let allowedValues = spec.values, !allowedValues.contains(text) {
+                    throw RGISError(.malformedInput, "\(k) must be one of \(allowedValues.joined(separator: ", ")), found '\(text)'", at: "parameter \(k)")
+                }
+                try spec.checkNumber(text)
             }
             values[k] = text
         }
@@ -162,4 +166,46 @@ struct QueryParameters: Sendable {
     }
 
     var request: RequestParameters { RequestParameters(values) }
+
+    /// No parameter (or path segment) carries a control character (a NUL would end the id SQLite or
+    /// a log reads) or more than 64 kB.
+    static func checkText(_ text: String, name: String) throws {
+        guard text.utf8.count <= 65_536 else {
+            throw RGISError(.malformedInput, "parameter \(name) is longer than 64 kB", at: "parameter \(name)")
+        }
+        if text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            throw RGISError(.malformedInput, "parameter \(name) holds a control character", at: "parameter \(name)")
+        }
+    }
+}
+
+extension ParameterSpec {
+    /// A number parameter reads as a finite number, an integer one as a whole number, each within the
+    /// declared minimum and maximum (stated in `/api` too): checked once, for every endpoint, before a
+    /// handler converts anything.
+    func checkNumber(_ text: String) throws {
+        let value: Double
+        switch kind {
+        case .integer:
+            guard let n = Int(text.trimmingCharacters(in: .whitespaces)) else {
+                throw RGISError(.malformedInput, "parameter \(name) must be a whole number, found '\(text.prefix(40))'", at: "parameter \(name)")
+            }
+            value = Double(n)
+        case .number:
+            guard let d = Double(text.trimmingCharacters(in: .whitespaces)), d.isFinite else {
+                throw RGISError(.malformedInput, "parameter \(name) must be a finite number, found '\(text.prefix(40))'", at: "parameter \(name)")
+            }
+            value = d
+        case .string, .boolean:
+            return
+        }
+        if let minimum, value < minimum {
+            throw RGISError(.invalidValue, "parameter \(name) must be at least \(Self.bound(minimum)), found \(text.prefix(40))", at: "parameter \(name)")
+        }
+        if let maximum, value > maximum {
+            throw RGISError(.invalidValue, "parameter \(name) must be at most \(Self.bound(maximum)), found \(text.prefix(40))", at: "parameter \(name)")
+        }
+    }
+
+    static func bound(_ v: Double) -> String { v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : String(v) }
 }

@@ -9,7 +9,7 @@ import RGISTesting
 struct FuzzRegressionTests {
     static let replay = URL(fileURLWithPath: Fixtures.rgisExecutable).deletingLastPathComponent().appendingPathComponent("rgis-fuzz").path
 
-    @Test("each kept input goes through its parser and out again without a crash", arguments: ["geojson", "csv", "wkt", "json"])
+    @Test("each kept input goes through its parser and out again without a crash", arguments: ["geojson", "csv", "wkt", "json", "requests"])
     func replayed(_ target: String) throws {
         let directory = Fixtures.packageRoot.appendingPathComponent("Tests/Fuzz/\(target)")
         let inputs = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted().map { directory.appendingPathComponent($0).path }

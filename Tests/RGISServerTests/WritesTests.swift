@@ -149,7 +149,11 @@ struct WritesTests {
             #expect(other.0 == 422 && other.3.contains("Idempotency-Key"))
             let clients = try await client.execute(uri: "/clients?limit=1000", method: .get, headers: server.headers(.agentA)) { try json($0) }
             #expect(clients["clients"]?.arrayValue?.filter { $0["contact"]?["name"] == .string("Eva Idem") }.count == 1)
+            // A whole number out of range breaks a rule (422, as radius_m does); one that is no Int is malformed (400).
             for limit in ["0", "-1", "1001", "9223372036854775807"] {
+                try await client.execute(uri: "/clients?limit=\(limit)", method: .get, headers: server.headers(.agentA)) { #expect($0.status == .unprocessableContent, "\(limit)") }
+            }
+            for limit in ["9223372036854775808", "1.5", "ten"] {
                 try await client.execute(uri: "/clients?limit=\(limit)", method: .get, headers: server.headers(.agentA)) { #expect($0.status == .badRequest, "\(limit)") }
             }
 

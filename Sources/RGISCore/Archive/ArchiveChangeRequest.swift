@@ -52,7 +52,7 @@ extension ArchiveChangeRequest {
         let kind = try reader.string("kind")!
         switch kind {
         case "transfer":
-            var transfer = Transfer(parcel: try reader.string("parcel")!, to: try reader.string("to")!, from: try reader.string("from", required: false),
+            var transfer = Transfer(parcel: try reader.id("parcel")!, to: try reader.id("to")!, from: try reader.id("from", required: false),
                                     share: try Share(parsing: try reader.string("share", required: false) ?? "1"),
                                     type: try RightType(parsing: try reader.string("type", required: false) ?? "ownership"))
             if let partyKind = try reader.string("party_kind", required: false) {
@@ -64,39 +64,55 @@ extension ArchiveChangeRequest {
             transfer.partyName = try reader.string("party_name", required: false)
             self = .transfer(transfer, try reader.record())
         case "split":
-            self = .split(parcel: try reader.string("parcel")!, line: try reader.geometry("line", [.lineString, .multiLineString]),
-                          newIDs: try reader.strings("new_ids", required: false), try reader.record())
+            self = .split(parcel: try reader.id("parcel")!, line: try reader.geometry("line", [.lineString, .multiLineString]),
+                          newIDs: try reader.ids("new_ids", required: false), try reader.record())
         case "merge":
             var allowDisjoint = false
             if let value = body["allow_disjoint"] {
                 guard case .bool(let b) = value else { throw RGISError(.malformedInput, "allow_disjoint must be true or false", at: "body.allow_disjoint") }
                 allowDisjoint = b
             }
-            self = .merge(parcels: try reader.strings("parcels", required: true)!, newID: try reader.string("new_id", required: false),
+            self = .merge(parcels: try reader.ids("parcels", required: true)!, newID: try reader.id("new_id", required: false),
                           allowDisjoint: allowDisjoint, try reader.record())
         case "correction":
             if let event = body["event"] {
                 guard case .int(let id) = event else { throw RGISError(.malformedInput, "event must be an event id (integer)", at: "body.event") }
-                self = .correctTransfer(event: id, to: try reader.string("to")!, recordedAt: try reader.recordedAt(),
+                self = .correctTransfer(event: id, to: try reader.id("to")!, recordedAt: try reader.recordedAt(),
                                         document: try reader.string("document", required: false))
                 return
             }
             let shape = try reader.geometry("geometry", [.polygon, .multiPolygon])
-            if let building = try reader.string("building", required: false) {
+            if let building = try reader.id("building", required: false) {
                 self = .correctGeometry(.buildings, id: building, geometry: shape, recordedAt: try reader.recordedAt(),
                                         document: try reader.string("document", required: false))
             } else {
-                self = .correctGeometry(.parcels, id: try reader.string("parcel")!, geometry: shape, recordedAt: try reader.recordedAt(),
+                self = .correctGeometry(.parcels, id: try reader.id("parcel")!, geometry: shape, recordedAt: try reader.recordedAt(),
                                         document: try reader.string("document", required: false))
             }
         case "new_building":
-            self = .addBuilding(id: try reader.string("building")!, parcel: try reader.string("parcel", required: false),
+            self = .addBuilding(id: try reader.id("building")!, parcel: try reader.id("parcel", required: false),
                                 geometry: try reader.geometry("geometry", [.polygon, .multiPolygon]), try reader.record())
         case "demolition":
-            self = .demolish(building: try reader.string("building")!, try reader.record())
+            self = .demolish(building: try reader.id("building")!, try reader.record())
         default:
             throw RGISError(.invalidValue, "kind '\(kind)' is not one of transfer, split, merge, correction, new_building, demolition",
                             at: "body.kind")
+        }
+    }
+}
+
+extension ArchiveChangeRequest {
+    /// Throws unless every id this change would create (a party, pieces of a split, a merge, a
+    /// building) is a valid ``RecordID``: the CLI builds changes from its options, not through
+    /// ``init(json:)``, and both pass here before anything is written.
+    public func checkNewIDs() throws {
+        switch self {
+        case .transfer(let transfer, _): try RecordID.check(transfer.to, at: "to")
+        case .split(_, _, let newIDs, _): for id in newIDs ?? [] { try RecordID.check(id, at: "new_ids") }
+        case .merge(_, let newID, _, _): if let newID { try RecordID.check(newID, at: "new_id") }
+        case .correctTransfer(_, let to, _, _): try RecordID.check(to, at: "to")
+        case .addBuilding(let id, _, _, _): try RecordID.check(id, at: "building")
+        case .correctGeometry, .demolish: break
         }
     }
 }
@@ -113,6 +129,19 @@ private struct ChangeReader {
             return nil
         case let other?: throw RGISError(.malformedInput, "\(key) must be a non-empty string, found \(other.typeName)", at: "body.\(key)")
         }
+    }
+
+    /// A record id (``RecordID``).
+    func id(_ key: String, required: Bool = true) throws -> String? {
+        let text = try string(key, required: required)
+        if let text { try RecordID.check(text, at: "body.\(key)") }
+        return text
+    }
+
+    func ids(_ key: String, required: Bool) throws -> [String]? {
+        let texts = try strings(key, required: required)
+        for text in texts ?? [] { try RecordID.check(text, at: "body.\(key)") }
+        return texts
     }
 
     func strings(_ key: String, required: Bool) throws -> [String]? {

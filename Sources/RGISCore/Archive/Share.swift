@@ -36,18 +36,31 @@ public struct Share: Hashable, Sendable, Comparable, CustomStringConvertible {
 
     public var description: String { denominator == 1 ? "\(numerator)" : "\(numerator)/\(denominator)" }
 
-    public static func + (a: Share, b: Share) -> Share {
-        try! Share(a.numerator * b.denominator + b.numerator * a.denominator, a.denominator * b.denominator)
+    /// The sum, worked out in 128 bits; throws when it cannot be written in 64 (shares such as
+    /// 1/9223372036854775807 added to 1/3), rather than trapping.
+    public static func + (a: Share, b: Share) throws -> Share {
+        try exact(Int128(a.numerator) * Int128(b.denominator) + Int128(b.numerator) * Int128(a.denominator),
+                  Int128(a.denominator) * Int128(b.denominator))
     }
 
-    /// `a - b`, or nil when b is larger than a.
-    public static func - (a: Share, b: Share) -> Share? {
-        let n = a.numerator * b.denominator - b.numerator * a.denominator
-        return n < 0 ? nil : try! Share(n, a.denominator * b.denominator)
+    /// `a - b`, or nil when b is larger than a (throws as ``+(_:_:)`` does).
+    public static func - (a: Share, b: Share) throws -> Share? {
+        let n = Int128(a.numerator) * Int128(b.denominator) - Int128(b.numerator) * Int128(a.denominator)
+        return n < 0 ? nil : try exact(n, Int128(a.denominator) * Int128(b.denominator))
     }
 
     public static func < (a: Share, b: Share) -> Bool {
-        a.numerator * b.denominator < b.numerator * a.denominator
+        Int128(a.numerator) * Int128(b.denominator) < Int128(b.numerator) * Int128(a.denominator)
+    }
+
+    private static func exact(_ numerator: Int128, _ denominator: Int128) throws -> Share {
+        var (x, y) = (numerator, denominator)
+        while y != 0 { (x, y) = (y, x % y) }
+        let g = max(x, 1)
+        guard let n = Int(exactly: numerator / g), let d = Int(exactly: denominator / g) else {
+            throw RGISError(.invalidValue, "the shares add up to a fraction too fine to record (its denominator passes 9.2 × 10^18); write the shares with smaller denominators")
+        }
+        return Share(reduced: n, d)
     }
 
     private static func gcd(_ a: Int, _ b: Int) -> Int {

@@ -45,6 +45,7 @@ public struct ClientRecord: Sendable, Equatable {
             }
         }
         id = try text("id", in: o)
+        if let id { try RecordID.check(id) }
         let named = try text("agent", in: o)
         if let owner, let named, named != owner {
             throw RGISError(.forbidden, "a client belongs to the agent who writes it (\(owner)), not \(named)", at: "field agent")

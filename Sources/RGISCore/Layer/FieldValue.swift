@@ -31,18 +31,19 @@ extension Field {
             case .array, .object: throw rule("must be text, found \(value.typeName)")
             default: return .text(value.identifierText ?? value.shortDescription)
             }
-        case .real(let minimum):
+        case .real(let range):
             guard let d = number(value) else { throw rule("\(value.shortDescription) is not a number") }
             guard d.isFinite else { throw rule("\(value.shortDescription) is not a finite number") }
-            if let minimum, d < minimum { throw rule("\(d) is below the minimum \(minimum)") }
+            guard range.contains(d) else { throw rule("\(value.shortDescription) is outside \(Self.text(range.lowerBound))…\(Self.text(range.upperBound))") }
             return .real(d)
-        case .integer(let minimum):
+        case .integer(let range):
             guard let d = number(value) else { throw rule("\(value.shortDescription) is not a number") }
-            guard d.isFinite, d == d.rounded(), abs(d) < 9e15 else {
+            guard d.isFinite, d == d.rounded() else {
                 throw rule("\(value.shortDescription) is not a whole number")
             }
-            let i = Int64(d)
-            if let minimum, i < minimum { throw rule("\(i) is below the minimum \(minimum)") }
+            guard d >= Double(range.lowerBound), d <= Double(range.upperBound), let i = Int64(exactly: d) else {
+                throw rule("\(value.shortDescription) is outside \(range.lowerBound)…\(range.upperBound)")
+            }
             return .integer(i)
         case .date:
             guard case .string(let s) = value, let date = ISODate(parsing: s) else {
@@ -72,6 +73,11 @@ extension Field {
             }
             return matched.isEmpty ? nil : .text(matched.joined(separator: ","))
         }
+    }
+
+    /// A bound as people write it: 1000000, not 1e+06.
+    private static func text(_ bound: Double) -> String {
+        bound == bound.rounded() && abs(bound) < 1e15 ? String(Int64(bound)) : String(bound)
     }
 
     private func rule(_ message: String) -> RGISError {

@@ -40,34 +40,34 @@ public enum Layer: String, CaseIterable, Sendable, CustomStringConvertible {
         case .listings: [
             Field("status", .oneOf(ListingStatus.allCases.map(\.rawValue)), default: ListingStatus.active.rawValue),
             Field("property_type", .oneOf(PropertyType.allCases.map(\.rawValue))),
-            Field("list_price", .real(minimum: 0)),
-            Field("living_area_m2", .real(minimum: 0)),
-            Field("bedrooms", .integer(minimum: 0)),
-            Field("bathrooms", .real(minimum: 0)),
-            Field("year_built", .integer(minimum: 1000)),
+            Field("list_price", .real(0...1e12)),
+            Field("living_area_m2", .real(0...1_000_000)),
+            Field("bedrooms", .integer(0...1000)),
+            Field("bathrooms", .real(0...1000)),
+            Field("year_built", .integer(1000...2200)),
             Field("address", .text),
             Field("building_id", .text),
             Field("parcel_id", .text),
             Field("list_date", .date),
             Field("close_date", .date),
-            Field("close_price", .real(minimum: 0)),
+            Field("close_price", .real(0...1e12)),
             Field("agent", .text),
         ]
         case .parcels: [
             Field("cadastral_number", .text),
             Field("land_use", .text),
             Field("zoning", .text),
-            Field("area_m2", .real(minimum: 0)),
+            Field("area_m2", .real(0...1e11)),
             Field("valid_from", .date),
             Field("valid_to", .date),
         ]
         case .buildings: [
             Field("parcel_id", .text),
             Field("use", .text),
-            Field("floors", .integer(minimum: 0)),
-            Field("height_m", .real(minimum: 0)),
-            Field("year_built", .integer(minimum: 1000)),
-            Field("units", .integer(minimum: 0)),
+            Field("floors", .integer(0...1000)),
+            Field("height_m", .real(0...10_000)),
+            Field("year_built", .integer(1000...2200)),
+            Field("units", .integer(0...1_000_000)),
         ]
         case .districts: [
             Field("name", .text),
@@ -78,13 +78,13 @@ public enum Layer: String, CaseIterable, Sendable, CustomStringConvertible {
             Field("client_id", .text),
             Field("agent", .text),
             Field("status", .oneOf(DemandStatus.allCases.map(\.rawValue)), default: DemandStatus.active.rawValue),
-            Field("budget_min", .real(minimum: 0)),
-            Field("budget_max", .real(minimum: 0)),
-            Field("bedrooms_min", .integer(minimum: 0)),
+            Field("budget_min", .real(0...1e12)),
+            Field("budget_max", .real(0...1e12)),
+            Field("bedrooms_min", .integer(0...1000)),
             Field("property_types", .listOf(PropertyType.allCases.map(\.rawValue))),
-            Field("area_min_m2", .real(minimum: 0)),
-            Field("area_max_m2", .real(minimum: 0)),
-            Field("radius_m", .real(minimum: 1)),
+            Field("area_min_m2", .real(0...1_000_000)),
+            Field("area_max_m2", .real(0...1_000_000)),
+            Field("radius_m", .real(1...100_000)),
             Field("created_at", .date),
         ]
         }
@@ -114,8 +114,11 @@ public enum Layer: String, CaseIterable, Sendable, CustomStringConvertible {
 public struct Field: Sendable, Hashable {
     public enum Kind: Sendable, Hashable {
         case text
-        case integer(minimum: Int64?)
-        case real(minimum: Double?)
+        /// A whole number in a range: values outside it are refused where they are read, so that a
+        /// stored number never traps a conversion on the way out.
+        case integer(ClosedRange<Int64>)
+        /// A finite number in a range (see ``integer(_:)``).
+        case real(ClosedRange<Double>)
         /// An ISO 8601 date (`2024-05-31`) or date-time (`2024-05-31T12:00:00Z`).
         case date
         /// One of a fixed set of lowercase codes.

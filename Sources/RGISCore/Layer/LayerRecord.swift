@@ -74,6 +74,9 @@ public struct LayerRecordBuilder: Sendable {
             .filter { names.contains($0.0) && names.contains($0.1) }
     }
 
+    /// Fields that name another record by its id, held to the same alphabet (``RecordID``).
+    static let referenceFields: Set<String> = ["client_id", "building_id", "parcel_id", "parent_id"]
+
     /// Builds a record from a GeoJSON Feature object.
     public func record(fromFeature value: JSONValue) throws -> LayerRecord {
         guard case .object(let feature) = value else {
@@ -114,9 +117,13 @@ public struct LayerRecordBuilder: Sendable {
             id = properties[source]?.identifierText
             idProperty = source
         }
+        if let id { try RecordID.check(id) }
         for (source, value) in properties where source != idProperty {
             if let field = fieldsByName[mapping.targets.isEmpty ? source : mapping.target(of: source)] {
-                if let typed = try field.coerce(value) { values[field.name] = typed }
+                if let typed = try field.coerce(value) {
+                    if Self.referenceFields.contains(field.name), case .text(let reference) = typed { try RecordID.check(reference, at: "field \(field.name)") }
+                    values[field.name] = typed
+                }
             } else if !value.isNull {
                 extra[source] = value
             }

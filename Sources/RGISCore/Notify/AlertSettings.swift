@@ -49,10 +49,16 @@ public struct AlertSettings: Sendable, Equatable {
         try validate()
     }
 
-    /// A receiver's URL: http or https with a host.
+    /// A receiver's URL: http or https with a host, no user name or password, at most 2,000 characters.
+    /// Where it may point (public addresses only, unless the operator allows more) is the notifier's
+    /// check, at registration and again at delivery, after the name is resolved.
     public static func checkWebhook(url: String, at field: String) throws {
-        guard let u = URLComponents(string: url), u.scheme == "http" || u.scheme == "https", u.host?.isEmpty == false else {
-            throw RGISError(.invalidValue, "'\(url)' is not an http(s) URL", at: field)
+        guard url.utf8.count <= 2000, !url.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || $0 == " " }),
+              let u = URLComponents(string: url), u.scheme == "http" || u.scheme == "https", u.host?.isEmpty == false else {
+            throw RGISError(.invalidValue, "'\(url.prefix(200))' is not an http(s) URL", at: field)
+        }
+        guard u.user == nil, u.password == nil, !(u.percentEncodedHost ?? "").contains("@") else {
+            throw RGISError(.invalidValue, "a webhook URL carries no user name or password (use the signing secret)", at: field)
         }
     }
 

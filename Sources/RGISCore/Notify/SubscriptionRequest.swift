@@ -59,7 +59,9 @@ public struct SubscriptionRequest: Sendable {
         switch o["digest_hour"] {
         case nil, .null?: break
         case let v?:
-            guard let n = v.number, n == n.rounded() else { throw RGISError(.invalidValue, "digest_hour is a whole number 0 to 23", at: "digest_hour") }
+            guard let n = v.number, n == n.rounded(), (0...23).contains(n) else {
+                throw RGISError(.invalidValue, "digest_hour is a whole number 0 to 23", at: "digest_hour")
+            }
             hour = Int(n)
         }
         try self.init(demand: demand, email: text("email"), webhook: text("webhook"), secret: text("secret"), schedule: text("schedule"),

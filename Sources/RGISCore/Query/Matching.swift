@@ -64,7 +64,7 @@ public struct MatchScore: Sendable, Equatable {
                 reasons.append(price >= low ? "price \(Self.money(price)) within budget \(Self.money(low))–\(Self.money(top))"
                                             : "price \(Self.money(price)) below budget \(Self.money(low))–\(Self.money(top))")
             } else {
-                reasons.append("price \(Self.money(price)) is \(Int(((price - top) / top * 100).rounded())) % over budget \(Self.money(top))")
+                reasons.append("price \(Self.money(price)) is \(Self.percent((price - top) / top)) over budget \(Self.money(top))")
             }
         } else {
             reasons.append("price or budget unknown")
@@ -72,12 +72,12 @@ public struct MatchScore: Sendable, Equatable {
 
         if let area = listing.livingAreaM2, demand.areaMinM2 != nil || demand.areaMaxM2 != nil {
             let low = demand.areaMinM2 ?? 0, high = demand.areaMaxM2 ?? .infinity
-            let range = high.isFinite ? "\(Int(low))–\(Int(high)) m²" : "at least \(Int(low)) m²"
+            let range = high.isFinite ? "\(Self.number(low))–\(Self.number(high)) m²" : "at least \(Self.number(low)) m²"
             if area >= low && area <= high {
                 reasons.append("living area \(Self.number(area)) m² within \(range)")
             } else {
                 let off = area < low ? (low - area) / max(low, 1) : (area - high) / high
-                reasons.append("living area \(Self.number(area)) m² is \(Int((off * 100).rounded())) % outside \(range)")
+                reasons.append("living area \(Self.number(area)) m² is \(Self.percent(off)) outside \(range)")
             }
         } else {
             reasons.append("living area or wanted range unknown")
@@ -127,8 +127,16 @@ public struct MatchScore: Sendable, Equatable {
         return v < 0 ? "-" + out : out
     }
 
+    /// `64` or `64.5`; a number too large for that (stored before ranges were checked) as Swift writes it.
     public static func number(_ v: Double) -> String {
-        v == v.rounded() ? String(Int(v)) : String(format: "%.1f", v)
+        guard v.isFinite, abs(v) < 1e15 else { return String(v) }
+        return v == v.rounded() ? String(Int64(v)) : String(format: "%.1f", v)
+    }
+
+    /// `12 %`; a share with no finite value (a budget of 0) as "far".
+    static func percent(_ share: Double) -> String {
+        guard share.isFinite, abs(share) < 1e13 else { return "far" }
+        return "\(Int(saturating: share * 100)) %"
     }
 }
 

@@ -57,6 +57,7 @@ public struct ArchiveRegister: Sendable {
                     guard let id = idValue.identifierText else {
                         throw RGISError(.invalidValue, idField.map { "property \($0) holds no id" } ?? "feature has no id (name the id property with --id-field)")
                     }
+                    try RecordID.check(id, at: idField.map { "property \($0)" } ?? "id")
                     let geometry = try Geometry(singleGeoJSON: feature, accepting: [.polygon, .multiPolygon], role: "geometry")
                     let parcel = parcelField.flatMap { properties[$0]?.identifierText }
                     try writer.open(layer, id: id, geometry: .value(geometry), properties: properties, parcel: parcel)
@@ -196,7 +197,7 @@ public struct ArchiveRegister: Sendable {
                 guard let seller = held.first(where: { $0.party == from }) else {
                     throw RGISError(.conflict, "party \(from) holds no \(transfer.type.rawValue) on parcel \(transfer.parcel) on \(record.date)", at: "parameter from")
                 }
-                guard let remainder = seller.share - transfer.share else {
+                guard let remainder = try seller.share - transfer.share else {
                     throw RGISError(.conflict, """
                         party \(from) holds \(seller.share) of the \(transfer.type.rawValue) of parcel \(transfer.parcel), less than the \(transfer.share) transferred
                         """, at: "parameter share")
@@ -204,7 +205,7 @@ public struct ArchiveRegister: Sendable {
                 try writer.closeRight(seller)
                 if remainder > .zero { try writer.insertRight(parcel: transfer.parcel, party: from, type: transfer.type, share: remainder) }
             } else {
-                let total = held.reduce(Share.zero) { $0 + $1.share } + transfer.share
+                let total = try held.reduce(Share.zero) { try $0 + $1.share } + transfer.share
                 guard total <= .whole else {
                     throw RGISError(.conflict, """
                         shares of \(transfer.type.rawValue) on parcel \(transfer.parcel) would sum to \(total), above 1; \
@@ -216,7 +217,7 @@ public struct ArchiveRegister: Sendable {
             var share = transfer.share
             if let buyer = held.first(where: { $0.party == transfer.to }) {
                 try writer.closeRight(buyer)
-                share = share + buyer.share
+                share = try share + buyer.share
             }
             try writer.insertRight(parcel: transfer.parcel, party: transfer.to, type: transfer.type, share: share)
             return writer.change
@@ -332,7 +333,8 @@ public struct ArchiveRegister: Sendable {
 extension ArchiveRegister {
     /// Applies one requested change: the one entry point both the CLI and the server use.
     public func apply(_ request: ArchiveChangeRequest) throws -> ArchiveChange {
-        switch request {
+        try request.checkNewIDs()
+        return try switch request {
         case .transfer(let transfer, let record): try self.transfer(transfer, record: record)
         case .split(let parcel, let line, let newIDs, let record): try split(parcel: parcel, line: line, newIDs: newIDs, record: record)
         case .merge(let parcels, let newID, let allowDisjoint, let record):
