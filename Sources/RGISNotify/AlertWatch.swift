@@ -151,18 +151,19 @@ extension Notifier {
             do {
                 reply = try await webhooks.post(url: delivery.url, headers: headers, body: body, timeoutSeconds: configuration.webhookTimeoutSeconds)
             } catch {
-                return try await failed(delivery, error: "\(error)", retryAfter: nil)
+                logger.info("alert webhook \(delivery.messageID) not delivered: \((error as? TransportError)?.detail ?? "\(error)")")
+                return try await failed(delivery, error: "\(TransportError.classifying(error))", retryAfter: nil)
             }
             switch Self.verdict(reply) {
             case .accepted:
                 try await store.recordAlertSent(delivery, now: clock())
                 return .sent
             case .gone:
-                try await store.recordAlertFailure(delivery, error: "410 Gone", retryAt: nil,
+                try await store.recordAlertFailure(delivery, error: "failed: HTTP 410 (gone)", retryAt: nil,
                                                    disableHook: "the receiver answered 410 Gone at \(Timestamp.text(now))", now: clock())
                 return .failed
             case .retry(let retryAfter):
-                return try await failed(delivery, error: "HTTP \(reply.status)", retryAfter: retryAfter)
+                return try await failed(delivery, error: "failed: HTTP \(reply.status)", retryAfter: retryAfter)
             }
         } catch {
             logger.error("alert delivery \(delivery.messageID) could not be recorded: \(error)")

@@ -26,7 +26,22 @@ public struct LinkSigner: Sendable {
 
     public init(key: [UInt8]) { self.key = SymmetricKey(data: key) }
 
-    public func token(_ parts: [String]) -> String {
+    /// A signed token of `parts` that stops working at `expires` (a link in an e-mail is read long
+    /// after, and forwarded: it must not act for ever).
+    public func token(_ parts: [String], expires: Date) -> String {
+        signed(parts + ["exp:\(Int64(expires.timeIntervalSince1970.rounded(.down)))"])
+    }
+
+    /// What a token this signer made says, and whether it has expired at `now` (a token of a release
+    /// that wrote no expiry counts as expired).
+    public func verify(_ token: String, now: Date) -> (parts: [String], expired: Bool)? {
+        guard var parts = parts(of: token) else { return nil }
+        guard let last = parts.last, last.hasPrefix("exp:"), let seconds = Int64(last.dropFirst(4)) else { return (parts, true) }
+        parts.removeLast()
+        return (parts, now.timeIntervalSince1970 >= Double(seconds))
+    }
+
+    public func signed(_ parts: [String]) -> String {
         let payload = Data(parts.joined(separator: "\n").utf8)
         let mac = HMAC<SHA256>.authenticationCode(for: payload, using: key)
         return Self.base64url(payload) + "." + Self.base64url(Data(mac.prefix(16)))

@@ -6,8 +6,10 @@ import RGISStore
 /// Saving a search, the same for the CLI and the server: the subscription, and with `backfill` the
 /// listings that fit it now (scored by the same engine as `/match`), queued at once.
 public enum Subscriptions {
-    public static func add(_ request: SubscriptionRequest, store: any NotificationStore & FeatureStore & ArchiveStore, by caller: Caller,
-                           now: Date) async throws -> (subscription: Subscription, backfilled: Int) {
+    /// A webhook's URL is judged by `targets` first (``WebhookTargets/checkRegistration(_:at:)``).
+    public static func add(_ request: SubscriptionRequest, store: any NotificationStore & FeatureStore & ArchiveStore, targets: WebhookTargets,
+                           by caller: Caller, now: Date) async throws -> (subscription: Subscription, backfilled: Int) {
+        if case .webhook(let url, _) = request.settings.channel { try await targets.checkRegistration(url, at: "webhook") }
         let subscription = try await store.addSubscription(demand: request.demand, request.settings, by: caller, now: now)
         guard request.backfill else { return (subscription, 0) }
         let engine = QueryEngine(features: store, archive: store)
@@ -17,5 +19,15 @@ public enum Subscriptions {
                         score: f.properties["score"]?.number ?? 0, price: f.properties["list_price"]?.number)
         }
         return (subscription, try await store.backfill(subscription.id, matches, now: now))
+    }
+}
+
+/// Adding a planner's receiver of the early warning, the same for the CLI and the server: its URL
+/// judged by `targets`, then stored.
+public enum AlertHooks {
+    public static func add(_ request: AlertHookRequest, owner: String, store: any AlertHookStore, targets: WebhookTargets,
+                           now: Date) async throws -> AlertHook {
+        try await targets.checkRegistration(request.url, at: "url")
+        return try await store.addAlertHook(owner: owner, request, now: now)
     }
 }

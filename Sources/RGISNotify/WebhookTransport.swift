@@ -26,9 +26,47 @@ public struct HTTPReply: Sendable {
     }
 }
 
+/// Why a webhook was not answered. ``description`` is the class alone ("failed: timeout"), which is
+/// what is recorded and shown to the agent or planner who owns the receiver: enough to fix their own
+/// endpoint, never enough to map a network. ``detail`` is for the operator's log.
 public struct TransportError: Error, CustomStringConvertible, Sendable {
-    public let description: String
-    public init(_ description: String) { self.description = description }
+    public enum Kind: String, Sendable {
+        case timeout
+        case refused = "connection refused"
+        case unreachable = "unreachable"
+        case hostNotFound = "host not found"
+        case addressNotAllowed = "address not allowed"
+        case tls = "TLS"
+        case closed = "connection closed"
+        case invalidURL = "not an http(s) URL"
+        case other = "connection failed"
+    }
+
+    public let kind: Kind
+    public let detail: String
+    public var description: String { "failed: \(kind.rawValue)" }
+
+    public init(_ kind: Kind, _ detail: String) {
+        self.kind = kind
+        self.detail = detail
+    }
+
+    /// The class of an error a connection or a read threw.
+    static func classifying(_ error: any Error) -> TransportError {
+        if let error = error as? TransportError { return error }
+        let text = "\(error)"
+        if let error = error as? ChannelError, case .connectTimeout = error { return TransportError(.timeout, text) }
+        if let error = error as? IOError {
+            switch error.errnoCode {
+            case ECONNREFUSED: return TransportError(.refused, text)
+            case ENETUNREACH, EHOSTUNREACH: return TransportError(.unreachable, text)
+            case ETIMEDOUT: return TransportError(.timeout, text)
+            default: return TransportError(.other, text)
+            }
+        }
+        if error is NIOSSLError || String(reflecting: type(of: error)).contains("SSL") { return TransportError(.tls, text) }
+        return TransportError(.other, text)
+    }
 }
 
 /// Sends one webhook request.
@@ -37,26 +75,40 @@ public protocol WebhookTransport: Sendable {
 }
 
 /// A one-request-per-connection HTTP/1.1 client on SwiftNIO, TLS by NIOSSL for https. Webhooks need
-/// no redirects, pooling or compression: a redirect is an answer like any other non-2xx.
+/// no redirects, pooling or compression: a redirect is an answer like any other non-2xx, never followed.
+/// It connects only to the addresses ``WebhookTargets`` allows for the URL's host.
 public struct NIOWebhookTransport: WebhookTransport {
     let group: any EventLoopGroup
     let tls: NIOSSLContext
+    let targets: WebhookTargets
 
-    public init(group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws {
+    public init(group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, targets: WebhookTargets = WebhookTargets()) throws {
         self.group = group
         self.tls = try NIOSSLContext(configuration: .makeClientConfiguration())
+        self.targets = targets
     }
 
     public func post(url: String, headers: [(String, String)], body: [UInt8], timeoutSeconds: Double) async throws -> HTTPReply {
-        guard let parts = URLComponents(string: url), let host = parts.host, let scheme = parts.scheme, scheme == "http" || scheme == "https" else {
-            throw TransportError("not an http(s) URL: \(url)")
+        guard let parts = URLComponents(string: url), let host = parts.host, let scheme = parts.scheme, scheme == "http" || scheme == "https",
+              parts.user == nil, parts.password == nil else {
+            throw TransportError(.invalidURL, "not an http(s) URL without user information: \(url)")
         }
         let secure = scheme == "https"
         let port = parts.port ?? (secure ? 443 : 80)
+        let addresses = try await targets.addresses(host: host, port: port)
+        do {
+            return try await post(to: addresses, host: host, parts: parts, secure: secure, headers: headers, body: body, timeoutSeconds: timeoutSeconds)
+        } catch {
+            throw TransportError.classifying(error)
+        }
+    }
+
+    private func post(to addresses: [SocketAddress], host: String, parts: URLComponents, secure: Bool, headers: [(String, String)], body: [UInt8],
+                      timeoutSeconds: Double) async throws -> HTTPReply {
         let target = (parts.percentEncodedPath.isEmpty ? "/" : parts.percentEncodedPath) + (parts.percentEncodedQuery.map { "?" + $0 } ?? "")
         let tls = tls
         let timeout = TimeAmount.milliseconds(Int64(timeoutSeconds * 1000))
-        let channel = try await ClientBootstrap(group: group)
+        let bootstrap = ClientBootstrap(group: group)
             .connectTimeout(timeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -66,14 +118,25 @@ public struct NIOWebhookTransport: WebhookTransport {
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
                 }
             }
-            .connect(host: host, port: port).get()
+        // Each allowed address in turn (a host's IPv6 address may have no route here).
+        var connected: (any Channel)?
+        var lastError: any Error = TransportError(.hostNotFound, "\(host) has no address")
+        for address in addresses {
+            do {
+                connected = try await bootstrap.connect(to: address).get()
+                break
+            } catch {
+                lastError = error
+            }
+        }
+        guard let channel = connected else { throw lastError }
         let reply = channel.eventLoop.makePromise(of: HTTPReply.self)
         let now = Date()
         try await channel.eventLoop.submit {
             try channel.pipeline.syncOperations.addHandler(ReplyCollector(reply, now: now))
         }.get()
         let deadline = channel.eventLoop.scheduleTask(in: timeout) {
-            reply.fail(TransportError("no answer within \(Int(timeoutSeconds)) s"))
+            reply.fail(TransportError(.timeout, "no answer within \(Int(saturating: timeoutSeconds)) s"))
             channel.close(promise: nil)
         }
         defer { deadline.cancel() }
@@ -120,7 +183,7 @@ private final class ReplyCollector: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        promise.fail(TransportError("\(error)"))
+        promise.fail(TransportError.classifying(error))
         context.close(promise: nil)
     }
 
@@ -128,7 +191,7 @@ private final class ReplyCollector: ChannelInboundHandler {
         if let head {
             promise.succeed(HTTPReply(status: Int(head.status.code), retryAfterSeconds: HTTPReply.retryAfter(head.headers.first(name: "Retry-After"), now: now)))
         } else {
-            promise.fail(TransportError("the connection closed before an answer"))
+            promise.fail(TransportError(.closed, "the connection closed before an answer"))
         }
         context.fireChannelInactive()
     }

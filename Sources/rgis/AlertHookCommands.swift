@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RGISCore
+import RGISNotify
 import RGISStore
 
 /// `rgis alert-hooks`: planners' receivers of the early warning.
@@ -30,11 +31,12 @@ struct AlertHooksAddCommand: AsyncParsableCommand {
     @Option(help: "The signing secret: whsec_ and base64 of 24–64 random bytes.") var secret: String
     @Option(help: "Only alerts of this level: city, district or subdistrict (default every level).") var level: String?
     @Option(help: "The planner it belongs to (a user name; GET /alerts/hooks shows a planner their own).") var owner = Caller.fileOwner.user ?? "file-owner"
+    @OptionGroup var network: WebhookNetworkOptions
 
     func run() async throws {
         try await reportingErrors {
             let request = try AlertHookRequest(url: url, secret: secret, level: level)
-            let hook = try await SpatiaLiteStore.open(at: target.database).addAlertHook(owner: owner, request, now: Date())
+            let hook = try await AlertHooks.add(request, owner: owner, store: SpatiaLiteStore.open(at: target.database), targets: try network.targets(), now: Date())
             Console.out(hook.json.jsonText + "\n")
         }
     }

@@ -38,7 +38,7 @@ import Testing
         configuration.publicURL = "http://rgis.test"
         configuration.mailFrom = "alerts@rgis.test"
         let clock = h.clock
-        let notifier = Notifier(store: h.store, webhooks: try NIOWebhookTransport(),
+        let notifier = Notifier(store: h.store, webhooks: try NIOWebhookTransport(targets: Harness.loopback),
                                 mail: SMTPClient(SMTPConfiguration(host: "127.0.0.1", port: sink.port)), configuration: configuration,
                                 clock: { clock.now })
 
@@ -57,7 +57,7 @@ import Testing
                                                   webhook: channel == "webhook" ? "http://127.0.0.1:\(receiver.port)/crm" : nil,
                                                   secret: channel == "webhook" ? secret : nil, schedule: nil, digestHour: nil,
                                                   timeZone: "Europe/Berlin", quietHours: nil, priceUpdates: i == 2, backfill: false)
-            _ = try await Subscriptions.add(request, store: h.store, by: .fileOwner, now: clock.now)
+            _ = try await Subscriptions.add(request, store: h.store, targets: Harness.loopback, by: .fileOwner, now: clock.now)
             searches.append(Search(demand: demand, channel: channel, priceUpdates: i == 2, box: (row[1], row[2], row[3], row[4]),
                                    budget: row[5], area: (row[6], row[7]), types: (row[8] as String).split(separator: ",").map(String.init)))
         }

@@ -85,13 +85,15 @@ struct Harness: Sendable {
     }
 
     static let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    /// The test peers listen on loopback, which webhooks may reach only when the operator allows it.
+    static let loopback = WebhookTargets(policy: WebhookNetworkPolicy(allowing: [try! IPNetwork(parsing: "127.0.0.0/8")]))
 
     func subscribe(_ demand: String = Harness.demand, email: String? = nil, schedule: String? = nil, digestHour: Int? = nil, timeZone: String? = nil,
                    quietHours: String? = nil, priceUpdates: Bool = false, backfill: Bool = false) async throws -> Subscription {
         let request = try SubscriptionRequest(demand: demand, email: email, webhook: email == nil ? "http://crm.test/hooks" : nil,
                                               secret: email == nil ? Self.secret : nil, schedule: schedule, digestHour: digestHour,
                                               timeZone: timeZone, quietHours: quietHours, priceUpdates: priceUpdates, backfill: backfill)
-        return try await Subscriptions.add(request, store: store, by: .fileOwner, now: clock.now).subscription
+        return try await Subscriptions.add(request, store: store, targets: Self.loopback, by: .fileOwner, now: clock.now).subscription
     }
 
     /// Adds a listing (as an HTTP write does) and returns its id.

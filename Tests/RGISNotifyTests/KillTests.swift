@@ -32,7 +32,7 @@ import Testing
         while try Set(answered()).count < count && Date() < deadline {
             let worker = Process()
             worker.executableURL = URL(fileURLWithPath: Fixtures.rgisExecutable)
-            worker.arguments = ["notify", "run", h.database.path]
+            worker.arguments = ["notify", "run", h.database.path, "--allow-webhook-network", "127.0.0.0/8"]
             worker.standardOutput = Fixtures.devNull()
             worker.standardError = Fixtures.devNull()
             try worker.run()

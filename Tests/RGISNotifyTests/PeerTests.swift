@@ -104,7 +104,7 @@ import Testing
         let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
         let receiver = try Peer("webhook_receiver.py", ["--secret", secret], log: dir.path("hooks.jsonl"))
         defer { receiver.stop() }
-        let transport = try NIOWebhookTransport()
+        let transport = try NIOWebhookTransport(targets: Harness.loopback)
         let body = Array(#"{"type":"listing.matched","data":{"x":"é"}}"#.utf8)
         let now = Int64(Date().timeIntervalSince1970)
         let headers = StandardWebhooks.headers(secret: try WebhookSecret(secret), id: "msg_1", timestamp: now, body: body)
@@ -122,5 +122,53 @@ import Testing
         #expect(answer.status == 503)
         #expect(answer.retryAfterSeconds == 30)
         await #expect(throws: (any Error).self) { _ = try await transport.post(url: "http://127.0.0.1:1/", headers: headers, body: body, timeoutSeconds: 2) }
+    }
+}
+
+/// Webhooks only to the outside world: a receiver on loopback registered before the check (or a
+/// name that now resolves inward) is refused at delivery, with no connection made, and the owner
+/// sees only the class of the failure.
+@Suite struct WebhookTargetTests {
+    @Test func aLoopbackReceiverIsNeverConnectedToAndTheFailureSaysOnlyItsClass() async throws {
+        let h = try Harness()
+        defer { h.directory.remove() }
+        let receiver = try Peer("webhook_receiver.py", ["--secret", Harness.secret, "--no-timestamp-check"], log: h.directory.path("hooks.jsonl"))
+        defer { receiver.stop() }
+        // Stored past the registration check, as an older release stored it.
+        let request = try SubscriptionRequest(demand: Harness.demand, email: nil, webhook: "http://127.0.0.1:\(receiver.port)/crm", secret: Harness.secret,
+                                              schedule: nil, digestHour: nil, timeZone: nil, quietHours: nil, priceUpdates: false, backfill: false)
+        _ = try await h.store.addSubscription(demand: Harness.demand, request.settings, by: .fileOwner, now: h.clock.now)
+        var configuration = NotifierConfiguration(worker: "targets:1")
+        configuration.publicURL = "http://rgis.test"
+        let clock = h.clock
+        let notifier = Notifier(store: h.store, webhooks: try NIOWebhookTransport(), mail: nil, configuration: configuration, clock: { clock.now })
+        try await h.list("T1")
+        let round = try await notifier.runOnce()
+        #expect(round.sent == 0 && round.retried + round.failed == 1, "\(round)")
+        #expect(try receiver.entries().isEmpty, "the receiver on loopback was never reached")
+        let errors = try await h.database.read { db in try String.fetchAll(db, sql: "SELECT last_error FROM outbox WHERE last_error IS NOT NULL") }
+        #expect(errors == ["failed: address not allowed"], "\(errors)")
+        // The same worker with the operator's allowance delivers it.
+        let allowed = Notifier(store: h.store, webhooks: try NIOWebhookTransport(targets: Harness.loopback), mail: nil, configuration: configuration,
+                               clock: { clock.now })
+        clock.advance(3600)
+        #expect(try await allowed.runOnce().sent == 1)
+    }
+
+    @Test func deliveryErrorsShownToOwnersAreClassesOnly() async throws {
+        let transport = try NIOWebhookTransport(targets: Harness.loopback)
+        // A closed port on loopback: refused, said as a class.
+        do {
+            _ = try await transport.post(url: "http://127.0.0.1:9/x", headers: [], body: [], timeoutSeconds: 5)
+            Issue.record("a closed port answered")
+        } catch let error as TransportError {
+            #expect(error.description == "failed: connection refused", "\(error.description) (\(error.detail))")
+        }
+        do {
+            _ = try await NIOWebhookTransport().post(url: "http://0x7f000001:9/x", headers: [], body: [], timeoutSeconds: 5)
+            Issue.record("loopback in hex was connected to")
+        } catch let error as TransportError {
+            #expect(error.description == "failed: address not allowed")
+        }
     }
 }

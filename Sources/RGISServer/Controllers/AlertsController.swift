@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import RGISCore
+import RGISNotify
 import RGISQuery
 import RGISStore
 
@@ -66,7 +67,7 @@ struct AlertsController {
 
     @Sendable func createHook(_ call: EndpointCall) async throws -> Response {
         let request = try AlertHookRequest(json: try await call.body())
-        let hook = try await state.alertHooks.addAlertHook(owner: call.caller.user ?? "anonymous", request, now: state.now())
+        let hook = try await AlertHooks.add(request, owner: call.caller.user ?? "anonymous", store: state.alertHooks, targets: state.webhookTargets, now: state.now())
         var response = Response.json(hook.json)
         response.status = .created
         response.headers[.location] = "\(state.base(call.request))/alerts/hooks/\(hook.id)"
@@ -94,6 +95,7 @@ struct AlertsController {
     @Sendable func items(_ call: EndpointCall) async throws -> Response {
         var page = try await state.engine.alertFeatures(try await report(call.parameters))
         let matched = page.features.count
+        // At least 1 (the parameter's declared minimum, checked before); more than the maximum is clamped.
         page.features = Array(page.features.prefix(min(try call.parameters.int("limit") ?? Limit.maximum, Limit.maximum)))
         let url = "\(state.base(call.request))/collections/\(Self.collectionID)/items"
         return .text(page.geoJSON(extra: ["numberMatched": .int(Int64(matched)),
