@@ -109,19 +109,14 @@ enum HTMLPages {
         let jsonLink = path + "?" + (request.uri.query.map { q in q.split(separator: "&").filter { !$0.hasPrefix("f=") }.joined(separator: "&") + "&" } ?? "") + "f=json"
         var mapScript = ""
         if let map {
-            let data = map.jsonText.replacingOccurrences(of: "</", with: "<\\/")
+            // Data, not script: a JSON block the served script reads (the page runs no inline script).
+            // `<` is written as \u003c, so nothing in a value can end the block or open a tag.
+            let data = map.jsonText.replacingOccurrences(of: "<", with: "\\u003c")
             mapScript = """
                 <div id="map"></div>
+                <script type="application/json" id="map-data">\(data)</script>
                 <script src="/static/leaflet/leaflet.js"></script>
-                <script>
-                const data = \(data);
-                const map = L.map("map");
-                const layer = L.geoJSON(data, { pointToLayer: (f, ll) => L.circleMarker(ll, { radius: 5 }),
-                  onEachFeature: (f, l) => l.bindTooltip(String(f.id ?? "")) }).addTo(map);
-                const b = layer.getBounds();
-                if (b.isValid()) map.fitBounds(b, { maxZoom: 17 }); else map.setView([0, 0], 1);
-                document.body.dataset.ready = "true";
-                </script>
+                <script src="/static/rgis/items-map.js"></script>
                 """
         }
         return """
@@ -129,12 +124,7 @@ enum HTMLPages {
             <html lang="en"><head><meta charset="utf-8"><title>\(escape(title)) · RGIS</title>
             <meta name="viewport" content="width=device-width, initial-scale=1">
             <link rel="stylesheet" href="/static/leaflet/leaflet.css">
-            <style>
-            body { font: 14px/1.45 system-ui, sans-serif; margin: 0 auto; max-width: 1100px; padding: 0 16px 32px; }
-            nav { padding: 10px 0; border-bottom: 1px solid #ddd; margin-bottom: 12px; } nav a { margin-right: 14px; }
-            table { border-collapse: collapse; margin: 8px 0; } td, th { border: 1px solid #ddd; padding: 3px 6px; text-align: left; vertical-align: top; }
-            th { background: #f3f5f7; } #map { height: 360px; margin: 12px 0; border: 1px solid #ccc; } small { color: #666; }
-            </style></head>
+            <link rel="stylesheet" href="/static/rgis/pages.css"></head>
             <body>
             <nav><a href="/?f=html">RGIS</a><a href="/collections?f=html">Collections</a><a href="/conformance?f=html">Conformance</a>
             <a href="/api">API</a><a href="/map">Map</a><a href="\(escape(jsonLink))">This page as JSON</a></nav>

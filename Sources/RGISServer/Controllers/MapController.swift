@@ -13,10 +13,33 @@ struct MapController {
         return text
     }()
 
+    /// The pages' own scripts and styles, read once from the bundle.
+    static let assets: [String: (type: String, bytes: [UInt8])] = {
+        var assets: [String: (type: String, bytes: [UInt8])] = [:]
+        for (name, type) in [("map.js", "application/javascript"), ("items-map.js", "application/javascript"),
+                             ("map.css", "text/css"), ("pages.css", "text/css")] {
+            let parts = name.split(separator: ".", maxSplits: 1).map(String.init)
+            if let url = Bundle.module.url(forResource: parts[0], withExtension: parts[1]), let data = try? Data(contentsOf: url) {
+                assets[name] = (type, [UInt8](data))
+            }
+        }
+        return assets
+    }()
+
     var endpoints: [Endpoint] {
         [
             Endpoint(method: .get, path: "/map", operationID: "getMap", summary: "The map page", tag: "Map", produces: "text/html") { _ in
                 .text(Self.page, type: MediaTypes.html)
+            },
+            Endpoint(method: .get, path: "/static/rgis/{file}", operationID: "getPageAsset", summary: "The map's and the HTML pages' script and style",
+                     tag: "Map", pathParameters: [ParameterSpec("file", .string, required: true, "A file name")],
+                     produces: "application/javascript", ignoresParameters: true) { call in
+                let name = call.context.parameters.get("file") ?? ""
+                guard let asset = Self.assets[name] else { throw RGISError(.notFound, "no such file '\(name)'", at: "file") }
+                var headers = HTTPFields()
+                headers[.contentType] = asset.type
+                headers[.cacheControl] = "no-cache"
+                return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: asset.bytes)))
             },
             Endpoint(method: .get, path: "/static/leaflet/{file}", operationID: "getLeafletFile", summary: "Leaflet's script and style",
                      tag: "Map", pathParameters: [ParameterSpec("file", .string, required: true, "A file name")],
