@@ -9,32 +9,66 @@ extension QueryEngine {
     /// figures (active demands, median budget), and their ratio. A listing counts in the district that
     /// contains it; a demand in the district that contains its search area's centre (point on surface),
     /// so that each counts once. Any figure computed from 1 to 4 records is withheld: null, and named in
-    /// the feature's `suppressed` list (zero is shown: an empty district is news to a planner).
+    /// the feature's `suppressed` list (zero is shown: an empty district is news to a planner). The
+    /// counts are withheld with every level in view (``Suppression``): a district's count is its
+    /// subdistricts' sum, so one withheld subdistrict beside its district and siblings gets another.
     /// `reusing`: the answer computed at the same market version, if any (the benchmark turns it off).
     public func indicators(_ options: IndicatorOptions, reusing: Bool = true) async throws -> FeaturePage {
-        guard reusing else { return try await computeIndicators(options) }
-        let key = "indicators|\(options.level.rawValue)|\(options.asOf.text)|\(options.periodStart.text)"
-        return try await figureCache.value(key, version: try await features.marketVersion()) { try await computeIndicators(options) }
+        let levels: [FeaturePage]
+        if reusing {
+            let key = "indicators|\(options.asOf.text)|\(options.periodStart.text)"
+            levels = try await figureCache.value(key, version: try await features.marketVersion()) { try await computeIndicators(options) }
+        } else {
+            levels = try await computeIndicators(options)
+        }
+        return levels[DistrictLevel.allCases.firstIndex(of: options.level)!]
     }
 
-    func computeIndicators(_ options: IndicatorOptions) async throws -> FeaturePage {
-        let inputs = try await features.indicatorInputs(level: options.level, asOf: options.asOf, periodStart: options.periodStart)
-        let features = inputs.districts.map { district -> StoredFeature in
-            var feature = district.feature
-            var figures = DistrictFigures()
-            figures.count("active_listings", district.activeListings)
-            figures.median("median_price_per_m2", district.pricePerM2, digits: 0)
-            figures.median("median_days_on_market", district.daysOnMarket, digits: 0)
-            figures.count("closed_in_period", district.closedInPeriod)
-            figures.share("long_unsold_share", district.longUnsold, of: district.daysOnMarket.count)
-            figures.count("active_demands", district.activeDemands)
-            figures.median("median_budget", district.budget, digits: 0)
-            figures.ratio("demand_supply_ratio", "active_demands", over: "active_listings")
-            for (key, value) in figures.values { feature.properties[key] = value }
-            feature.properties["suppressed"] = .array(figures.suppressed.sorted().map(JSONValue.string))
-            return feature
+    /// Every level's page, in ``DistrictLevel/allCases`` order.
+    func computeIndicators(_ options: IndicatorOptions) async throws -> [FeaturePage] {
+        var inputs: [[IndicatorInputs.District]] = []
+        for level in DistrictLevel.allCases {
+            inputs.append(try await features.indicatorInputs(level: level, asOf: options.asOf, periodStart: options.periodStart).districts)
         }
-        return FeaturePage(features: features, next: nil)
+        let counts: [(String, KeyPath<IndicatorInputs.District, Int>)] = [
+            ("active_listings", \.activeListings), ("closed_in_period", \.closedInPeriod), ("active_demands", \.activeDemands),
+        ]
+        // Per count, one system over the levels: each district beside the sum of its children.
+        var withheld: [String: [[Bool]]] = [:]
+        for (name, path) in counts {
+            var system = Suppression()
+            let cells = inputs.map { $0.map { system.count($0[keyPath: path]) } }
+            for level in 1..<inputs.count {
+                let parentRow = Dictionary(inputs[level - 1].enumerated().map { ($1.feature.id, $0) }, uniquingKeysWith: { a, _ in a })
+                var children: [Int: [Int]] = [:]
+                for (i, district) in inputs[level].enumerated() {
+                    if let parent = district.feature.properties["parent_id"]?.stringValue, let row = parentRow[parent] {
+                        children[row, default: []].append(cells[level][i])
+                    }
+                }
+                for (row, parts) in children { system.sum(cells[level - 1][row], of: parts) }
+            }
+            let outcome = system.withhold().withheld
+            withheld[name] = cells.map { $0.map { outcome[$0] } }
+        }
+        return inputs.enumerated().map { level, districts in
+            FeaturePage(features: districts.enumerated().map { i, district -> StoredFeature in
+                var feature = district.feature
+                var figures = DistrictFigures()
+                func count(_ name: String, _ n: Int) { figures.count(name, n, withheld: withheld[name]![level][i]) }
+                count("active_listings", district.activeListings)
+                figures.median("median_price_per_m2", district.pricePerM2, digits: 0)
+                figures.median("median_days_on_market", district.daysOnMarket, digits: 0)
+                count("closed_in_period", district.closedInPeriod)
+                figures.share("long_unsold_share", district.longUnsold, of: district.daysOnMarket.count)
+                count("active_demands", district.activeDemands)
+                figures.median("median_budget", district.budget, digits: 0)
+                figures.ratio("demand_supply_ratio", "active_demands", over: "active_listings")
+                for (key, value) in figures.values { feature.properties[key] = value }
+                feature.properties["suppressed"] = .array(figures.suppressed.sorted().map(JSONValue.string))
+                return feature
+            }, next: nil)
+        }
     }
 }
 
@@ -63,8 +97,14 @@ struct DistrictFigures {
     var suppressed: Set<String> = []
     let minimum = IndicatorOptions.minimumRecords
 
+    /// A count, withheld from 1 to 4.
     mutating func count(_ key: String, _ n: Int) {
-        if n > 0 && n < minimum { withhold(key) } else { values[key] = .int(Int64(n)) }
+        count(key, n, withheld: n > 0 && n < minimum)
+    }
+
+    /// A count, withheld as its table's ``Suppression`` decided.
+    mutating func count(_ key: String, _ n: Int, withheld: Bool) {
+        if withheld { withhold(key) } else { values[key] = .int(Int64(n)) }
     }
 
     mutating func median(_ key: String, _ m: IndicatorInputs.Median, digits: Int) {

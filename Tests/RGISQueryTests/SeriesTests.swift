@@ -277,18 +277,54 @@ struct SeriesTests {
                 == engine.alerts(asOf: today, levels: DistrictLevel.allCases, reusing: .none).active.map(\.districtID))
     }
 
+    /// A table with its sums (last row and column) as a system of counts.
+    static func withhold(_ table: [[Int]]) -> [[Bool]] {
+        var system = Suppression()
+        let cells = table.map { row in row.map { system.count($0) } }
+        for row in cells { system.sum(row.last!, of: Array(row.dropLast())) }
+        for c in cells[0].indices { system.sum(cells.last![c], of: cells.dropLast().map { $0[c] }) }
+        let withheld = system.withhold().withheld
+        return cells.map { $0.map { withheld[$0] } }
+    }
+
     @Test("complementary withholding: no row or column is left with a single withheld cell, and big cells stay shown")
     func complementaryWithholding() {
         // Districts × (two segments, total), the sums' row last.
         let table = [[3, 40, 43], [20, 30, 50], [12, 2, 14], [35, 72, 107]]
-        let withheld = QueryEngine.withhold(table)
+        let withheld = Self.withhold(table)
         #expect(withheld[0][0] && withheld[2][1], "the small cells")
         for line in (0..<4).map({ r in (0..<3).map { (r, $0) } }) + (0..<3).map({ c in (0..<4).map { ($0, c) } }) {
             let n = line.filter { withheld[$0.0][$0.1] }.count
             #expect(n != 1, "\(line): \(withheld)")
         }
         #expect(!withheld[1][0] && !withheld[1][1] && !withheld[1][2], "the row with no small cell needs none withheld: \(withheld)")
-        #expect(QueryEngine.withhold([[0, 10, 10], [0, 10, 10]]).allSatisfy { $0.allSatisfy { !$0 } })
+        #expect(Self.withhold([[0, 10, 10], [0, 10, 10]]).allSatisfy { $0.allSatisfy { !$0 } })
+    }
+
+    @Test("complementary withholding: a withheld count that two sums together determine gets a second one, across levels too")
+    func withholdingSolvedAsASystem() {
+        // x (3) is the only withheld part of neither sum once each has a second withheld count, but
+        // a = x + y and b = x + z with y, z withheld and a, b, y + z known… here the system decides.
+        var system = Suppression()
+        let x = system.count(3), y = system.count(20), z = system.count(30), w = system.count(2)
+        let a = system.count(23), b = system.count(33), c = system.count(22)
+        system.sum(a, of: [x, y])
+        system.sum(b, of: [x, z])
+        system.sum(c, of: [y, w])
+        let withheld = system.withhold().withheld
+        #expect(withheld[x] && withheld[w])
+        #expect(system.determined(withheld).isEmpty, "nothing withheld can be solved for: \(withheld)")
+        // A district and its two subdistricts: 7 = 3 + 4 hides both children, never one alone.
+        var levels = Suppression()
+        let parent = levels.count(7), one = levels.count(3), two = levels.count(4)
+        levels.sum(parent, of: [one, two])
+        let shown = levels.withhold().withheld
+        #expect(shown[one] && shown[two] && !shown[parent])
+        var lone = Suppression()
+        let p = lone.count(12), c1 = lone.count(3), c2 = lone.count(9)
+        lone.sum(p, of: [c1, c2])
+        let hidden = lone.withhold().withheld
+        #expect(hidden[c1] && (hidden[c2] || hidden[p]), "parent minus the child shown would give the withheld one")
     }
 
     @Test("calendar days: day numbers round-trip over four centuries and months know their last day")
