@@ -27,6 +27,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // NIOHTTPTypes: the request parts a read-deadline handler in the server's pipeline sees (already
+        // built for Hummingbird; named so that RGISServer may import it).
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
     ],
     targets: [
         // spatialite.h through pkg-config; links the same system libsqlite3 that GRDBSQLite links.
@@ -101,8 +104,12 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             ],
-            resources: [.copy("Resources/map.html")]
+            // The pages' scripts and styles are files of their own: no page runs inline script (CSP).
+            resources: [.copy("Resources/map.html"), .copy("Resources/map.js"), .copy("Resources/map.css"),
+                        .copy("Resources/pages.css"), .copy("Resources/items-map.js")]
         ),
         // The deterministic demo city behind `rgis sample` and geodata/.
         .target(name: "RGISSample", dependencies: ["RGISCore"]),

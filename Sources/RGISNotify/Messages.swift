@@ -13,25 +13,28 @@ public struct MessageComposer: Sendable {
     /// Where the links point: the server's public base URL, without a trailing slash.
     public let publicURL: String
     public let signer: LinkSigner
+    /// When the links of the messages composed now stop working.
+    public let linksExpire: Date
 
-    public init(mailFrom: String, publicURL: String, signer: LinkSigner) {
+    public init(mailFrom: String, publicURL: String, signer: LinkSigner, linksExpire: Date) {
         self.mailFrom = mailFrom
         self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
         self.signer = signer
+        self.linksExpire = linksExpire
     }
 
     // MARK: Links
 
     public func unsubscribeURL(_ subscription: Int64) -> String {
-        "\(publicURL)/notifications/unsubscribe?token=\(signer.token(["unsubscribe", String(subscription)]))"
+        "\(publicURL)/notifications/unsubscribe?token=\(signer.token(["unsubscribe", String(subscription)], expires: linksExpire))"
     }
 
     public func reactionURL(_ messageID: String, _ reaction: Reaction) -> String {
-        "\(publicURL)/notifications/react?token=\(signer.token(["react", messageID, reaction.rawValue]))"
+        "\(publicURL)/notifications/react?token=\(signer.token(["react", messageID, reaction.rawValue], expires: linksExpire))"
     }
 
     public func digestURL(_ subscription: Int64, day: String) -> String {
-        "\(publicURL)/notifications/digest?token=\(signer.token(["digest", String(subscription), day]))"
+        "\(publicURL)/notifications/digest?token=\(signer.token(["digest", String(subscription), day], expires: linksExpire))"
     }
 
     // MARK: Webhooks
@@ -117,7 +120,7 @@ public struct MessageComposer: Sendable {
         let p = listing.properties
         var parts: [String] = []
         if let type = p["property_type"]?.stringValue { parts.append(type) }
-        if let b = p["bedrooms"]?.number { parts.append(Int(b) == 1 ? "1 bedroom" : "\(Int(b)) bedrooms") }
+        if let b = p["bedrooms"]?.number.map({ Int(saturating: $0) }) { parts.append(b == 1 ? "1 bedroom" : "\(b) bedrooms") }
         if let a = p["living_area_m2"]?.number { parts.append("\(MatchScore.number(a)) m²") }
         if let price = p["list_price"]?.number { parts.append(MatchScore.money(price)) }
         var s = parts.joined(separator: ", ")

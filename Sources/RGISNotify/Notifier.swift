@@ -23,6 +23,8 @@ public struct NotifierConfiguration: Sendable {
     public var pollSeconds: Double = 2
     public var mailFrom: String = "rgis@localhost"
     public var publicURL: String = "http://127.0.0.1:8080"
+    /// How long the links in messages (reactions, the digest's rest, unsubscribe) work.
+    public var linkLifetimeDays: Double = 90
 
     public init(worker: String = NotifierConfiguration.thisProcess) {
         self.worker = worker
@@ -260,7 +262,8 @@ public struct Notifier: Sendable {
     }
 
     func composer() async throws -> MessageComposer {
-        MessageComposer(mailFrom: configuration.mailFrom, publicURL: configuration.publicURL, signer: LinkSigner(key: try await store.linkKey()))
+        MessageComposer(mailFrom: configuration.mailFrom, publicURL: configuration.publicURL, signer: LinkSigner(key: try await store.linkKey()),
+                        linksExpire: clock().addingTimeInterval(configuration.linkLifetimeDays * 86_400))
     }
 
     func deliverWebhook(_ delivery: Delivery, _ listings: [(DeliveryItem, StoredFeature)]) async throws -> Outcome {
@@ -273,18 +276,19 @@ public struct Notifier: Sendable {
         do {
             reply = try await webhooks.post(url: endpoint.url, headers: headers, body: body, timeoutSeconds: configuration.webhookTimeoutSeconds)
         } catch {
-            return try await failed(delivery, error: "\(error)", retryAfter: nil)
+            logger.info("webhook for subscription \(delivery.subscription.id) not delivered: \((error as? TransportError)?.detail ?? "\(error)")")
+            return try await failed(delivery, error: "\(TransportError.classifying(error))", retryAfter: nil)
         }
         switch Self.verdict(reply) {
         case .accepted:
             try await store.recordSent(delivery, now: clock())
             return .sent
         case .gone:
-            try await store.recordFailure(delivery, error: "410 Gone", retryAt: nil,
+            try await store.recordFailure(delivery, error: "failed: HTTP 410 (gone)", retryAt: nil,
                                           disable: .endpoint(reason: "the endpoint answered 410 Gone at \(Timestamp.text(now))"), now: clock())
             return .failed
         case .retry(let retryAfter):
-            return try await failed(delivery, error: "HTTP \(reply.status)", retryAfter: retryAfter)
+            return try await failed(delivery, error: "failed: HTTP \(reply.status)", retryAfter: retryAfter)
         }
     }
 

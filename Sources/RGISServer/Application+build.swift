@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import RGISCore
+import RGISNotify
 import RGISQuery
 import RGISStore
 
@@ -15,11 +16,18 @@ public struct ServerConfiguration: Sendable {
     /// Deprecated shared key (`X-API-Key`, or as a bearer token) that acts as an admin, kept for one
     /// release; users and tokens (`rgis users`, `rgis tokens`) replace it.
     public var apiKey: String?
-    /// Requests a token may make per minute (a bucket that refills continuously); 0 turns the limit off.
+    /// Requests a token may make per minute (a bucket that refills continuously); 0 turns this limit
+    /// and the two below off.
     public var rateLimitPerMinute = 600
+    /// Requests without a token one address may make per minute (a map page fetches many tiles).
+    public var anonymousRateLimitPerMinute = 1200
+    /// Failed sign-ins (a bad, expired or revoked token or key) one address may make per minute; past
+    /// it, every request from the address that carries credentials is a 429 until the bucket refills.
+    public var failedSignInsPerMinute = 30
     /// The clock behind token expiry and audit times (tests inject one).
     public var now: @Sendable () -> Date = { Date() }
-    /// A fixed public base URL for links (behind a proxy); by default taken from the request's Host.
+    /// The public base URL for links (behind a proxy, or on any address but loopback, where it is
+    /// required); by default the loopback address the server listens on. Never the Host header.
     public var baseURL: String?
     /// Where Debian's libjs-leaflet is installed.
     public var leafletDirectory = "/usr/share/javascript/leaflet"
@@ -32,6 +40,12 @@ public struct ServerConfiguration: Sendable {
     /// How often, in seconds, the server looks for writes and computes again the series of the
     /// districts they touched (``SeriesKeeper``); 0 leaves them to be computed by the next request.
     public var keepSeriesSeconds = 2.0
+    /// How long a client may take to send a request's headers and its body (slow senders are cut off).
+    public var readLimits = RequestReadLimits()
+    /// Where agents' and planners' webhooks may point: public addresses, and the blocks allowed here.
+    public var webhookTargets = WebhookTargets()
+    /// Who may read `/metrics` besides admins (`--metrics-from`): loopback by default.
+    public var metricsFrom = AddressBlocks.loopback
 
     public init(databasePath: String) { self.databasePath = databasePath }
 }
@@ -58,9 +72,25 @@ public func buildApplication(
     let limits = RequestLimits(deadlineSeconds: configuration.requestTimeoutSeconds, heavySlots: configuration.heavySlots)
     var engine = QueryEngine(store)
     engine.keepsSeriesInBackground = true
-    let state = ServerState(engine: engine, records: store, accounts: store, notifications: store, alertHooks: store, baseURL: configuration.baseURL, alertRules: configuration.alertRules, now: configuration.now)
+    if configuration.baseURL == nil, !PublicBaseURL.isLoopback(configuration.host) {
+        throw RGISError(.invalidValue, "a server on \(configuration.host) needs --base-url, the public URL its links carry (links never take the address a request names in its Host header)", at: "--base-url")
+    }
+    if let url = configuration.baseURL {
+        guard let parts = URLComponents(string: url), ["http", "https"].contains(parts.scheme ?? ""), parts.host?.isEmpty == false,
+              parts.user == nil, parts.query == nil, parts.fragment == nil else {
+            throw RGISError(.invalidValue, "'\(url)' is not an http(s) base URL (scheme, host, optional port and path)", at: "--base-url")
+        }
+    }
+    let baseURL = PublicBaseURL(configuration.baseURL.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+                                ?? PublicBaseURL.address(host: configuration.host, port: configuration.port))
+    let state = ServerState(engine: engine, records: store, accounts: store, notifications: store, alertHooks: store, baseURL: baseURL, alertRules: configuration.alertRules,
+                            webhookTargets: configuration.webhookTargets, metricsFrom: configuration.metricsFrom, now: configuration.now)
     let authentication = Authentication(accounts: store, legacyAPIKey: configuration.apiKey, now: configuration.now)
     let rateLimiter = RateLimiter(perMinute: configuration.rateLimitPerMinute)
+    let anonymousLimiter = RateLimiter(perMinute: configuration.rateLimitPerMinute == 0 ? 0 : configuration.anonymousRateLimitPerMinute,
+                                       what: "requests without a token from this address")
+    let signInLimiter = RateLimiter(perMinute: configuration.rateLimitPerMinute == 0 ? 0 : configuration.failedSignInsPerMinute,
+                                    what: "failed sign-ins from this address")
     let trail = AuditTrail(accounts: store, now: configuration.now)
     let metrics = RequestMetrics(database: store.database, storage: store, slots: limits.heavySlots, notifications: store, now: configuration.now)
     let router = Router(context: ServerContext.self)
@@ -77,15 +107,27 @@ public func buildApplication(
     endpoints += MapController(state: state, leafletDirectory: configuration.leafletDirectory).endpoints
     let landing = LandingController(state: state, metrics: metrics, documented: endpoints)
     endpoints = landing.endpoints + endpoints
+    router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: RequestLogMiddleware(logger: logger, routes: RouteIndex(endpoints)))
 
     for endpoint in endpoints {
         router.on(RouterPath(endpoint.routerPath), method: endpoint.method) { request, context in
             do {
-                let (caller, rateKey) = try await authentication.caller(request)
+                for parameter in context.parameters {
+                    try QueryParameters.checkText(String(parameter.value).removingPercentEncoding ?? String(parameter.value), name: String(parameter.key))
+                }
+                let hasCredentials = request.headers[.authorization] != nil || request.headers[HTTPField.Name("X-API-Key")!] != nil
+                if hasCredentials { try await signInLimiter.check(context.remoteAddress) }
+                let caller: Caller, rateKey: String?
+                do {
+                    (caller, rateKey) = try await authentication.caller(request)
+                } catch let problem as Problem where problem.status == .unauthorized {
+                    try? await signInLimiter.take(context.remoteAddress)
+                    throw problem
+                }
                 try endpoint.access.check(caller)
-                if let rateKey { try await rateLimiter.take(rateKey) }
+                if let rateKey { try await rateLimiter.take(rateKey) } else { try await anonymousLimiter.take(context.remoteAddress) }
                 let parameters = try endpoint.ignoresParameters ? RequestParameters()
                     : QueryParameters(request, allowed: endpoint.query, extra: endpoint.acceptsPropertyFilters).request
                 let call = EndpointCall(request: request, context: context, parameters: parameters, caller: caller,
@@ -100,11 +142,17 @@ public func buildApplication(
         }
     }
     let keeper = SeriesKeeper(engine: engine, features: store, intervalSeconds: configuration.keepSeriesSeconds, now: configuration.now, logger: logger)
+    let readLimits = configuration.readLimits
     return Application(
         router: router,
+        server: .http1(configuration: .init(additionalChannelHandlers: [RequestReadDeadlines(readLimits)], idleTimeout: .seconds(75))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "RGIS"),
         services: configuration.keepSeriesSeconds > 0 ? [keeper] : [],
-        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+        onServerRunning: { channel in
+            let port = channel.localAddress?.port ?? configuration.port
+            if configuration.baseURL == nil { baseURL.set(PublicBaseURL.address(host: configuration.host, port: port)) }
+            await onServerRunning(port)
+        },
         logger: logger
     )
 }

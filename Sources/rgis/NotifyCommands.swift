@@ -35,6 +35,7 @@ struct SubscriptionsAddCommand: AsyncParsableCommand {
     var quietHours: String?
     @Flag(name: .customLong("price-updates"), help: "Send a listing again on every price change.") var priceUpdates = false
     @Flag(help: "Also send the listings that fit the demand now.") var backfill = false
+    @OptionGroup var network: WebhookNetworkOptions
 
     func run() async throws {
         try await reportingErrors {
@@ -42,7 +43,7 @@ struct SubscriptionsAddCommand: AsyncParsableCommand {
                                                   digestHour: digestHour, timeZone: timezone, quietHours: quietHours,
                                                   priceUpdates: priceUpdates, backfill: backfill)
             let store = try SpatiaLiteStore.open(at: target.database)
-            let (subscription, backfilled) = try await Subscriptions.add(request, store: store, by: .fileOwner, now: Date())
+            let (subscription, backfilled) = try await Subscriptions.add(request, store: store, targets: try network.targets(), by: .fileOwner, now: Date())
             Console.out(subscription.json.jsonText + "\n")
             if backfill { Console.note("rgis: queued \(backfilled) listing(s) that fit now") }
         }
@@ -92,13 +93,20 @@ struct DeliveryOptions: ParsableArguments {
     @Option(name: .customLong("alert-check-seconds"),
             help: "Read the district alerts for planners' receivers (rgis alert-hooks) at most this often, when the market changed.")
     var alertCheckSeconds: Double = 300
+    @Option(name: .customLong("link-days"), help: "Days the links in messages work (reactions, a digest's rest; an expired unsubscribe link still unsubscribes).")
+    var linkDays: Double = 90
+    @OptionGroup var network: WebhookNetworkOptions
 
     func notifier(store: SpatiaLiteStore, publicURLDefault: String, alertRules: AlertRules, clock: @escaping @Sendable () -> Date = { Date() },
                   logger: Logger = Logger(label: "rgis.notify")) throws -> Notifier {
         guard alertCheckSeconds.isFinite, alertCheckSeconds >= 0 else {
             throw RGISError(.invalidValue, "--alert-check-seconds is 0 or more seconds, not \(alertCheckSeconds)", at: "--alert-check-seconds")
         }
+        guard linkDays.isFinite, linkDays > 0, linkDays <= 3650 else {
+            throw RGISError(.invalidValue, "--link-days is more than 0 and at most 3650, not \(linkDays)", at: "--link-days")
+        }
         var configuration = NotifierConfiguration()
+        configuration.linkLifetimeDays = linkDays
         configuration.mailFrom = mailFrom
         configuration.publicURL = publicURL ?? publicURLDefault
         guard mailFrom.split(separator: "@", omittingEmptySubsequences: false).count == 2, !mailFrom.contains(where: { $0.isWhitespace || "<>".contains($0) }) else { throw RGISError(.invalidValue, "'\(mailFrom)' is not an e-mail address", at: "--mail-from") }
@@ -117,7 +125,7 @@ struct DeliveryOptions: ParsableArguments {
             mail = SMTPClient(smtpConfiguration)
         }
         let alerts = AlertWatchConfiguration(engine: QueryEngine(store), rules: alertRules, minimumIntervalSeconds: alertCheckSeconds)
-        return Notifier(store: store, webhooks: try NIOWebhookTransport(), mail: mail, configuration: configuration, alerts: alerts,
+        return Notifier(store: store, webhooks: try NIOWebhookTransport(targets: try network.targets()), mail: mail, configuration: configuration, alerts: alerts,
                         clock: clock, logger: logger)
     }
 }

@@ -24,12 +24,19 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on (0 picks a free one).") var port = 8080
     @Option(name: .customLong("api-key"), help: "Deprecated: a shared key that acts as an admin (default: $RGIS_API_KEY). Use tokens.") var apiKey: String?
-    @Option(name: .customLong("rate-limit"), help: "Requests a token may make per minute; past it, 429 with Retry-After (0: no limit).")
+    @Option(name: .customLong("rate-limit"), help: "Requests a token may make per minute; past it, 429 with Retry-After (0: no limit of any kind).")
     var rateLimit = 600
+    @Option(name: .customLong("anonymous-rate-limit"), help: "Requests without a token one address may make per minute.")
+    var anonymousRateLimit = 1200
+    @Option(name: .customLong("sign-in-failures"), help: "Failed sign-ins (bad, expired or revoked tokens) one address may make per minute before its requests with credentials get 429.")
+    var signInFailures = 30
+    @Option(name: .customLong("metrics-from"), parsing: .singleValue,
+            help: ArgumentHelp("An address block (CIDR) whose peers may read /metrics; repeatable (default loopback; admins' tokens always may).", valueName: "cidr"))
+    var metricsFrom: [String] = []
 
     @Option(name: .customLong("alert-rules"), help: "A JSON file of early-warning rule changes (see rgis alerts --help).")
     var alertRules: String?
-    @Option(name: .customLong("base-url"), help: "Public base URL for links, when behind a proxy (default: from each request's Host).") var baseURL: String?
+    @Option(name: .customLong("base-url"), help: "The public base URL every link carries (behind a proxy; required when --host is not a loopback address). Default: http://HOST:PORT of this server.") var baseURL: String?
     @Option(name: .customLong("request-timeout"), help: "Seconds a request may run before it is stopped with 503 and Retry-After.")
     var requestTimeout: Double = 10
     @Option(name: .customLong("heavy-slots"),
@@ -48,6 +55,8 @@ struct ServeCommand: AsyncParsableCommand {
         if let heavySlots, heavySlots < 1 { throw ValidationError("--heavy-slots must be at least 1") }
         guard keepSeriesSeconds.isFinite, keepSeriesSeconds >= 0 else { throw ValidationError("--keep-series-seconds must be 0 (off) or a number of seconds") }
         guard rateLimit >= 0 else { throw ValidationError("--rate-limit must be 0 (no limit) or more requests a minute") }
+        guard anonymousRateLimit >= 1 else { throw ValidationError("--anonymous-rate-limit must be 1 or more requests a minute") }
+        guard signInFailures >= 1 else { throw ValidationError("--sign-in-failures must be 1 or more a minute") }
     }
 
     func run() async throws {
@@ -59,7 +68,19 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.requestTimeoutSeconds = requestTimeout
         if let heavySlots { configuration.heavySlots = heavySlots }
         configuration.rateLimitPerMinute = rateLimit
+        configuration.anonymousRateLimitPerMinute = anonymousRateLimit
+        configuration.failedSignInsPerMinute = signInFailures
+        if !metricsFrom.isEmpty {
+            do { configuration.metricsFrom = AddressBlocks(try metricsFrom.map { try IPNetwork(parsing: $0) }) } catch let error as RGISError {
+                Console.error("error: --metrics-from: \(error.description)")
+                throw ExitCode(1)
+            }
+        }
         configuration.keepSeriesSeconds = keepSeriesSeconds
+        do { configuration.webhookTargets = try delivery.network.targets() } catch let error as RGISError {
+            Console.error("error: \(error.description)")
+            throw ExitCode(1)
+        }
         if let alertRules {
             do { configuration.alertRules = try AlertRules.reading(file: alertRules) } catch let error as RGISError {
                 Console.error("error: \(error.description)")

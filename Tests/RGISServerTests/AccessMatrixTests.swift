@@ -62,14 +62,16 @@ struct AccessServer: Sendable {
 
     static let hookSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
-    func test<T>(rateLimit: Int = 0, _ body: @Sendable (any TestClientProtocol) async throws -> T) async throws -> T {
+    func test<T>(rateLimit: Int = 0, live: Bool = false, configure: (inout ServerConfiguration) -> Void = { _ in },
+                 _ body: @Sendable (any TestClientProtocol) async throws -> T) async throws -> T {
         var configuration = ServerConfiguration(databasePath: path)
         configuration.port = 0
         configuration.baseURL = "http://rgis.test"
         configuration.requestTimeoutSeconds = 300
         configuration.rateLimitPerMinute = rateLimit
         configuration.now = { AccessServer.clock }
-        return try await buildApplication(configuration).test(.router, body)
+        configure(&configuration)
+        return try await buildApplication(configuration).test(live ? .live : .router, body)
     }
 
     func headers(_ who: Who, _ extra: HTTPFields = [:]) -> HTTPFields {
@@ -83,7 +85,7 @@ struct AccessServer: Sendable {
 enum RoleTable {
     static let publicOperations: Set<String> = [
         "getLandingPage", "getConformance", "getHealth", "getMetrics", "getAPI", "getCollections", "describeCollection", "getFeatures",
-        "getFeature", "getMap", "getLeafletFile", "getLeafletImage", "searchRadius", "searchPolygon", "locate", "districtListings",
+        "getFeature", "getMap", "getPageAsset", "getLeafletFile", "getLeafletImage", "searchRadius", "searchPolygon", "locate", "districtListings",
         "indicators", "indicatorSeries", "describeAlerts", "getAlerts", "getAlert", "alertFeed", "getTileMatrixSets", "getTileMatrixSet", "getTilesets",
         "getTileset", "getTile", "listingClusters", "optionsFeatures", "optionsFeature", "listingEvents",
         "unsubscribePage", "unsubscribe", "reactionPage", "react", "digestPage",
@@ -160,6 +162,7 @@ struct AccessMatrixTests {
         var s = Sample(path: path)
         switch operation {
         case "getLeafletImage": s.path = "/static/leaflet/images/marker-icon.png"
+        case "getPageAsset": s.path = "/static/rgis/map.js"
         case "searchRadius": s.path += "?lon=9.05&lat=48.03&radius_m=500"
         case "searchPolygon": s.body = #"{"type":"Polygon","coordinates":[[[9.04,48.02],[9.06,48.02],[9.06,48.04],[9.04,48.04],[9.04,48.02]]]}"#
         case "locate": s.path += "?lon=9.05&lat=48.03"

@@ -51,7 +51,7 @@ import Testing
             #expect(try await send(.agentB, .patch, "/subscriptions/\(id)", #"{"active":false}"#).0 == 403)
 
             // The unsubscribe link: a page with a button (a GET changes nothing), then the one-click POST.
-            let token = signer.token(["unsubscribe", String(id)])
+            let token = signer.token(["unsubscribe", String(id)], expires: Date().addingTimeInterval(86_400))
             let (pageStatus, _, page) = try await send(.anonymous, .get, "/notifications/unsubscribe?token=\(token)")
             #expect(pageStatus == 200 && page.contains("<form method=\"post\""))
             #expect(try await store.subscription(id).active)
@@ -70,7 +70,7 @@ import Testing
             let round = try await Notifier(store: store, webhooks: Accepting(), mail: nil, configuration: configuration, clock: { AccessServer.clock }).runOnce()
             #expect(round.sent == 1)
             let messageID = try #require(try await store.notifications(agent: AccessFixture.agentA, limit: 1).first?.json["message_id"]?.stringValue)
-            let react = signer.token(["react", messageID, "favourite"])
+            let react = signer.token(["react", messageID, "favourite"], expires: Date().addingTimeInterval(86_400))
             #expect(try await send(.anonymous, .post, "/notifications/react?token=\(react)").0 == 200)
             let (ledgerStatus, ledger, _) = try await send(.agentA, .get, "/clients/\(AccessFixture.clientA)/ledger")
             #expect(ledgerStatus == 200)

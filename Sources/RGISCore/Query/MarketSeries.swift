@@ -181,7 +181,23 @@ public struct MarketSeries: Sendable {
 
 /// Writing CSV fields (RFC 4180): quoted when they hold a comma, quote or line break.
 public enum CSVText {
+    /// Characters that make a spreadsheet read a cell as a formula when they begin it.
+    static let formulaStarts: Set<Character> = ["=", "+", "-", "@", "\t", "\r"]
+
+    /// Text as a cell: quoted where CSV needs it, and a text that a spreadsheet would take for a
+    /// formula (`=HYPERLINK(…)`, `+1-2`, `@SUM(…)`) written after an apostrophe, which spreadsheets
+    /// show as text; RGIS's own CSV import takes the apostrophe off again (``unneutralised(_:)``).
     public static func field(_ s: String) -> String {
+        quoted(s.first.map(formulaStarts.contains) == true ? "'" + s : s)
+    }
+
+    /// A cell as written, with a neutralising apostrophe taken off.
+    public static func unneutralised(_ s: String) -> String {
+        guard s.hasPrefix("'"), let second = s.dropFirst().first, formulaStarts.contains(second) else { return s }
+        return String(s.dropFirst())
+    }
+
+    private static func quoted(_ s: String) -> String {
         guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
         return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
@@ -193,9 +209,10 @@ public enum CSVText {
         case nil, .null?: return ""
         case .string(let s)?: return field(s)
         case let other?:
+            // Numbers (a negative one begins with "-") and nested JSON are data, not text.
             var out = ""
             other.write(to: &out)
-            return field(out)
+            return quoted(out)
         }
     }
 }

@@ -39,17 +39,36 @@ struct Authentication: Sendable {
     }
 }
 
-/// A per-token budget of requests: a bucket of `perMinute` that refills continuously, so a leaked
-/// token cannot scrape the pool faster than its owner's work needs.
+/// A budget of requests per key (a token, an address): a bucket of `perMinute` that refills
+/// continuously, so a leaked token cannot scrape the pool faster than its owner's work needs, and
+/// one address cannot flood the server anonymously or guess tokens.
 actor RateLimiter {
     let perMinute: Int
+    /// What is counted, for the 429's words.
+    let what: String
     private var buckets: [String: (tokens: Double, at: ContinuousClock.Instant)] = [:]
 
-    init(perMinute: Int) { self.perMinute = perMinute }
+    init(perMinute: Int, what: String = "requests with this token") {
+        self.perMinute = perMinute
+        self.what = what
+    }
 
-    /// Takes one request from the key's bucket; past the budget, a 429 saying when to come back.
+    /// Takes one from the key's bucket; past the budget, a 429 saying when to come back.
     func take(_ key: String) throws {
         guard perMinute > 0 else { return }
+        var bucket = try refilled(key)
+        bucket.tokens -= 1
+        buckets[key] = bucket
+        if buckets.count > 100_000 { buckets = buckets.filter { $0.value.tokens < Double(perMinute) } }
+    }
+
+    /// A 429 when the key's bucket is empty, taking nothing.
+    func check(_ key: String) throws {
+        guard perMinute > 0 else { return }
+        buckets[key] = try refilled(key)
+    }
+
+    private func refilled(_ key: String) throws -> (tokens: Double, at: ContinuousClock.Instant) {
         let now = ContinuousClock.now
         let rate = Double(perMinute) / 60
         var bucket = buckets[key] ?? (Double(perMinute), now)
@@ -59,13 +78,11 @@ actor RateLimiter {
         bucket.at = now
         guard bucket.tokens >= 1 else {
             buckets[key] = bucket
-            var problem = Problem(.tooManyRequests, "Too many requests", "this token made more than \(perMinute) requests a minute; slow down")
+            var problem = Problem(.tooManyRequests, "Too many requests", "more than \(perMinute) \(what) a minute; slow down")
             problem.retryAfterSeconds = max(1, Int(((1 - bucket.tokens) / rate).rounded(.up)))
             throw problem
         }
-        bucket.tokens -= 1
-        buckets[key] = bucket
-        if buckets.count > 100_000 { buckets = buckets.filter { $0.value.tokens < Double(perMinute) } }
+        return bucket
     }
 }
 

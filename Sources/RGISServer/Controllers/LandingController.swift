@@ -79,8 +79,13 @@ struct LandingController {
 
     var metricsPage: Endpoint {
         Endpoint(method: .get, path: "/metrics", operationID: "getMetrics", summary: "Request counters (Prometheus text format)", tag: "Operations",
-                 produces: "text/plain") { [metrics] _ in
-            .text(try await metrics.prometheusText(), type: "text/plain; version=0.0.4")
+                 produces: "text/plain") { [metrics, state] call in
+            // The server's innards (database size, outbox backlog) are for its operators: peers in the
+            // allowed blocks (`--metrics-from`, default loopback) and admins.
+            guard call.caller.isAdmin || state.metricsFrom.allows(call.context.remoteAddress) else {
+                throw RGISError(.forbidden, "/metrics answers this server's operators: an allowed address (--metrics-from) or an admin's token")
+            }
+            return .text(try await metrics.prometheusText(), type: "text/plain; version=0.0.4")
         }
     }
 }

@@ -27,9 +27,12 @@ struct MatchingController {
         ]
     }
 
+    /// The reasons state the client's budget and size range, and `distance_to_centre_m` places their
+    /// search area: a read of the demand, audited.
     @Sendable func matchDemand(_ call: EndpointCall) async throws -> Response {
-        SearchController.geoJSON(try await state.engine.listings(matchingDemand: call.path("demandId"), limit: try Limit(call.parameters, default: 100),
-                                                                 for: call.caller))
+        let page = try await state.engine.listings(matchingDemand: call.path("demandId"), limit: try Limit(call.parameters, default: 100), for: call.caller)
+        try await call.audit([call.path("demandId")])
+        return SearchController.geoJSON(page)
     }
 
     @Sendable func matchListing(_ call: EndpointCall) async throws -> Response {

@@ -90,7 +90,7 @@ struct NotificationsController {
     @Sendable func createSubscription(_ call: EndpointCall) async throws -> Response {
         let demand = try await ownedDemand(call)
         let request = try SubscriptionRequest(demand: demand.id, json: try await call.body())
-        let (subscription, backfilled) = try await Subscriptions.add(request, store: state.notifications, by: call.caller, now: state.now())
+        let (subscription, backfilled) = try await Subscriptions.add(request, store: state.notifications, targets: state.webhookTargets, by: call.caller, now: state.now())
         try await call.audit([demand.id])
         var json = subscription.json
         if case .object(var o) = json { o["backfilled"] = .int(Int64(backfilled)); json = .object(o) }
@@ -135,6 +135,8 @@ struct NotificationsController {
         let scope = agentScope(call.caller)
         let counts = try await state.notifications.notificationCounts(agent: scope, now: state.now())
         let list = try await state.notifications.notifications(agent: scope, limit: limit)
+        // Which listing went to which client's demand, when and with what reaction: audited by demand.
+        try await call.audit(Array(Set(list.compactMap { $0.json["demand_id"]?.stringValue })).sorted())
         return .json(.object(["counts": counts.json, "notifications": .array(list.map(\.json))]))
     }
 
@@ -150,8 +152,14 @@ struct NotificationsController {
 
     private func linkParts(_ call: EndpointCall, _ purpose: String, count: Int) async throws -> [String] {
         let signer = LinkSigner(key: try await state.notifications.linkKey())
-        guard let token = call.parameters["token"], let parts = signer.parts(of: token), parts.count == count, parts.first == purpose else {
+        guard let token = call.parameters["token"], let (parts, expired) = signer.verify(token, now: state.now()), parts.count == count,
+              parts.first == purpose else {
             throw RGISError(.invalidValue, "this link is not valid (it may have been cut short when copied)", at: "parameter token")
+        }
+        // An expired link no longer shows or changes anything, except that it still unsubscribes: a
+        // recipient who wants no more mail must never be refused.
+        if expired && purpose != "unsubscribe" {
+            throw RGISError(.invalidValue, "this link has expired; the newest message has links that work", at: "parameter token")
         }
         return parts
     }
@@ -159,7 +167,7 @@ struct NotificationsController {
     private static func page(_ title: String, _ body: String, status: HTTPResponse.Status = .ok) -> Response {
         let html = """
             <!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">\
-            <title>\(escape(title))</title></head><body style="font-family:sans-serif;max-width:40em;margin:2em auto">\
+            <title>\(escape(title))</title><link rel="stylesheet" href="/static/rgis/pages.css"></head><body>\
             <h1>\(escape(title))</h1>\(body)</body></html>
             """
         return .text(html, type: "text/html; charset=utf-8", status: status)

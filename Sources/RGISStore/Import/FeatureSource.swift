@@ -208,7 +208,8 @@ struct CSVFeatureSource: FeatureSource {
         }
         var properties: [String: JSONValue] = [:]
         for (i, name) in header.enumerated() where !geometryIndexes.contains(i) {
-            let text = decimalComma ? Self.decimalPoint(row.fields[i]) : row.fields[i]
+            let field = CSVText.unneutralised(row.fields[i])
+            let text = decimalComma ? Self.decimalPoint(field) : field
             properties[name] = text.isEmpty ? .null : .string(text)
         }
         return try builder.record(idMember: nil, properties: properties, geometry: geometry)

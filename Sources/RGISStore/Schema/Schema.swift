@@ -46,6 +46,11 @@ enum Schema {
         migrator.registerMigration("v11-settings", migrate: Settings.create)
         migrator.registerMigration("v12-listing-cells", migrate: ListingCells.create)
         migrator.registerMigration("v13-demand-reach", migrate: DemandReach.create)
+        // Idempotency keys keep which record a POST made, never its response: a replay answers the
+        // record as it is now, so contact data erased since is not kept, nor given back, under a key.
+        migrator.registerMigration("v14-idempotency-without-responses") { db in
+            try db.execute(sql: "UPDATE idempotency_keys SET response = ''")
+        }
         return migrator
     }
 

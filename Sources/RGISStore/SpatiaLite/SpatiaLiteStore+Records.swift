@@ -30,7 +30,7 @@ extension SpatiaLiteStore: RecordStore {
     public func create(_ kind: RecordKind, _ body: JSONValue, owner: String?, client: String?, idempotency: IdempotencyKey?) async throws -> WriteResult {
         try await write { db in
             if let key = idempotency, let row = try db.row("""
-                SELECT endpoint, body_sha256, record_id, etag, response FROM idempotency_keys WHERE user_name = \(key.user) AND key = \(key.key)
+                SELECT endpoint, body_sha256, record_id FROM idempotency_keys WHERE user_name = \(key.user) AND key = \(key.key)
                 """) {
                 guard row[0] as String == key.endpoint, row[1] as String == key.bodySHA256 else {
                     throw RGISError(.invalidValue, "this key was used for another request (another body or endpoint); send a new key for a new request",
@@ -42,7 +42,9 @@ extension SpatiaLiteStore: RecordStore {
                     throw RGISError(.conflict, "the record this key created has since been deleted or moved to another agent; send a new key",
                                     at: "header Idempotency-Key")
                 }
-                return WriteResult(id: row[2], etag: row[3], json: try JSONValue.parse(Array((row[4] as String).utf8)), replayed: true)
+                // The record as it is now: what was erased since (a client's contact data) stays erased.
+                let now = try tables.load(kind, id: row[2])
+                return WriteResult(id: row[2], etag: now.etag, json: now.wholeJSON, replayed: true)
             }
             let tables = try RecordTables(db)
             let id = try tables.write(kind, body, id: nil, owner: owner, client: client)
@@ -51,7 +53,7 @@ extension SpatiaLiteStore: RecordStore {
             if let key = idempotency {
                 try db.execute(literal: """
                     INSERT INTO idempotency_keys (user_name, key, endpoint, body_sha256, record_id, etag, response, created_at)
-                    VALUES (\(key.user), \(key.key), \(key.endpoint), \(key.bodySHA256), \(id), \(record.etag), \(json.jsonText), \(Timestamp.text(Date())))
+                    VALUES (\(key.user), \(key.key), \(key.endpoint), \(key.bodySHA256), \(id), \(record.etag), '', \(Timestamp.text(Date())))
                     """)
             }
             return WriteResult(id: id, etag: record.etag, json: json, replayed: false)
@@ -304,7 +306,7 @@ struct RecordTables {
         try forgetResponses(layer == .listings ? .listing : .demand, id: id)
     }
 
-    /// A stored POST response holds the record's personal data: it goes when the record goes.
+    /// A key names the record it made: it goes when the record goes (a later replay is a conflict).
     func forgetResponses(_ kind: RecordKind, id: String) throws {
         let endpoint: SQL = switch kind {
         case .listing: "endpoint = '/collections/listings/items'"
