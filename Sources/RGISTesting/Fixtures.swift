@@ -125,6 +125,15 @@ public func run(_ executable: String, _ arguments: [String], stdin: String? = ni
     )
 }
 
+/// ``run(_:_:stdin:)`` waited for on a thread of its own, for async tests of a long child process
+/// (an attack walk, a browser): waiting on Swift's cooperative pool (two threads on two cores) would
+/// hold one of its threads for minutes and starve the in-process servers of other tests meanwhile.
+public func runOffPool(_ executable: String, _ arguments: [String], stdin: String? = nil) async throws -> ProcessResult {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try run(executable, arguments, stdin: stdin) }) }.start()
+    }
+}
+
 /// Runs the `rgis` executable.
 public func rgis(_ arguments: String..., stdin: String? = nil) throws -> ProcessResult {
     try run(Fixtures.rgisExecutable, arguments, stdin: stdin)

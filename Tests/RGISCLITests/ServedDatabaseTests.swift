@@ -12,12 +12,12 @@ import Testing
 @Suite("A served database shared with other processes", .serialized)
 struct ServedDatabaseTests {
     @Test("twenty interleavings of HTTP writes, CLI commands, a second worker and sqlite3, then kill -9: nothing lost, each write seen at once")
-    func nothingAcknowledgedIsLost() throws {
+    func nothingAcknowledgedIsLost() async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
         let template = try Templates.demoCity(in: dir, "template.sqlite")
         try template.checkpoint()
-        let result = try run("/usr/bin/python3", [Fixtures.packageRoot.appendingPathComponent("tools/served_file.py").path,
+        let result = try await runOffPool("/usr/bin/python3", [Fixtures.packageRoot.appendingPathComponent("tools/served_file.py").path,
                                                  "--rgis", Fixtures.rgisExecutable, "--template", template.path,
                                                  "--workdir", dir.path("rounds"), "--rounds", "20"])
         print(result.stdout, terminator: "")

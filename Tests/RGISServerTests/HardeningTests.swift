@@ -78,7 +78,7 @@ struct HardeningTests {
     }
 
     @Test("no withheld count of /indicators or /indicators/segments can be recomputed from the published ones, at any level, field or period")
-    func subtractionAttackFails() throws {
+    func subtractionAttackFails() async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
         let database = try Templates.demoCity(in: dir)
@@ -89,7 +89,7 @@ struct HardeningTests {
         defer { server.stop() }
         // The periods that leaked before: sales of the last months, a month of the history's first year.
         for period in [[], ["--since", "2026-10-01"], ["--since", "2026-11-01"], ["--as-of", "2025-01-31", "--since", "2025-01-01"]] {
-            let result = try run("/usr/bin/python3", [Fixtures.packageRoot.appendingPathComponent("tools/suppression_attack.py").path,
+            let result = try await runOffPool("/usr/bin/python3", [Fixtures.packageRoot.appendingPathComponent("tools/suppression_attack.py").path,
                                                      "--url", server.url, "--token", token] + period)
             #expect(result.status == 0, "\(period): \(result.stdout.suffix(3000))\(result.stderr)")
             #expect(result.stdout.contains("0 recovered exactly, 0 exposed"), "\(period)")
@@ -121,7 +121,7 @@ struct HardeningTests {
     }
 
     @Test("hostile ids are refused; hostile names, addresses and properties show as text in every page and popup, run nothing, and break no CSP rule (headless Chromium)")
-    func pagesRunNoInjectedScript() throws {
+    func pagesRunNoInjectedScript() async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
         let database = try Templates.demoCity(in: dir)
@@ -134,14 +134,14 @@ struct HardeningTests {
         }
         let server = try ServerProcess(database: database.path, arguments: ["--no-notify", "--rate-limit", "0", "--request-timeout", "300"])
         defer { server.stop() }
-        let result = try run("/usr/bin/python3", [Fixtures.packageRoot.appendingPathComponent("tools/xss_check.py").path, "--url", server.url,
+        let result = try await runOffPool("/usr/bin/python3", [Fixtures.packageRoot.appendingPathComponent("tools/xss_check.py").path, "--url", server.url,
                                                  "--agent-token", tokens[0], "--planner-token", tokens[1], "--regulator-token", tokens[2]])
         #expect(result.status == 0, "\(result.stdout.split(separator: "\n").filter { $0.hasPrefix("FAIL") }.joined(separator: "\n"))\(result.stderr.suffix(2000))")
         #expect(result.stdout.contains("xss_check: all checks passed"))
     }
 
     @Test("every operation of /api, with out-of-range numbers in every numeric parameter and body field: no 5xx, and the process lives (tools/hostile_numbers.py)")
-    func everyEndpointSurvivesHostileNumbers() throws {
+    func everyEndpointSurvivesHostileNumbers() async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
         let database = try Templates.demoCity(in: dir)
@@ -155,7 +155,7 @@ struct HardeningTests {
         // The script starts the server itself (on a fresh copy after a crash, which is then a failure),
         // with its own SMTP sink and webhook receiver on loopback, which the allow-list opens.
         let serve = "\(Fixtures.rgisExecutable) serve {db} --port 0 --rate-limit 0 --request-timeout 60 --smtp {smtp} --smtp-starttls never --allow-webhook-network 127.0.0.0/8"
-        let result = try run("/usr/bin/python3", [Fixtures.packageRoot.appendingPathComponent("tools/hostile_numbers.py").path, "--quick", "--no-bisect",
+        let result = try await runOffPool("/usr/bin/python3", [Fixtures.packageRoot.appendingPathComponent("tools/hostile_numbers.py").path, "--quick", "--no-bisect",
                                                  "--settle", "1", "--token", tokens[0], "--agent-token", tokens[1], "--planner-token", tokens[2],
                                                  "--regulator-token", tokens[3], "--db-template", database.path, "--serve", serve])
         let summary = result.stdout.split(separator: "\n").drop { !$0.hasPrefix("operations walked") }.joined(separator: "\n")

@@ -41,16 +41,19 @@ struct Authentication: Sendable {
 
 /// A budget of requests per key (a token, an address): a bucket of `perMinute` that refills
 /// continuously, so a leaked token cannot scrape the pool faster than its owner's work needs, and
-/// one address cannot flood the server anonymously or guess tokens.
+/// one address cannot flood the server anonymously or guess tokens. It reads the server's clock
+/// (a clock set back refills nothing; tests fix it, so a slow test machine refills nothing either).
 actor RateLimiter {
     let perMinute: Int
     /// What is counted, for the 429's words.
     let what: String
-    private var buckets: [String: (tokens: Double, at: ContinuousClock.Instant)] = [:]
+    let now: @Sendable () -> Date
+    private var buckets: [String: (tokens: Double, at: Date)] = [:]
 
-    init(perMinute: Int, what: String = "requests with this token") {
+    init(perMinute: Int, what: String = "requests with this token", now: @escaping @Sendable () -> Date) {
         self.perMinute = perMinute
         self.what = what
+        self.now = now
     }
 
     /// Takes one from the key's bucket; past the budget, a 429 saying when to come back.
@@ -68,12 +71,11 @@ actor RateLimiter {
         buckets[key] = try refilled(key)
     }
 
-    private func refilled(_ key: String) throws -> (tokens: Double, at: ContinuousClock.Instant) {
-        let now = ContinuousClock.now
+    private func refilled(_ key: String) throws -> (tokens: Double, at: Date) {
+        let now = now()
         let rate = Double(perMinute) / 60
         var bucket = buckets[key] ?? (Double(perMinute), now)
-        let elapsed = now - bucket.at
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = max(0, now.timeIntervalSince(bucket.at))
         bucket.tokens = min(Double(perMinute), bucket.tokens + seconds * rate)
         bucket.at = now
         guard bucket.tokens >= 1 else {
