@@ -4,7 +4,7 @@ import RGISStore
 
 /// Answers the queries of the CLI and the server (the same functions for both) on a store.
 ///
-/// Here live the decisions above storage: which strategy a radius search takes, how nearest widens,
+/// Here live the decisions above storage: how nearest widens,
 /// how matches are scored and ranked, and how indicators are figured and withheld. Every read goes
 /// through the store's protocols; nothing here knows SQL.
 public struct QueryEngine: Sendable {
@@ -28,8 +28,8 @@ public struct QueryEngine: Sendable {
         self.archive = archive
     }
 
-    /// The engine on the embedded SpatiaLite store.
-    public init(_ store: SpatiaLiteStore) {
+    /// The engine on a store.
+    public init(_ store: any Store) {
         self.init(features: store, archive: store)
     }
 
@@ -38,13 +38,7 @@ public struct QueryEngine: Sendable {
     /// Features within the radius of the centre, nearest first (ties by storage order), each with
     /// `distance_m`. Pages continue after ``RadiusQuery/after``.
     public func radius(_ query: RadiusQuery) async throws -> FeaturePage {
-        try await features.radius(query, strategy: Self.strategy(for: query))
-    }
-
-    /// The one place a radius search's strategy is chosen.
-    public static func strategy(for query: RadiusQuery) -> RadiusStrategy {
-        guard query.layer.layer.storedGeometry == .point else { return .exactDistance }
-        return query.filter.isEmpty ? .pointsInIndex : .pointCandidates
+        try await features.radius(query)
     }
 
     /// The `k` nearest features, with `distance_m`: radius searches that widen until `k` are found, so

@@ -57,7 +57,7 @@ public func buildApplication(
     logger: Logger = Logger(label: "rgis"),
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
-    try buildApplication(configuration, store: try SpatiaLiteStore.open(at: configuration.databasePath), logger: logger, onServerRunning: onServerRunning)
+    try buildApplication(configuration, store: try StoreLocation.open(configuration.databasePath), logger: logger, onServerRunning: onServerRunning)
 }
 
 /// Builds the application on a store it is handed: routes from the controllers' endpoint tables, the
@@ -65,7 +65,7 @@ public func buildApplication(
 /// call it with a temporary database and port 0.
 public func buildApplication(
     _ configuration: ServerConfiguration,
-    store: SpatiaLiteStore,
+    store: any Store,
     logger: Logger = Logger(label: "rgis"),
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
@@ -86,13 +86,13 @@ public func buildApplication(
     let state = ServerState(engine: engine, records: store, accounts: store, notifications: store, alertHooks: store, baseURL: baseURL, alertRules: configuration.alertRules,
                             webhookTargets: configuration.webhookTargets, metricsFrom: configuration.metricsFrom, now: configuration.now)
     let authentication = Authentication(accounts: store, legacyAPIKey: configuration.apiKey, now: configuration.now)
-    let rateLimiter = RateLimiter(perMinute: configuration.rateLimitPerMinute)
+    let rateLimiter = RateLimiter(perMinute: configuration.rateLimitPerMinute, now: configuration.now)
     let anonymousLimiter = RateLimiter(perMinute: configuration.rateLimitPerMinute == 0 ? 0 : configuration.anonymousRateLimitPerMinute,
-                                       what: "requests without a token from this address")
+                                       what: "requests without a token from this address", now: configuration.now)
     let signInLimiter = RateLimiter(perMinute: configuration.rateLimitPerMinute == 0 ? 0 : configuration.failedSignInsPerMinute,
-                                    what: "failed sign-ins from this address")
+                                    what: "failed sign-ins from this address", now: configuration.now)
     let trail = AuditTrail(accounts: store, now: configuration.now)
-    let metrics = RequestMetrics(database: store.database, storage: store, slots: limits.heavySlots, notifications: store, now: configuration.now)
+    let metrics = RequestMetrics(storage: store, slots: limits.heavySlots, notifications: store, now: configuration.now)
     let router = Router(context: ServerContext.self)
 
     var endpoints: [Endpoint] = []

@@ -14,15 +14,13 @@ struct RequestMetrics: Sendable {
         return registry
     }()
 
-    let databasePath: String
     let storage: any FeatureStore
     let slots: RequestLimits.Slots
     let notifications: any NotificationStore
     let now: @Sendable () -> Date
 
-    init(database: RGISDatabase, storage: any FeatureStore, slots: RequestLimits.Slots, notifications: any NotificationStore, now: @escaping @Sendable () -> Date) {
+    init(storage: any FeatureStore, slots: RequestLimits.Slots, notifications: any NotificationStore, now: @escaping @Sendable () -> Date) {
         _ = Self.registry
-        databasePath = database.path
         self.storage = storage
         self.slots = slots
         self.notifications = notifications
@@ -34,12 +32,9 @@ struct RequestMetrics: Sendable {
         func gauge(_ name: String, labels: [(String, String)] = [], help: String) -> Prometheus.Gauge {
             Self.registry.makeGauge(descriptor: MetricNameDescriptor(metricName: name, unitName: "", helpText: help), labels: labels)
         }
-        func size(_ path: String) -> Double {
-            ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.doubleValue ?? 0
-        }
-        gauge("rgis_database_bytes", help: "Size of the database file.").set(size(databasePath))
-        gauge("rgis_database_wal_bytes", help: "Size of the database's write-ahead log.").set(size(databasePath + "-wal"))
         let health = storage.storageHealth()
+        gauge("rgis_database_bytes", help: "Size of the database file.").set(health.storageBytes)
+        gauge("rgis_database_wal_bytes", help: "Size of the database's write-ahead log.").set(health.logBytes)
         gauge("rgis_database_fault", help: "1 when the database file or its log was deleted or replaced under this process (see /health), else 0.")
             .set(Double(health.fault == nil ? 0 : 1))
         gauge("rgis_database_refused_writes", help: "Writes refused since start because the database's files were deleted or replaced under this process.")

@@ -31,7 +31,7 @@ struct UsersAddCommand: AsyncParsableCommand {
             let role = try Role(parsing: role)
             if agent != nil && role != .agent { throw RGISError(.invalidValue, "only an agent carries an agent id", at: "--agent") }
             let user = User(name: name, role: role, agent: agent)
-            try await SpatiaLiteStore.open(at: target.database).addUser(user)
+            try await StoreLocation.open(target.database).addUser(user)
             Console.note("rgis: added \(user.caller); give them a token with: rgis tokens create \(target.database) \(name)")
         }
     }
@@ -44,7 +44,7 @@ struct UsersListCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let users = try await SpatiaLiteStore.open(at: target.database).users()
+            let users = try await StoreLocation.open(target.database).users()
             Console.out(users.map { "\($0.name)\t\($0.role.rawValue)\t\($0.agent ?? "-")\n" }.joined())
         }
     }
@@ -79,7 +79,7 @@ struct TokensCreateCommand: AsyncParsableCommand {
                 }
                 expiry = date
             }
-            let token = try await SpatiaLiteStore.open(at: target.database).createToken(user: name, expires: expiry, now: Date())
+            let token = try await StoreLocation.open(target.database).createToken(user: name, expires: expiry, now: Date())
             Console.out(token + "\n")
         }
     }
@@ -93,7 +93,7 @@ struct TokensListCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let tokens = try await SpatiaLiteStore.open(at: target.database).tokens(user: user)
+            let tokens = try await StoreLocation.open(target.database).tokens(user: user)
             func time(_ d: Date?) -> JSONValue { d.map { .string(Timestamp.text($0)) } ?? .null }
             Console.out(tokens.map {
                 JSONValue.object(["id": .int($0.id), "user": .string($0.user), "created_at": time($0.createdAt), "expires_at": time($0.expiresAt),
@@ -111,7 +111,7 @@ struct TokensRevokeCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            try await SpatiaLiteStore.open(at: target.database).revokeToken(token, now: Date())
+            try await StoreLocation.open(target.database).revokeToken(token, now: Date())
             Console.note("rgis: token revoked")
         }
     }
@@ -138,7 +138,7 @@ struct AuditCommand: AsyncParsableCommand {
                 }
                 from = date
             }
-            let entries = try await SpatiaLiteStore.open(at: target.database).audit(since: from, user: user)
+            let entries = try await StoreLocation.open(target.database).audit(since: from, user: user)
             Console.out(entries.map { $0.json.jsonText + "\n" }.joined())
         }
     }

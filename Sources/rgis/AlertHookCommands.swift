@@ -36,7 +36,7 @@ struct AlertHooksAddCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let request = try AlertHookRequest(url: url, secret: secret, level: level)
-            let hook = try await AlertHooks.add(request, owner: owner, store: SpatiaLiteStore.open(at: target.database), targets: try network.targets(), now: Date())
+            let hook = try await AlertHooks.add(request, owner: owner, store: StoreLocation.open(target.database), targets: try network.targets(), now: Date())
             Console.out(hook.json.jsonText + "\n")
         }
     }
@@ -50,7 +50,7 @@ struct AlertHooksListCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let hooks = try await SpatiaLiteStore.open(at: target.database).alertHooks(owner: owner)
+            let hooks = try await StoreLocation.open(target.database).alertHooks(owner: owner)
             Console.out(hooks.map { $0.json.jsonText + "\n" }.joined())
         }
     }
@@ -67,7 +67,7 @@ struct AlertHooksSetCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             guard state == "on" || state == "off" else { throw RGISError(.invalidValue, "--state is on or off, not '\(state)'", at: "--state") }
-            let changed = try await SpatiaLiteStore.open(at: target.database)
+            let changed = try await StoreLocation.open(target.database)
                 .setAlertHook(id, active: state == "on", reason: reason ?? "turned off by the file's owner")
             Console.out(changed.json.jsonText + "\n")
         }

@@ -60,7 +60,7 @@ func report(_ change: ArchiveChange, _ words: String) {
     Console.note("event \(change.event) (\(change.kind.rawValue)): \(words)")
 }
 
-struct ArchiveRegisterCommand: ParsableCommand {
+struct ArchiveRegisterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "register",
         abstract: "Register a GeoJSON file of parcels (or buildings) as the register's starting state on a date.")
@@ -72,18 +72,18 @@ struct ArchiveRegisterCommand: ParsableCommand {
     @Option(name: .customLong("parcel-field"), help: "For buildings: property holding the parcel id.") var parcelField: String?
     @OptionGroup var record: ArchiveRecordOptions
 
-    func run() throws {
-        try reportingErrors {
-            let register = ArchiveRegister(try RGISDatabase.open(at: target.database))
-            let change = try register.register(try ArchiveLayer(parsing: layer), fromFile: file, idField: idField, record: try record.record(),
-                                               parcelField: parcelField)
+    func run() async throws {
+        try await reportingErrors {
+            let store = try StoreLocation.open(target.database)
+            let change = try await store.registerArchive(try ArchiveLayer(parsing: layer), fromFile: file, idField: idField, record: try record.record(),
+                                                        parcelField: parcelField)
             Console.out(JSONValue.object(["event": .int(change.event), "registered": .int(Int64(change.opened.count))]).jsonText + "\n")
             Console.note("event \(change.event) (registration): \(change.opened.count) \(layer) valid from \(record.date)")
         }
     }
 }
 
-struct ArchiveSplitCommand: ParsableCommand {
+struct ArchiveSplitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "split",
         abstract: "Split a parcel by a line; prints the new parcel ids (largest piece first).",
@@ -95,18 +95,18 @@ struct ArchiveSplitCommand: ParsableCommand {
     @Option(name: .customLong("new-ids"), help: "Ids for the pieces, comma-separated, largest first (default: PARCEL-1, PARCEL-2, …).") var newIDs: String?
     @OptionGroup var record: ArchiveRecordOptions
 
-    func run() throws {
-        try reportingErrors {
+    func run() async throws {
+        try await reportingErrors {
             let geometry = try readGeometry(line, accepting: [.lineString, .multiLineString], role: "the split line")
             let ids = newIDs.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
-            let change = try ArchiveRegister(try RGISDatabase.open(at: target.database))
+            let change = try await StoreLocation.open(target.database)
                 .apply(.split(parcel: parcel, line: geometry, newIDs: ids, try record.record()))
             report(change, "parcel \(parcel) split into \(change.opened.joined(separator: ", "))")
         }
     }
 }
 
-struct ArchiveMergeCommand: ParsableCommand {
+struct ArchiveMergeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "merge",
         abstract: "Merge adjacent parcels into one; prints the new parcel id.",
@@ -118,17 +118,17 @@ struct ArchiveMergeCommand: ParsableCommand {
     @Flag(name: .customLong("allow-disjoint"), help: "Merge parcels that do not touch into a multi-part parcel.") var allowDisjoint = false
     @OptionGroup var record: ArchiveRecordOptions
 
-    func run() throws {
-        try reportingErrors {
+    func run() async throws {
+        try await reportingErrors {
             let ids = parcels.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            let change = try ArchiveRegister(try RGISDatabase.open(at: target.database))
+            let change = try await StoreLocation.open(target.database)
                 .apply(.merge(parcels: ids, newID: newID, allowDisjoint: allowDisjoint, try record.record()))
             report(change, "parcels \(ids.joined(separator: ", ")) merged into \(change.opened.joined())")
         }
     }
 }
 
-struct ArchiveTransferCommand: ParsableCommand {
+struct ArchiveTransferCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "transfer",
         abstract: "Record a transfer of a share of a right (a sale), or grant a new right without --from.",
@@ -149,21 +149,21 @@ struct ArchiveTransferCommand: ParsableCommand {
     var partyName: String?
     @OptionGroup var record: ArchiveRecordOptions
 
-    func run() throws {
-        try reportingErrors {
+    func run() async throws {
+        try await reportingErrors {
             guard ["person", "organisation"].contains(partyKind) else {
                 throw RGISError(.invalidValue, "party-kind '\(partyKind)' is not person or organisation", at: "parameter party-kind")
             }
             var transfer = Transfer(parcel: parcel, to: to, from: from, share: try Share(parsing: share), type: try RightType(parsing: type))
             transfer.partyKind = partyKind
             transfer.partyName = partyName
-            let change = try ArchiveRegister(try RGISDatabase.open(at: target.database)).apply(.transfer(transfer, try record.record()))
+            let change = try await StoreLocation.open(target.database).apply(.transfer(transfer, try record.record()))
             report(change, "\(share) of the \(type) of parcel \(parcel) to \(to)" + (from.map { " from \($0)" } ?? ""))
         }
     }
 }
 
-struct ArchiveCorrectCommand: ParsableCommand {
+struct ArchiveCorrectCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "correct",
         abstract: "Correct a recorded mistake: the party of a transfer (--event, --to) or a boundary (--parcel/--building, --geometry).",
@@ -191,25 +191,25 @@ struct ArchiveCorrectCommand: ParsableCommand {
         }
     }
 
-    func run() throws {
-        try reportingErrors {
-            let register = ArchiveRegister(try RGISDatabase.open(at: target.database))
+    func run() async throws {
+        try await reportingErrors {
+            let store = try StoreLocation.open(target.database)
             let recorded = try recordedTime(recordedAt)
             if let event, let to {
-                let change = try register.apply(.correctTransfer(event: event, to: to, recordedAt: recorded, document: doc))
+                let change = try await store.apply(.correctTransfer(event: event, to: to, recordedAt: recorded, document: doc))
                 report(change, "transfer event \(event) re-recorded to \(to)")
             } else if let geometry {
                 let shape = try readGeometry(geometry, accepting: [.polygon, .multiPolygon], role: "the corrected geometry")
                 let layer: ArchiveLayer = parcel != nil ? .parcels : .buildings
                 let id = parcel ?? building ?? ""
-                let change = try register.apply(.correctGeometry(layer, id: id, geometry: shape, recordedAt: recorded, document: doc))
+                let change = try await store.apply(.correctGeometry(layer, id: id, geometry: shape, recordedAt: recorded, document: doc))
                 report(change, "\(layer.singular) \(id) boundary re-recorded")
             }
         }
     }
 }
 
-struct ArchiveBuildCommand: ParsableCommand {
+struct ArchiveBuildCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "build", abstract: "Record a new building.")
 
     @OptionGroup var target: DatabaseArgument
@@ -218,26 +218,26 @@ struct ArchiveBuildCommand: ParsableCommand {
     @Option(help: "The parcel it stands on.") var parcel: String?
     @OptionGroup var record: ArchiveRecordOptions
 
-    func run() throws {
-        try reportingErrors {
+    func run() async throws {
+        try await reportingErrors {
             let shape = try readGeometry(geometry, accepting: [.polygon, .multiPolygon], role: "the footprint")
-            let change = try ArchiveRegister(try RGISDatabase.open(at: target.database))
+            let change = try await StoreLocation.open(target.database)
                 .apply(.addBuilding(id: building, parcel: parcel, geometry: shape, try record.record()))
             report(change, "building \(building) recorded")
         }
     }
 }
 
-struct ArchiveDemolishCommand: ParsableCommand {
+struct ArchiveDemolishCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "demolish", abstract: "Record a building's demolition.")
 
     @OptionGroup var target: DatabaseArgument
     @Option(help: "The building.") var building: String
     @OptionGroup var record: ArchiveRecordOptions
 
-    func run() throws {
-        try reportingErrors {
-            let change = try ArchiveRegister(try RGISDatabase.open(at: target.database)).apply(.demolish(building: building, try record.record()))
+    func run() async throws {
+        try await reportingErrors {
+            let change = try await StoreLocation.open(target.database).apply(.demolish(building: building, try record.record()))
             report(change, "building \(building) demolished")
         }
     }

@@ -3,7 +3,7 @@ import Foundation
 import RGISCore
 import RGISStore
 
-struct BackupCommand: ParsableCommand {
+struct BackupCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backup",
         abstract: "Copy a database consistently while it is served and written.",
@@ -21,9 +21,9 @@ struct BackupCommand: ParsableCommand {
     @Argument(help: "The backup file to write.") var out: String
     @Flag(help: "Replace OUT if it exists.") var force = false
 
-    func run() throws {
-        try reportingErrors {
-            let report = try RGISDatabase.open(at: target.database).backup(to: out, replacing: force)
+    func run() async throws {
+        try await reportingErrors {
+            let report = try await StoreLocation.open(target.database).backup(to: out, replacing: force)
             Console.out(BackupCommand.describe(report, verb: "backed up"))
         }
     }
@@ -34,7 +34,7 @@ struct BackupCommand: ParsableCommand {
     }
 }
 
-struct RestoreCommand: ParsableCommand {
+struct RestoreCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "restore",
         abstract: "Put a backup in place of a database.",
@@ -51,9 +51,9 @@ struct RestoreCommand: ParsableCommand {
     @Argument(help: "The database file to restore into.") var database: String
     @Flag(help: "Replace DB if it exists.") var force = false
 
-    func run() throws {
-        try reportingErrors {
-            let report = try RGISDatabase.restore(from: backup, to: database, replacing: force)
+    func run() async throws {
+        try await reportingErrors {
+            let report = try StoreLocation.restore(from: backup, to: database, replacing: force)
             Console.out(BackupCommand.describe(report, verb: "restored from \(backup)"))
         }
     }

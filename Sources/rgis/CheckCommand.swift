@@ -1,7 +1,7 @@
 import ArgumentParser
 import RGISStore
 
-struct CheckCommand: ParsableCommand {
+struct CheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Check a database: SQLite integrity, geometry validity and SRID, spatial index consistency.",
@@ -10,9 +10,9 @@ struct CheckCommand: ParsableCommand {
 
     @OptionGroup var target: DatabaseArgument
 
-    func run() throws {
-        try reportingErrors {
-            let problems = try RGISDatabase.open(at: target.database).check()
+    func run() async throws {
+        try await reportingErrors {
+            let problems = try await StoreLocation.open(target.database).check()
             if problems.isEmpty {
                 Console.out("\(target.database): ok (integrity, geometry validity, SRID 4326, spatial indexes)\n")
                 return

@@ -10,7 +10,7 @@ struct EventsCommand: ParsableCommand {
     )
 }
 
-struct EventsImportCommand: ParsableCommand {
+struct EventsImportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
         abstract: "Import a market's history: dated price and status changes of stored listings and demands.",
@@ -33,9 +33,9 @@ struct EventsImportCommand: ParsableCommand {
     @OptionGroup var target: DatabaseArgument
     @Argument(help: "The CSV file.") var file: String
 
-    func run() throws {
-        try reportingErrors {
-            let report = try RGISDatabase.open(at: target.database).importEvents(from: file)
+    func run() async throws {
+        try await reportingErrors {
+            let report = try await StoreLocation.open(target.database).importEvents(from: file)
             Console.out("\(file): \(report.recorded) changes recorded"
                         + (report.alreadyRecorded > 0 ? ", \(report.alreadyRecorded) already recorded" : "") + "\n")
         }

@@ -3,7 +3,7 @@ import Foundation
 import RGISCore
 import RGISStore
 
-struct ExportCommand: ParsableCommand {
+struct ExportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
         abstract: "Write a layer as GeoJSON or CSV on standard output, or as a GeoPackage, Shapefile, FlatGeobuf or XLSX file.",
@@ -39,21 +39,20 @@ struct ExportCommand: ParsableCommand {
     @Option(help: "The file to write (replaced when complete). Needed for gpkg, shp, fgb and xlsx.")
     var output: String?
 
-    func run() throws {
-        try reportingErrors {
+    func run() async throws {
+        try await reportingErrors {
             let layer = try Layer(parsing: layer)
             let box = try bbox.map { try BBox(parsing: $0) }
             let format = try chosenFormat()
-            let database = try RGISDatabase.open(at: target.database)
+            let store = try StoreLocation.open(target.database)
             let count: Int
             switch (format, output) {
-            case (.geojson, nil): count = try database.exportGeoJSON(layer: layer, bbox: box) { Console.out($0) }
-            case (.csv, nil): count = try database.exportCSV(layer: layer, bbox: box) { Console.out($0) }
-            case (.geojson, let path?), (.csv, let path?): count = try Self.writeText(to: path) { write in
-                    format == .csv ? try database.exportCSV(layer: layer, bbox: box, write: write)
-                                   : try database.exportGeoJSON(layer: layer, bbox: box, write: write)
+            case (.geojson, nil): count = try await store.exportText(layer: layer, bbox: box, format: .geojson) { Console.out($0) }
+            case (.csv, nil): count = try await store.exportText(layer: layer, bbox: box, format: .csv) { Console.out($0) }
+            case (.geojson, let path?), (.csv, let path?): count = try await Self.writeText(to: path) { write in
+                    try await store.exportText(layer: layer, bbox: box, format: format == .csv ? .csv : .geojson, write: write)
                 }
-            case (_, let path?): count = try database.exportFile(layer: layer, bbox: box, format: format, to: path)
+            case (_, let path?): count = try await store.exportFile(layer: layer, bbox: box, format: format, to: path)
             case (_, nil): throw RGISError(.invalidValue, "\(format.rawValue) is a file format; give --output FILE", at: "output")
             }
             if Console.isErrorTerminal || output != nil { Console.note("\(count) features\(output.map { " written to \($0)" } ?? "")") }
@@ -70,13 +69,13 @@ struct ExportCommand: ParsableCommand {
     }
 
     /// Text written beside `path`, then renamed over it once complete.
-    private static func writeText(to path: String, _ body: ((String) throws -> Void) throws -> Int) throws -> Int {
-        try AtomicFile.write(to: path, ending: "part") { partial in
+    private static func writeText(to path: String, _ body: ((String) throws -> Void) async throws -> Int) async throws -> Int {
+        try await AtomicFile.write(to: path, ending: "part") { partial in
             guard FileManager.default.createFile(atPath: partial, contents: nil), let handle = FileHandle(forWritingAtPath: partial) else {
                 throw RGISError(.io, "cannot write \(path)", at: "output")
             }
             defer { try? handle.close() }
-            return try body { try handle.write(contentsOf: Data($0.utf8)) }
+            return try await body { try handle.write(contentsOf: Data($0.utf8)) }
         }
     }
 }

@@ -3,7 +3,7 @@ import Foundation
 import RGISCore
 import RGISStore
 
-struct ImportCommand: ParsableCommand {
+struct ImportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
         abstract: "Import a GeoJSON, CSV, Shapefile, GeoPackage or other GIS file into a layer, all rows or none.",
@@ -67,8 +67,8 @@ struct ImportCommand: ParsableCommand {
     @Flag(name: .customLong("decimal-comma"), help: "CSV numbers are written with a decimal comma (9,05 and 1.234,5), as spreadsheets save them in much of Europe.")
     var decimalComma = false
 
-    func run() throws {
-        try reportingErrors {
+    func run() async throws {
+        try await reportingErrors {
             var options = ImportOptions(layer: try Layer(parsing: layer))
             options.decimalComma = decimalComma
             if let srid { options.sourceSRID = SRID(srid) }
@@ -83,8 +83,8 @@ struct ImportCommand: ParsableCommand {
                 throw RGISError(.invalidValue, "--radius-m \(radiusMetres) must be between 1 and 100000 metres")
             }
 
-            let database = try RGISDatabase.open(at: target.database)
-            let report = try database.importFeatures(from: file, options: options) { p in
+            let store = try StoreLocation.open(target.database)
+            let report = try await store.importFeatures(from: file, options: options) { p in
                 let fraction = p.totalBytes.map { Double(p.bytesRead) / Double(max(1, $0)) }
                 Console.progress(fraction: fraction, detail: "\(p.rowsRead) rows")
             }

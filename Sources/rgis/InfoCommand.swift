@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import RGISStore
 
-struct InfoCommand: ParsableCommand {
+struct InfoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "info",
         abstract: "List the layers of a database with their counts, extents and SRID."
@@ -10,9 +10,9 @@ struct InfoCommand: ParsableCommand {
 
     @OptionGroup var target: DatabaseArgument
 
-    func run() throws {
-        try reportingErrors {
-            let info = try RGISDatabase.open(at: target.database).info()
+    func run() async throws {
+        try await reportingErrors {
+            let info = try await StoreLocation.open(target.database).info()
             var text = "\(info.path): schema \(info.schemaVersion), \(info.fileBytes / 1024) KiB\n"
             text += "layer".padding(toLength: 11, withPad: " ", startingAt: 0)
                 + "count".leftPadded(9) + "  type          srid  extent (minx, miny, maxx, maxy)\n"

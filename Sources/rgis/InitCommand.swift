@@ -2,7 +2,7 @@ import ArgumentParser
 import RGISCore
 import RGISStore
 
-struct InitCommand: ParsableCommand {
+struct InitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "init",
         abstract: "Create an RGIS database, or upgrade an older one in place.",
@@ -24,14 +24,15 @@ struct InitCommand: ParsableCommand {
     @Option(name: .customLong("local-crs"), help: "The local CRS to offer over HTTP (EPSG:N, or a CRS URI); 'none' forgets it.")
     var localCRS: String?
 
-    func run() throws {
-        try reportingErrors {
-            let database = try RGISDatabase.create(at: target.database)
+    func run() async throws {
+        try await reportingErrors {
+            let store = try StoreLocation.create(target.database)
             if let localCRS {
-                try database.setLocalCRS(localCRS == "none" ? nil : try CRSReference(parsing: localCRS, at: "local-crs"))
+                try await store.setLocalCRS(localCRS == "none" ? nil : try CRSReference(parsing: localCRS, at: "local-crs"))
             }
-            let info = try database.info()
-            Console.out("\(target.database): RGIS database, schema \(info.schemaVersion), layers \(info.layers.map(\.layer.rawValue).joined(separator: ", "))\(try database.localCRS().map { ", local CRS \($0.projName)" } ?? "")\n")
+            let info = try await store.info()
+            let crs = try await store.localCRS().map { ", local CRS \($0.projName)" } ?? ""
+            Console.out("\(target.database): RGIS database, schema \(info.schemaVersion), layers \(info.layers.map(\.layer.rawValue).joined(separator: ", "))\(crs)\n")
         }
     }
 }

@@ -42,7 +42,7 @@ struct SubscriptionsAddCommand: AsyncParsableCommand {
             let request = try SubscriptionRequest(demand: demand, email: email, webhook: webhook, secret: secret, schedule: schedule,
                                                   digestHour: digestHour, timeZone: timezone, quietHours: quietHours,
                                                   priceUpdates: priceUpdates, backfill: backfill)
-            let store = try SpatiaLiteStore.open(at: target.database)
+            let store = try StoreLocation.open(target.database)
             let (subscription, backfilled) = try await Subscriptions.add(request, store: store, targets: try network.targets(), by: .fileOwner, now: Date())
             Console.out(subscription.json.jsonText + "\n")
             if backfill { Console.note("rgis: queued \(backfilled) listing(s) that fit now") }
@@ -58,7 +58,7 @@ struct SubscriptionsListCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let all = try await SpatiaLiteStore.open(at: target.database).subscriptions(agent: agent)
+            let all = try await StoreLocation.open(target.database).subscriptions(agent: agent)
             Console.out(all.map { $0.json.jsonText + "\n" }.joined())
         }
     }
@@ -75,7 +75,7 @@ struct SubscriptionsSetCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             guard state == "on" || state == "off" else { throw RGISError(.invalidValue, "--state is on or off, not '\(state)'", at: "--state") }
-            let changed = try await SpatiaLiteStore.open(at: target.database).setSubscription(id, active: state == "on", reason: reason ?? "turned off by the file's owner")
+            let changed = try await StoreLocation.open(target.database).setSubscription(id, active: state == "on", reason: reason ?? "turned off by the file's owner")
             Console.out(changed.json.jsonText + "\n")
         }
     }
@@ -97,7 +97,7 @@ struct DeliveryOptions: ParsableArguments {
     var linkDays: Double = 90
     @OptionGroup var network: WebhookNetworkOptions
 
-    func notifier(store: SpatiaLiteStore, publicURLDefault: String, alertRules: AlertRules, clock: @escaping @Sendable () -> Date = { Date() },
+    func notifier(store: any Store, publicURLDefault: String, alertRules: AlertRules, clock: @escaping @Sendable () -> Date = { Date() },
                   logger: Logger = Logger(label: "rgis.notify")) throws -> Notifier {
         guard alertCheckSeconds.isFinite, alertCheckSeconds >= 0 else {
             throw RGISError(.invalidValue, "--alert-check-seconds is 0 or more seconds, not \(alertCheckSeconds)", at: "--alert-check-seconds")
@@ -170,7 +170,7 @@ struct NotifyRunCommand: AsyncParsableCommand {
                 guard let fixed = Timestamp.date(at) else { throw RGISError(.invalidValue, "'\(at)' is not an RFC 3339 time", at: "--at") }
                 clock = { fixed }
             }
-            let store = try SpatiaLiteStore.open(at: target.database)
+            let store = try StoreLocation.open(target.database)
             let rules = try alertRules.map(AlertRules.reading(file:)) ?? AlertRules()
             let notifier = try delivery.notifier(store: store, publicURLDefault: "http://127.0.0.1:8080", alertRules: rules, clock: clock)
             if once {
@@ -195,7 +195,7 @@ struct NotifyStatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let store = try SpatiaLiteStore.open(at: target.database)
+            let store = try StoreLocation.open(target.database)
             let counts = try await store.notificationCounts(agent: agent, now: Date())
             let endpoints = try await store.webhookEndpoints(agent: agent)
             Console.out(JSONValue.object(["counts": counts.json, "webhooks": .array(endpoints.map(\.json))]).jsonText + "\n")

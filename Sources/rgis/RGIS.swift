@@ -46,5 +46,5 @@ func reportingErrors(_ body: () async throws -> Void) async throws {
 
 /// The query engine on a database file.
 func engine(_ target: DatabaseArgument) throws -> QueryEngine {
-    QueryEngine(try SpatiaLiteStore.open(at: target.database))
+    QueryEngine(try StoreLocation.open(target.database))
 }

@@ -4,7 +4,7 @@ import RGISCore
 import RGISSample
 import RGISStore
 
-struct SampleCommand: ParsableCommand {
+struct SampleCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sample",
         abstract: "Generate the demo city (districts, parcels, buildings, listings, client demands) as GeoJSON files.",
@@ -60,8 +60,8 @@ struct SampleCommand: ParsableCommand {
         return written.map { ($0.0, $0.1) }
     }
 
-    func run() throws {
-        try reportingErrors {
+    func run() async throws {
+        try await reportingErrors {
             do {
                 try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             } catch {
@@ -95,13 +95,13 @@ struct SampleCommand: ParsableCommand {
                 history = path
             }
             guard let database else { return }
-            let db = try RGISDatabase.create(at: database)
+            let store = try StoreLocation.create(database)
             for (layer, path) in files {
-                let report = try db.importFeatures(from: path, options: ImportOptions(layer: layer))
+                let report = try await store.importFeatures(from: path, options: ImportOptions(layer: layer), progress: nil)
                 Console.out("\(database): \(layer) imported \(report.imported)\n")
             }
             if let history {
-                Console.out("\(database): \(try db.importEvents(from: history).recorded) dated changes imported\n")
+                Console.out("\(database): \(try await store.importEvents(from: history).recorded) dated changes imported\n")
             }
         }
     }

@@ -93,10 +93,10 @@ struct ServeCommand: AsyncParsableCommand {
         let path = configuration.databasePath
         let keyNote = configuration.apiKey == nil ? "" : " (deprecated shared --api-key is on: it acts as an admin)"
         // One store for the server and its notifier: a process opens its database once.
-        let store: SpatiaLiteStore
+        let store: any Store
         let app: any ApplicationProtocol
         do {
-            store = try SpatiaLiteStore.open(at: path)
+            store = try StoreLocation.open(path)
             app = try buildApplication(configuration, store: store, logger: logger) { port in
                 Console.note("rgis: serving \(path) at http://\(host):\(port)/ — map: http://\(host):\(port)/map\(keyNote)")
             }

@@ -7,6 +7,28 @@ public enum AtomicFile {
     /// Calls `write` with the path to write, ending in `.ending` (GDAL picks a format's variant by
     /// it), then puts that file at `path`.
     public static func write<T>(to path: String, ending: String, _ write: (String) throws -> T) throws -> T {
+        let (partial, target) = try partialPath(for: path, ending: ending)
+        do {
+            return try finish(try write(partial), partial: partial, target: target)
+        } catch {
+            try? FileManager.default.removeItem(atPath: partial)
+            throw error
+        }
+    }
+
+    /// ``write(to:ending:_:)`` for writers that read a store as they go.
+    public static func write<T>(to path: String, ending: String, _ write: (String) async throws -> T) async throws -> T {
+        let (partial, target) = try partialPath(for: path, ending: ending)
+        do {
+            return try finish(try await write(partial), partial: partial, target: target)
+        } catch {
+            try? FileManager.default.removeItem(atPath: partial)
+            throw error
+        }
+    }
+
+    /// The hidden name beside `path` to write first, after checking `path` may be written.
+    private static func partialPath(for path: String, ending: String) throws -> (partial: String, target: URL) {
         let target = URL(fileURLWithPath: path)
         let directory = target.deletingLastPathComponent()
         var isDirectory: ObjCBool = false
@@ -22,16 +44,14 @@ public enum AtomicFile {
         let stem = target.lastPathComponent.replacingOccurrences(of: ".", with: "_")
         let partial = directory.appendingPathComponent("partial-\(ProcessInfo.processInfo.processIdentifier)-\(stem).\(ending)").path
         try? FileManager.default.removeItem(atPath: partial)
-        do {
-            let result = try write(partial)
-            guard rename(partial, target.path) == 0 else {
-                throw RGISError(.io, "cannot put \(target.lastPathComponent) in place: \(String(cString: strerror(errno)))", at: "output")
-            }
-            return result
-        } catch {
-            try? FileManager.default.removeItem(atPath: partial)
-            throw error
+        return (partial, target)
+    }
+
+    private static func finish<T>(_ result: T, partial: String, target: URL) throws -> T {
+        guard rename(partial, target.path) == 0 else {
+            throw RGISError(.io, "cannot put \(target.lastPathComponent) in place: \(String(cString: strerror(errno)))", at: "output")
         }
+        return result
     }
 
     /// `bytes` put at `path` complete or not at all.

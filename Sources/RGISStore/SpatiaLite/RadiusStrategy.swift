@@ -1,4 +1,7 @@
-/// How a radius search is carried out; chosen by the query planner, carried out by the store.
+import RGISCore
+
+/// How the SpatiaLite backend carries out a radius search: its own plan, chosen per query
+/// (``chosen(for:)``); callers above the store ask for a radius and never see it.
 public enum RadiusStrategy: String, Sendable, CaseIterable {
     /// Points without a filter: settled in the R*Tree from each entry's box; only the page's rows and
     /// the few whose box straddles the rim or the page's cut are read.
@@ -8,4 +11,11 @@ public enum RadiusStrategy: String, Sendable, CaseIterable {
     case pointCandidates
     /// Polygons (parcels, buildings): R*Tree candidates, then SpatiaLite's exact ellipsoidal distance.
     case exactDistance
+
+    /// The plan for `query`: points settle in the index unless a filter needs their rows; polygons
+    /// need the exact distance.
+    public static func chosen(for query: RadiusQuery) -> RadiusStrategy {
+        guard query.layer.layer.storedGeometry == .point else { return .exactDistance }
+        return query.filter.isEmpty ? .pointsInIndex : .pointCandidates
+    }
 }

@@ -4,12 +4,12 @@ import RGISCore
 
 /// Radius, polygon, bbox and district searches.
 extension SpatiaLiteStore {
-    public func radius(_ query: RadiusQuery, strategy: RadiusStrategy) async throws -> FeaturePage {
+    public func radius(_ query: RadiusQuery) async throws -> FeaturePage {
         try query.filter.validate()
         if let after = query.after, after.distanceMetres == nil {
             throw RGISError(.malformedInput, "cursor does not belong to a distance query", at: "parameter cursor")
         }
-        return try await read { db in try RadiusSearch(query: query).run(db, strategy) }
+        return try await read { db in try RadiusSearch(query: query).run(db, RadiusStrategy.chosen(for: query)) }
     }
 
     public func polygon(_ query: PolygonQuery) async throws -> FeaturePage {

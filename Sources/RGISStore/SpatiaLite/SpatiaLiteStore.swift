@@ -31,7 +31,12 @@ public struct SpatiaLiteStore: FeatureStore, ArchiveStore {
     }
 
     public func storageHealth() -> StorageHealth {
-        StorageHealth(fault: database.fileFault, refusedWrites: database.refusedWrites)
+        // stat only: opening the file would drop this process's locks on it when closed.
+        func size(_ path: String) -> Double {
+            ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.doubleValue ?? 0
+        }
+        return StorageHealth(fault: database.fileFault, refusedWrites: database.refusedWrites,
+                             storageBytes: size(database.path), logBytes: size(database.path + "-wal"))
     }
 
     public func layerStatistics() async throws -> [LayerStatistics] {

@@ -13,9 +13,9 @@ import RGISCore
 ///   refuses (an invalid polygon), `.database` for anything else; never a driver's own error.
 public protocol FeatureStore: Sendable {
     /// Features within `query.radius` of its centre, nearest first (ties by storage key), each with
-    /// `distance_m` rounded to the millimetre, carried out by `strategy`. The next page starts after
-    /// `query.after` (a distance cursor).
-    func radius(_ query: RadiusQuery, strategy: RadiusStrategy) async throws -> FeaturePage
+    /// `distance_m` rounded to the millimetre (geodesic on WGS84), through a spatial index: the backend
+    /// plans how. The next page starts after `query.after` (a distance cursor).
+    func radius(_ query: RadiusQuery) async throws -> FeaturePage
 
     /// Features meeting (or within) a validated polygon, in storage order. Throws `.invalidValue`
     /// naming GEOS's reason when the polygon is not valid.
@@ -102,10 +102,6 @@ public protocol FeatureStore: Sendable {
     /// `/metrics`): a database file, or its log, deleted or replaced under a running process is a fault
     /// that stays until the process is restarted, and every write meanwhile is refused.
     func storageHealth() -> StorageHealth
-
-    /// SQLite's plan (or the backend's) for each statement a query runs, for the tests that check
-    /// every live path goes through an index.
-    func queryPlans(_ query: PlannedQuery) async throws -> [String]
 }
 
 /// What ``FeatureStore/storageHealth()`` reports.
@@ -114,25 +110,17 @@ public struct StorageHealth: Sendable, Equatable {
     public var fault: String?
     /// Writes refused because of the fault.
     public var refusedWrites: Int
+    /// Bytes the store takes where it keeps its data, and its write-ahead log (0 where a backend has
+    /// none of its own to report).
+    public var storageBytes: Double
+    public var logBytes: Double
 
-    public init(fault: String?, refusedWrites: Int) {
+    public init(fault: String?, refusedWrites: Int, storageBytes: Double = 0, logBytes: Double = 0) {
         self.fault = fault
         self.refusedWrites = refusedWrites
+        self.storageBytes = storageBytes
+        self.logBytes = logBytes
     }
-}
-
-/// A query whose statements can be explained (``FeatureStore/queryPlans(_:)``).
-public enum PlannedQuery: Sendable {
-    case radius(RadiusQuery, RadiusStrategy)
-    case polygon(PolygonQuery)
-    case bbox(BBoxQuery)
-    case items(ItemsQuery)
-    case districtsContaining(Position)
-    case listingsFitting(demand: String)
-    case demandsFitting(ListingFacts, Position, FitReach, beyond: FitReach?)
-    case indicators(DistrictLevel)
-    case marketHistory(DistrictLevel)
-    case segments(DistrictLevel, ClientSegment)
 }
 
 /// A page of `/items`: the features as GeoJSON text and what OGC's links and counts need.

@@ -14,8 +14,10 @@ public protocol RecordStore: Sendable {
     /// A client's demands in storage order.
     func demands(client: String) async throws -> [StoredRecord]
     /// Stores a new record. `owner` is the agent it belongs to (nil: as the body says, for admins);
-    /// a demand is created for `client`. With an idempotency key, the response is stored in the same
-    /// transaction, and a repeat with the same body returns it (`replayed`) instead of writing again.
+    /// a demand is created for `client`. With an idempotency key, the key and the record it created
+    /// are stored in the same transaction, and a repeat with the same body returns that record as it
+    /// is now (`replayed`) instead of writing again; of two racing first uses, one writes and the other
+    /// replays (or fails with a conflict), never two records.
     func create(_ kind: RecordKind, _ body: JSONValue, owner: String?, client: String?, idempotency: IdempotencyKey?) async throws -> WriteResult
     /// Replaces a record, or merges a JSON merge patch into it, under a condition.
     func change(_ kind: RecordKind, id: String, _ change: RecordChange, condition: WriteCondition) async throws -> StoredRecord
@@ -145,7 +147,7 @@ public struct IdempotencyKey: Sendable {
 public struct WriteResult: Sendable {
     public let id: String
     public let etag: String
-    /// The whole record as created (for a replay: as it was created then).
+    /// The whole record as created (for a replay: as it is now).
     public let json: JSONValue
     /// True when an earlier POST with the same key and body created it.
     public let replayed: Bool

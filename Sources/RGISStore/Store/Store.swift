@@ -1,0 +1,61 @@
+import Foundation
+import RGISCore
+
+/// All of RGIS's storage as one value: the protocols a backend implements together. The server, the
+/// notifier, the query engine and every CLI command are handed one (``StoreLocation/open(_:)``) and
+/// know storage only through it; only the factory names a backend.
+public protocol Store: FeatureStore, ArchiveStore, RecordStore, AccountStore, NotificationStore, AlertHookStore, StoreMaintenance {
+    /// Where the store is, as the factory read it (a file path today), for messages.
+    var location: String { get }
+}
+
+/// The operator's operations on a whole store, each a requirement with its contract. They run in the
+/// CLI, one at a time per command; a server may be running on the same store meanwhile unless the
+/// contract says otherwise.
+public protocol StoreMaintenance: Sendable {
+    /// Reads every record against the rules (valid geometry, placements, counts) from one snapshot.
+    /// Takes no write lock; a concurrent writer is neither blocked nor seen half-way.
+    func check(maxPerLayer: Int) async throws -> [CheckProblem]
+
+    /// Counts, schema version and extent per layer, from one snapshot (kept counts: no table is scanned).
+    func info() async throws -> DatabaseInfo
+
+    /// A complete, checked copy of one snapshot at `path`, put in place only once complete (killed
+    /// part-way, nothing is at `path`). Writers go on meanwhile; the copy holds what was committed when
+    /// it began. Refuses the store's own files and an existing file unless `replacing`.
+    func backup(to path: String, replacing: Bool) async throws -> BackupReport
+
+    /// Imports a file's features into a layer in one transaction per file: all or nothing (killed
+    /// part-way, nothing of it is kept), rejected rows reported, writers after it see every row at once.
+    func importFeatures(from path: String, options: ImportOptions, progress: ((ImportProgress) -> Void)?) async throws -> ImportReport
+
+    /// Imports dated changes (CSV `layer,record_id,kind,old_value,new_value,at`): all or nothing, a row
+    /// already recorded is skipped, none is pushed to saved searches.
+    func importEvents(from path: String) async throws -> EventImportReport
+
+    /// Registers a file's polygons as archive parcels or buildings valid from the record's date, in
+    /// one transaction (the register's own rules: ids unique, geometry valid).
+    func registerArchive(_ layer: ArchiveLayer, fromFile path: String, idField: String?, record: ArchiveRecord,
+                         parcelField: String?) async throws -> ArchiveChange
+
+    /// A layer's features in storage order (optionally in a box), written as GeoJSON or CSV text in
+    /// pieces through `write`, from one snapshot; the count written.
+    func exportText(layer: Layer, bbox: BBox?, format: TextExportFormat, write: (String) throws -> Void) async throws -> Int
+
+    /// A layer's features as a file (GeoPackage, Shapefile, FlatGeobuf, XLSX) at `path`, put in place
+    /// only once complete; the count written.
+    func exportFile(layer: Layer, bbox: BBox?, format: ExportFormat, to path: String) async throws -> Int
+
+    /// Sets the local CRS offered over HTTP beside CRS84, EPSG:4326 and EPSG:3857 (nil: none;
+    /// ``FeatureStore/localCRS()`` reads it).
+    func setLocalCRS(_ crs: CRSReference?) async throws
+}
+
+/// The text formats ``StoreMaintenance/exportText(layer:bbox:format:write:)`` writes.
+public enum TextExportFormat: Sendable {
+    case geojson, csv
+}
+
+extension StoreMaintenance {
+    public func check() async throws -> [CheckProblem] { try await check(maxPerLayer: 20) }
+}
