@@ -157,6 +157,9 @@ let package = Package(
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ], exclude: ["Golden"]),
+        // The behaviour every store backend must have, written once against StoreLocation and run on
+        // each backend in its list (Tests/RGISConformanceTests/Backends.swift). No GRDB here.
+        .testTarget(name: "RGISConformanceTests", dependencies: ["RGISStore", "RGISTesting"]),
         .testTarget(name: "RGISCLITests", dependencies: [
             "rgis", "RGISStore", "RGISSample", "RGISTesting", .product(name: "GRDB", package: "GRDB.swift"),
         ], exclude: ["Golden"]),

@@ -60,12 +60,12 @@ struct QueryTests {
             radius.layer = layer
             radius.filter = layer == .listings ? filter : ListingFilter()
             radius.after = PageCursor(distanceMetres: 10, fid: 5)
-            let strategy = QueryEngine.strategy(for: radius)
+            let strategy = RadiusStrategy.chosen(for: radius)
             plans.append(("radius \(layer) (\(strategy))", .radius(radius, strategy)))
             if layer == .listings {
                 var unfiltered = radius
                 unfiltered.filter = ListingFilter()
-                #expect(QueryEngine.strategy(for: unfiltered) == .pointsInIndex)
+                #expect(RadiusStrategy.chosen(for: unfiltered) == .pointsInIndex)
                 #expect(strategy == .pointCandidates)
                 plans.append(("radius listings (pointsInIndex)", .radius(unfiltered, .pointsInIndex)))
             } else {
@@ -126,46 +126,6 @@ struct QueryTests {
         }
     }
 
-    @Test("paging a radius query walks the whole result without repeat or gap, and a page reads the same twice")
-    func paging() async throws {
-        let full = try await engine.radius(RadiusQuery(centre: berlin, radius: RadiusMetres(800), limit: Limit(10_000)))
-        #expect(full.next == nil)
-        #expect(full.features.count > 50)
-        var walked: [String] = []
-        var query = RadiusQuery(centre: berlin, radius: try RadiusMetres(800), limit: try Limit(7))
-        var pages = 0
-        while true {
-            let page = try await engine.radius(query)
-            let again = try await engine.radius(query)
-            #expect(page.features.map(\.id) == again.features.map(\.id))
-            walked += page.features.map(\.id)
-            pages += 1
-            guard let next = page.next else { break }
-            query.after = try PageCursor(parsing: next.token)
-        }
-        #expect(walked == full.features.map(\.id))
-        #expect(pages == (full.features.count + 6) / 7)
-        let distances = full.features.compactMap { $0.properties["distance_m"]?.number }
-        #expect(distances == distances.sorted())
-        #expect(distances.last! <= 800)
-    }
-
-    @Test("paging a bbox query walks the whole result")
-    func bboxPaging() async throws {
-        let box = try BBox(parsing: "13.41,52.53,13.43,52.55")
-        let full = try await engine.bbox(BBoxQuery(bbox: box, limit: Limit(10_000)))
-        var query = BBoxQuery(bbox: box, limit: try Limit(50))
-        var walked: [String] = []
-        while true {
-            let page = try await engine.bbox(query)
-            walked += page.features.map(\.id)
-            guard let next = page.next else { break }
-            query.after = next
-        }
-        #expect(walked == full.features.map(\.id))
-        #expect(walked.count > 200)
-    }
-
     @Test("nearest k equals the first k of a wide radius search")
     func nearest() async throws {
         let nearest = try await engine.nearest(NearestQuery(centre: berlin, k: Limit(25)))
@@ -175,56 +135,6 @@ struct QueryTests {
         let far = try await engine.nearest(NearestQuery(centre: Centre(lon: 5, lat: 52), k: Limit(3)))
         #expect(far.features.count == 3)
         #expect((far.features.first?.properties["distance_m"]?.number ?? 0) > 300_000)
-    }
-
-    @Test("filters narrow a radius query, on typed columns")
-    func filters() async throws {
-        var query = RadiusQuery(centre: berlin, radius: try RadiusMetres(1500), limit: try Limit(10_000))
-        let all = try await engine.radius(query)
-        query.filter.priceMin = 60
-        query.filter.priceMax = 120
-        query.filter.bedroomsMin = 2
-        let some = try await engine.radius(query)
-        #expect(!some.features.isEmpty && some.features.count < all.features.count)
-        for f in some.features {
-            let price = f.properties["list_price"]?.number ?? -1
-            #expect(price >= 60 && price <= 120)
-            #expect((f.properties["bedrooms"]?.number ?? 0) >= 2)
-        }
-        query.filter = ListingFilter()
-        query.filter.propertyTypes = [.house]
-        #expect(try await engine.radius(query).features.isEmpty, "the Berlin data has no property types")
-    }
-
-    @Test("polygon queries on parcels and buildings: Prague buildings lie on the plots they intersect")
-    func polygonLayers() async throws {
-        var plotsQuery = BBoxQuery(bbox: try BBox(parsing: "14.39,50.09,14.42,50.11"), limit: try Limit(10_000))
-        plotsQuery.layer = .parcels
-        let plots = try await engine.bbox(plotsQuery)
-        #expect(plots.features.count == 407)
-        let first = try #require(plots.features.first)
-        let area = try SearchArea(geoJSON: JSONValue.parse(Array(first.geometryGeoJSON.utf8)))
-        var query = PolygonQuery(area: area, limit: try Limit(100))
-        query.layer = .parcels
-        let touching = try await engine.polygon(query)
-        #expect(touching.features.contains { $0.id == first.id })
-        query.predicate = .within
-        #expect(try await engine.polygon(query).features.map(\.id) == [first.id])
-    }
-
-    @Test("district lookups: by point from the widest level down, by id with children, listings inside")
-    func districts() async throws {
-        let westminster = try await engine.districts(containing: Centre(lon: -0.1357, lat: 51.4975))
-        #expect(westminster.features.map(\.id) == ["E09000033"])
-        #expect(try await engine.districts(containing: Centre(lon: 13.42, lat: 52.54)).features.isEmpty)
-        let district = try await engine.district(id: "E09000033")
-        #expect(district.features.first?.properties["name"] == .string("Westminster"))
-        let stations = try await engine.listings(inDistrict: "E09000033", limit: Limit(10_000))
-        #expect(stations.features.count > 50)
-        let unknown = await #expect(throws: RGISError.self) { try await engine.district(id: "nowhere") }
-        #expect(unknown?.code == .notFound)
-        let unknownListings = await #expect(throws: RGISError.self) { try await engine.listings(inDistrict: "nowhere", limit: Limit(10)) }
-        #expect(unknownListings?.code == .notFound)
     }
 
     @Test("bad parameters are refused with the parameter and the rule")

@@ -1,0 +1,125 @@
+import Foundation
+import Testing
+import RGISCore
+import RGISStore
+import RGISTesting
+
+/// Radius, bbox, polygon and district reads (``FeatureStore``) on real data, on every backend.
+@Suite("Conformance: searches on real data")
+struct SearchConformance {
+    let berlin = try! Centre(lon: 13.42, lat: 52.54)
+
+    @Test("paging a radius query walks the whole result without repeat or gap, nearest first within the radius, and a page reads the same twice",
+          arguments: Backends.all)
+    func radiusPaging(backend: Backend) async throws {
+        let store = try await RealData.shared.store(backend)
+        let full = try await store.radius(RadiusQuery(centre: berlin, radius: RadiusMetres(800), limit: Limit(10_000)))
+        #expect(full.next == nil)
+        #expect(full.features.count > 50)
+        var walked: [String] = []
+        var query = RadiusQuery(centre: berlin, radius: try RadiusMetres(800), limit: try Limit(7))
+        var pages = 0
+        while true {
+            let page = try await store.radius(query)
+            let again = try await store.radius(query)
+            #expect(page.features.map(\.id) == again.features.map(\.id))
+            walked += page.features.map(\.id)
+            pages += 1
+            guard let next = page.next else { break }
+            query.after = try PageCursor(parsing: next.token)
+        }
+        #expect(walked == full.features.map(\.id))
+        #expect(pages == (full.features.count + 6) / 7)
+        let distances = full.features.compactMap { $0.properties["distance_m"]?.number }
+        #expect(distances == distances.sorted())
+        #expect(distances.last! <= 800)
+    }
+
+    @Test("the same radius with and without a filter agrees on what passes the filter, at every distance", arguments: Backends.all)
+    func radiusFilterAgrees(backend: Backend) async throws {
+        let store = try await RealData.shared.store(backend)
+        var query = RadiusQuery(centre: berlin, radius: try RadiusMetres(1500), limit: try Limit(10_000))
+        let all = try await store.radius(query)
+        query.filter.priceMin = 60
+        query.filter.priceMax = 120
+        query.filter.bedroomsMin = 2
+        let some = try await store.radius(query)
+        #expect(!some.features.isEmpty && some.features.count < all.features.count)
+        for f in some.features {
+            let price = f.properties["list_price"]?.number ?? -1
+            #expect(price >= 60 && price <= 120)
+            #expect((f.properties["bedrooms"]?.number ?? 0) >= 2)
+        }
+        // The filtered answer is the unfiltered one, filtered: same ids, same order, same distances.
+        let expected = all.features.filter { f in
+            let price = f.properties["list_price"]?.number ?? -1
+            return price >= 60 && price <= 120 && (f.properties["bedrooms"]?.number ?? 0) >= 2
+        }
+        #expect(some.features.map(\.id) == expected.map(\.id))
+        #expect(some.features.map { $0.properties["distance_m"] } == expected.map { $0.properties["distance_m"] })
+        query.filter = ListingFilter()
+        query.filter.propertyTypes = [.house]
+        #expect(try await store.radius(query).features.isEmpty, "the Berlin data has no property types")
+    }
+
+    @Test("paging a bbox query walks the whole result", arguments: Backends.all)
+    func bboxPaging(backend: Backend) async throws {
+        let store = try await RealData.shared.store(backend)
+        let box = try BBox(parsing: "13.41,52.53,13.43,52.55")
+        let full = try await store.bbox(BBoxQuery(bbox: box, limit: Limit(10_000)))
+        var query = BBoxQuery(bbox: box, limit: try Limit(50))
+        var walked: [String] = []
+        while true {
+            let page = try await store.bbox(query)
+            walked += page.features.map(\.id)
+            guard let next = page.next else { break }
+            query.after = next
+        }
+        #expect(walked == full.features.map(\.id))
+        #expect(walked.count > 200)
+    }
+
+    @Test("polygon queries on parcels: a plot intersects itself, and is the only plot within itself", arguments: Backends.all)
+    func polygonLayers(backend: Backend) async throws {
+        let store = try await RealData.shared.store(backend)
+        var plotsQuery = BBoxQuery(bbox: try BBox(parsing: "14.39,50.09,14.42,50.11"), limit: try Limit(10_000))
+        plotsQuery.layer = .parcels
+        let plots = try await store.bbox(plotsQuery)
+        #expect(plots.features.count == 407)
+        let first = try #require(plots.features.first)
+        let area = try SearchArea(geoJSON: JSONValue.parse(Array(first.geometryGeoJSON.utf8)))
+        var query = PolygonQuery(area: area, limit: try Limit(100))
+        query.layer = .parcels
+        let touching = try await store.polygon(query)
+        #expect(touching.features.contains { $0.id == first.id })
+        query.predicate = .within
+        #expect(try await store.polygon(query).features.map(\.id) == [first.id])
+    }
+
+    @Test("district lookups: by point, by id, listings inside; unknown ids are not found", arguments: Backends.all)
+    func districts(backend: Backend) async throws {
+        let store = try await RealData.shared.store(backend)
+        let westminster = try await store.districts(containing: Position(lon: -0.1357, lat: 51.4975))
+        #expect(westminster.features.map(\.id) == ["E09000033"])
+        #expect(try await store.districts(containing: Position(lon: 13.42, lat: 52.54)).features.isEmpty)
+        let district = try await store.district(id: "E09000033")
+        #expect(district.features.first?.properties["name"] == .string("Westminster"))
+        let stations = try await store.listings(inDistrict: "E09000033", filter: ListingFilter(), limit: Limit(10_000), after: nil)
+        #expect(stations.features.count > 50)
+        let unknown = await #expect(throws: RGISError.self) { try await store.district(id: "nowhere") }
+        #expect(unknown?.code == .notFound)
+        let unknownListings = await #expect(throws: RGISError.self) {
+            try await store.listings(inDistrict: "nowhere", filter: ListingFilter(), limit: Limit(10), after: nil)
+        }
+        #expect(unknownListings?.code == .notFound)
+    }
+
+    @Test("an invalid search polygon is refused naming GEOS's reason", arguments: Backends.all)
+    func invalidPolygon(backend: Backend) async throws {
+        let store = try await RealData.shared.store(backend)
+        let bowtie = Geometry.polygon([[Position(lon: 13.40, lat: 52.52), Position(lon: 13.41, lat: 52.53), Position(lon: 13.41, lat: 52.52),
+                                        Position(lon: 13.40, lat: 52.53), Position(lon: 13.40, lat: 52.52)]])
+        let error = await #expect(throws: RGISError.self) { try await store.polygon(PolygonQuery(area: SearchArea(bowtie), limit: Limit(10))) }
+        #expect(error?.description.contains("Self-intersection") == true, "\(String(describing: error))")
+    }
+}
