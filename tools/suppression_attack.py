@@ -2,8 +2,8 @@
 """The subtraction attack on RGIS's small-number suppression: can a planner work out a withheld figure?
 
 RGIS withholds figures computed from 1 to 4 records (null, and named in `suppressed`). This script
-reads, as a planner would, every level of `GET /indicators` and every (level, by) table of
-`GET /indicators/segments`, writes down the linear equations that hold between the published counts,
+reads, as a planner would, every level of `GET /indicators`, every (level, by) table of
+`GET /indicators/segments` and every level of `GET /indicators/series` (its default months), writes down the linear equations that hold between the published counts,
 and solves them for the withheld cells:
 
     tools/suppression_attack.py --url http://127.0.0.1:8080 --token rgis_... [--json]
@@ -28,6 +28,8 @@ Equation families (each is checked on its fully published instances before it is
                by the `parent_id` the features carry), per figure and level. A figure with no fully
                published instance (closed sales over a short period) is vouched for by the other
                counts of the same levels if they all hold.
+    ser.hier   /indicators/series: a district's count in a month = the sum of its children's, per
+               count (new listings, closed sales, inventory, active and new demands) and month.
     seg.row    segments: a row's `clients` = sum of its segment cells (incl. "unknown").
     seg.col    segments: the all-districts cell = sum of the districts' cells, per column and total.
     seg.total  segments: a district's `clients` is the same in the tables of every `by` (the same
@@ -54,7 +56,7 @@ Attack
        groups of withheld cells, which no single equation isolates);
     3. exposure: peeling again with the near and bound equations too, on top of 1 and 2.
 Not attempted: bounds from non-negativity or from the 1..4 rule (interval disclosure), the
-non-additive figures, and `/indicators/series`.
+non-additive figures (the series' medians, shares and ratios among them).
 
 --truth-db FILE (read-only) recomputes the segments' cells from the database, to score the exposed
 guesses (and check the exact recoveries); the indicators are not recomputed.
@@ -82,6 +84,8 @@ NOT_FIGURES = {"name", "level", "parent_id", "suppressed", "id"}
 TOTAL = "clients"      # the segments' row total, as it is named in `suppressed`
 ALL_ROW = "all"        # the id of the segments' all-districts row
 SMALL = range(1, 5)    # the promised-protected range
+# The monthly series' counts, each a sum over the districts' children.
+SERIES_ADDITIVE = ["new_listings", "closed_sales", "active_inventory", "active_demands", "new_demands"]
 
 
 class ServerError(Exception):
@@ -225,6 +229,23 @@ def read_all(client, as_of, since):
                 data.add(("seg", level, by, rid, TOTAL), v, TOTAL in withheld or v is None, table, rid, TOTAL)
                 if rid != ALL_ROW and rid not in data.level_of:
                     data.notes.append(f"{info['label']}: row {rid} is not a feature of /indicators; no parent link")
+    # /indicators/series, every level, the months it shows by default: the counts that add up.
+    data.series_months = []
+    for level in levels:
+        t = client.get("/indicators/series", {"level": level, "f": "json"})
+        for d in t["districts"]:
+            for m in d["months"]:
+                table = ("series", level, m["month"])
+                info = data.tables.setdefault(table, {"label": f"/indicators/series level={level} month={m['month']}",
+                                                      "withheld": 0, "withheld_in_scope": 0})
+                withheld = set(m.get("suppressed", []))
+                info["withheld"] += len(withheld)
+                for k in SERIES_ADDITIVE:
+                    v = m.get(k)
+                    data.add(("ser", level, d["id"], m["month"], k), None if v is None else int(v), k in withheld or v is None,
+                             table, d["id"], k)
+                if m["month"] not in data.series_months:
+                    data.series_months.append(m["month"])
     for cell in data.cells.values():
         if cell.withheld and not (cell.key[0] == "ind" and cell.col in NON_ADDITIVE):
             data.tables[cell.table]["withheld_in_scope"] += 1
@@ -320,6 +341,23 @@ def build_families(data):
                 for s in columns:
                     f.add([(1, ("seg", plevel, by, parent, s))] + [(-1, ("seg", clevel, by, k, s)) for k in sorted(ks)],
                           f"by={by} {s}: {parent} = {' + '.join(sorted(ks))}")
+    # /indicators/series: a district's month = the sum of its children's, per count and month.
+    for figure in SERIES_ADDITIVE:
+        for parent, kids in children.items():
+            plevel = data.level_of.get(parent)
+            if plevel is None:
+                continue
+            by_level = defaultdict(list)
+            for k in kids:
+                by_level[data.level_of[k]].append(k)
+            for clevel, ks in by_level.items():
+                f = family(f"ser.hier {figure} {clevel}->{plevel}", f"/indicators/series {figure}: a {plevel}'s month = sum of its {clevel}s'")
+                f.pool = f"ser.hier {clevel}->{plevel}"
+                for month in data.series_months:
+                    if ("ser", plevel, parent, month, figure) not in data.cells:
+                        continue
+                    terms = [(1, ("ser", plevel, parent, month, figure))] + [(-1, ("ser", clevel, k, month, figure)) for k in sorted(ks)]
+                    f.add(terms, f"{month} {parent} = {' + '.join(sorted(ks))}")
     # Cross-table candidate: demands counted by the indicators vs clients counted by the segments.
     if data.bys and "active_demands" in data.integer_figures:
         for level in data.levels:

@@ -20,14 +20,114 @@ extension QueryEngine {
     /// from its rows and keeps nothing.
     public func series(_ options: SeriesOptions, reusing: SeriesReuse = .all) async throws -> MarketSeries {
         switch reusing {
-        case .none: return try await computeSeries(options, keeping: false).series
-        case .kept: return try await computeSeries(options, keeping: true).series
+        case .none: return try await publishedSeries(options, keeping: false)
+        case .kept: return try await publishedSeries(options, keeping: true)
         case .all:
             let key = "series|\(options.level.rawValue)|\(options.district ?? "")|\(options.from.text)|\(options.to.text)"
             return try await figureCache.value(key, version: try await features.marketVersion()) {
-                try await computeSeries(options, keeping: true).series
+                try await publishedSeries(options, keeping: true)
             }
         }
+    }
+
+    /// The counts of the series that add up across levels (a district's month is its children's sum).
+    static let additiveFigures: [SeriesFigure] = [.newListings, .closedSales, .activeInventory, .activeDemands, .newDemands]
+    /// The ratios, each withheld with either of its counts: (ratio, numerator, denominator).
+    static let ratioFigures: [(SeriesFigure, SeriesFigure, SeriesFigure)] = [
+        (.monthsOfSupply, .activeInventory, .closedSales), (.absorptionRate, .closedSales, .activeInventory),
+        (.demandSupplyRatio, .activeDemands, .activeInventory),
+    ]
+
+    /// The series as published: every level's counts, month by month over the months shown and the
+    /// year before them, withheld together (``Suppression``), so that no district's month minus its
+    /// shown children (or any other sum across levels) gives a withheld count away; a ratio of a
+    /// withheld count and a change from a withheld month are withheld with it. Then the level and
+    /// district asked for.
+    func publishedSeries(_ options: SeriesOptions, keeping: Bool) async throws -> MarketSeries {
+        // A district that is not there is refused (naming the parameter) before any level is computed.
+        if options.district != nil { _ = try await features.keptSeries(level: options.level, district: options.district) }
+        var levels: [MarketSeries] = []
+        var parents: [[String: String]] = []
+        for level in DistrictLevel.allCases {
+            var whole = options
+            whole.level = level
+            whole.district = nil
+            whole.from = options.from.adding(-12)
+            levels.append(try await computeSeries(whole, keeping: keeping).series)
+            var parent: [String: String] = [:]
+            for district in try await features.districts(level: level) {
+                if let id = district.properties["parent_id"]?.stringValue { parent[district.id] = id }
+            }
+            parents.append(parent)
+        }
+        guard let monthCount = levels.first?.districts.first?.months.count else {
+            return try await computeSeries(options, keeping: keeping).series
+        }
+        for figure in Self.additiveFigures {
+            for m in 0..<monthCount {
+                var system = Suppression()
+                // A withheld count (null) is one of 1 to 4; any of them marks it withheld.
+                let cells = levels.map { series in
+                    series.districts.map { system.count(Int($0.months[m].values[figure]?.number ?? 1)) }
+                }
+                for level in 1..<levels.count {
+                    let parentRow = Dictionary(levels[level - 1].districts.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
+                    var children: [Int: [Int]] = [:]
+                    for (i, district) in levels[level].districts.enumerated() {
+                        if let parent = parents[level][district.id], let row = parentRow[parent] { children[row, default: []].append(cells[level][i]) }
+                    }
+                    for (row, parts) in children { system.sum(cells[level - 1][row], of: parts) }
+                }
+                let withheld = system.withhold().withheld
+                for level in levels.indices {
+                    for i in levels[level].districts.indices where withheld[cells[level][i]] {
+                        Self.withhold(figure, in: &levels[level].districts[i].months[m])
+                    }
+                }
+            }
+        }
+        let chosen = levels[DistrictLevel.allCases.firstIndex(of: options.level)!]
+        var districts = chosen.districts
+        if let id = options.district { districts = districts.filter { $0.id == id } }
+        // The months shown, with their changes from the year before read again from what is published.
+        districts = districts.map { district in
+            var shown = district
+            shown.months = (12..<district.months.count).map { m in Self.changes(district.months[m], since: district.months[m - 12]) }
+            return shown
+        }
+        return MarketSeries(level: options.level, from: options.from, to: options.to, districts: districts)
+    }
+
+    /// Withholds `figure` in a month, and the ratios made from it.
+    static func withhold(_ figure: SeriesFigure, in month: inout MarketSeries.Month) {
+        var names = [figure]
+        for (ratio, numerator, denominator) in ratioFigures where numerator == figure || denominator == figure { names.append(ratio) }
+        var suppressed = Set(month.suppressed)
+        for name in names {
+            month.values[name] = .null
+            suppressed.insert(name.rawValue)
+        }
+        month.suppressed = suppressed.sorted()
+    }
+
+    /// `now` with each figure's change from `before` (a year earlier): withheld where either is.
+    static func changes(_ now: MarketSeries.Month, since before: MarketSeries.Month) -> MarketSeries.Month {
+        var month = now
+        let nowWithheld = Set(now.suppressed), beforeWithheld = Set(before.suppressed)
+        var suppressed = Set(now.suppressed.filter { !$0.hasPrefix("yoy.") })
+        for figure in SeriesFigure.allCases {
+            let key = figure.rawValue
+            if nowWithheld.contains(key) || beforeWithheld.contains(key) {
+                month.yearOverYear[figure] = .null
+                suppressed.insert("yoy." + key)
+            } else if let v = now.values[figure]?.number, let base = before.values[figure]?.number, base != 0 {
+                month.yearOverYear[figure] = .double(((v - base) / abs(base) * 1000).rounded() / 1000)
+            } else {
+                month.yearOverYear[figure] = .null
+            }
+        }
+        month.suppressed = suppressed.sorted()
+        return month
     }
 
     /// The months kept for a district whenever its series are computed, whatever a request shows:
