@@ -77,7 +77,7 @@ struct HardeningTests {
         }
     }
 
-    @Test("no withheld count of /indicators or /indicators/segments can be recomputed from the published ones, at any level, field or period")
+    @Test("no withheld count of /indicators, /indicators/segments or /indicators/series can be recomputed from the published ones, at any level, field, period or month")
     func subtractionAttackFails() async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
@@ -124,18 +124,11 @@ struct HardeningTests {
     func pagesRunNoInjectedScript() async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
-        let database = try Templates.demoCity(in: dir)
-        let record = ArchiveRecord(date: try ValidDate(parsing: "2010-01-01"), recordedAt: try RecordTime(parsing: "2010-01-02", field: "recorded_at", day: .startOfDay))
-        _ = try ArchiveRegister(database).register(.parcels, fromFile: Fixtures.shared("prague-bubenec/plots.geojson"), idField: "ID", record: record)
-        var tokens: [String] = []
-        for (name, role) in [("ann", ["--role", "agent", "--agent", "agent-01"]), ("pete", ["--role", "planner"]), ("rita", ["--role", "regulator"])] {
-            #expect(try run(Fixtures.rgisExecutable, ["users", "add", database.path, name] + role).status == 0)
-            tokens.append(try rgis("tokens", "create", database.path, name).stdout.trimmingCharacters(in: .whitespacesAndNewlines))
-        }
+        let (database, tokens) = try Self.cityWithRoles(in: dir)
         let server = try ServerProcess(database: database.path, arguments: ["--no-notify", "--rate-limit", "0", "--request-timeout", "300"])
         defer { server.stop() }
         let result = try await runOffPool("/usr/bin/python3", [Fixtures.packageRoot.appendingPathComponent("tools/xss_check.py").path, "--url", server.url,
-                                                 "--agent-token", tokens[0], "--planner-token", tokens[1], "--regulator-token", tokens[2]])
+                                                 "--agent-token", tokens["ann"]!, "--planner-token", tokens["pete"]!, "--regulator-token", tokens["rita"]!])
         #expect(result.status == 0, "\(result.stdout.split(separator: "\n").filter { $0.hasPrefix("FAIL") }.joined(separator: "\n"))\(result.stderr.suffix(2000))")
         #expect(result.stdout.contains("xss_check: all checks passed"))
     }
@@ -144,24 +137,31 @@ struct HardeningTests {
     func everyEndpointSurvivesHostileNumbers() async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
-        let database = try Templates.demoCity(in: dir)
-        let record = ArchiveRecord(date: try ValidDate(parsing: "2010-01-01"), recordedAt: try RecordTime(parsing: "2010-01-02", field: "recorded_at", day: .startOfDay))
-        _ = try ArchiveRegister(database).register(.parcels, fromFile: Fixtures.shared("prague-bubenec/plots.geojson"), idField: "ID", record: record)
-        var tokens: [String] = []
-        for (name, role) in [("root", ["--role", "admin"]), ("ann", ["--role", "agent", "--agent", "agent-01"]), ("pete", ["--role", "planner"]), ("rita", ["--role", "regulator"])] {
-            #expect(try run(Fixtures.rgisExecutable, ["users", "add", database.path, name] + role).status == 0)
-            tokens.append(try rgis("tokens", "create", database.path, name).stdout.trimmingCharacters(in: .whitespacesAndNewlines))
-        }
+        let (database, tokens) = try Self.cityWithRoles(in: dir)
         // The script starts the server itself (on a fresh copy after a crash, which is then a failure),
         // with its own SMTP sink and webhook receiver on loopback, which the allow-list opens.
         let serve = "\(Fixtures.rgisExecutable) serve {db} --port 0 --rate-limit 0 --request-timeout 60 --smtp {smtp} --smtp-starttls never --allow-webhook-network 127.0.0.0/8"
         let result = try await runOffPool("/usr/bin/python3", [Fixtures.packageRoot.appendingPathComponent("tools/hostile_numbers.py").path, "--quick", "--no-bisect",
-                                                 "--settle", "1", "--token", tokens[0], "--agent-token", tokens[1], "--planner-token", tokens[2],
-                                                 "--regulator-token", tokens[3], "--db-template", database.path, "--serve", serve])
+                                                 "--settle", "1", "--token", tokens["root"]!, "--agent-token", tokens["ann"]!, "--planner-token", tokens["pete"]!,
+                                                 "--regulator-token", tokens["rita"]!, "--db-template", database.path, "--serve", serve])
         let summary = result.stdout.split(separator: "\n").drop { !$0.hasPrefix("operations walked") }.joined(separator: "\n")
         #expect(result.status == 0, "\(summary.prefix(6000))\(result.stderr.suffix(2000))")
         #expect(summary.contains("failures:          0"), "\(summary.prefix(6000))")
         #expect(summary.contains("server restarts:   0"), "\(summary.prefix(2000))")
+    }
+
+    /// The demo city with the Prague plots as its archive and a user of each role (root, ann the
+    /// agent of agent-01, pete the planner, rita the regulator), with their tokens by name.
+    static func cityWithRoles(in dir: TemporaryDirectory) throws -> (database: RGISDatabase, tokens: [String: String]) {
+        let database = try Templates.demoCity(in: dir)
+        let record = ArchiveRecord(date: try ValidDate(parsing: "2010-01-01"), recordedAt: try RecordTime(parsing: "2010-01-02", field: "recorded_at", day: .startOfDay))
+        _ = try ArchiveRegister(database).register(.parcels, fromFile: Fixtures.shared("prague-bubenec/plots.geojson"), idField: "ID", record: record)
+        var tokens: [String: String] = [:]
+        for (name, role) in [("root", ["--role", "admin"]), ("ann", ["--role", "agent", "--agent", "agent-01"]), ("pete", ["--role", "planner"]), ("rita", ["--role", "regulator"])] {
+            #expect(try run(Fixtures.rgisExecutable, ["users", "add", database.path, name] + role).status == 0)
+            tokens[name] = try rgis("tokens", "create", database.path, name).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        return (database, tokens)
     }
 
     static let internalURLs = ["http://127.0.0.1:8080/crm", "http://localhost/crm", "http://LOCALHOST./crm", "http://api.localhost/x", "http://[::1]/crm",
