@@ -72,8 +72,10 @@ class RGISServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = open(log, "w")
+        # No rate limits: the load and stall runs send thousands of requests a second from one
+        # address, which the anonymous per-address limit would answer with 429.
         self.proc = subprocess.Popen([binary, "serve", database, "--host", "127.0.0.1", "--port", str(self.port),
-                                      *extra_args], stdout=self.log, stderr=self.log, start_new_session=True)
+                                      "--rate-limit", "0", *extra_args], stdout=self.log, stderr=self.log, start_new_session=True)
         for _ in range(300):
             try:
                 with urllib.request.urlopen(self.url + "/health", timeout=2):
