@@ -19,15 +19,21 @@ extension QueryEngine {
     /// stamp has not moved and computes (and keeps) the others; `.none` computes every district afresh
     /// from its rows and keeps nothing.
     public func series(_ options: SeriesOptions, reusing: SeriesReuse = .all) async throws -> MarketSeries {
+        // A district that is not there is refused (naming the parameter) before any level is computed.
+        if options.district != nil { _ = try await features.keptSeries(level: options.level, district: options.district) }
+        let levels: [MarketSeries]
         switch reusing {
-        case .none: return try await publishedSeries(options, keeping: false)
-        case .kept: return try await publishedSeries(options, keeping: true)
+        case .none: levels = try await publishedLevels(options, keeping: false)
+        case .kept: levels = try await publishedLevels(options, keeping: true)
         case .all:
-            let key = "series|\(options.level.rawValue)|\(options.district ?? "")|\(options.from.text)|\(options.to.text)"
-            return try await figureCache.value(key, version: try await features.marketVersion()) {
-                try await publishedSeries(options, keeping: true)
+            // Every level is withheld together, so one computation serves every level's and district's
+            // request over the same months until the market changes.
+            let key = "series|\(options.from.text)|\(options.to.text)"
+            levels = try await figureCache.value(key, version: try await features.marketVersion()) {
+                try await publishedLevels(options, keeping: true)
             }
         }
+        return Self.shown(options, from: levels)
     }
 
     /// The counts of the series that add up across levels (a district's month is its children's sum).
@@ -38,14 +44,11 @@ extension QueryEngine {
         (.demandSupplyRatio, .activeDemands, .activeInventory),
     ]
 
-    /// The series as published: every level's counts, month by month over the months shown and the
-    /// year before them, withheld together (``Suppression``), so that no district's month minus its
-    /// shown children (or any other sum across levels) gives a withheld count away; a ratio of a
-    /// withheld count and a change from a withheld month are withheld with it. Then the level and
-    /// district asked for.
-    func publishedSeries(_ options: SeriesOptions, keeping: Bool) async throws -> MarketSeries {
-        // A district that is not there is refused (naming the parameter) before any level is computed.
-        if options.district != nil { _ = try await features.keptSeries(level: options.level, district: options.district) }
+    /// Every level's series as published, over the months of `options` and the year before them:
+    /// each month's counts withheld together with every level in view (``Suppression``), so that no
+    /// district's month minus its shown children (or any other sum across levels) gives a withheld
+    /// count away; a ratio of a withheld count goes with it. In ``DistrictLevel/allCases`` order.
+    func publishedLevels(_ options: SeriesOptions, keeping: Bool) async throws -> [MarketSeries] {
         var levels: [MarketSeries] = []
         var parents: [[String: String]] = []
         for level in DistrictLevel.allCases {
@@ -60,9 +63,7 @@ extension QueryEngine {
             }
             parents.append(parent)
         }
-        guard let monthCount = levels.first?.districts.first?.months.count else {
-            return try await computeSeries(options, keeping: keeping).series
-        }
+        let monthCount = levels.first?.districts.first?.months.count ?? 0
         for figure in Self.additiveFigures {
             for m in 0..<monthCount {
                 var system = Suppression()
@@ -86,10 +87,14 @@ extension QueryEngine {
                 }
             }
         }
-        let chosen = levels[DistrictLevel.allCases.firstIndex(of: options.level)!]
-        var districts = chosen.districts
+        return levels
+    }
+
+    /// The level and district `options` ask for, over its months, with each change from the year
+    /// before read again from what is published.
+    static func shown(_ options: SeriesOptions, from levels: [MarketSeries]) -> MarketSeries {
+        var districts = levels[DistrictLevel.allCases.firstIndex(of: options.level)!].districts
         if let id = options.district { districts = districts.filter { $0.id == id } }
-        // The months shown, with their changes from the year before read again from what is published.
         districts = districts.map { district in
             var shown = district
             shown.months = (12..<district.months.count).map { m in Self.changes(district.months[m], since: district.months[m - 12]) }
