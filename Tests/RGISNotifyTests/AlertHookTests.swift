@@ -96,8 +96,9 @@ struct AlertHookTests {
         let h = try Harness(start: "2026-12-01T08:00:00Z")
         let early = try await hook(h, "http://planner.test/early")
         _ = try await watcher(h).runOnce()
-        // Oversupply at 5 months for districts: more districts are beyond it.
-        let stricter = try AlertRules.parsing(json: try JSONValue.parse(Array(#"{"rules":[{"id":"oversupply","above":5,"level":"district"}]}"#.utf8)), source: "test")
+        // Long unsold above a fifth for districts: more districts are beyond it. (A share, which the
+        // series never withholds as a complement, so the months it walks are the same under both rules.)
+        let stricter = try AlertRules.parsing(json: try JSONValue.parse(Array(#"{"rules":[{"id":"long_unsold","above":0.2,"level":"district"}]}"#.utf8)), source: "test")
         let now = try await inForce(h, "2026-11-30"), strict = try await inForce(h, "2026-11-30", rules: stricter)
         let newlyRaised = strict.subtracting(now)
         try #require(!newlyRaised.isEmpty)
