@@ -272,6 +272,14 @@ class Family:
         self.equations.append((terms, label))
 
 
+def levels_of(data, parent, kids):
+    """A district's level and its children grouped by their level (None when the district is unknown)."""
+    by_level = defaultdict(list)
+    for k in kids:
+        by_level[data.level_of[k]].append(k)
+    return data.level_of.get(parent), by_level
+
+
 def build_families(data):
     families = []
     fam = {}
@@ -289,12 +297,9 @@ def build_families(data):
     # /indicators: parent = sum of children, per figure and child level.
     for figure in data.integer_figures:
         for parent, kids in children.items():
-            plevel = data.level_of.get(parent)
+            plevel, by_level = levels_of(data, parent, kids)
             if plevel is None:
                 continue
-            by_level = defaultdict(list)
-            for k in kids:
-                by_level[data.level_of[k]].append(k)
             if parent not in data.ind_rows[plevel]:
                 continue
             for clevel, ks in by_level.items():
@@ -326,12 +331,9 @@ def build_families(data):
                       f"{rid}: clients by={bys[0]} = by={b}")
     for by in data.bys:
         for parent, kids in children.items():
-            plevel = data.level_of.get(parent)
+            plevel, by_level = levels_of(data, parent, kids)
             if plevel is None or (plevel, by, parent) not in data.seg_rows:
                 continue
-            by_level = defaultdict(list)
-            for k in kids:
-                by_level[data.level_of[k]].append(k)
             for clevel, ks in by_level.items():
                 ks = [k for k in ks if (clevel, by, k) in data.seg_rows]
                 if not ks:
@@ -344,12 +346,9 @@ def build_families(data):
     # /indicators/series: a district's month = the sum of its children's, per count and month.
     for figure in SERIES_ADDITIVE:
         for parent, kids in children.items():
-            plevel = data.level_of.get(parent)
+            plevel, by_level = levels_of(data, parent, kids)
             if plevel is None:
                 continue
-            by_level = defaultdict(list)
-            for k in kids:
-                by_level[data.level_of[k]].append(k)
             for clevel, ks in by_level.items():
                 f = family(f"ser.hier {figure} {clevel}->{plevel}", f"/indicators/series {figure}: a {plevel}'s month = sum of its {clevel}s'")
                 f.pool = f"ser.hier {clevel}->{plevel}"
