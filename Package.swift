@@ -159,7 +159,7 @@ let package = Package(
         ], exclude: ["Golden"]),
         // The behaviour every store backend must have, written once against StoreLocation and run on
         // each backend in its list (Tests/RGISConformanceTests/Backends.swift). No GRDB here.
-        .testTarget(name: "RGISConformanceTests", dependencies: ["RGISStore", "RGISTesting"]),
+        .testTarget(name: "RGISConformanceTests", dependencies: ["rgis", "RGISStore", "RGISTesting"]),
         .testTarget(name: "RGISCLITests", dependencies: [
             "rgis", "RGISStore", "RGISSample", "RGISTesting", .product(name: "GRDB", package: "GRDB.swift"),
         ], exclude: ["Golden"]),

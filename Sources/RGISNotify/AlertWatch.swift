@@ -122,11 +122,10 @@ extension Notifier {
     /// Sends every alert message due, one at a time (they are few), with the saved searches' retry rules.
     func deliverAlertsDue(into round: inout NotifyRound) async throws {
         guard alertWatch != nil else { return }
-        let dead = try await deadWorkers(among: try await store.alertClaimHolders())
         while true {
             try Task.checkCancellation()
-            let deliveries = try await store.claimAlertDeliveries(now: clock(), worker: configuration.worker, deadWorkers: dead,
-                                                                  limit: configuration.claimBatch, leaseSeconds: configuration.leaseSeconds)
+            let deliveries = try await store.claimAlertDeliveries(now: clock(), worker: configuration.worker, limit: configuration.claimBatch,
+                                                                  leaseSeconds: configuration.leaseSeconds)
             if deliveries.isEmpty { return }
             for delivery in deliveries where !Task.isCancelled {
                 switch await Task(operation: { await attempt(delivery) }).value {

@@ -7,8 +7,7 @@ import ServiceLifecycle
 
 /// How the notifier runs.
 public struct NotifierConfiguration: Sendable {
-    /// This process's name on its claims: host and pid, so that a restarted worker on the same host
-    /// can tell that a dead one's claims are free.
+    /// This worker's name on its claims and its lease: unique to this run of this process.
     public var worker: String
     /// Listing events matched per window.
     public var matchWindowEvents = 500
@@ -18,6 +17,9 @@ public struct NotifierConfiguration: Sendable {
     public var claimBatch = 16
     /// How long a claim holds without the worker: past every timeout of a claimed batch.
     public var leaseSeconds: Double = 300
+    /// How long the worker's lease lasts past each heartbeat (renewed every third of it): a worker
+    /// killed mid-delivery leaves its claims to the others within this.
+    public var workerLeaseSeconds: Double = 30
     public var webhookTimeoutSeconds: Double = 15
     /// Seconds between rounds when there is nothing to do.
     public var pollSeconds: Double = 2
@@ -30,7 +32,10 @@ public struct NotifierConfiguration: Sendable {
         self.worker = worker
     }
 
-    public static var thisProcess: String { "\(ProcessInfo.processInfo.hostName):\(getpid())" }
+    /// Host and pid for the reader, and a random part, so that no two runs anywhere share a name.
+    public static var thisProcess: String {
+        "\(ProcessInfo.processInfo.hostName):\(getpid()):\(String(UInt32.random(in: .min ... .max), radix: 36))"
+    }
 }
 
 /// What a round did.
@@ -85,6 +90,7 @@ public struct Notifier: Sendable {
 
     /// Matches every waiting event, then delivers everything due, until nothing is left.
     public func runOnce() async throws -> NotifyRound {
+        try await renewLease()
         var round = NotifyRound()
         try await match(into: &round)
         try await watchAlerts(into: &round)
@@ -96,6 +102,14 @@ public struct Notifier: Sendable {
     /// Rounds until cancelled. A graceful shutdown lets the round in flight finish its deliveries
     /// and gives back what it had claimed but not started.
     public func run() async throws {
+        // The heartbeat runs beside the rounds, so that a long delivery keeps the worker's claims.
+        let heartbeat = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(configuration.workerLeaseSeconds / 3))
+                do { try await renewLease() } catch { logger.warning("notify heartbeat failed: \(error)") }
+            }
+        }
+        defer { heartbeat.cancel() }
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 let round = try await cancelWhenGracefulShutdown { try await runOnce() }
@@ -110,8 +124,20 @@ public struct Notifier: Sendable {
             }
             try? await Task.sleep(for: .seconds(configuration.pollSeconds))
         }
-        try? await store.releaseClaims(worker: configuration.worker)
-        try? await store.releaseAlertClaims(worker: configuration.worker)
+        heartbeat.cancel()
+        try? await endLease()
+    }
+
+    /// Keeps this worker's claims its own for another ``NotifierConfiguration/workerLeaseSeconds``.
+    func renewLease() async throws {
+        let now = clock()
+        try await store.renewWorkerLease(worker: configuration.worker, until: now.addingTimeInterval(configuration.workerLeaseSeconds), now: now)
+    }
+
+    /// Ends this worker's lease and gives back what it claimed but did not finish (a shutdown, or the
+    /// end of a single round).
+    public func endLease() async throws {
+        try await store.endWorkerLease(worker: configuration.worker)
     }
 
     // MARK: Matching
@@ -142,7 +168,7 @@ public struct Notifier: Sendable {
             }
             // The outbox rules read the window in event order, then subscription order.
             let scored = settled.values.joined().sorted { ($0.eventID, $0.subscriptionID) < ($1.eventID, $1.subscriptionID) }
-            round.eventsMatched += Int(window.throughEvent - window.afterEvent)
+            round.eventsMatched += window.events.count
             round.queued += try await store.queue(scored, window: window, now: clock())
         }
     }
@@ -181,11 +207,9 @@ public struct Notifier: Sendable {
     // MARK: Delivery
 
     func deliverDue(into round: inout NotifyRound) async throws {
-        let dead = try await deadWorkers(among: try await store.claimHolders())
         while true {
             try Task.checkCancellation()
-            let deliveries = try await store.claimDue(now: clock(), worker: configuration.worker, deadWorkers: dead,
-                                                      limit: configuration.claimBatch, leaseSeconds: configuration.leaseSeconds)
+            let deliveries = try await store.claimDue(now: clock(), worker: configuration.worker, limit: configuration.claimBatch, leaseSeconds: configuration.leaseSeconds)
             if deliveries.isEmpty { return }
             // One receiver at a time per endpoint (a CRM sees its events in order); endpoints and mail in parallel.
             let lanes = Dictionary(grouping: deliveries) { $0.endpoint?.url ?? "mail" }.values
@@ -209,15 +233,6 @@ public struct Notifier: Sendable {
                 case .failed: round.failed += 1
                 }
             }
-        }
-    }
-
-    /// The claim holders on this host whose process is gone.
-    func deadWorkers(among holders: [String]) async throws -> [String] {
-        let host = ProcessInfo.processInfo.hostName
-        return holders.filter { holder in
-            guard holder != configuration.worker, holder.hasPrefix(host + ":"), let pid = pid_t(holder.dropFirst(host.count + 1)) else { return false }
-            return kill(pid, 0) != 0 && errno == ESRCH
         }
     }
 

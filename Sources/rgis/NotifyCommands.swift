@@ -95,6 +95,9 @@ struct DeliveryOptions: ParsableArguments {
     var alertCheckSeconds: Double = 300
     @Option(name: .customLong("link-days"), help: "Days the links in messages work (reactions, a digest's rest; an expired unsubscribe link still unsubscribes).")
     var linkDays: Double = 90
+    @Option(name: .customLong("worker-lease-seconds"),
+            help: "How long this worker's claims stay its own after each heartbeat (one every third of it): a worker that dies leaves its claims to the others within this.")
+    var workerLeaseSeconds: Double = 30
     @OptionGroup var network: WebhookNetworkOptions
 
     func notifier(store: any Store, publicURLDefault: String, alertRules: AlertRules, clock: @escaping @Sendable () -> Date = { Date() },
@@ -105,7 +108,11 @@ struct DeliveryOptions: ParsableArguments {
         guard linkDays.isFinite, linkDays > 0, linkDays <= 3650 else {
             throw RGISError(.invalidValue, "--link-days is more than 0 and at most 3650, not \(linkDays)", at: "--link-days")
         }
+        guard workerLeaseSeconds.isFinite, workerLeaseSeconds >= 1, workerLeaseSeconds <= 3600 else {
+            throw RGISError(.invalidValue, "--worker-lease-seconds is from 1 to 3600, not \(workerLeaseSeconds)", at: "--worker-lease-seconds")
+        }
         var configuration = NotifierConfiguration()
+        configuration.workerLeaseSeconds = workerLeaseSeconds
         configuration.linkLifetimeDays = linkDays
         configuration.mailFrom = mailFrom
         configuration.publicURL = publicURL ?? publicURLDefault
@@ -145,7 +152,7 @@ struct NotifyRunCommand: AsyncParsableCommand {
         abstract: "Match new listing events against saved searches and deliver what is due, until stopped (or once).",
         discussion: """
             Several workers may run on one database (rgis serve runs one too): each claims what it sends, and a \
-            worker that dies leaves its claims to the next. Webhooks are retried about 5 s, 5 min, 30 min, 2 h, 5 h, \
+            worker that dies leaves its claims to the others once its lease runs out (--worker-lease-seconds). Webhooks are retried about 5 s, 5 min, 30 min, 2 h, 5 h, \
             10 h and 10 h after a failure, with the same webhook-id; 410 disables the endpoint, as do five days of \
             failures. A 5xx reply of the mail server disables the address; a 4xx is retried.
 
@@ -175,6 +182,7 @@ struct NotifyRunCommand: AsyncParsableCommand {
             let notifier = try delivery.notifier(store: store, publicURLDefault: "http://127.0.0.1:8080", alertRules: rules, clock: clock)
             if once {
                 let round = try await notifier.runOnce()
+                try await notifier.endLease()
                 Console.out(round.json.jsonText + "\n")
             } else {
                 Console.note("rgis: delivering notifications from \(target.database) (Ctrl-C stops)")

@@ -40,7 +40,7 @@ struct RecordConformance {
         }
         #expect(stale == .preconditionFailed)
         // The price change is an event; the refused write left none.
-        let kinds = try await store.events(.listings, id: created.id).compactMap { $0["kind"]?.stringValue }
+        let kinds = try await store.events(.listings, id: created.id).map(\.kind.rawValue)
         #expect(kinds == ["new", "price_change"], "\(kinds)")
     }
 
@@ -122,7 +122,7 @@ struct RecordConformance {
         #expect(try await store.record(.listing, id: created.id).wholeJSON["properties"]?["list_price"]?.number == 199_000)
         try await store.delete(.listing, id: created.id, condition: WriteCondition(owner: nil))
         #expect(await Self.code { _ = try await store.record(.listing, id: created.id) } == .notFound)
-        let kinds = try await store.events(.listings, id: created.id).compactMap { $0["kind"]?.stringValue }
+        let kinds = try await store.events(.listings, id: created.id).map(\.kind.rawValue)
         #expect(kinds.last == "withdrawn", "\(kinds)")
     }
 }

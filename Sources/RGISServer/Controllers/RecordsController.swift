@@ -244,7 +244,7 @@ struct RecordsController {
         let id = call.path("featureId")
         let events = try await state.records.events(.listings, id: id)
         if events.isEmpty { _ = try await state.records.record(.listing, id: id) }
-        return .json(.object(["listing": .string(id), "events": .array(events)]))
+        return .json(.object(["listing": .string(id), "events": .array(events.map(\.json))]))
     }
 
     /// A demand's history belongs to its client: only the owning agent (and admins) read it, audited.
@@ -253,7 +253,7 @@ struct RecordsController {
         guard call.caller.owns(agent: demand.agent) else { throw RGISError(.forbidden, "demand '\(demand.id)' belongs to another agent", at: "demandId") }
         let events = try await state.records.events(.demands, id: demand.id)
         try await call.audit([demand.id])
-        return .json(.object(["demand": .string(demand.id), "events": .array(events)]))
+        return .json(.object(["demand": .string(demand.id), "events": .array(events.map(\.json))]))
     }
 
     @Sendable func listClients(_ call: EndpointCall) async throws -> Response {

@@ -51,6 +51,8 @@ enum Schema {
         migrator.registerMigration("v14-idempotency-without-responses") { db in
             try db.execute(sql: "UPDATE idempotency_keys SET response = ''")
         }
+        migrator.registerMigration("v15-match-queue", migrate: MatchQueue.create)
+        migrator.registerMigration("v16-worker-leases", migrate: WorkerLeases.create)
         return migrator
     }
 

@@ -114,13 +114,12 @@ extension SpatiaLiteStore: AlertHookStore {
 
     // MARK: Delivery
 
-    public func claimAlertDeliveries(now: Date, worker: String, deadWorkers: [String], limit: Int, leaseSeconds: Double) async throws -> [AlertDelivery] {
+    public func claimAlertDeliveries(now: Date, worker: String, limit: Int, leaseSeconds: Double) async throws -> [AlertDelivery] {
         try await write { db in
             let t = Self.seconds(now)
-            let takeOver: SQL = deadWorkers.isEmpty ? "0" : "o.claimed_by IN (\(SpatialSQL.list(deadWorkers)))"
             let rows = try db.rows("""
                 SELECT o.id, o.hook_id, h.url, h.secret, o.message_id, o.body, o.attempts FROM alert_outbox o JOIN alert_hooks h ON h.id = o.hook_id
-                WHERE o.state = 'pending' AND o.due_at <= \(t) AND (o.claimed_by IS NULL OR o.claimed_until < \(t) OR \(takeOver))
+                WHERE o.state = 'pending' AND o.due_at <= \(t) AND \(Self.claimIsFree(t))
                 ORDER BY o.due_at, o.id LIMIT \(limit)
                 """)
             let deliveries = rows.map { row in
@@ -133,12 +132,6 @@ extension SpatiaLiteStore: AlertHookStore {
                     """)
             }
             return deliveries
-        }
-    }
-
-    public func alertClaimHolders() async throws -> [String] {
-        try await read { db in
-            try db.values("SELECT DISTINCT claimed_by FROM alert_outbox WHERE state = 'pending' AND claimed_by IS NOT NULL", as: String.self)
         }
     }
 
@@ -170,12 +163,6 @@ extension SpatiaLiteStore: AlertHookStore {
             }
             try db.execute(literal: "UPDATE alert_hooks SET failing_since = COALESCE(failing_since, \(t)) WHERE id = \(delivery.hookID)")
             return try db.value("SELECT failing_since FROM alert_hooks WHERE id = \(delivery.hookID)", as: Int64.self).map(Self.date)
-        }
-    }
-
-    public func releaseAlertClaims(worker: String) async throws {
-        try await write { db in
-            try db.execute(literal: "UPDATE alert_outbox SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = \(worker) AND state = 'pending'")
         }
     }
 }

@@ -2,16 +2,14 @@ import Foundation
 import GRDB
 import RGISCore
 
-/// The outbox's half of ``NotificationStore``: listing events matched into the outbox (under the
-/// watermark), then claimed, and their outcomes recorded.
+/// The outbox's half of ``NotificationStore``: listing events taken from the match queue (`MatchQueue`)
+/// into the outbox, then claimed under workers' leases (`WorkerLeases`), and their outcomes recorded.
 extension SpatiaLiteStore {
     // MARK: Matching
 
     public func matchWindow(limit: Int) async throws -> MatchWindow {
         try await read { db in
-            let after = try db.value("SELECT value FROM notify_state WHERE name = 'matched_through_event'", as: Int64.self) ?? 0
-            let through = try db.value("SELECT MAX(id) FROM (SELECT id FROM events WHERE id > \(after) ORDER BY id LIMIT \(limit))", as: Int64.self)
-            return MatchWindow(afterEvent: after, throughEvent: through ?? after)
+            MatchWindow(events: try db.values("SELECT event_id FROM match_queue ORDER BY event_id LIMIT \(limit)", as: Int64.self))
         }
     }
 
@@ -20,7 +18,7 @@ extension SpatiaLiteStore {
         return try await read { db in
             // No saved search hears of these events: the window passes without matching (a bulk import
             // into a register nobody subscribes to would otherwise keep the notifier busy for hours).
-            let listening = try db.value("SELECT EXISTS (SELECT 1 FROM subscriptions WHERE active = 1 AND starts_after_event < \(window.throughEvent))", as: Bool.self)
+            let listening = try db.value("SELECT EXISTS (SELECT 1 FROM subscriptions WHERE active = 1 AND starts_after_event < \(window.events.last!))", as: Bool.self)
             guard listening == true else { return [] }
             var seen = Set<[Int64]>()
             return try db.rows(Self.matchWindowSQL(window, reach: reach, beyond: known, excluding: settled)).compactMap { row -> MatchCandidate? in
@@ -46,7 +44,7 @@ extension SpatiaLiteStore {
                    X(l.geom) AS x, Y(l.geom) AS y,
                    \(probeColumns(y: "Y(l.geom)", price: "l.list_price", area: "l.living_area_m2", bedrooms: "l.bedrooms"))
             FROM events e JOIN listings l ON l.id = e.record_id
-            WHERE e.id > \(window.afterEvent) AND e.id <= \(window.throughEvent) \(skip) AND e.layer = 'listings' AND e.from_history = 0 AND l.status = 'active'
+            WHERE e.id IN (\(SpatialSQL.list(window.events))) \(skip) AND e.layer = 'listings' AND e.from_history = 0 AND l.status = 'active'
               AND (e.kind IN ('new', 'price_change', 'update') OR (e.kind = 'status_change' AND e.new_value = 'active'))
         )\(join.with)
         SELECT b.event_id, b.kind, b.new_value, b.listing_id, b.list_price, b.living_area_m2, b.bedrooms, b.property_type, b.x, b.y,
@@ -59,11 +57,13 @@ extension SpatiaLiteStore {
     }
 
     public func queue(_ matches: [ScoredMatch], window: MatchWindow, now: Date) async throws -> Int {
-        try await write { db in
-            let mark = try db.value("SELECT value FROM notify_state WHERE name = 'matched_through_event'", as: Int64.self) ?? 0
-            guard mark == window.afterEvent else { return 0 }
+        guard !window.isEmpty else { return 0 }
+        return try await write { db in
+            // All of the window still waiting, or another worker has queued some of it: then nothing.
+            let waiting = try db.value("SELECT count(*) FROM match_queue WHERE event_id IN (\(SpatialSQL.list(window.events)))", as: Int.self) ?? 0
+            guard waiting == window.events.count else { return 0 }
             let queued = try Self.queue(db, matches, now: now)
-            try db.execute(literal: "UPDATE notify_state SET value = \(window.throughEvent) WHERE name = 'matched_through_event'")
+            try db.execute(literal: "DELETE FROM match_queue WHERE event_id IN (\(SpatialSQL.list(window.events)))")
             return queued
         }
     }
@@ -138,13 +138,41 @@ extension SpatiaLiteStore {
 
     // MARK: Delivery
 
-    public func claimDue(now: Date, worker: String, deadWorkers: [String], limit: Int, leaseSeconds: Double) async throws -> [Delivery] {
+    public func renewWorkerLease(worker: String, until: Date, now: Date) async throws {
+        try await write { db in
+            try db.execute(literal: """
+                INSERT INTO notify_workers (worker, started_at, lease_until) VALUES (\(worker), \(Self.seconds(now)), \(Self.seconds(until)))
+                ON CONFLICT (worker) DO UPDATE SET lease_until = excluded.lease_until
+                """)
+        }
+    }
+
+    public func endWorkerLease(worker: String) async throws {
+        try await write { db in
+            for outbox in ["outbox", "alert_outbox"] {
+                try db.execute(sql: "UPDATE \(outbox) SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = ? AND state = 'pending'", arguments: [worker])
+            }
+            try db.execute(literal: "DELETE FROM notify_workers WHERE worker = \(worker)")
+        }
+    }
+
+    /// Whether the claim on outbox row `o` is free at `t`: never claimed, its claim
+    /// expired, or held by a worker without a live lease (gone without ending it: killed, or its
+    /// machine lost).
+    static func claimIsFree(_ t: Int64) -> SQL {
+        """
+        (o.claimed_by IS NULL OR o.claimed_until < \(t)
+         OR NOT EXISTS (SELECT 1 FROM notify_workers w WHERE w.worker = o.claimed_by AND w.lease_until >= \(t)))
+        """
+    }
+
+    public func claimDue(now: Date, worker: String, limit: Int, leaseSeconds: Double) async throws -> [Delivery] {
         try await write { db in
             let t = Self.seconds(now)
-            let takeOver: SQL = deadWorkers.isEmpty ? "0" : "o.claimed_by IN (\(SpatialSQL.list(deadWorkers)))"
+            let free = Self.claimIsFree(t)
             let due = try db.rows("""
                 SELECT o.id, o.subscription_id, o.digest_day FROM outbox o
-                WHERE o.state = 'pending' AND o.due_at <= \(t) AND (o.claimed_by IS NULL OR o.claimed_until < \(t) OR \(takeOver))
+                WHERE o.state = 'pending' AND o.due_at <= \(t) AND \(free)
                 ORDER BY o.due_at, o.id LIMIT \(limit)
                 """)
             var groups: [(subscription: Int64, ids: [Int64])] = []
@@ -157,7 +185,7 @@ extension SpatiaLiteStore {
                     // A digest goes whole: every pending row of its subscription and local day.
                     let ids = try db.values("""
                         SELECT id FROM outbox o WHERE subscription_id = \(sub) AND digest_day = \(day) AND state = 'pending' AND due_at <= \(t)
-                        AND (o.claimed_by IS NULL OR o.claimed_until < \(t) OR \(takeOver)) ORDER BY score DESC, id
+                        AND \(free) ORDER BY score DESC, id
                         """, as: Int64.self)
                     digestGroup[key] = groups.count
                     groups.append((sub, ids))
@@ -183,12 +211,6 @@ extension SpatiaLiteStore {
                 deliveries.append(Delivery(subscription: subscription, endpoint: endpoint, items: items))
             }
             return deliveries
-        }
-    }
-
-    public func claimHolders() async throws -> [String] {
-        try await read { db in
-            try db.values("SELECT DISTINCT claimed_by FROM outbox WHERE state = 'pending' AND claimed_by IS NOT NULL", as: String.self)
         }
     }
 
@@ -245,12 +267,6 @@ extension SpatiaLiteStore {
             guard let endpoint = s.endpointID else { return nil }
             try db.execute(literal: "UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, \(t)) WHERE id = \(endpoint)")
             return try db.value("SELECT failing_since FROM webhook_endpoints WHERE id = \(endpoint)", as: Int64.self).map(Self.date)
-        }
-    }
-
-    public func releaseClaims(worker: String) async throws {
-        try await write { db in
-            try db.execute(literal: "UPDATE outbox SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = \(worker) AND state = 'pending'")
         }
     }
 }

@@ -92,18 +92,21 @@ extension SpatiaLiteStore: RecordStore {
         }
     }
 
-    public func events(_ layer: Layer, id: String) async throws -> [JSONValue] {
+    public func events(_ layer: Layer, id: String) async throws -> [RecordEvent] {
         try await read { db in
-            try db.rows("SELECT kind, old_value, new_value, at FROM events WHERE layer = \(layer.table) AND record_id = \(id) ORDER BY id").map { row in
-                func value(_ i: Int) -> JSONValue {
+            try db.rows("SELECT id, kind, old_value, new_value, at FROM events WHERE layer = \(layer.table) AND record_id = \(id) ORDER BY id").map { row in
+                func value(_ i: Int) -> FieldValue? {
                     switch (row[i] as DatabaseValue).storage {
-                    case .int64(let v): .int(v)
-                    case .double(let v): .double(v)
-                    case .string(let v): .string(v)
-                    case .null, .blob: .null
+                    case .int64(let v): .integer(v)
+                    case .double(let v): .real(v)
+                    case .string(let v): .text(v)
+                    case .null, .blob: nil
                     }
                 }
-                return .object(["kind": .string(row[0]), "old_value": value(1), "new_value": value(2), "at": .string(row[3])])
+                guard let kind = RecordRules.ChangeEvent.Kind(rawValue: row[1]) else {
+                    throw RGISError(.database, "event \(row[0] as Int64) of \(layer.rawValue) '\(id)' has an unknown kind '\(row[1] as String)'")
+                }
+                return RecordEvent(id: row[0], kind: kind, oldValue: value(2), newValue: value(3), at: row[4])
             }
         }
     }

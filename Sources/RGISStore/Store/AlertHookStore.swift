@@ -25,15 +25,15 @@ public protocol AlertHookStore: Sendable {
     /// Forgets the state, so that the next read is a new start (nothing is sent for it).
     func resetAlertWatch() async throws
 
-    /// Claims what is due for `worker`, oldest first; expired claims and those of `deadWorkers` are taken over.
-    func claimAlertDeliveries(now: Date, worker: String, deadWorkers: [String], limit: Int, leaseSeconds: Double) async throws -> [AlertDelivery]
-    func alertClaimHolders() async throws -> [String]
+    /// Claims what is due for `worker`, oldest first, for `leaseSeconds`; expired claims and those of a
+    /// worker whose lease (``NotificationStore/renewWorkerLease(worker:until:now:)``) has run out are
+    /// taken over. Never a delivery another live worker holds.
+    func claimAlertDeliveries(now: Date, worker: String, limit: Int, leaseSeconds: Double) async throws -> [AlertDelivery]
     func recordAlertSent(_ delivery: AlertDelivery, now: Date) async throws
     /// A failed attempt: retried at `retryAt`, or failed for good when nil; `disableHook` turns the
     /// receiver off with the reason, failing what it had pending. Returns since when it has been failing.
     @discardableResult
     func recordAlertFailure(_ delivery: AlertDelivery, error: String, retryAt: Date?, disableHook: String?, now: Date) async throws -> Date?
-    func releaseAlertClaims(worker: String) async throws
 }
 
 /// A planner's receiver of `district.alert.raised` and `district.alert.cleared`.

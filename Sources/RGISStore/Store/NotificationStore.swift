@@ -1,10 +1,22 @@
 import Foundation
 import RGISCore
 
-/// Saved searches and their deliveries. The notifier (RGISNotify) reads listing events after the
-/// outbox's watermark, scores the matches and queues them; then claims what is due, delivers it and
-/// records the outcome. The outbox's key (event, subscription) makes a replay or a restart harmless,
-/// and a claim names its worker, so that a dead worker's claims are taken over and a live one's are not.
+/// Saved searches and their deliveries. The notifier (RGISNotify) takes listing events from the change
+/// feed, scores the matches and queues them; then claims what is due, delivers it and records the
+/// outcome. The outbox's key (event, subscription) makes a replay or a restart harmless, and a claim
+/// names its worker, whose lease says whether it is alive.
+///
+/// Under concurrent writers and workers a caller may assume:
+/// - **The feed skips nothing and repeats nothing.** Every listing event committed while a saved
+///   search is active is in a later ``matchWindow(limit:)`` until a ``queue(_:window:now:)`` of a
+///   window holding it succeeds, whatever order the writers' transactions committed in; and once
+///   that succeeds, in no window again. Two workers may read the same window: one queue succeeds,
+///   the other returns 0 and changes nothing.
+/// - **A claim is one worker's.** ``claimDue(now:worker:limit:leaseSeconds:)`` never hands out a
+///   delivery another worker holds, unless that claim's `leaseSeconds` ran out or its worker's lease
+///   (``renewWorkerLease(worker:until:now:)``) did; so a worker killed mid-delivery loses nothing,
+///   and a receiver sees a message twice only when the first attempt was never answered.
+/// - **Outcomes are final.** A message recorded sent (or failed for good) is never claimed again.
 public protocol NotificationStore: Sendable {
     /// Saves a search for a demand: as its agent (`caller` must own it) or an admin. A webhook
     /// subscription registers (or reuses) the agent's endpoint for the URL. It starts from now: events
@@ -18,34 +30,34 @@ public protocol NotificationStore: Sendable {
     /// The webhook endpoints of one agent (nil: all), without their secrets.
     func webhookEndpoints(agent: String?) async throws -> [WebhookEndpoint]
 
-    /// The next listing events to match: at most `limit` after the watermark.
+    /// The next listing events to match: the `limit` oldest not yet queued.
     func matchWindow(limit: Int) async throws -> MatchWindow
     /// The events of a window that may start a match (less `settled`), each with the subscribed,
     /// active demands within `reach` that its listing now fits (with `beyond`, a smaller reach read
     /// before, only those it did not read): one statement for the window.
     func matchCandidates(_ window: MatchWindow, reach: FitReach, beyond: FitReach?, excluding settled: Set<Int64>) async throws -> [MatchCandidate]
-    /// Queues the scored matches of a window and moves the watermark past it, in one transaction;
+    /// Queues the scored matches of a window and takes its events off the feed, in one transaction;
     /// applies ``NotificationRules/notifies(_:previous:price:priceUpdates:)`` against what each
-    /// client was already sent or has queued. Returns how many were queued; 0 when another worker
-    /// took the window first.
+    /// client was already sent or has queued. Returns how many were queued; 0, with nothing changed,
+    /// when another worker took any of the window's events first.
     func queue(_ matches: [ScoredMatch], window: MatchWindow, now: Date) async throws -> Int
     /// Queues the listings that fit a new subscription's demand now (a backfill), keyed by each listing's latest event.
     func backfill(_ subscription: Int64, _ matches: [ScoredMatch], now: Date) async throws -> Int
 
-    /// Claims what is due for `worker`: instant notifications one by one, a daily digest whole.
-    /// Claims of `deadWorkers` and expired claims are taken over.
-    func claimDue(now: Date, worker: String, deadWorkers: [String], limit: Int, leaseSeconds: Double) async throws -> [Delivery]
-    /// Workers holding claims now, so that the caller can tell which of them are dead.
-    func claimHolders() async throws -> [String]
+    /// Says that `worker` is alive until `until` (a heartbeat): its claims are its own till then.
+    func renewWorkerLease(worker: String, until: Date, now: Date) async throws
+    /// Ends `worker`'s lease (a shutdown) and gives back its claims in every outbox: due again at once.
+    func endWorkerLease(worker: String) async throws
+
+    /// Claims what is due for `worker`: instant notifications one by one, a daily digest whole, for
+    /// `leaseSeconds`. Expired claims and those of a worker whose lease has run out are taken over.
+    func claimDue(now: Date, worker: String, limit: Int, leaseSeconds: Double) async throws -> [Delivery]
     func recordSent(_ delivery: Delivery, now: Date) async throws
     /// Records a failed attempt: retried at `retryAt`, or failed for good when nil. `disable` turns
     /// off the endpoint or the subscription (with the reason), failing what it had pending.
     /// Returns since when the webhook endpoint has been failing (nil for e-mail).
     @discardableResult
     func recordFailure(_ delivery: Delivery, error: String, retryAt: Date?, disable: DeliveryDisable?, now: Date) async throws -> Date?
-    /// Gives back `worker`'s claims (a shutdown): due again at once.
-    func releaseClaims(worker: String) async throws
-
     func notificationCounts(agent: String?, now: Date) async throws -> NotificationCounts
     /// The newest notifications of one agent's clients (nil: all).
     func notifications(agent: String?, limit: Int) async throws -> [NotificationRecord]
@@ -129,18 +141,16 @@ public struct WebhookEndpoint: Sendable {
     }
 }
 
-/// Listing events after the watermark, matched together.
-public struct MatchWindow: Sendable {
-    /// The watermark before the window (exclusive) and the last event in it.
-    public let afterEvent: Int64
-    public let throughEvent: Int64
+/// Listing events from the change feed, matched together.
+public struct MatchWindow: Sendable, Equatable {
+    /// The events' ids, ascending.
+    public let events: [Int64]
 
-    public init(afterEvent: Int64, throughEvent: Int64) {
-        self.afterEvent = afterEvent
-        self.throughEvent = throughEvent
+    public init(events: [Int64]) {
+        self.events = events.sorted()
     }
 
-    public var isEmpty: Bool { throughEvent == afterEvent }
+    public var isEmpty: Bool { events.isEmpty }
 }
 
 /// A listing event and a subscribed demand its listing fits.

@@ -24,7 +24,7 @@ public protocol RecordStore: Sendable {
     /// Deletes a record under a condition; listings and demands log `withdrawn`, a client takes its demands with it.
     func delete(_ kind: RecordKind, id: String, condition: WriteCondition) async throws
     /// The change events of a listing or demand, oldest first.
-    func events(_ layer: Layer, id: String) async throws -> [JSONValue]
+    func events(_ layer: Layer, id: String) async throws -> [RecordEvent]
 }
 
 public enum RecordKind: String, Sendable, CaseIterable {

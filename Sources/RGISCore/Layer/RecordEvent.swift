@@ -1,0 +1,24 @@
+/// An entry of a stored listing's or demand's history (``RecordRules/ChangeEvent``), as the store
+/// reads it back.
+public struct RecordEvent: Sendable, Equatable {
+    /// The store's id for the entry: one record's entries ascend in the order they were written.
+    public let id: Int64
+    public let kind: RecordRules.ChangeEvent.Kind
+    public let oldValue: FieldValue?
+    public let newValue: FieldValue?
+    /// When it was written (RFC 3339, UTC).
+    public let at: String
+
+    public init(id: Int64, kind: RecordRules.ChangeEvent.Kind, oldValue: FieldValue?, newValue: FieldValue?, at: String) {
+        self.id = id
+        self.kind = kind
+        self.oldValue = oldValue
+        self.newValue = newValue
+        self.at = at
+    }
+
+    /// What the API shows of it.
+    public var json: JSONValue {
+        .object(["kind": .string(kind.rawValue), "old_value": oldValue?.json ?? .null, "new_value": newValue?.json ?? .null, "at": .string(at)])
+    }
+}
