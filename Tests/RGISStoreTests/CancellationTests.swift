@@ -5,6 +5,9 @@ import RGISCore
 @testable import RGISStore
 import RGISTesting
 
+/// SpatiaLite's own mechanics under the store: an interrupted statement, statistics kept by triggers.
+/// Statistics as the store keeps them through its own writes are in the conformance suite
+/// (ExportAndCheckConformance).
 @Suite("Async store calls", .timeLimit(.minutes(2)))
 struct CancellationTests {
     @Test("cancelling a read interrupts the running SQLite statement and throws CancellationError")
@@ -25,18 +28,13 @@ struct CancellationTests {
         #expect(try await SpatiaLiteStore(database).layerStatistics().count == Layer.allCases.count)
     }
 
-    @Test("layer statistics follow inserts, moves and deletes, and rgis check compares them with the tables")
+    @Test("layer statistics follow moves and deletes written in SQL (the table's triggers keep them), and rgis check compares them with the tables")
     func statistics() async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
         let database = try dir.database()
         try database.loadShared("berlin-prenzlauer/listings.geojson", into: .listings, map: "price=list_price")
         let store = SpatiaLiteStore(database)
-        let listings = try #require(try await store.layerStatistics().first { $0.layer == .listings })
-        #expect(listings.count == 2203)
-        let extent = try #require(listings.extent)
-        #expect(abs(extent.west - 13.3991274) < 1e-9 && abs(extent.north - 52.5573676) < 1e-9)
-        #expect(try database.check().isEmpty)
         try database.writeTransaction { db in
             try db.execute(sql: "UPDATE listings SET geom = MakePoint(13.5, 52.6, 4326) WHERE fid = 1")
             try db.execute(sql: "DELETE FROM listings WHERE fid IN (2, 3)")

@@ -1,21 +1,21 @@
 import Foundation
-import GRDB
 import Testing
 import RGISCore
 import RGISStore
 import RGISTesting
 
-/// Every layer of ../shared/geodata goes into the table it belongs in, with the counts, extents and
-/// attribute values its README gives.
-@Suite("Import of the shared real data")
-struct SharedDataImportTests {
+/// Every layer of ../shared/geodata goes into the layer it belongs in, with the counts, extents and
+/// attribute values its README gives, on every backend.
+@Suite("Conformance: import of the shared real data")
+struct SharedDataImportConformance {
     struct Case: CustomTestStringConvertible, Sendable {
         let file: String
         let layer: Layer
         let count: Int
         let idField: String?
         let map: String?
-        /// An id and a property value that must be stored for it.
+        /// An id and a property value that must be stored for it (`extra`: the source's properties that
+        /// are not the layer's fields, as JSON).
         let sample: (id: String, column: String, value: String)
         var testDescription: String { "\(file) → \(layer)" }
     }
@@ -45,27 +45,27 @@ struct SharedDataImportTests {
              sample: ("1", "radius_m", "500.0")),
     ]
 
-    @Test("imports with the README's count, extent and values", arguments: cases)
-    func importsSharedLayer(_ c: Case) throws {
+    @Test("imports with the README's count, extent and values", arguments: Backends.all, cases)
+    func importsSharedLayer(backend: Backend, _ c: Case) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
-        let db = try dir.database()
+        let store = try backend.emptyStore(in: dir)
         var options = ImportOptions(layer: c.layer)
         options.idField = c.idField
         if let map = c.map { options.mapping = try FieldMapping(parsing: map, for: c.layer) }
         options.defaultRadiusMetres = 500
-        let report = try db.importFeatures(from: Fixtures.shared(c.file), options: options)
+        let report = try await store.importFeatures(from: Fixtures.shared(c.file), options: options, progress: nil)
         #expect(report.rowsRead == c.count)
         #expect(report.imported == c.count)
         #expect(report.rejectedCount == 0)
 
-        let info = try db.info()
+        let info = try await store.info()
         let layer = try #require(info.layers.first { $0.layer == c.layer })
         #expect(layer.count == c.count)
         #expect(layer.srid == .wgs84)
-        // The stored extent (read from the R*Tree, 32-bit floats) matches the source file's own.
+        // The stored extent (kept by the store, possibly as 32-bit floats) matches the source file's own.
         let extent = try #require(layer.extent)
-        let source = try sourceExtent(Fixtures.shared(c.file))
+        let source = try Self.sourceExtent(Fixtures.shared(c.file))
         // Demand points grow into 500 m circles: about 0.0045° of latitude, 0.0073° of longitude in London.
         let tolerance = c.layer == .demands ? 0.01 : 1e-4
         #expect(abs(extent.west - source.west) < tolerance && abs(extent.east - source.east) < tolerance)
@@ -74,28 +74,29 @@ struct SharedDataImportTests {
             #expect(extent.west < source.west && extent.north > source.north)
         }
 
-        let stored = try db.read { db in
-            try String.fetchOne(db, sql: "SELECT CAST(\(c.sample.column) AS TEXT) FROM \(c.layer.table) WHERE id = ?", arguments: [c.sample.id])
-        }
+        let feature = try await store.feature(c.layer, id: c.sample.id)
+        let stored = c.sample.column == "extra" ? Values.extraText(feature.properties, c.layer)
+            : Values.columnText(feature.properties[c.sample.column], c.layer, c.sample.column)
         #expect(stored == c.sample.value)
-        #expect(try db.check().isEmpty)
+        #expect(try await store.check().isEmpty)
     }
 
-    @Test("the street centre lines are refused by every layer, naming the geometry type, and nothing is stored")
-    func streetsHaveNoLayer() throws {
+    @Test("the street centre lines are refused by every layer, naming the geometry type, and nothing is stored", arguments: Backends.all)
+    func streetsHaveNoLayer(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
-        let db = try dir.database()
+        let store = try backend.emptyStore(in: dir)
         for layer in Layer.allCases {
-            #expect { try db.importFeatures(from: Fixtures.shared("prague-bubenec/streets.geojson"), options: ImportOptions(layer: layer)) } throws: {
-                ($0 as? RGISError)?.description.contains("feature 1 (line 4): geometry LineString cannot be stored in layer \(layer)") == true
+            let error = await #expect(throws: RGISError.self) {
+                _ = try await store.importFeatures(from: Fixtures.shared("prague-bubenec/streets.geojson"), options: ImportOptions(layer: layer), progress: nil)
             }
+            #expect(error?.description.contains("feature 1 (line 4): geometry LineString cannot be stored in layer \(layer)") == true)
         }
-        #expect(try db.info().layers.allSatisfy { $0.count == 0 })
+        #expect(try await store.info().layers.allSatisfy { $0.count == 0 })
     }
 
     /// The bounding box of every position in a GeoJSON file, computed from the file itself.
-    func sourceExtent(_ path: String) throws -> BBox {
+    static func sourceExtent(_ path: String) throws -> BBox {
         let value = try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: path))))
         guard case .array(let features)? = value["features"] else { throw RGISError(.malformedInput, "no features") }
         var w = 180.0, s = 90.0, e = -180.0, n = -90.0
@@ -107,28 +108,26 @@ struct SharedDataImportTests {
         return try BBox(west: w, south: s, east: e, north: n)
     }
 
-    @Test("every geometry keeps its vertices: stored area equals the source's geodesic area")
-    func areasSurvive() throws {
+    @Test("every geometry keeps its vertices: stored area equals the source's geodesic area", arguments: Backends.all)
+    func areasSurvive(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
-        let db = try dir.database()
-        try db.loadShared("prague-bubenec/plots.geojson", into: .parcels, idField: "ID")
+        let store = try backend.emptyStore(in: dir)
+        try await store.loadShared("prague-bubenec/plots.geojson", into: .parcels, idField: "ID")
         // area_m2 is computed on import from the stored polygon; recompute from the stored geometry
         // and compare the total with the sum of the parts as an internal consistency check.
-        let (total, recomputed, ccw) = try db.read { db -> (Double, Double, Int) in
-            let row = try Row.fetchOne(db, sql: """
-                SELECT sum(area_m2), sum(ST_Area(geom, 1)),
-                       sum(ST_Equals(geom, ST_ForcePolygonCCW(geom))) FROM parcels
-                """)!
-            return (row[0], row[1], row[2])
-        }
-        #expect(abs(total - recomputed) < 1e-6 * total)
+        let parcels = try await store.exportedFeatures(.parcels)
+        let total = parcels.reduce(0) { $0 + ($1["properties"]?["area_m2"]?.number ?? 0) }
+        let geometries = try parcels.map(Shapes.geometry)
+        let recomputed = geometries.reduce(0) { $0 + Geodesic.areaSquareMetres($1) }
+        let ccw = geometries.filter(Shapes.isCounterClockwise).count
+        #expect(abs(total - recomputed) < 1e-6 * total, "area_m2 totals \(total), the geometries \(recomputed)")
         #expect(total > 100_000 && total < 2_000_000)
         #expect(ccw == 407)
     }
 
-    @Test("a CSV of projected X/Y with --srid 3857 lands within 1 cm of the GeoJSON positions")
-    func projectedCSV() throws {
+    @Test("a CSV of projected X/Y with --srid 3857 lands within 1 cm of the GeoJSON positions", arguments: Backends.all)
+    func projectedCSV(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
         // Build the CSV from the shared file's own EPSG:3857 attributes X and Y.
@@ -141,40 +140,38 @@ struct SharedDataImportTests {
             csv += "\(i + 1),\(p["X"]!.number!),\(p["Y"]!.number!),\(p["price"]!.number!)\n"
         }
         let csvPath = try dir.write("berlin.csv", csv)
-        let db = try dir.database()
+        let store = try backend.emptyStore(in: dir)
         var options = ImportOptions(layer: .listings)
         options.sourceSRID = SRID(3857)
         options.mapping = try FieldMapping(parsing: "price=list_price", for: .listings)
-        let report = try db.importFeatures(from: csvPath, options: options)
+        let report = try await store.importFeatures(from: csvPath, options: options, progress: nil)
         #expect(report.imported == 2203)
         // Compare each stored point with the GeoJSON position, geodesically.
+        var stored: [String: Position] = [:]
+        for f in try await store.exportedFeatures(.listings) {
+            if let id = f["id"]?.stringValue, case .point(let p) = try Shapes.geometry(f) { stored[id] = p }
+        }
         var worst = 0.0
-        try db.read { db in
-            for (i, f) in features.enumerated() {
-                guard case .array(let c)? = f["geometry"]?["coordinates"] else { continue }
-                let d = try Double.fetchOne(db, sql: "SELECT ST_Distance(geom, MakePoint(?, ?, 4326), 1) FROM listings WHERE id = ?",
-                                            arguments: [c[0].number!, c[1].number!, String(i + 1)]) ?? .infinity
-                worst = max(worst, d)
-            }
+        for (i, f) in features.enumerated() {
+            guard case .array(let c)? = f["geometry"]?["coordinates"] else { continue }
+            let d = stored[String(i + 1)].map { Geodesic.distanceMetres($0, Position(lon: c[0].number!, lat: c[1].number!)) } ?? .infinity
+            worst = max(worst, d)
         }
         #expect(worst < 0.01, "largest distance \(worst) m")
     }
 
-    @Test("a demand circle of 500 m has the geodesic area of a 500 m circle (within 0.5 %)")
-    func demandCircles() throws {
+    @Test("a demand circle of 500 m has the geodesic area of a 500 m circle (within 0.5 %)", arguments: Backends.all)
+    func demandCircles(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
-        let db = try dir.database()
+        let store = try backend.emptyStore(in: dir)
         var options = ImportOptions(layer: .demands)
         options.defaultRadiusMetres = 500
-        _ = try db.importFeatures(from: Fixtures.shared("london/cycle_hire.geojson"), options: options)
-        let (minArea, maxArea, contains) = try db.read { db -> (Double, Double, Int) in
-            let row = try Row.fetchOne(db, sql: """
-                SELECT min(ST_Area(geom, 1)), max(ST_Area(geom, 1)),
-                       sum(ST_Contains(geom, ST_Centroid(geom))) FROM demands
-                """)!
-            return (row[0], row[1], row[2])
-        }
+        _ = try await store.importFeatures(from: Fixtures.shared("london/cycle_hire.geojson"), options: options, progress: nil)
+        let circles = try await store.exportedFeatures(.demands).map(Shapes.geometry)
+        let areas = circles.map(Geodesic.areaSquareMetres)
+        let (minArea, maxArea) = (areas.min() ?? 0, areas.max() ?? 0)
+        let contains = circles.filter { circle in Shapes.centroid(circle).map { Shapes.contains(circle, $0) } ?? false }.count
         let circle = Double.pi * 500 * 500
         #expect(abs(minArea / circle - 1) < 0.005)
         #expect(abs(maxArea / circle - 1) < 0.005)

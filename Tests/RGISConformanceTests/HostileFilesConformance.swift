@@ -1,14 +1,13 @@
 import Foundation
-import GRDB
 import Testing
 import RGISCore
 import RGISStore
 import RGISTesting
 
 /// Files made to break an importer, each written at test time: every one is refused with an error
-/// that says what is wrong, memory stays bounded, and the database is left as it was.
-@Suite("Hostile files")
-struct HostileFilesTests {
+/// that says what is wrong, memory stays bounded, and the store is left as it was, on every backend.
+@Suite("Conformance: hostile files")
+struct HostileFilesConformance {
     static func feature(geometry: String = #"{"type":"Point","coordinates":[9.05,48.03]}"#, properties: String = "{}") -> String {
         #"{"type":"Feature","id":"x","geometry":"# + geometry + #","properties":"# + properties + "}"
     }
@@ -58,28 +57,29 @@ struct HostileFilesTests {
              error: "line 2: column wkt: WKT expected a number", layer: .parcels),
     ]
 
-    @Test("refused naming the rule, nothing stored", arguments: cases)
-    func refused(_ c: Case) throws {
+    @Test("refused naming the rule, nothing stored", arguments: Backends.all, cases)
+    func refused(backend: Backend, _ c: Case) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
         let path = try dir.write(c.file, c.content())
-        let database = try dir.database()
-        let error = try #require(throws: RGISError.self) { try database.importFeatures(from: path, options: ImportOptions(layer: c.layer)) }
+        let store = try backend.emptyStore(in: dir)
+        let error = try await #require(throws: RGISError.self) { _ = try await store.importFeatures(from: path, options: ImportOptions(layer: c.layer), progress: nil) }
         #expect(error.description.contains(c.error), "\(error.description.prefix(400))")
-        #expect(try database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM \(c.layer.table)") } == 0)
-        #expect(try database.check().isEmpty)
+        #expect(try await store.count(c.layer) == 0)
+        #expect(try await store.check().isEmpty)
     }
 
-    /// Peak memory of `rgis import` on `file`, in kB (GNU time's %M), with its exit status and errors.
-    static func importMeasured(_ database: String, _ layer: String, _ file: String) throws -> (status: Int32, stderr: String, peakKB: Int) {
-        let report = URL(fileURLWithPath: database).deletingLastPathComponent().appendingPathComponent("time.txt").path
-        let result = try run("/usr/bin/time", ["-f", "%M", "-o", report, Fixtures.rgisExecutable, "import", database, "--layer", layer, file])
+    /// Peak memory of `rgis import` into the store at `location` from `file`, in kB (GNU time's %M), with
+    /// its exit status and errors; GNU time's report is written in `dir`.
+    static func importMeasured(_ location: String, _ layer: String, _ file: String, in dir: TemporaryDirectory) throws -> (status: Int32, stderr: String, peakKB: Int) {
+        let report = dir.path("time.txt")
+        let result = try run("/usr/bin/time", ["-f", "%M", "-o", report, Fixtures.rgisExecutable, "import", location, "--layer", layer, file])
         let peak = Int(try String(contentsOfFile: report, encoding: .utf8).split(separator: "\n").last.map(String.init) ?? "") ?? -1
         return (result.status, result.stderr, peak)
     }
 
-    @Test("a 1 GB string is refused at 64 MB, in under 256 MB of memory")
-    func hugeString() throws {
+    @Test("a 1 GB string is refused at 64 MB, in under 256 MB of memory", arguments: Backends.all)
+    func hugeString(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
         let path = dir.path("huge.geojson")
@@ -90,16 +90,16 @@ struct HostileFilesTests {
         for _ in 0..<1024 { try handle.write(contentsOf: chunk) }
         try handle.write(contentsOf: Data(#""}}]}"#.utf8))
         try handle.close()
-        let db = dir.path("huge.sqlite")
-        #expect(try rgis("init", db).status == 0)
-        let result = try Self.importMeasured(db, "listings", path)
+        let location = try backend.location(dir, "huge")
+        #expect(try rgis("init", location).status == 0)
+        let result = try Self.importMeasured(location, "listings", path, in: dir)
         #expect(result.status != 0 && result.stderr.contains("a feature takes more than 64 MB"), "\(result.stderr)")
         #expect(result.peakKB > 0 && result.peakKB < 256 * 1024, "peak RSS \(result.peakKB) kB")
-        #expect(try RGISDatabase.open(at: db).read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM listings") } == 0)
+        #expect(try await StoreLocation.open(location).count(.listings) == 0)
     }
 
-    @Test("a zip bomb posing as a zipped Shapefile is refused unread")
-    func zipBomb() throws {
+    @Test("a zip bomb posing as a zipped Shapefile is refused unread", arguments: Backends.all)
+    func zipBomb(backend: Backend) throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
         let path = dir.path("listings.zip")
@@ -115,9 +115,9 @@ struct HostileFilesTests {
                 z.writestr("listings.shx", b"")
             """, path])
         #expect(made.status == 0, "\(made.stderr)")
-        let db = dir.path("bomb.sqlite")
-        #expect(try rgis("init", db).status == 0)
-        let result = try Self.importMeasured(db, "listings", path)
+        let location = try backend.location(dir, "bomb")
+        #expect(try rgis("init", location).status == 0)
+        let result = try Self.importMeasured(location, "listings", path, in: dir)
         #expect(result.status != 0 && result.stderr.contains("expands to 314572800 bytes") && result.stderr.contains("refused unread"), "\(result.stderr)")
         #expect(result.peakKB > 0 && result.peakKB < 256 * 1024, "peak RSS \(result.peakKB) kB")
     }

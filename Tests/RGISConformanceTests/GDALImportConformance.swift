@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Testing
 import RGISCore
 import RGISStore
@@ -7,9 +6,9 @@ import RGISTesting
 
 /// Files of the formats GDAL reads, written at test time by `ogr2ogr` from the demo city and the shared
 /// real data (Shapefiles in projected CRSs among them), imported and compared row by row with the
-/// import of the GeoJSON they were made from.
-@Suite("Import of Shapefile, GeoPackage, FlatGeobuf, KML and GML through GDAL")
-struct GDALImportTests {
+/// import of the GeoJSON they were made from, on every backend.
+@Suite("Conformance: import of Shapefile, GeoPackage, FlatGeobuf, KML and GML through GDAL")
+struct GDALImportConformance {
     static let ogr2ogr = which("ogr2ogr") ?? "/usr/bin/ogr2ogr"
 
     /// `ogr2ogr ARGS`, failing the test with its message when it fails.
@@ -72,31 +71,19 @@ struct GDALImportTests {
         return options
     }
 
-    /// Each row's id, compared columns and vertices, by id.
-    static func rows(_ database: RGISDatabase, _ c: Case) throws -> [String: (values: [String], vertices: [Double], geodesicArea: Double)] {
-        let columns = c.columns.map { "quote(\($0))" }.joined(separator: ", ")
-        return try database.read { db in
-            var out: [String: ([String], [Double], Double)] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT id, AsGeoJSON(geom, 9), COALESCE(ST_Area(geom, 1), 0), \(columns) FROM \(c.layer.table)") {
-                let json = try JSONValue.parse(Array((row[1] as String).utf8))
-                var vertices: [Double] = []
-                func walk(_ v: JSONValue) {
-                    switch v {
-                    case .array(let a): a.forEach(walk)
-                    case .int(let i): vertices.append(Double(i))
-                    case .double(let d): vertices.append(d)
-                    default: break
-                    }
-                }
-                if case .object(let g) = json, let coordinates = g["coordinates"] { walk(coordinates) }
-                out[row[0]] = ((3..<(3 + c.columns.count)).map { (row[$0] as String?) ?? "NULL" }, vertices, row[2])
-            }
-            return out
+    /// Each row's compared columns, vertices (as exported: 9 decimals) and geodesic area, by id.
+    static func rows(_ store: any Store, _ c: Case) async throws -> [String: (values: [JSONValue], vertices: [Double], geodesicArea: Double)] {
+        var out: [String: ([JSONValue], [Double], Double)] = [:]
+        for feature in try await store.exportedFeatures(c.layer) {
+            guard let id = feature["id"]?.stringValue else { continue }
+            let values = c.columns.map { Values.normalized(feature["properties"]?[$0] ?? .null) }
+            out[id] = (values, Shapes.coordinates(feature["geometry"]), Geodesic.areaSquareMetres(try Shapes.geometry(feature)))
         }
+        return out
     }
 
-    @Test("imports alike: the same ids, values and vertices as the GeoJSON it was made from", arguments: cases)
-    func importsAlike(_ c: Case) throws {
+    @Test("imports alike: the same ids, values and vertices as the GeoJSON it was made from", arguments: Backends.all, cases)
+    func importsAlike(backend: Backend, _ c: Case) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
         let made: String
@@ -110,15 +97,15 @@ struct GDALImportTests {
             made = dir.path(c.output)
             try Self.convert(c.arguments + [made, c.source])
         }
-        let expected = try dir.database("geojson.sqlite")
-        let wanted = try expected.importFeatures(from: c.source, options: Self.options(c))
-        let database = try dir.database("gdal.sqlite")
-        let report = try database.importFeatures(from: made, options: Self.options(c))
+        let expected = try backend.emptyStore(in: dir, "geojson")
+        let wanted = try await expected.importFeatures(from: c.source, options: Self.options(c), progress: nil)
+        let store = try backend.emptyStore(in: dir, "gdal")
+        let report = try await store.importFeatures(from: made, options: Self.options(c), progress: nil)
         #expect(report.source != nil, "the report names what GDAL read")
         #expect(report.rowsRead == wanted.rowsRead && report.imported == wanted.imported && report.rejectedCount == 0, "\(report.rejected.prefix(3))")
         if c.arguments.contains("-t_srs") { #expect(report.source?.contains("→ EPSG:4326") == true, "\(report.source ?? "")") }
 
-        let ours = try Self.rows(database, c), theirs = try Self.rows(expected, c)
+        let ours = try await Self.rows(store, c), theirs = try await Self.rows(expected, c)
         #expect(ours.count == theirs.count && ours.count == wanted.imported)
         var differences: [String] = []
         for (id, want) in theirs {
@@ -132,62 +119,66 @@ struct GDALImportTests {
             }
         }
         #expect(differences.isEmpty, "\(differences.count) rows differ: \(differences.prefix(5))")
-        #expect(try database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM \(c.layer.table) WHERE ST_IsValid(geom) <> 1") } == 0)
+        // The check reads every stored geometry's validity (among its rules): none is invalid.
+        let problems = try await store.check()
+        #expect(problems.isEmpty, "\(problems)")
     }
 
-    @Test("a GeoPackage of several layers: the one named as the RGIS layer, or --source-layer, else the error lists them")
-    func severalLayers() throws {
+    @Test("a GeoPackage of several layers: the one named as the RGIS layer, or --source-layer, else the error lists them", arguments: Backends.all)
+    func severalLayers(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
         let gpkg = dir.path("city.gpkg")
         try Self.convert(["-f", "GPKG", gpkg, "\(Self.demo)/districts.geojson", "-nln", "quarters"])
         try Self.convert(["-f", "GPKG", "-update", gpkg, "\(Self.demo)/listings.geojson", "-nln", "listings"])
         try Self.convert(["-f", "GPKG", "-update", gpkg, "\(Self.demo)/parcels.geojson", "-nln", "plots"])
-        let database = try dir.database()
-        #expect(try database.importFeatures(from: gpkg, options: ImportOptions(layer: .listings)).inserted == 2270)
-        let error = try #require(throws: RGISError.self) { try database.importFeatures(from: gpkg, options: ImportOptions(layer: .districts)) }
+        let store = try backend.emptyStore(in: dir)
+        #expect(try await store.importFeatures(from: gpkg, options: ImportOptions(layer: .listings), progress: nil).inserted == 2270)
+        let error = try await #require(throws: RGISError.self) { _ = try await store.importFeatures(from: gpkg, options: ImportOptions(layer: .districts), progress: nil) }
         #expect(error.description.contains("3 layers (quarters, listings, plots)") && error.description.contains("--source-layer"), "\(error.description)")
         var options = ImportOptions(layer: .districts)
         options.sourceLayer = "quarters"
-        #expect(try database.importFeatures(from: gpkg, options: options).inserted > 10)
+        #expect(try await store.importFeatures(from: gpkg, options: options, progress: nil).inserted > 10)
         options.sourceLayer = "nope"
-        let missing = try #require(throws: RGISError.self) { try database.importFeatures(from: gpkg, options: options) }
+        let nope = options
+        let missing = try await #require(throws: RGISError.self) { _ = try await store.importFeatures(from: gpkg, options: nope, progress: nil) }
         #expect(missing.description.contains("no layer 'nope'") && missing.description.contains("quarters, listings, plots"), "\(missing.description)")
 
         // GPX: waypoints beside empty routes and tracks are the layer read.
         let gpx = dir.path("walk.gpx")
         try Self.convert(["-f", "GPX", gpx, "\(Self.demo)/listings.geojson", "-select", "id", "-where", "list_price > 900000"])
-        let fresh = try dir.database("gpx.sqlite")
-        let report = try fresh.importFeatures(from: gpx, options: ImportOptions(layer: .listings))
-        let expensive = try database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM listings WHERE list_price > 900000")! }
+        let fresh = try backend.emptyStore(in: dir, "gpx")
+        let report = try await fresh.importFeatures(from: gpx, options: ImportOptions(layer: .listings), progress: nil)
+        let expensive = try await store.exportedFeatures(.listings).filter { ($0["properties"]?["list_price"]?.number ?? 0) > 900000 }.count
         #expect(report.inserted == expensive && expensive > 10 && report.source?.contains("GPX layer 'waypoints'") == true, "\(report.source ?? "")")
     }
 
-    @Test("a sheet without coordinate columns is refused naming the columns found, and nothing is stored")
-    func sheetWithoutCoordinates() throws {
+    @Test("a sheet without coordinate columns is refused naming the columns found, and nothing is stored", arguments: Backends.all)
+    func sheetWithoutCoordinates(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
         let sheet = dir.path("prices.xlsx")
         try Self.convert(["-f", "XLSX", sheet, "\(Self.demo)/listings.geojson", "-select", "id,status,list_price"])
-        let database = try dir.database()
-        let error = try #require(throws: RGISError.self) { try database.importFeatures(from: sheet, options: ImportOptions(layer: .listings)) }
+        let store = try backend.emptyStore(in: dir)
+        let error = try await #require(throws: RGISError.self) { _ = try await store.importFeatures(from: sheet, options: ImportOptions(layer: .listings), progress: nil) }
         #expect(error.description.contains("no coordinate columns") && error.description.contains("Columns found: id, status, list_price"), "\(error.description)")
-        #expect(try database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM listings") } == 0)
+        #expect(try await store.count(.listings) == 0)
     }
 
-    @Test("a Shapefile without .prj is read with --srid; with neither, projected metres are refused naming the rule, and nothing is stored")
-    func missingProjection() throws {
+    @Test("a Shapefile without .prj is read with --srid; with neither, projected metres are refused naming the rule, and nothing is stored",
+          arguments: Backends.all)
+    func missingProjection(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
         try Self.convert(["-f", "ESRI Shapefile", "-t_srs", "EPSG:25832", dir.path("plain.shp"), "\(Self.demo)/listings.geojson"])
         try FileManager.default.removeItem(atPath: dir.path("plain.prj"))
-        let database = try dir.database()
-        let error = try #require(throws: RGISError.self) { try database.importFeatures(from: dir.path("plain.shp"), options: ImportOptions(layer: .listings)) }
+        let store = try backend.emptyStore(in: dir)
+        let error = try await #require(throws: RGISError.self) { _ = try await store.importFeatures(from: dir.path("plain.shp"), options: ImportOptions(layer: .listings), progress: nil) }
         #expect(error.description.contains("feature 1") && error.description.contains("projected coordinates: pass --srid"), "\(error.description)")
-        #expect(try database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM listings") } == 0)
+        #expect(try await store.count(.listings) == 0)
         var options = ImportOptions(layer: .listings)
         options.sourceSRID = SRID(25832)
-        let report = try database.importFeatures(from: dir.path("plain.shp"), options: options)
+        let report = try await store.importFeatures(from: dir.path("plain.shp"), options: options, progress: nil)
         #expect(report.inserted == 2270 && report.source?.contains("EPSG:25832 → EPSG:4326") == true, "\(report.source ?? "")")
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Testing
 import RGISCore
 import RGISStore
@@ -7,9 +6,9 @@ import RGISTesting
 
 /// Layers of the demo city and the Prague plots written as GeoPackage, zipped Shapefile, FlatGeobuf and
 /// XLSX, then read back: by GDAL's own tools (layer, CRS, geometry type, count, columns) and imported
-/// again, row by row equal to the database they came from.
-@Suite("Export to GeoPackage, Shapefile, FlatGeobuf and XLSX through GDAL")
-struct GDALExportTests {
+/// again, row by row equal to the store they came from, on every backend.
+@Suite("Conformance: export to GeoPackage, Shapefile, FlatGeobuf and XLSX through GDAL")
+struct GDALExportConformance {
     static let ogrinfo = which("ogrinfo") ?? "/usr/bin/ogrinfo"
 
     struct Case: CustomTestStringConvertible, Sendable {
@@ -32,16 +31,14 @@ struct GDALExportTests {
         Case(layer: .districts, format: .shp, output: "districts.shp.zip", columns: ["name", "level"]),
     ]
 
-    /// Each row's compared columns and its geometry as GeoJSON (9 decimals), by id.
-    static func rows(_ database: RGISDatabase, _ layer: Layer, _ columns: [String]) throws -> [String: [String]] {
-        let selected = (["AsGeoJSON(geom, 9)"] + columns.map { "quote(\($0))" }).joined(separator: ", ")
-        return try database.read { db in
-            var out: [String: [String]] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT id, \(selected) FROM \(layer.table)") {
-                out[row[0]] = (1...(columns.count + 1)).map { (row[$0] as String?) ?? "NULL" }
-            }
-            return out
+    /// Each row's geometry (as exported: GeoJSON, 9 decimals) and compared columns, by id.
+    static func rows(_ store: any Store, _ layer: Layer, _ columns: [String]) async throws -> [String: [JSONValue]] {
+        var out: [String: [JSONValue]] = [:]
+        for feature in try await store.exportedFeatures(layer) {
+            guard let id = feature["id"]?.stringValue else { continue }
+            out[id] = [Values.normalized(feature["geometry"] ?? .null)] + columns.map { Values.normalized(feature["properties"]?[$0] ?? .null) }
         }
+        return out
     }
 
     /// A CSV text's header and rows.
@@ -52,14 +49,14 @@ struct GDALExportTests {
         return (records.first ?? [], Array(records.dropFirst()))
     }
 
-    @Test("read back alike: GDAL sees one layer on EPSG:4326, and importing the file again gives the same rows", arguments: cases)
-    func readBackAlike(_ c: Case) throws {
+    @Test("read back alike: GDAL sees one layer on EPSG:4326, and importing the file again gives the same rows", arguments: Backends.all, cases)
+    func readBackAlike(backend: Backend, _ c: Case) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
-        let database = try Templates.demoCity(in: dir)
+        let store = try await backend.demoCity(in: dir)
         let path = dir.path(c.output)
-        let written = try database.exportFile(layer: c.layer, format: c.format, to: path)
-        let stored = try database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM \(c.layer.table)")! }
+        let written = try await store.exportFile(layer: c.layer, bbox: nil, format: c.format, to: path)
+        let stored = try await store.count(c.layer)
         #expect(written == stored && written > 0)
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.url.path).allSatisfy { !$0.contains("partial") }, "no partial file is left")
 
@@ -71,39 +68,38 @@ struct GDALExportTests {
         #expect(info.stdout.contains(c.layer == .listings ? "Geometry: Point" : c.format == .shp ? "Geometry: Polygon" : "Geometry: Multi Polygon"), "\(info.stdout)")
         #expect(info.stdout.contains(#"ID["EPSG",4326]"#), "the CRS is EPSG:4326: \(info.stdout)")
 
-        let again = try dir.database("again.sqlite")
+        let again = try backend.emptyStore(in: dir, "again")
         var options = ImportOptions(layer: c.layer)
         options.defaultRadiusMetres = 500
-        let report = try again.importFeatures(from: path, options: options)
+        let report = try await again.importFeatures(from: path, options: options, progress: nil)
         #expect(report.inserted == stored && report.rejectedCount == 0, "\(report.rejected.prefix(3))")
-        let want = try Self.rows(database, c.layer, c.columns), got = try Self.rows(again, c.layer, c.columns)
-        let differences = want.compactMap { id, row in got[id] == row ? nil : "\(id): \(got[id] ?? ["missing"]) ≠ \(row)" }
+        let want = try await Self.rows(store, c.layer, c.columns), got = try await Self.rows(again, c.layer, c.columns)
+        let differences = want.compactMap { id, row in got[id] == row ? nil : "\(id): \(got[id] ?? [.string("missing")]) ≠ \(row)" }
         #expect(got.count == want.count && differences.isEmpty, "\(differences.count) rows differ: \(differences.prefix(3))")
     }
 
-    @Test("a zipped Shapefile holds its .shp, .shx, .dbf, .prj and .cpg")
-    func shapefileParts() throws {
+    @Test("a zipped Shapefile holds its .shp, .shx, .dbf, .prj and .cpg", arguments: Backends.all)
+    func shapefileParts(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
-        let database = try Templates.demoCity(in: dir)
-        try database.exportFile(layer: .parcels, format: .shp, to: dir.path("parcels.zip"))
+        let store = try await backend.demoCity(in: dir)
+        _ = try await store.exportFile(layer: .parcels, bbox: nil, format: .shp, to: dir.path("parcels.zip"))
         let listing = try run("/usr/bin/python3", ["-c", "import zipfile, sys; print(' '.join(sorted(zipfile.ZipFile(sys.argv[1]).namelist())))", dir.path("parcels.zip")])
         #expect(listing.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "parcels.cpg parcels.dbf parcels.prj parcels.shp parcels.shx", "\(listing.stdout)")
     }
 
-    @Test("XLSX: a sheet of id, lon, lat and the fields, as the CSV export; polygons as WKT")
-    func spreadsheet() throws {
+    @Test("XLSX: a sheet of id, lon, lat and the fields, as the CSV export; polygons as WKT", arguments: Backends.all)
+    func spreadsheet(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
-        let database = try Templates.demoCity(in: dir)
+        let store = try await backend.demoCity(in: dir)
         let box = try BBox(parsing: "9.02,48.01,9.06,48.03")
-        let count = try database.exportFile(layer: .listings, bbox: box, format: .xlsx, to: dir.path("listings.xlsx"))
+        let count = try await store.exportFile(layer: .listings, bbox: box, format: .xlsx, to: dir.path("listings.xlsx"))
         // GDAL reads the sheet back as CSV; the cells must be those of the CSV export.
         let converted = try run(which("ogr2ogr") ?? "/usr/bin/ogr2ogr", ["-f", "CSV", dir.path("sheet.csv"), dir.path("listings.xlsx")])
         #expect(converted.status == 0, "\(converted.stderr)")
         let sheet = try Self.table(String(contentsOfFile: dir.path("sheet.csv"), encoding: .utf8))
-        var csv = ""
-        try database.exportCSV(layer: .listings, bbox: box) { csv += $0 }
+        let csv = try await store.exportedText(.listings, bbox: box, format: .csv).text
         let table = try Self.table(csv)
         #expect(count == table.rows.count && count > 100)
         #expect(sheet.header == table.header, "\(sheet.header) ≠ \(table.header)")
@@ -114,20 +110,20 @@ struct GDALExportTests {
             #expect(Double(other[lon]) == Double(row[lon]) && Double(other[price]) == Double(row[price]), "\(other) ≠ \(row)")
         }
 
-        try database.exportFile(layer: .parcels, format: .xlsx, to: dir.path("parcels.xlsx"))
+        _ = try await store.exportFile(layer: .parcels, bbox: nil, format: .xlsx, to: dir.path("parcels.xlsx"))
         let parcels = try run(Self.ogrinfo, ["-al", "-q", dir.path("parcels.xlsx")])
         #expect(parcels.stdout.contains("wkt (String) = MULTIPOLYGON"), "\(parcels.stdout)")
     }
 
-    @Test("errors name the field: a file format without --output's directory, an existing file replaced only when complete")
-    func errors() throws {
+    @Test("errors name the field: a file format without --output's directory, an existing file replaced only when complete", arguments: Backends.all)
+    func errors(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
-        let database = try Templates.demoCity(in: dir)
-        try expectError(.io, at: "output") { try database.exportFile(layer: .parcels, format: .gpkg, to: dir.path("missing/parcels.gpkg")) }
-        try expectError(.invalidValue, at: "format") { try database.exportFile(layer: .parcels, format: .geojson, to: dir.path("parcels.geojson")) }
+        let store = try await backend.demoCity(in: dir)
+        await expectError(.io, at: "output") { _ = try await store.exportFile(layer: .parcels, bbox: nil, format: .gpkg, to: dir.path("missing/parcels.gpkg")) }
+        await expectError(.invalidValue, at: "format") { _ = try await store.exportFile(layer: .parcels, bbox: nil, format: .geojson, to: dir.path("parcels.geojson")) }
         let old = try dir.write("parcels.gpkg", "not yet a GeoPackage")
-        try database.exportFile(layer: .parcels, format: .gpkg, to: old)
+        _ = try await store.exportFile(layer: .parcels, bbox: nil, format: .gpkg, to: old)
         let head = try Data(contentsOf: URL(fileURLWithPath: old)).prefix(15)
         #expect(String(decoding: head, as: UTF8.self) == "SQLite format 3")
     }
