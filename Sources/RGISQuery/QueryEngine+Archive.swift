@@ -12,12 +12,12 @@ extension QueryEngine {
     }
 
     /// The rights on a parcel valid on a day as known at a time.
-    public func rights(parcel: String, at instant: ArchiveInstant) async throws -> JSONValue {
+    public func rights(parcel: String, at instant: ArchiveInstant) async throws -> ParcelRights {
         try await archive.rights(parcel: parcel, at: instant)
     }
 
     /// A parcel's ancestors and descendants through splits and merges, with the events.
-    public func lineage(parcel: String) async throws -> JSONValue { try await archive.lineage(parcel: parcel) }
+    public func lineage(parcel: String) async throws -> ParcelLineage { try await archive.lineage(parcel: parcel) }
 
     /// Every recorded version of a parcel and of its ancestors and descendants.
     public func lineageVersions(parcel: String) async throws -> FeaturePage { try await archive.lineageVersions(parcel: parcel) }

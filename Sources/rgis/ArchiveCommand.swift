@@ -294,7 +294,7 @@ struct ArchiveRightsCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let rights = try await engine(target).rights(parcel: parcel, at: try when.instant())
-            Console.out(rights.jsonText + "\n")
+            Console.out(rights.json.jsonText + "\n")
         }
     }
 }
@@ -311,7 +311,7 @@ struct ArchiveLineageCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let engine = try engine(target)
-            Console.out(geojson ? try await engine.lineageVersions(parcel: parcel).geoJSON : try await engine.lineage(parcel: parcel).jsonText + "\n")
+            Console.out(geojson ? try await engine.lineageVersions(parcel: parcel).geoJSON : try await engine.lineage(parcel: parcel).json.jsonText + "\n")
         }
     }
 }

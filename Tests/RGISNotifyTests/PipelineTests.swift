@@ -78,6 +78,7 @@ import Testing
         _ = try await h.notifier.runOnce()
         let messageID = try #require(h.delivered.first?.id)
         let entry = try await h.store.react(messageID: messageID, .notForMe, now: h.clock.now)
+        #expect(entry.reaction == .notForMe)
         #expect(entry.json["reaction"]?.stringValue == "not_for_me")
         try await h.patch("R1", #"{"list_price":150000}"#)
         try await h.patch("R1", #"{"status":"pending"}"#)
@@ -86,7 +87,7 @@ import Testing
         #expect(h.delivered.count == 1)
         let ledger = try await h.store.ledger(client: "C0002")
         #expect(ledger.map(\.listingID) == ["R1"])
-        #expect(ledger.first?.json["channel"]?.stringValue == "webhook")
+        #expect(ledger.first?.channel == "webhook")
     }
 
     @Test func backOnTheMarketIsSentAgainAndBackfillQueuesWhatFitsNow() async throws {

@@ -69,7 +69,7 @@ import Testing
             configuration.publicURL = "http://rgis.test"
             let round = try await Notifier(store: store, webhooks: Accepting(), mail: nil, configuration: configuration, clock: { AccessServer.clock }).runOnce()
             #expect(round.sent == 1)
-            let messageID = try #require(try await store.notifications(agent: AccessFixture.agentA, limit: 1).first?.json["message_id"]?.stringValue)
+            let messageID = try #require(try await store.notifications(agent: AccessFixture.agentA, limit: 1).first?.messageID)
             let react = signer.token(["react", messageID, "favourite"], expires: Date().addingTimeInterval(86_400))
             #expect(try await send(.anonymous, .post, "/notifications/react?token=\(react)").0 == 200)
             let (ledgerStatus, ledger, _) = try await send(.agentA, .get, "/clients/\(AccessFixture.clientA)/ledger")

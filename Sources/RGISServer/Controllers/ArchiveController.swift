@@ -79,7 +79,7 @@ struct ArchiveController {
         let parcel = call.path("parcelId")
         switch call.parameters["f"] ?? "json" {
         case "geojson": return SearchController.geoJSON(try await state.engine.lineageVersions(parcel: parcel))
-        default: return .json(try await state.engine.lineage(parcel: parcel))
+        default: return .json(try await state.engine.lineage(parcel: parcel).json)
         }
     }
 
@@ -88,7 +88,7 @@ struct ArchiveController {
         let instant = ArchiveInstant(validAt: try ValidDate(parsing: try p.required("date") { p[$0] }), knownAt: try Self.knownAt(p))
         let rights = try await state.engine.rights(parcel: call.path("parcelId"), at: instant)
         try await call.audit([call.path("parcelId")])
-        return .json(rights)
+        return .json(rights.json)
     }
 
     static func parcel(_ context: ServerContext) -> String {

@@ -136,7 +136,7 @@ struct NotificationsController {
         let counts = try await state.notifications.notificationCounts(agent: scope, now: state.now())
         let list = try await state.notifications.notifications(agent: scope, limit: limit)
         // Which listing went to which client's demand, when and with what reaction: audited by demand.
-        try await call.audit(Array(Set(list.compactMap { $0.json["demand_id"]?.stringValue })).sorted())
+        try await call.audit(Array(Set(list.map(\.demandID))).sorted())
         return .json(.object(["counts": counts.json, "notifications": .array(list.map(\.json))]))
     }
 

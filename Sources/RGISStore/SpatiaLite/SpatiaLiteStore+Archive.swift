@@ -35,7 +35,7 @@ extension SpatiaLiteStore {
     }
 
     /// The rights on a parcel valid on a day as known at a time: `{parcel, date, known_at, rights: […]}`.
-    public func rights(parcel: String, at instant: ArchiveInstant) async throws -> JSONValue {
+    public func rights(parcel: String, at instant: ArchiveInstant) async throws -> ParcelRights {
         try await read { db in
             let known = instant.knownAt.text
             let versions = try db.rows("""
@@ -51,7 +51,7 @@ extension SpatiaLiteStore {
                 throw RGISError(.invalidValue, "parcel \(parcel) was not in force on \(day) (valid \(spans))", at: "parameter date")
             }
             let rights = try Self.rights(db, parcels: [parcel], valid: DateTimeInterval(parsing: day), knownAt: instant.knownAt)[parcel] ?? []
-            return .object(["parcel": .string(parcel), "date": .string(day), "known_at": .string(instant.knownAt.text), "rights": .array(rights)])
+            return ParcelRights(parcel: parcel, date: day, knownAt: instant.knownAt.text, rights: rights)
         }
     }
 
@@ -59,27 +59,23 @@ extension SpatiaLiteStore {
 
     /// A parcel's ancestors and descendants through splits and merges, with the events, as the register
     /// knows them now: `{parcel, valid_from, valid_to, ancestors: [{parcel, depth, …}], descendants: […], events: […]}`.
-    public func lineage(parcel: String) async throws -> JSONValue {
+    public func lineage(parcel: String) async throws -> ParcelLineage {
         try await read { db in
             try Self.requireParcel(db, parcel)
-            func walk(_ direction: LineageDirection) throws -> [JSONValue] {
+            func walk(_ direction: LineageDirection) throws -> [ParcelLineage.Relative] {
                 try db.rows(direction.sql(parcel)).map { row in
                     let relative: String = row["parcel"]
                     let span = try Self.validSpan(db, relative)
-                    return .object(["parcel": .string(relative), "depth": .int(row["depth"]), "event": .int(row["event_id"]),
-                                    direction.linkKey: .string(row["link"]),
-                                    "valid_from": span.from.map(JSONValue.string) ?? .null, "valid_to": span.to.map(JSONValue.string) ?? .null])
+                    return ParcelLineage.Relative(parcel: relative, depth: row["depth"], event: row["event_id"], link: row["link"],
+                                                  validFrom: span.from, validTo: span.to)
                 }
             }
             let ancestors = try walk(.up)
             let descendants = try walk(.down)
-            var eventIDs = Set<Int64>()
-            for case .object(let o) in ancestors + descendants { if case .int(let e)? = o["event"] { eventIDs.insert(e) } }
+            let eventIDs = Set((ancestors + descendants).map(\.event))
             let events = try eventIDs.sorted().map { try Self.lineageEvent(db, $0) }
             let span = try Self.validSpan(db, parcel)
-            return .object(["parcel": .string(parcel), "valid_from": span.from.map(JSONValue.string) ?? .null,
-                            "valid_to": span.to.map(JSONValue.string) ?? .null,
-                            "ancestors": .array(ancestors), "descendants": .array(descendants), "events": .array(events)])
+            return ParcelLineage(parcel: parcel, validFrom: span.from, validTo: span.to, ancestors: ancestors, descendants: descendants, events: events)
         }
     }
 
@@ -108,8 +104,6 @@ extension SpatiaLiteStore {
                 SELECT parcel, link, event_id, min(depth) AS depth FROM walk GROUP BY parcel, link, event_id ORDER BY depth, parcel
                 """
         }
-        /// The member naming the parcel on the near side of the link.
-        var linkKey: String { self == .up ? "to" : "from" }
     }
 
     private static func requireParcel(_ db: Database, _ parcel: String) throws {
@@ -127,15 +121,13 @@ extension SpatiaLiteStore {
         return (row?[0], row?[1])
     }
 
-    private static func lineageEvent(_ db: Database, _ id: Int64) throws -> JSONValue {
+    private static func lineageEvent(_ db: Database, _ id: Int64) throws -> ParcelLineage.Event {
         guard let row = try db.row("SELECT kind, valid_date, recorded_at, document FROM archive_events WHERE id = \(id)") else {
             throw RGISError(.database, "archive event \(id) is missing")
         }
         let links = try db.rows("SELECT from_parcel, to_parcel FROM archive_lineage WHERE event_id = \(id)")
         let from = Array(Set(links.map { $0[0] as String })).sorted(), to = Array(Set(links.map { $0[1] as String })).sorted()
-        return .object(["id": .int(id), "kind": .string(row[0]), "date": .string(row[1]), "recorded_at": .string(row[2]),
-                        "document": (row[3] as String?).map(JSONValue.string) ?? .null,
-                        "from": .array(from.map(JSONValue.string)), "to": .array(to.map(JSONValue.string))])
+        return ParcelLineage.Event(id: id, kind: row[0], date: row[1], recordedAt: row[2], document: row[3], from: from, to: to)
     }
 
     // MARK: SQL
@@ -217,13 +209,13 @@ extension SpatiaLiteStore {
         let byParcel = try rights(db, parcels: Array(parcels), valid: valid, knownAt: knownAt)
         for i in features.indices {
             let parcel = features[i].properties["parcel_id"]?.identifierText ?? ""
-            features[i].properties["rights"] = .array(byParcel[parcel] ?? [])
+            features[i].properties["rights"] = .array((byParcel[parcel] ?? []).map(\.json))
         }
     }
 
-    static func rights(_ db: Database, parcels: [String], valid: DateTimeInterval?, knownAt: RecordTime) throws -> [String: [JSONValue]] {
+    static func rights(_ db: Database, parcels: [String], valid: DateTimeInterval?, knownAt: RecordTime) throws -> [String: [ParcelRight]] {
         let (lo, hi) = valid?.dayRange ?? (nil, nil)
-        var result: [String: [JSONValue]] = [:]
+        var result: [String: [ParcelRight]] = [:]
         // In slices: SQLite binds at most 32,766 values in one statement.
         for start in stride(from: 0, to: parcels.count, by: 5000) {
             let slice = Array(parcels[start..<min(start + 5000, parcels.count)])
@@ -238,11 +230,7 @@ extension SpatiaLiteStore {
                 """)
             for row in rows {
                 let share = try Share(row[3], row[4])
-                result[row[0], default: []].append(.object([
-                    // The party's name is personal data: the archive is read only by regulators and admins, and audited.
-                    "party": .string(row[1]), "party_name": (row[7] as String?).map(JSONValue.string) ?? .null,
-                    "type": .string(row[2]), "share": .string(share.description),
-                    "valid_from": .string(row[5]), "valid_to": (row[6] as String?).map(JSONValue.string) ?? .null]))
+                result[row[0], default: []].append(ParcelRight(party: row[1], partyName: row[7], type: row[2], share: share, validFrom: row[5], validTo: row[6]))
             }
         }
         return result

@@ -123,19 +123,10 @@ extension SpatiaLiteStore: NotificationStore {
             if let agent { sql += " WHERE d.agent = \(agent)" }
             sql += " ORDER BY o.id DESC LIMIT \(limit)"
             return try db.rows(sql).map { row in
-                var o: [String: JSONValue] = [
-                    "id": .int(row[0]), "message_id": .string(row[1]), "event_id": .int(row[2]), "subscription_id": .int(row[3]),
-                    "demand_id": .string(row[4]), "listing_id": .string(row[7]), "reason": .string(row[8]), "state": .string(row[11]),
-                    "attempts": .int(row[12]), "queued_at": .string(Timestamp.text(Self.date(row[13]))),
-                    "due_at": .string(Timestamp.text(Self.date(row[14]))), "channel": .string(row[17]),
-                ]
-                if let v = row[5] as String? { o["client_id"] = .string(v) }
-                if let v = row[6] as String? { o["agent"] = .string(v) }
-                if let v = row[9] as Double? { o["score"] = .double(v) }
-                if let v = row[10] as Double? { o["price"] = .double(v) }
-                if let v = row[15] as Int64? { o["sent_at"] = .string(Timestamp.text(Self.date(v))) }
-                if let v = row[16] as String? { o["last_error"] = .string(v) }
-                return NotificationRecord(json: .object(o))
+                NotificationRecord(id: row[0], messageID: row[1], eventID: row[2], subscriptionID: row[3], demandID: row[4], clientID: row[5],
+                                   agent: row[6], listingID: row[7], reason: NotificationRules.Reason(rawValue: row[8]) ?? .new, score: row[9],
+                                   price: row[10], state: row[11], attempts: row[12], queuedAt: Self.date(row[13]), dueAt: Self.date(row[14]),
+                                   sentAt: (row[15] as Int64?).map(Self.date), lastError: row[16], channel: row[17])
             }
         }
     }
@@ -168,16 +159,9 @@ extension SpatiaLiteStore: NotificationStore {
     }
 
     static func ledgerEntry(_ row: Row) -> LedgerEntry {
-        var o: [String: JSONValue] = [
-            "demand_id": .string(row[1]), "listing_id": .string(row[2]), "channel": .string(row[3]),
-            "first_sent_at": .string(Timestamp.text(date(row[4]))), "last_sent_at": .string(Timestamp.text(date(row[5]))),
-            "times_sent": .int(row[6]),
-        ]
-        if let v = row[0] as String? { o["client_id"] = .string(v) }
-        if let v = row[7] as Double? { o["price_sent"] = .double(v) }
-        if let v = row[8] as String? { o["reaction"] = .string(v) }
-        if let v = row[9] as Int64? { o["reacted_at"] = .string(Timestamp.text(date(v))) }
-        return LedgerEntry(clientID: row[0], demandID: row[1], listingID: row[2], json: .object(o))
+        LedgerEntry(clientID: row[0], demandID: row[1], listingID: row[2], channel: row[3], firstSentAt: date(row[4]), lastSentAt: date(row[5]),
+                    timesSent: row[6], priceSent: row[7], reaction: (row[8] as String?).flatMap(Reaction.init(rawValue:)),
+                    reactedAt: (row[9] as Int64?).map(date))
     }
 
     public func digest(subscription: Int64, day: String) async throws -> [String] {

@@ -11,12 +11,12 @@ public protocol ArchiveStore: Sendable {
     /// One stored version by its storage key; `.notFound` when there is none.
     func archiveVersion(_ layer: ArchiveLayer, fid: Int64) async throws -> StoredFeature
 
-    /// The rights on a parcel valid on a day as known at a time: `{parcel, date, known_at, rights}`.
+    /// The rights on a parcel valid on a day as known at a time, by type, party and start.
     /// `.notFound` for a parcel unknown at that time, `.invalidValue` for a day outside its life.
-    func rights(parcel: String, at instant: ArchiveInstant) async throws -> JSONValue
+    func rights(parcel: String, at instant: ArchiveInstant) async throws -> ParcelRights
 
     /// A parcel's ancestors and descendants through splits and merges, with the events, as known now.
-    func lineage(parcel: String) async throws -> JSONValue
+    func lineage(parcel: String) async throws -> ParcelLineage
 
     /// Every recorded version of a parcel and of its ancestors and descendants, in storage order.
     func lineageVersions(parcel: String) async throws -> FeaturePage

@@ -270,10 +270,68 @@ public struct NotificationCounts: Sendable, Equatable {
     }
 }
 
-/// A notification as its agent sees it.
-public struct NotificationRecord: Sendable {
-    public let json: JSONValue
-    public init(json: JSONValue) { self.json = json }
+/// A notification as its agent sees it: one outbox entry.
+public struct NotificationRecord: Sendable, Equatable {
+    public let id: Int64
+    /// webhook-id and Message-ID: the same on every attempt.
+    public let messageID: String
+    public let eventID: Int64
+    public let subscriptionID: Int64
+    public let demandID: String
+    public let clientID: String?
+    public let agent: String?
+    public let listingID: String
+    public let reason: NotificationRules.Reason
+    public let score: Double?
+    public let price: Double?
+    /// pending, sent, failed or cancelled.
+    public let state: String
+    public let attempts: Int
+    public let queuedAt: Date
+    public let dueAt: Date
+    public let sentAt: Date?
+    public let lastError: String?
+    /// email or webhook.
+    public let channel: String
+
+    public init(id: Int64, messageID: String, eventID: Int64, subscriptionID: Int64, demandID: String, clientID: String?, agent: String?,
+                listingID: String, reason: NotificationRules.Reason, score: Double?, price: Double?, state: String, attempts: Int,
+                queuedAt: Date, dueAt: Date, sentAt: Date?, lastError: String?, channel: String) {
+        self.id = id
+        self.messageID = messageID
+        self.eventID = eventID
+        self.subscriptionID = subscriptionID
+        self.demandID = demandID
+        self.clientID = clientID
+        self.agent = agent
+        self.listingID = listingID
+        self.reason = reason
+        self.score = score
+        self.price = price
+        self.state = state
+        self.attempts = attempts
+        self.queuedAt = queuedAt
+        self.dueAt = dueAt
+        self.sentAt = sentAt
+        self.lastError = lastError
+        self.channel = channel
+    }
+
+    public var json: JSONValue {
+        var o: [String: JSONValue] = [
+            "id": .int(id), "message_id": .string(messageID), "event_id": .int(eventID), "subscription_id": .int(subscriptionID),
+            "demand_id": .string(demandID), "listing_id": .string(listingID), "reason": .string(reason.rawValue), "state": .string(state),
+            "attempts": .int(Int64(attempts)), "queued_at": .string(Timestamp.text(queuedAt)), "due_at": .string(Timestamp.text(dueAt)),
+            "channel": .string(channel),
+        ]
+        if let clientID { o["client_id"] = .string(clientID) }
+        if let agent { o["agent"] = .string(agent) }
+        if let score { o["score"] = .double(score) }
+        if let price { o["price"] = .double(price) }
+        if let sentAt { o["sent_at"] = .string(Timestamp.text(sentAt)) }
+        if let lastError { o["last_error"] = .string(lastError) }
+        return .object(o)
+    }
 }
 
 public enum Reaction: String, Sendable, CaseIterable {
@@ -282,15 +340,44 @@ public enum Reaction: String, Sendable, CaseIterable {
 }
 
 /// A line of a client's ledger: a listing they were sent, when, how, and their reaction.
-public struct LedgerEntry: Sendable {
+public struct LedgerEntry: Sendable, Equatable {
     public let clientID: String?
     public let demandID: String
     public let listingID: String
-    public let json: JSONValue
-    public init(clientID: String?, demandID: String, listingID: String, json: JSONValue) {
+    /// email or webhook, of the last sending.
+    public let channel: String
+    public let firstSentAt: Date
+    public let lastSentAt: Date
+    public let timesSent: Int
+    /// The price in the last message.
+    public let priceSent: Double?
+    public let reaction: Reaction?
+    public let reactedAt: Date?
+
+    public init(clientID: String?, demandID: String, listingID: String, channel: String, firstSentAt: Date, lastSentAt: Date, timesSent: Int,
+                priceSent: Double?, reaction: Reaction?, reactedAt: Date?) {
         self.clientID = clientID
         self.demandID = demandID
         self.listingID = listingID
-        self.json = json
+        self.channel = channel
+        self.firstSentAt = firstSentAt
+        self.lastSentAt = lastSentAt
+        self.timesSent = timesSent
+        self.priceSent = priceSent
+        self.reaction = reaction
+        self.reactedAt = reactedAt
+    }
+
+    public var json: JSONValue {
+        var o: [String: JSONValue] = [
+            "demand_id": .string(demandID), "listing_id": .string(listingID), "channel": .string(channel),
+            "first_sent_at": .string(Timestamp.text(firstSentAt)), "last_sent_at": .string(Timestamp.text(lastSentAt)),
+            "times_sent": .int(Int64(timesSent)),
+        ]
+        if let clientID { o["client_id"] = .string(clientID) }
+        if let priceSent { o["price_sent"] = .double(priceSent) }
+        if let reaction { o["reaction"] = .string(reaction.rawValue) }
+        if let reactedAt { o["reacted_at"] = .string(Timestamp.text(reactedAt)) }
+        return .object(o)
     }
 }
