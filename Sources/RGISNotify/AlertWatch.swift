@@ -108,7 +108,7 @@ extension Notifier {
             return
         }
         let day = ISODate.today(now)
-        let mark = AlertWatchMark(marketVersion: try await store.marketVersion(), month: QueryEngine.lastCompleteMonth(day).text,
+        let mark = AlertWatchMark(market: try await store.marketChangeToken(), month: QueryEngine.lastCompleteMonth(day).text,
                                   rules: watch.rules.fingerprint)
         if stored?.mark == mark { return }
         let report = try await watch.engine.alerts(asOf: day, levels: DistrictLevel.allCases, rules: watch.rules)

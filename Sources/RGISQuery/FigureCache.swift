@@ -1,15 +1,15 @@
 import Synchronization
 import RGISStore
 
-/// Figures computed from the market (indicators, series), kept while the store's market version
-/// (``FeatureStore/marketVersion()``) stays the same: a planner's map asks for the same figures on
+/// Figures computed from the market (indicators, series), kept while the store's market change token
+/// (``FeatureStore/marketChangeToken()``) stays the same: a planner's map asks for the same figures on
 /// every load, and they change only when a listing, demand, district or client is written.
 public final class FigureCache: Sendable {
     /// Entries kept; the least recently used goes first.
     let capacity: Int
 
     private struct Entry: @unchecked Sendable {
-        var version: Int64
+        var version: ChangeToken
         var value: any Sendable
         var used: UInt64
     }
@@ -19,7 +19,7 @@ public final class FigureCache: Sendable {
     public init(capacity: Int = 64) { self.capacity = capacity }
 
     /// The value under `key` if it was computed at `version`, else `compute()`'s, kept.
-    func value<T: Sendable>(_ key: String, version: Int64, keepIf keep: (T) -> Bool = { _ in true },
+    func value<T: Sendable>(_ key: String, version: ChangeToken, keepIf keep: (T) -> Bool = { _ in true },
                             _ compute: () async throws -> T) async throws -> T {
         let hit: T? = entries.withLock { state in
             guard let entry = state.map[key], entry.version == version, let value = entry.value as? T else { return nil }

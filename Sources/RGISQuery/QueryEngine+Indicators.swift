@@ -17,7 +17,7 @@ extension QueryEngine {
         let levels: [FeaturePage]
         if reusing {
             let key = "indicators|\(options.asOf.text)|\(options.periodStart.text)"
-            levels = try await figureCache.value(key, version: try await features.marketVersion()) { try await computeIndicators(options) }
+            levels = try await figureCache.value(key, version: try await features.marketChangeToken()) { try await computeIndicators(options) }
         } else {
             levels = try await computeIndicators(options)
         }

@@ -9,7 +9,7 @@ extension QueryEngine {
     /// the levels (a district's counts beside its subdistricts'), and across the four segment fields
     /// (a district's total is the same in each, so it is shown or withheld in all four alike).
     public func segments(level: DistrictLevel, by: ClientSegment) async throws -> DemandSegments {
-        let all = try await figureCache.value("segments", version: try await features.marketVersion()) {
+        let all = try await figureCache.value("segments", version: try await features.marketChangeToken()) {
             try await computeAllSegments()
         }
         guard let table = all.first(where: { $0.level == level && $0.by == by }) else {

@@ -29,7 +29,7 @@ extension QueryEngine {
             // Every level is withheld together, so one computation serves every level's and district's
             // request over the same months until the market changes.
             let key = "series|\(options.from.text)|\(options.to.text)"
-            levels = try await figureCache.value(key, version: try await features.marketVersion()) {
+            levels = try await figureCache.value(key, version: try await features.marketChangeToken()) {
                 try await publishedLevels(options, keeping: true)
             }
         }

@@ -34,7 +34,7 @@ extension QueryEngine {
         try filter.validate()
         guard layer == .listings || layer == .districts else { return try await computeTile(layer, tile, filter: filter) }
         let key = "tile|\(layer.rawValue)|\(tile)|\(filter)"
-        return try await tileCache.value(key, version: try await features.marketVersion()) { try await computeTile(layer, tile, filter: filter) }
+        return try await tileCache.value(key, version: try await features.marketChangeToken()) { try await computeTile(layer, tile, filter: filter) }
     }
 
     func computeTile(_ layer: Layer, _ tile: TileID, filter: ListingFilter) async throws -> [UInt8]? {

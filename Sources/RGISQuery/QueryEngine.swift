@@ -88,7 +88,7 @@ public struct QueryEngine: Sendable {
     /// answered in the CRS asked for (both among ``offeredCRS()``).
     public func items(_ query: ItemsQuery) async throws -> ItemsPage {
         guard query.layer == .listings || query.layer == .districts else { return try await itemsPage(query) }
-        return try await pageCache.value("items|\(query)", version: try await features.marketVersion(),
+        return try await pageCache.value("items|\(query)", version: try await features.marketChangeToken(),
                                          keepIf: { $0.featuresGeoJSON.utf8.count <= Self.keptPageBytes }) { try await itemsPage(query) }
     }
 

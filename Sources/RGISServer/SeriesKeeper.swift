@@ -18,13 +18,13 @@ struct SeriesKeeper: Service {
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
-            var seen: Int64?
+            var seen: ChangeToken?
             // A first look after one interval: a server started and stopped at once (a test, a check) costs nothing.
             try? await Task.sleep(for: .seconds(intervalSeconds))
             while !Task.isCancelled {
                 do {
                     // Read before computing: a write that lands meanwhile is seen on the next look.
-                    let version = try await features.marketVersion()
+                    let version = try await features.marketChangeToken()
                     if version != seen {
                         let start = ContinuousClock.now
                         let computed = try await engine.keepSeriesCurrent(today: ISODate.today(now()))

@@ -67,7 +67,10 @@ extension SpatiaLiteStore: AlertHookStore {
     }
 
     static func alertWatchMark(_ db: Database) throws -> AlertWatchMark? {
-        try db.row("SELECT market_version, month, rules FROM alert_watch WHERE id = 1").map { AlertWatchMark(marketVersion: $0[0], month: $0[1], rules: $0[2]) }
+        // The column's integer affinity turns a numeric token into a number: read back as text.
+        try db.row("SELECT CAST(market_version AS TEXT), month, rules FROM alert_watch WHERE id = 1").map {
+            AlertWatchMark(market: ChangeToken($0[0]), month: $0[1], rules: $0[2])
+        }
     }
 
     public func recordAlertWatch(previous: AlertWatchMark?, mark: AlertWatchMark, state: [AlertStateEntry], transitions: [AlertTransition],
@@ -76,7 +79,7 @@ extension SpatiaLiteStore: AlertHookStore {
         return try await write { db in
             guard try Self.alertWatchMark(db) == previous else { return nil }
             try db.execute(literal: """
-                INSERT INTO alert_watch (id, market_version, month, rules, checked_at) VALUES (1, \(mark.marketVersion), \(mark.month), \(mark.rules), \(t))
+                INSERT INTO alert_watch (id, market_version, month, rules, checked_at) VALUES (1, \(mark.market.text), \(mark.month), \(mark.rules), \(t))
                 ON CONFLICT (id) DO UPDATE SET market_version = excluded.market_version, month = excluded.month, rules = excluded.rules,
                     checked_at = excluded.checked_at
                 """)

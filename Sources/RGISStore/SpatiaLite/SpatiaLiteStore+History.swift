@@ -166,8 +166,8 @@ extension SpatiaLiteStore {
 }
 
 extension SpatiaLiteStore {
-    public func marketVersion() async throws -> Int64 {
-        try await read { db in try MarketVersion.read(db) }
+    public func marketChangeToken() async throws -> ChangeToken {
+        try await read { db in ChangeToken(String(try MarketVersion.read(db))) }
     }
 }
 

@@ -77,14 +77,14 @@ public struct AlertHook: Sendable {
 
 /// What the alerts in force were read from: equal marks, equal alerts.
 public struct AlertWatchMark: Sendable, Equatable {
-    public let marketVersion: Int64
+    public let market: ChangeToken
     /// The last complete month read (`YYYY-MM`).
     public let month: String
     /// ``AlertRules/fingerprint``.
     public let rules: String
 
-    public init(marketVersion: Int64, month: String, rules: String) {
-        self.marketVersion = marketVersion
+    public init(market: ChangeToken, month: String, rules: String) {
+        self.market = market
         self.month = month
         self.rules = rules
     }

@@ -77,9 +77,10 @@ public protocol FeatureStore: Sendable {
     /// The districts of a level, whole (with their polygons), in storage order.
     func districts(level: DistrictLevel) async throws -> [StoredFeature]
 
-    /// A number that changes whenever a listing, demand, district or client is written (figures computed from
-    /// them stay valid while it does not).
-    func marketVersion() async throws -> Int64
+    /// A token that moves whenever a listing, demand, district or client is written (figures computed
+    /// from them stay valid while it does not). Read before computing: a write that lands meanwhile
+    /// moves it again.
+    func marketChangeToken() async throws -> ChangeToken
 
     /// The local CRS the database's users chose (`rgis init --local-crs`), if any.
     func localCRS() async throws -> CRSReference?
