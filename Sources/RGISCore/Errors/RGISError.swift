@@ -32,11 +32,11 @@ public struct RGISError: Error, CustomStringConvertible, Sendable, Equatable {
         public static let forbidden = Code(base: .forbidden)
         /// A conditional write whose condition no longer holds (`If-Match` names an older version).
         public static let preconditionFailed = Code(base: .preconditionFailed)
-        /// A SQLite file that was not created by `rgis init`.
+        /// A location that holds no RGIS store (a file or database not made by `rgis init`).
         public static let notAnRGISDatabase = Code(base: .notAnRGISDatabase)
         /// Reading or writing a file failed.
         public static let io = Code(base: .io)
-        /// SQLite or SpatiaLite failed for a reason that is not the caller's input.
+        /// The storage engine failed for a reason that is not the caller's input.
         public static let database = Code(base: .database)
         /// The store cannot take the request now, through no fault of the input: another writer holds
         /// the database, or the files this process writes are no longer the database's. Retrying later

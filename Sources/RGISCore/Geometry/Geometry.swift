@@ -1,6 +1,6 @@
 /// A geometry as GeoJSON describes it, coordinates in (lon, lat) order.
 ///
-/// RGIS keeps geometry in SpatiaLite; this value only carries it between files, the CLI and the store.
+/// The store keeps geometry (and does the geometry work); this value only carries it between files, the CLI and the store.
 public enum Geometry: Hashable, Sendable {
     case point(Position)
     case multiPoint([Position])

@@ -4,10 +4,7 @@ public enum Layer: String, CaseIterable, Sendable, CustomStringConvertible {
 
     public var description: String { rawValue }
 
-    /// The table that holds the layer.
-    public var table: String { rawValue }
-
-    /// The geometry type the layer stores (as registered with SpatiaLite).
+    /// The geometry type the layer stores.
     public var storedGeometry: Geometry.Kind {
         self == .listings ? .point : .multiPolygon
     }
@@ -136,15 +133,6 @@ public struct Field: Sendable, Hashable {
         self.name = name
         self.kind = kind
         self.defaultValue = defaultValue
-    }
-
-    /// The SQLite column type.
-    public var sqlType: String {
-        switch kind {
-        case .integer: "INTEGER"
-        case .real: "REAL"
-        case .text, .date, .oneOf, .listOf: "TEXT"
-        }
     }
 }
 
