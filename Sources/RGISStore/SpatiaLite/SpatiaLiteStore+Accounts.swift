@@ -4,9 +4,7 @@ import RGISCore
 
 extension SpatiaLiteStore: AccountStore {
     public func addUser(_ user: User) async throws {
-        guard !user.name.isEmpty, user.name.count <= 64, !user.name.contains(where: { $0.isWhitespace }) else {
-            throw RGISError(.invalidValue, "a user name is 1 to 64 characters without spaces", at: "name")
-        }
+        try AccountRules.checkName(user.name)
         try await write { db in
             if try db.value("SELECT count(*) FROM users WHERE name = \(user.name)", as: Int.self) ?? 0 > 0 {
                 throw RGISError(.conflict, "user '\(user.name)' exists already", at: "name")
@@ -30,7 +28,7 @@ extension SpatiaLiteStore: AccountStore {
             guard try db.value("SELECT count(*) FROM users WHERE name = \(user)", as: Int.self) ?? 0 > 0 else {
                 throw RGISError(.notFound, "no user '\(user)'; add one with rgis users add", at: "name")
             }
-            if let expires, expires <= now { throw RGISError(.invalidValue, "the expiry \(Timestamp.text(expires)) is not in the future", at: "--expires") }
+            try AccountRules.checkExpiry(expires, now: now)
             try db.execute(literal: """
                 INSERT INTO tokens (user_name, sha256, created_at, expires_at) VALUES (\(user), \(hash), \(Timestamp.text(now)), \(expires.map(Timestamp.text)))
                 """)

@@ -10,14 +10,11 @@ extension SpatiaLiteStore: NotificationStore {
             guard let row = try db.row("SELECT agent FROM demands WHERE id = \(demand)") else {
                 throw RGISError(.notFound, "no demand with id '\(demand)'", at: "demand")
             }
-            let agent: String? = row[0]
-            guard caller.owns(agent: agent) else { throw RGISError(.forbidden, "demand '\(demand)' belongs to another agent", at: "demand") }
+            let owner = try SubscriptionRules.endpointOwner(demand: demand, agent: row[0], caller: caller, channel: settings.channel)
             var email: String?, endpoint: Int64?
             switch settings.channel {
             case .email(let address): email = address
-            case .webhook(let url, let secret):
-                guard let agent else { throw RGISError(.invalidValue, "demand '\(demand)' names no agent to own a webhook endpoint", at: "webhook") }
-                endpoint = try Self.endpoint(db, agent: agent, url: url, secret: secret, now: now)
+            case .webhook(let url, let secret): endpoint = try owner.map { try Self.endpoint(db, agent: $0, url: url, secret: secret, now: now) }
             }
             let quiet = settings.quietHours
             let digestHour: Int = if case .daily(let hour) = settings.schedule { hour } else { 8 }

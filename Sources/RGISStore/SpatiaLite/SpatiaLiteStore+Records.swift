@@ -32,19 +32,10 @@ extension SpatiaLiteStore: RecordStore {
             if let key = idempotency, let row = try db.row("""
                 SELECT endpoint, body_sha256, record_id FROM idempotency_keys WHERE user_name = \(key.user) AND key = \(key.key)
                 """) {
-                guard row[0] as String == key.endpoint, row[1] as String == key.bodySHA256 else {
-                    throw RGISError(.invalidValue, "this key was used for another request (another body or endpoint); send a new key for a new request",
-                                    at: "header Idempotency-Key")
-                }
-                // The stored answer is given back only while the record is still the caller's.
-                let tables = try RecordTables(db)
-                guard let record = try tables.find(kind, id: row[2]), owner == nil || record.agent == owner else {
-                    throw RGISError(.conflict, "the record this key created has since been deleted or moved to another agent; send a new key",
-                                    at: "header Idempotency-Key")
-                }
                 // The record as it is now: what was erased since (a client's contact data) stays erased.
-                let now = try tables.load(kind, id: row[2])
-                return WriteResult(id: row[2], etag: now.etag, json: now.wholeJSON, replayed: true)
+                let now = try RecordWriteRules.replay(key, storedEndpoint: row[0], storedBodySHA256: row[1],
+                                                      record: try RecordTables(db).find(kind, id: row[2]), owner: owner)
+                return WriteResult(id: now.id, etag: now.etag, json: now.wholeJSON, replayed: true)
             }
             let tables = try RecordTables(db)
             let id = try tables.write(kind, body, id: nil, owner: owner, client: client)
@@ -64,7 +55,7 @@ extension SpatiaLiteStore: RecordStore {
         try await write { db in
             let tables = try RecordTables(db)
             let current = try tables.load(kind, id: id)
-            try tables.check(condition, current)
+            try RecordWriteRules.check(condition, current)
             let body: JSONValue = switch change {
             case .replace(let whole): whole
             case .mergePatch(let patch): current.wholeJSON.mergePatched(with: patch)
@@ -78,7 +69,7 @@ extension SpatiaLiteStore: RecordStore {
         try await write { db in
             let tables = try RecordTables(db)
             let current = try tables.load(kind, id: id)
-            try tables.check(condition, current)
+            try RecordWriteRules.check(condition, current)
             switch kind {
             case .listing: try tables.withdraw(.listings, id: id)
             case .demand: try tables.withdraw(.demands, id: id)
@@ -173,20 +164,6 @@ struct RecordTables {
                             etag: tag(unsigned.wholeJSON), publicETag: tag(publicJSON))
     }
 
-    /// Ownership first (another agent's record is 403 whatever its version), then the version.
-    func check(_ condition: WriteCondition, _ current: StoredRecord) throws {
-        if let owner = condition.owner, current.agent != owner {
-            throw RGISError(.forbidden, "\(current.kind.rawValue) '\(current.id)' belongs to another agent", at: current.kind.idParameter)
-        }
-        if let ifMatch = condition.ifMatch {
-            let tags = ifMatch.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            guard tags.contains("*") || tags.contains(where: { Digest.constantTimeEqual($0, current.etag) }) else {
-                throw RGISError(.preconditionFailed, "If-Match \(ifMatch) is not the current version \(current.etag) of \(current.kind.rawValue) '\(current.id)'; read it again and reapply the change",
-                                at: "header If-Match")
-            }
-        }
-    }
-
     /// Writes one record by the import's rules; `current` is nil for a new one. Returns its id.
     func write(_ kind: RecordKind, _ body: JSONValue, id: String?, owner: String?, client: String?, current: StoredRecord? = nil) throws -> String {
         switch kind {
@@ -202,43 +179,10 @@ struct RecordTables {
         } catch let error as RGISError {
             throw error.location == nil ? error.located("body") : error
         }
-        if let id {
-            if let given = record.id, given != id { throw RGISError(.invalidValue, "the body's id '\(given)' differs from the URL's '\(id)'", at: "field id") }
-            record.id = id
-        }
-        let named = record.values["agent"].flatMap { if case .text(let s) = $0 { s } else { nil } }
-        // A demand stays with its client's agent; a listing with its writer (an agent) or as the body says (an admin).
-        if let agent = layer == .demands ? current?.agent ?? owner : owner {
-            if let named, named != agent {
-                throw RGISError(.forbidden, "the record belongs to agent \(agent), not \(named)", at: "field agent")
-            }
-            record.values["agent"] = .text(agent)
-        }
-        if layer == .demands, let current {
-            // A demand stays with its client, and its circle is rebuilt only from a centre.
-            let given: String? = if case .text(let s)? = record.values["client_id"] { s } else { nil }
-            if let given, given != current.clientID {
-                throw RGISError(.invalidValue, "a demand's client does not change (it is \(current.clientID.map { "'\($0)'" } ?? "none")); create a demand for the other client", at: "field client_id")
-            }
-            let oldRadius = current.publicJSON["properties"]?["radius_m"]?.number
-            let newRadius: Double? = switch record.values["radius_m"] { case .real(let d)?: d; case .integer(let i)?: Double(i); default: nil }
-            if newRadius != oldRadius, case .multiPolygon = record.geometry {
-                throw RGISError(.invalidValue, "radius_m changes the search circle: send its centre as a Point geometry with the new radius_m", at: "field radius_m")
-            }
-        }
-        if let client {
-            // The client's owner, read in this transaction: a client moved since the caller looked is refused.
-            guard let clientAgent = try db.value("SELECT agent FROM clients WHERE id = \(client)", as: String.self) else {
-                throw RGISError(.notFound, "no client '\(client)'", at: "clientId")
-            }
-            if current == nil, let owner, owner != clientAgent {
-                throw RGISError(.forbidden, "client '\(client)' belongs to another agent", at: "clientId")
-            }
-            if case .text(let given)? = record.values["client_id"], given != client {
-                throw RGISError(.invalidValue, "the demand belongs to client '\(client)', not '\(given)'", at: "field client_id")
-            }
-            record.values["client_id"] = .text(client)
-        }
+        record.id = try RecordWriteRules.identify(given: record.id, url: id)
+        // The client's owner, read in this transaction: a client moved since the caller looked is refused.
+        let clientAgent = try client.map { (id: $0, agent: try db.value("SELECT agent FROM clients WHERE id = \($0)", as: String.self)) }
+        try RecordWriteRules.prepare(&record, layer, owner: owner, client: clientAgent, current: current)
         if current == nil { record.id = try newID(layer.table, given: record.id, prefix: layer.generatedIDPrefix) }
         var options = ImportOptions(layer: layer)
         options.upsert = true
@@ -253,10 +197,8 @@ struct RecordTables {
 
     private func writeClient(_ body: JSONValue, id: String?, owner: String?) throws -> String {
         var client = try ClientRecord(json: body, agent: owner)
-        if let id {
-            if let given = client.id, given != id { throw RGISError(.invalidValue, "the body's id '\(given)' differs from the URL's '\(id)'", at: "field id") }
-            client.id = id
-        } else {
+        client.id = try RecordWriteRules.identify(given: client.id, url: id)
+        if id == nil {
             client.id = try newID("clients", given: client.id, prefix: "client-")
             if client.createdAt == nil { client.createdAt = String(Timestamp.text(Date()).prefix(10)) }
         }
