@@ -72,6 +72,10 @@ public final class RGISDatabase: Sendable {
         }
         let database = try RGISDatabase(path: path, pool: openPool(path))
         try database.translatingErrors {
+            // A file a newer RGIS upgraded has tables this one does not know to keep: refused, not written.
+            if try database.pool.read({ try Schema.migrator.hasBeenSuperseded($0) }) {
+                throw RGISError(.invalidValue, "this database was upgraded by a newer RGIS; open it with that version (or restore a backup made before the upgrade)", at: path)
+            }
             // Only a file that lacks migrations takes the write lock; opening for reading stays concurrent.
             if try !database.pool.read({ try Schema.isCurrent($0) }) { try Schema.migrate(database.pool) }
         }

@@ -6,12 +6,19 @@ import RGISCore
 public enum StoreLocation {
     /// Opens an existing store, applying migrations it lacks. A location opened twice in one process
     /// gives the same store (the same connections).
+    ///
+    /// Migrations: each runs in one transaction that holds the store's write lock (other writers and
+    /// openers wait; readers go on, seeing the store as it was); killed part-way, it is rolled back whole
+    /// and the next open runs it again. A store already current takes no lock. A store upgraded by a
+    /// newer RGIS is refused (`.invalidValue`), never written.
     public static func open(_ location: String) throws -> any Store {
         try SpatiaLiteStore.open(at: location)
     }
 
     /// Creates the store (or upgrades an existing RGIS store in place) with every layer; refuses a
-    /// location that holds another application's data.
+    /// location that holds another application's data. Killed part-way, it leaves a store the next
+    /// `create` or `open` completes (SpatiaLite tags the file first, so a half-made file is not
+    /// mistaken for another application's).
     public static func create(_ location: String) throws -> any Store {
         SpatiaLiteStore(try RGISDatabase.create(at: location))
     }
