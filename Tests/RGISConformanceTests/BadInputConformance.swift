@@ -78,12 +78,12 @@ struct BadInputConformance {
 
     /// The store's content, for "exactly as it was", as the store gives it back: every layer as
     /// exported (ids, geometry, fields and the source's other properties), the change events of every
-    /// listing and demand, the kept counts and extents, and the market version.
+    /// listing and demand, the kept counts and extents, and the market change token.
     struct Snapshot: Equatable {
         var features: [JSONValue] = []
         var events: [String] = []
         var statistics: [LayerStatistics] = []
-        var marketVersion: Int64 = 0
+        var market = ChangeToken("")
     }
 
     static func snapshot(_ store: any Store) async throws -> Snapshot {
@@ -97,7 +97,7 @@ struct BadInputConformance {
             }
         }
         snapshot.statistics = try await store.layerStatistics()
-        snapshot.marketVersion = try await store.marketVersion()
+        snapshot.market = try await store.marketChangeToken()
         return snapshot
     }
 

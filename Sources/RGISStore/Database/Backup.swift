@@ -58,6 +58,7 @@ extension RGISDatabase {
         case .absent: throw RGISError(.notFound, "no such backup file", at: backup)
         case .notSQLite: throw RGISError(.notAnRGISDatabase, "not a SQLite database", at: backup)
         case .blank, .foreign: throw RGISError(.notAnRGISDatabase, "not an RGIS database (not written by `rgis backup` or `rgis init`)", at: backup)
+        case .newer: throw RGISDatabase.newerRGIS(backup)
         case .rgis: break
         }
         var report = try inspectCopy(backup, reportedAs: backup)

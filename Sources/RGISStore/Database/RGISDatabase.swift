@@ -55,6 +55,7 @@ public final class RGISDatabase: Sendable {
         case .absent, .blank, .rgis: break
         case .notSQLite: throw RGISError(.notAnRGISDatabase, "not a SQLite database", at: path)
         case .foreign: throw notRGIS(path)
+        case .newer: throw newerRGIS(path)
         }
         let database = try RGISDatabase(path: path, pool: openPool(path))
         try database.translatingErrors { try Schema.migrate(database.pool) }
@@ -68,14 +69,12 @@ public final class RGISDatabase: Sendable {
         case .absent: throw RGISError(.notFound, "no such database file (create it with `rgis init \(path)`)", at: path)
         case .notSQLite: throw RGISError(.notAnRGISDatabase, "not a SQLite database", at: path)
         case .blank, .foreign: throw notRGIS(path)
+        // Its tables may hold what this program does not know to keep in step: refused, not written.
+        case .newer: throw newerRGIS(path)
         case .rgis: break
         }
         let database = try RGISDatabase(path: path, pool: openPool(path))
         try database.translatingErrors {
-            // A file a newer RGIS upgraded has tables this one does not know to keep: refused, not written.
-            if try database.pool.read({ try Schema.migrator.hasBeenSuperseded($0) }) {
-                throw RGISError(.invalidValue, "this database was upgraded by a newer RGIS; open it with that version (or restore a backup made before the upgrade)", at: path)
-            }
             // Only a file that lacks migrations takes the write lock; opening for reading stays concurrent.
             if try !database.pool.read({ try Schema.isCurrent($0) }) { try Schema.migrate(database.pool) }
         }
@@ -90,6 +89,8 @@ public final class RGISDatabase: Sendable {
     /// descriptors open while any connection of the process holds a lock).
     enum FileKind {
         case absent, blank, notSQLite, foreign, rgis
+        /// An RGIS file a newer RGIS upgraded: it has migrations this program does not know.
+        case newer
 
         init(inspecting path: String) throws {
             let attributes: [FileAttributeKey: Any]
@@ -113,17 +114,23 @@ public final class RGISDatabase: Sendable {
             do {
                 let queue = try DatabaseQueue(path: path, configuration: configuration)
                 defer { try? queue.close() }
-                let (applicationID, tables) = try queue.read { db in
+                let (applicationID, tables, newer) = try queue.read { db in
                     (try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0,
-                     try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master WHERE type = 'table'") ?? 0)
+                     try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master WHERE type = 'table'") ?? 0,
+                     try Schema.migrator.hasBeenSuperseded(db))
                 }
-                self = applicationID == RGISDatabase.applicationID ? .rgis : tables == 0 ? .blank : .foreign
+                // Read here, before a pool loads SpatiaLite (whose start on a connection rewrites part of the schema).
+                self = applicationID == RGISDatabase.applicationID ? (newer ? .newer : .rgis) : tables == 0 ? .blank : .foreign
             } catch let error as DatabaseError where error.resultCode == .SQLITE_NOTADB {
                 self = .notSQLite
             } catch let error as DatabaseError {
                 throw RGISError(.database, error.message ?? "\(error)", at: path)
             }
         }
+    }
+
+    static func newerRGIS(_ path: String) -> RGISError {
+        RGISError(.invalidValue, "this database was upgraded by a newer RGIS; open it with that version (or restore a backup made before the upgrade)", at: path)
     }
 
     private static func notRGIS(_ path: String) -> RGISError {
