@@ -159,7 +159,11 @@ let package = Package(
         ], exclude: ["Golden"]),
         // The behaviour every store backend must have, written once against StoreLocation and run on
         // each backend in its list (Tests/RGISConformanceTests/Backends.swift). No GRDB here.
-        .testTarget(name: "RGISConformanceTests", dependencies: ["rgis", "RGISStore", "RGISTesting"]),
+        .testTarget(name: "RGISConformanceTests", dependencies: [
+            "rgis", "RGISStore", "RGISServer", "RGISTesting",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+        ]),
         .testTarget(name: "RGISCLITests", dependencies: [
             "rgis", "RGISStore", "RGISSample", "RGISTesting", .product(name: "GRDB", package: "GRDB.swift"),
         ], exclude: ["Golden"]),
