@@ -36,7 +36,10 @@ struct BackupConformance {
         let stop = Atomic<Bool>(false)
         // A writer that commits W1, W2, … one by one until told to stop, through its own open of the store.
         let other = try backend.reopen(store)
-        let writer = Task {
+        // On a thread of its own: it must go on committing whatever holds the cooperative pool meanwhile.
+        let executor = ThreadExecutor(name: "backup-test-writer")
+        defer { executor.shutdown() }
+        let writer = Task(executorPreference: executor) {
             var n = 0
             while !stop.load(ordering: .relaxed) || n < 50 {
                 n += 1
