@@ -109,7 +109,6 @@ public struct Notifier: Sendable {
                 do { try await renewLease() } catch { logger.warning("notify heartbeat failed: \(error)") }
             }
         }
-        defer { heartbeat.cancel() }
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 let round = try await cancelWhenGracefulShutdown { try await runOnce() }
@@ -124,6 +123,7 @@ public struct Notifier: Sendable {
             }
             try? await Task.sleep(for: .seconds(configuration.pollSeconds))
         }
+        // Stopped before the lease ends, so that no beat renews it afterwards.
         heartbeat.cancel()
         try? await endLease()
     }

@@ -27,14 +27,14 @@ public enum Fixtures {
 
     /// Runs `tools/<script>` (an independent oracle) under Debian's /usr/bin/python3, which sees
     /// python3-pyproj and python3-shapely, with `--rgis`, `--geodata` and a fresh `--workdir` added.
-    public static func runOracle(_ script: String, _ arguments: [String]) throws -> ProcessResult {
+    public static func runOracle(_ script: String, _ arguments: [String]) async throws -> ProcessResult {
         let python = "/usr/bin/python3"
         guard FileManager.default.isExecutableFile(atPath: python) else {
             throw RGISError(.notFound, "Debian's /usr/bin/python3 with python3-pyproj and python3-shapely is needed (tools/setup)")
         }
         let dir = try temporaryDirectory()
         defer { dir.remove() }
-        return try run(python, [packageRoot.appendingPathComponent("tools/\(script)").path] + arguments
+        return try await run(python, [packageRoot.appendingPathComponent("tools/\(script)").path] + arguments
                        + ["--rgis", rgisExecutable, "--geodata", sharedGeodata.path, "--workdir", dir.path("oracle")])
     }
 
@@ -95,8 +95,9 @@ public struct ProcessResult: Sendable {
     public let stderr: String
 }
 
-/// Runs a program to completion and captures its output (through files, so that large outputs cannot block).
-public func run(_ executable: String, _ arguments: [String], stdin: String? = nil) throws -> ProcessResult {
+/// Runs a program to completion and captures its output (through files, so that large outputs cannot
+/// block), blocking the calling thread: for initialisers that cannot wait. Async tests use ``run(_:_:stdin:)``.
+public func runBlocking(_ executable: String, _ arguments: [String], stdin: String? = nil) throws -> ProcessResult {
     let dir = try TemporaryDirectory()
     defer { dir.remove() }
     let process = Process()
@@ -125,18 +126,23 @@ public func run(_ executable: String, _ arguments: [String], stdin: String? = ni
     )
 }
 
-/// ``run(_:_:stdin:)`` waited for on a thread of its own, for async tests of a long child process
-/// (an attack walk, a browser): waiting on Swift's cooperative pool (two threads on two cores) would
-/// hold one of its threads for minutes and starve the in-process servers of other tests meanwhile.
-public func runOffPool(_ executable: String, _ arguments: [String], stdin: String? = nil) async throws -> ProcessResult {
+/// Runs a program to completion, waited for on a thread of its own: waiting on Swift's cooperative
+/// pool (two threads on two cores) would hold one of its threads for as long as the child runs, and
+/// the whole suite's in-process servers and deadlines would starve meanwhile.
+public func run(_ executable: String, _ arguments: [String], stdin: String? = nil) async throws -> ProcessResult {
     try await withCheckedThrowingContinuation { continuation in
-        Thread { continuation.resume(with: Result { try run(executable, arguments, stdin: stdin) }) }.start()
+        Thread { continuation.resume(with: Result { try runBlocking(executable, arguments, stdin: stdin) }) }.start()
     }
 }
 
-/// Runs the `rgis` executable.
-public func rgis(_ arguments: String..., stdin: String? = nil) throws -> ProcessResult {
-    try run(Fixtures.rgisExecutable, arguments, stdin: stdin)
+/// Runs the `rgis` executable (off the cooperative pool, as ``run(_:_:stdin:)``).
+public func rgis(_ arguments: String..., stdin: String? = nil) async throws -> ProcessResult {
+    try await run(Fixtures.rgisExecutable, arguments, stdin: stdin)
+}
+
+/// Runs the `rgis` executable, blocking the calling thread: for initialisers that cannot wait.
+public func rgisBlocking(_ arguments: String..., stdin: String? = nil) throws -> ProcessResult {
+    try runBlocking(Fixtures.rgisExecutable, arguments, stdin: stdin)
 }
 
 /// Finds a program on PATH.

@@ -12,20 +12,20 @@ struct AccountCommandTests {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
         let db = dir.path("accounts.sqlite")
-        #expect(try rgis("init", db).status == 0)
-        #expect(try rgis("users", "add", db, "alice", "--role", "agent", "--agent", "agent-01").status == 0)
-        #expect(try rgis("users", "add", db, "rita", "--role", "regulator").status == 0)
-        #expect(try rgis("users", "list", db).stdout == "alice\tagent\tagent-01\nrita\tregulator\t-\n")
+        #expect(try await rgis("init", db).status == 0)
+        #expect(try await rgis("users", "add", db, "alice", "--role", "agent", "--agent", "agent-01").status == 0)
+        #expect(try await rgis("users", "add", db, "rita", "--role", "regulator").status == 0)
+        #expect(try await rgis("users", "list", db).stdout == "alice\tagent\tagent-01\nrita\tregulator\t-\n")
 
-        let created = try rgis("tokens", "create", db, "alice", "--expires", "2099-01-01")
+        let created = try await rgis("tokens", "create", db, "alice", "--expires", "2099-01-01")
         #expect(created.status == 0)
         let token = created.stdout.trimmingCharacters(in: .newlines)
         #expect(created.stdout == token + "\n" && Digest.looksLikeToken(token))
-        let listed = try rgis("tokens", "list", db)
+        let listed = try await rgis("tokens", "list", db)
         #expect(listed.stdout.contains(#""expires_at":"2099-01-01T00:00:00Z""#))
         #expect(!listed.stdout.contains(token))
-        #expect(try rgis("tokens", "revoke", db, token).status == 0)
-        #expect(try rgis("tokens", "list", db, "--user", "alice").stdout.contains(#""revoked_at":"20"#))
+        #expect(try await rgis("tokens", "revoke", db, token).status == 0)
+        #expect(try await rgis("tokens", "list", db, "--user", "alice").stdout.contains(#""revoked_at":"20"#))
 
         let refused: [([String], String)] = [
             (["users", "add", db, "bob", "--role", "boss"], "role must be one of agent, planner, regulator, admin"),
@@ -38,7 +38,7 @@ struct AccountCommandTests {
             (["audit", db, "--since", "yesterday"], "not a date"),
         ]
         for (arguments, message) in refused {
-            let result = try run(Fixtures.rgisExecutable, arguments)
+            let result = try await run(Fixtures.rgisExecutable, arguments)
             #expect(result.status != 0, "\(arguments)")
             #expect(result.stderr.contains(message), "\(arguments): \(result.stderr)")
         }
@@ -47,8 +47,8 @@ struct AccountCommandTests {
         let store = SpatiaLiteStore(try RGISDatabase.open(at: db))
         try await store.appendAudit(AuditEntry(at: Timestamp.date("2026-05-01T10:00:00Z")!, user: "alice", role: "agent", method: "GET",
                                                endpoint: "/clients/{clientId}", recordIDs: ["C0001"]))
-        let audit = try rgis("audit", db, "--since", "2026-05-01", "--user", "alice")
+        let audit = try await rgis("audit", db, "--since", "2026-05-01", "--user", "alice")
         #expect(audit.stdout == #"{"at":"2026-05-01T10:00:00Z","endpoint":"/clients/{clientId}","method":"GET","record_ids":["C0001"],"role":"agent","user":"alice"}"# + "\n")
-        #expect(try rgis("audit", db, "--since", "2026-05-02").stdout.isEmpty)
+        #expect(try await rgis("audit", db, "--since", "2026-05-02").stdout.isEmpty)
     }
 }

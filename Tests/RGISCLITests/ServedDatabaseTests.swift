@@ -17,7 +17,7 @@ struct ServedDatabaseTests {
         defer { dir.remove() }
         let template = try Templates.demoCity(in: dir, "template.sqlite")
         try template.checkpoint()
-        let result = try await runOffPool("/usr/bin/python3", [Fixtures.packageRoot.appendingPathComponent("tools/served_file.py").path,
+        let result = try await run("/usr/bin/python3", [Fixtures.packageRoot.appendingPathComponent("tools/served_file.py").path,
                                                  "--rgis", Fixtures.rgisExecutable, "--template", template.path,
                                                  "--workdir", dir.path("rounds"), "--rounds", "20"])
         print(result.stdout, terminator: "")
@@ -38,21 +38,21 @@ struct ServedDatabaseTests {
     }
 
     @Test("the database's own files are refused as an import source and as an export or backup target")
-    func ownFilesRefused() throws {
+    func ownFilesRefused() async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
         let database = try dir.database("city.sqlite")
         try database.loadShared("prague-bubenec/plots.geojson", into: .parcels, idField: "ID")
         let before = try FileManager.default.attributesOfItem(atPath: database.path)[.systemFileNumber] as? Int
-        let imported = try rgis("import", database.path, "--layer", "parcels", database.path)
+        let imported = try await rgis("import", database.path, "--layer", "parcels", database.path)
         #expect(imported.status != 0 && imported.stderr.contains("is the database itself"), "\(imported.stderr)")
-        let exported = try rgis("export", database.path, "--layer", "parcels", "--output", database.path, "--format", "gpkg")
+        let exported = try await rgis("export", database.path, "--layer", "parcels", "--output", database.path, "--format", "gpkg")
         #expect(exported.status != 0 && exported.stderr.contains("is the database itself"), "\(exported.stderr)")
-        let backedUp = try rgis("backup", database.path, database.path + "-wal", "--force")
+        let backedUp = try await rgis("backup", database.path, database.path + "-wal", "--force")
         #expect(backedUp.status != 0 && backedUp.stderr.contains("is the database itself"), "\(backedUp.stderr)")
         #expect(try FileManager.default.attributesOfItem(atPath: database.path)[.systemFileNumber] as? Int == before)
         #expect(database.fileFault == nil)
-        #expect(try rgis("check", database.path).status == 0)
+        #expect(try await rgis("check", database.path).status == 0)
     }
 
     @Test("a file deleted or replaced under an open database is a fault that refuses writes")

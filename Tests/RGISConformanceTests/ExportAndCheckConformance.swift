@@ -84,7 +84,7 @@ struct ExportAndCheckConformance {
             }
             if let ogrinfo = which("ogrinfo") {
                 let options = layer == .listings ? ["-oo", "X_POSSIBLE_NAMES=lon", "-oo", "Y_POSSIBLE_NAMES=lat"] : ["-oo", "GEOM_POSSIBLE_NAMES=wkt"]
-                let info = try run(ogrinfo, ["-ro", "-so", "-al"] + options + [path])
+                let info = try await run(ogrinfo, ["-ro", "-so", "-al"] + options + [path])
                 // GDAL finds the geometry in lon/lat or wkt: the layer has the city's extent.
                 #expect(info.stdout.contains("Feature Count: \(count)") && info.stdout.contains("Extent: (9.0"), "\(info.stdout)")
             }

@@ -60,7 +60,7 @@ struct GDALExportConformance {
         #expect(written == stored && written > 0)
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.url.path).allSatisfy { !$0.contains("partial") }, "no partial file is left")
 
-        let info = try run(Self.ogrinfo, ["-so", "-al", c.format == .shp ? "/vsizip/" + path : path])
+        let info = try await run(Self.ogrinfo, ["-so", "-al", c.format == .shp ? "/vsizip/" + path : path])
         #expect(info.status == 0, "\(info.stderr)")
         #expect(info.stdout.contains("Layer name: \(c.layer.rawValue)"), "\(info.stdout)")
         #expect(info.stdout.contains("Feature Count: \(stored)"), "\(info.stdout)")
@@ -84,7 +84,7 @@ struct GDALExportConformance {
         defer { dir.remove() }
         let store = try await backend.demoCity(in: dir)
         _ = try await store.exportFile(layer: .parcels, bbox: nil, format: .shp, to: dir.path("parcels.zip"))
-        let listing = try run("/usr/bin/python3", ["-c", "import zipfile, sys; print(' '.join(sorted(zipfile.ZipFile(sys.argv[1]).namelist())))", dir.path("parcels.zip")])
+        let listing = try await run("/usr/bin/python3", ["-c", "import zipfile, sys; print(' '.join(sorted(zipfile.ZipFile(sys.argv[1]).namelist())))", dir.path("parcels.zip")])
         #expect(listing.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "parcels.cpg parcels.dbf parcels.prj parcels.shp parcels.shx", "\(listing.stdout)")
     }
 
@@ -96,7 +96,7 @@ struct GDALExportConformance {
         let box = try BBox(parsing: "9.02,48.01,9.06,48.03")
         let count = try await store.exportFile(layer: .listings, bbox: box, format: .xlsx, to: dir.path("listings.xlsx"))
         // GDAL reads the sheet back as CSV; the cells must be those of the CSV export.
-        let converted = try run(which("ogr2ogr") ?? "/usr/bin/ogr2ogr", ["-f", "CSV", dir.path("sheet.csv"), dir.path("listings.xlsx")])
+        let converted = try await run(which("ogr2ogr") ?? "/usr/bin/ogr2ogr", ["-f", "CSV", dir.path("sheet.csv"), dir.path("listings.xlsx")])
         #expect(converted.status == 0, "\(converted.stderr)")
         let sheet = try Self.table(String(contentsOfFile: dir.path("sheet.csv"), encoding: .utf8))
         let csv = try await store.exportedText(.listings, bbox: box, format: .csv).text
@@ -111,7 +111,7 @@ struct GDALExportConformance {
         }
 
         _ = try await store.exportFile(layer: .parcels, bbox: nil, format: .xlsx, to: dir.path("parcels.xlsx"))
-        let parcels = try run(Self.ogrinfo, ["-al", "-q", dir.path("parcels.xlsx")])
+        let parcels = try await run(Self.ogrinfo, ["-al", "-q", dir.path("parcels.xlsx")])
         #expect(parcels.stdout.contains("wkt (String) = MULTIPOLYGON"), "\(parcels.stdout)")
     }
 

@@ -12,8 +12,8 @@ struct GDALImportConformance {
     static let ogr2ogr = which("ogr2ogr") ?? "/usr/bin/ogr2ogr"
 
     /// `ogr2ogr ARGS`, failing the test with its message when it fails.
-    static func convert(_ arguments: [String]) throws {
-        let result = try run(ogr2ogr, arguments)
+    static func convert(_ arguments: [String]) async throws {
+        let result = try await run(ogr2ogr, arguments)
         guard result.status == 0 else { throw RGISError(.io, "ogr2ogr \(arguments.joined(separator: " ")) failed: \(result.stderr)") }
     }
 
@@ -89,13 +89,13 @@ struct GDALImportConformance {
         let made: String
         if c.output.hasSuffix(".zip") {
             // A zipped Shapefile: its .shp, .shx, .dbf and .prj in one archive, as cadastral offices hand them out.
-            try Self.convert(c.arguments + [dir.path("plots"), c.source])
+            try await Self.convert(c.arguments + [dir.path("plots"), c.source])
             made = dir.path(c.output)
-            let zip = try run("/usr/bin/python3", ["-c", "import shutil, sys; shutil.make_archive(sys.argv[1], 'zip', sys.argv[2])", String(made.dropLast(4)), dir.path("plots")])
+            let zip = try await run("/usr/bin/python3", ["-c", "import shutil, sys; shutil.make_archive(sys.argv[1], 'zip', sys.argv[2])", String(made.dropLast(4)), dir.path("plots")])
             #expect(zip.status == 0, "\(zip.stderr)")
         } else {
             made = dir.path(c.output)
-            try Self.convert(c.arguments + [made, c.source])
+            try await Self.convert(c.arguments + [made, c.source])
         }
         let expected = try backend.emptyStore(in: dir, "geojson")
         let wanted = try await expected.importFeatures(from: c.source, options: Self.options(c), progress: nil)
@@ -129,9 +129,9 @@ struct GDALImportConformance {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
         let gpkg = dir.path("city.gpkg")
-        try Self.convert(["-f", "GPKG", gpkg, "\(Self.demo)/districts.geojson", "-nln", "quarters"])
-        try Self.convert(["-f", "GPKG", "-update", gpkg, "\(Self.demo)/listings.geojson", "-nln", "listings"])
-        try Self.convert(["-f", "GPKG", "-update", gpkg, "\(Self.demo)/parcels.geojson", "-nln", "plots"])
+        try await Self.convert(["-f", "GPKG", gpkg, "\(Self.demo)/districts.geojson", "-nln", "quarters"])
+        try await Self.convert(["-f", "GPKG", "-update", gpkg, "\(Self.demo)/listings.geojson", "-nln", "listings"])
+        try await Self.convert(["-f", "GPKG", "-update", gpkg, "\(Self.demo)/parcels.geojson", "-nln", "plots"])
         let store = try backend.emptyStore(in: dir)
         #expect(try await store.importFeatures(from: gpkg, options: ImportOptions(layer: .listings), progress: nil).inserted == 2270)
         let error = try await #require(throws: RGISError.self) { _ = try await store.importFeatures(from: gpkg, options: ImportOptions(layer: .districts), progress: nil) }
@@ -146,7 +146,7 @@ struct GDALImportConformance {
 
         // GPX: waypoints beside empty routes and tracks are the layer read.
         let gpx = dir.path("walk.gpx")
-        try Self.convert(["-f", "GPX", gpx, "\(Self.demo)/listings.geojson", "-select", "id", "-where", "list_price > 900000"])
+        try await Self.convert(["-f", "GPX", gpx, "\(Self.demo)/listings.geojson", "-select", "id", "-where", "list_price > 900000"])
         let fresh = try backend.emptyStore(in: dir, "gpx")
         let report = try await fresh.importFeatures(from: gpx, options: ImportOptions(layer: .listings), progress: nil)
         let expensive = try await store.exportedFeatures(.listings).filter { ($0["properties"]?["list_price"]?.number ?? 0) > 900000 }.count
@@ -158,7 +158,7 @@ struct GDALImportConformance {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
         let sheet = dir.path("prices.xlsx")
-        try Self.convert(["-f", "XLSX", sheet, "\(Self.demo)/listings.geojson", "-select", "id,status,list_price"])
+        try await Self.convert(["-f", "XLSX", sheet, "\(Self.demo)/listings.geojson", "-select", "id,status,list_price"])
         let store = try backend.emptyStore(in: dir)
         let error = try await #require(throws: RGISError.self) { _ = try await store.importFeatures(from: sheet, options: ImportOptions(layer: .listings), progress: nil) }
         #expect(error.description.contains("no coordinate columns") && error.description.contains("Columns found: id, status, list_price"), "\(error.description)")
@@ -170,7 +170,7 @@ struct GDALImportConformance {
     func missingProjection(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
-        try Self.convert(["-f", "ESRI Shapefile", "-t_srs", "EPSG:25832", dir.path("plain.shp"), "\(Self.demo)/listings.geojson"])
+        try await Self.convert(["-f", "ESRI Shapefile", "-t_srs", "EPSG:25832", dir.path("plain.shp"), "\(Self.demo)/listings.geojson"])
         try FileManager.default.removeItem(atPath: dir.path("plain.prj"))
         let store = try backend.emptyStore(in: dir)
         let error = try await #require(throws: RGISError.self) { _ = try await store.importFeatures(from: dir.path("plain.shp"), options: ImportOptions(layer: .listings), progress: nil) }

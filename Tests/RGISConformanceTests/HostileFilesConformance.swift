@@ -71,9 +71,9 @@ struct HostileFilesConformance {
 
     /// Peak memory of `rgis import` into the store at `location` from `file`, in kB (GNU time's %M), with
     /// its exit status and errors; GNU time's report is written in `dir`.
-    static func importMeasured(_ location: String, _ layer: String, _ file: String, in dir: TemporaryDirectory) throws -> (status: Int32, stderr: String, peakKB: Int) {
+    static func importMeasured(_ location: String, _ layer: String, _ file: String, in dir: TemporaryDirectory) async throws -> (status: Int32, stderr: String, peakKB: Int) {
         let report = dir.path("time.txt")
-        let result = try run("/usr/bin/time", ["-f", "%M", "-o", report, Fixtures.rgisExecutable, "import", location, "--layer", layer, file])
+        let result = try await run("/usr/bin/time", ["-f", "%M", "-o", report, Fixtures.rgisExecutable, "import", location, "--layer", layer, file])
         let peak = Int(try String(contentsOfFile: report, encoding: .utf8).split(separator: "\n").last.map(String.init) ?? "") ?? -1
         return (result.status, result.stderr, peak)
     }
@@ -91,20 +91,20 @@ struct HostileFilesConformance {
         try handle.write(contentsOf: Data(#""}}]}"#.utf8))
         try handle.close()
         let location = try backend.location(dir, "huge")
-        #expect(try rgis("init", location).status == 0)
-        let result = try Self.importMeasured(location, "listings", path, in: dir)
+        #expect(try await rgis("init", location).status == 0)
+        let result = try await Self.importMeasured(location, "listings", path, in: dir)
         #expect(result.status != 0 && result.stderr.contains("a feature takes more than 64 MB"), "\(result.stderr)")
         #expect(result.peakKB > 0 && result.peakKB < 256 * 1024, "peak RSS \(result.peakKB) kB")
         #expect(try await StoreLocation.open(location).count(.listings) == 0)
     }
 
     @Test("a zip bomb posing as a zipped Shapefile is refused unread", arguments: Backends.all)
-    func zipBomb(backend: Backend) throws {
+    func zipBomb(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
         let path = dir.path("listings.zip")
         // 300 MB of zeros deflate to about 300 kB: a thousand times their size.
-        let made = try run("/usr/bin/python3", ["-c", """
+        let made = try await run("/usr/bin/python3", ["-c", """
             import sys, zipfile
             with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
                 with z.open("listings.shp", "w") as f:
@@ -116,8 +116,8 @@ struct HostileFilesConformance {
             """, path])
         #expect(made.status == 0, "\(made.stderr)")
         let location = try backend.location(dir, "bomb")
-        #expect(try rgis("init", location).status == 0)
-        let result = try Self.importMeasured(location, "listings", path, in: dir)
+        #expect(try await rgis("init", location).status == 0)
+        let result = try await Self.importMeasured(location, "listings", path, in: dir)
         #expect(result.status != 0 && result.stderr.contains("expands to 314572800 bytes") && result.stderr.contains("refused unread"), "\(result.stderr)")
         #expect(result.peakKB > 0 && result.peakKB < 256 * 1024, "peak RSS \(result.peakKB) kB")
     }

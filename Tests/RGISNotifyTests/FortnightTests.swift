@@ -125,7 +125,7 @@ import Testing
             "steps": .array(steps),
         ])
         let scriptPath = try h.directory.write("fortnight.json", script.jsonText)
-        let oracle = try run("/usr/bin/python3", [Fixtures.packageRoot.appendingPathComponent("tools/notify_oracle.py").path,
+        let oracle = try await run("/usr/bin/python3", [Fixtures.packageRoot.appendingPathComponent("tools/notify_oracle.py").path,
                                                   "--demands", Fixtures.demo("demands.geojson"), "--script", scriptPath])
         #expect(oracle.status == 0, "\(oracle.stderr)")
         let expected = oracle.stdout.split(separator: "\n").map(String.init)

@@ -37,7 +37,7 @@ import Testing
 
         // STARTTLS required by the server, with a certificate the client trusts through --smtp-ca-file.
         let cert = dir.path("cert.pem"), key = dir.path("key.pem")
-        let made = try run("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+        let made = try await run("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
                                                 "-addext", "subjectAltName=IP:127.0.0.1", "-days", "2", "-keyout", key, "-out", cert])
         #expect(made.status == 0, "\(made.stderr)")
         let tls = try Peer("smtp_sink.py", ["--tls-cert", cert, "--tls-key", key, "--require-tls", "--auth", "rgis:s3cret"], log: dir.path("tls.jsonl"))

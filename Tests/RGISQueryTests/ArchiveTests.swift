@@ -257,7 +257,7 @@ struct ArchiveTests {
 
     @Test("the oracle (shapely, pyproj) replays a 36-event history on the Prague plots and agrees with asof and lineage")
     func oracle() async throws {
-        let result = try Fixtures.runOracle("archive_oracle.py", ["check"])
+        let result = try await Fixtures.runOracle("archive_oracle.py", ["check"])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(result.stdout.contains("archive oracle: all answers agree"))
         #expect(result.stdout.contains("archive oracle asof: 15 (date, known-at) pairs"))

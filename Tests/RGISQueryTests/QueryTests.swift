@@ -34,8 +34,8 @@ struct QueryTests {
     let berlin = try! Centre(lon: 13.42, lat: 52.54)
 
     @Test("the oracle (pyproj, shapely) agrees with every radius, polygon, district, matching and indicator answer")
-    func oracle() throws {
-        let result = try Fixtures.runOracle("oracle.py", ["--demo", Fixtures.packageRoot.appendingPathComponent("geodata").path])
+    func oracle() async throws {
+        let result = try await Fixtures.runOracle("oracle.py", ["--demo", Fixtures.packageRoot.appendingPathComponent("geodata").path])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(result.stdout.contains("oracle: all answers agree"))
         #expect(result.stdout.contains("oracle radius: 60 queries"))

@@ -9,8 +9,8 @@ import RGISTesting
 @Suite("Market series and district placement")
 struct SeriesTests {
     @Test("the oracle (shapely, plain Python) recomputes every monthly figure, change and withheld cell of the demo city's two years, demand by segment, and the alerts in force and raised or cleared")
-    func oracle() throws {
-        let result = try Fixtures.runOracle("series_oracle.py", ["--demo", Fixtures.packageRoot.appendingPathComponent("geodata").path,
+    func oracle() async throws {
+        let result = try await Fixtures.runOracle("series_oracle.py", ["--demo", Fixtures.packageRoot.appendingPathComponent("geodata").path,
                                                                  "--from", "2025-01", "--to", "2026-11", "--levels", "city,district,subdistrict"])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(result.stdout.contains("series oracle: all answers agree"))

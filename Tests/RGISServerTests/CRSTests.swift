@@ -27,10 +27,10 @@ struct CRSTests {
     }
 
     /// pyproj's answer: the positions in `crs` (its axis order), and which lie in `rectangle` of it.
-    static func oracle(_ crs: String, _ points: [[Double]], rectangle: [Double]? = nil) throws -> (points: [[Double]], inside: Set<Int>) {
+    static func oracle(_ crs: String, _ points: [[Double]], rectangle: [Double]? = nil) async throws -> (points: [[Double]], inside: Set<Int>) {
         var request: [String: JSONValue] = ["to": .string(crs), "points": .array(points.map { .array($0.map(JSONValue.double)) })]
         if let rectangle { request["rectangle"] = .array(rectangle.map(JSONValue.double)) }
-        let result = try run("/usr/bin/python3", [Fixtures.packageRoot.appendingPathComponent("tools/crs_oracle.py").path], stdin: JSONValue.object(request).jsonText)
+        let result = try await run("/usr/bin/python3", [Fixtures.packageRoot.appendingPathComponent("tools/crs_oracle.py").path], stdin: JSONValue.object(request).jsonText)
         #expect(result.status == 0, "\(result.stderr)")
         let answer = try JSONValue.parse(Array(result.stdout.utf8))
         return ((answer["points"]?.arrayValue ?? []).map { ($0.arrayValue ?? []).compactMap(\.number) },
@@ -64,7 +64,7 @@ struct CRSTests {
             #expect(header == "<\(try CRSReference(parsing: crs).uri)>")
             let ours = Self.points(projected), source = Self.points(plain)
             #expect(ours.map(\.id) == source.map(\.id) && ours.count == 100)
-            let theirs = try Self.oracle(try CRSReference(parsing: crs).projName, source.map(\.position)).points
+            let theirs = try await Self.oracle(try CRSReference(parsing: crs).projName, source.map(\.position)).points
             for (i, p) in ours.enumerated() {
                 #expect(abs(p.position[0] - theirs[i][0]) <= tolerance && abs(p.position[1] - theirs[i][1]) <= tolerance, "\(p.id): \(p.position) ≠ \(theirs[i])")
             }
@@ -79,7 +79,7 @@ struct CRSTests {
         try await Self.serve { client in
             let all = try await client.execute(uri: "/collections/listings/items?limit=10000", method: .get) { Self.points(try json($0)) }
             let rectangle = [501_000.0, 5_317_000, 503_500, 5_319_500]
-            let inside = try Self.oracle("EPSG:25832", all.map(\.position), rectangle: rectangle).inside
+            let inside = try await Self.oracle("EPSG:25832", all.map(\.position), rectangle: rectangle).inside
             let wanted = Set(inside.map { all[$0].id })
             let box = rectangle.map { String($0) }.joined(separator: ",")
             let page = try await client.execute(uri: "/collections/listings/items?limit=10000&bbox=\(box)&bbox-crs=\(Self.utm)", method: .get) { try json($0) }
@@ -107,7 +107,7 @@ struct CRSTests {
             func vertices(_ f: JSONValue) -> [[Double]] {
                 (f["geometry"]?["coordinates"]?.arrayValue?.first?.arrayValue?.first?.arrayValue ?? []).map { ($0.arrayValue ?? []).compactMap(\.number) }
             }
-            let theirs = try Self.oracle("EPSG:25832", vertices(plain)).points
+            let theirs = try await Self.oracle("EPSG:25832", vertices(plain)).points
             #expect(vertices(projected).count == theirs.count && theirs.count >= 4)
             for (a, b) in zip(vertices(projected), theirs) { #expect(abs(a[0] - b[0]) <= 0.001 && abs(a[1] - b[1]) <= 0.001, "\(a) ≠ \(b)") }
             let listing = try await client.execute(uri: "/collections/listings/items/L00001?crs=EPSG:4326", method: .get) { try json($0) }

@@ -10,10 +10,10 @@ import RGISTesting
 @Suite("Items and indicators as FlatGeobuf")
 struct FlatGeobufTests {
     /// The response body saved to a file and converted by `ogr2ogr` to GeoJSON: what GDAL reads in it.
-    static func readByGDAL(_ body: ByteBuffer, in dir: TemporaryDirectory, _ name: String) throws -> [JSONValue] {
+    static func readByGDAL(_ body: ByteBuffer, in dir: TemporaryDirectory, _ name: String) async throws -> [JSONValue] {
         let path = dir.path(name)
         try Data(buffer: body).write(to: URL(fileURLWithPath: path))
-        let converted = try run(which("ogr2ogr") ?? "/usr/bin/ogr2ogr", ["-f", "GeoJSON", "/vsistdout/", path])
+        let converted = try await run(which("ogr2ogr") ?? "/usr/bin/ogr2ogr", ["-f", "GeoJSON", "/vsistdout/", path])
         #expect(converted.status == 0, "\(converted.stderr)")
         return try JSONValue.parse(Array(converted.stdout.utf8))["features"]?.arrayValue ?? []
     }
@@ -32,7 +32,7 @@ struct FlatGeobufTests {
                 #expect(response.headers[.contentType] == "application/flatgeobuf")
                 #expect(response.headers[HTTPField.Name("Link")!]?.contains("rel=\"next\"") == true)
                 #expect(Array(Data(buffer: response.body).prefix(3)) == [0x66, 0x67, 0x62], "the FlatGeobuf magic bytes")
-                return try Self.readByGDAL(response.body, in: dir, "listings.fgb")
+                return try await Self.readByGDAL(response.body, in: dir, "listings.fgb")
             }
             #expect(read.count == features.count)
             let byID = Dictionary(uniqueKeysWithValues: read.map { ($0["properties"]?["id"]?.stringValue ?? "", $0) })
@@ -45,7 +45,7 @@ struct FlatGeobufTests {
             }
 
             let parcels = try await client.execute(uri: "/collections/parcels/items?limit=5&f=fgb", method: .get) {
-                try Self.readByGDAL($0.body, in: dir, "parcels.fgb")
+                try await Self.readByGDAL($0.body, in: dir, "parcels.fgb")
             }
             #expect(parcels.count == 5 && parcels.allSatisfy { $0["geometry"]?["type"]?.stringValue == "MultiPolygon" })
         }
@@ -61,7 +61,7 @@ struct FlatGeobufTests {
             let features = try #require(page["features"]?.arrayValue)
             let read = try await client.execute(uri: uri + "&f=fgb", method: .get) { response in
                 #expect(response.headers[.contentType] == "application/flatgeobuf")
-                return try Self.readByGDAL(response.body, in: dir, "indicators.fgb")
+                return try await Self.readByGDAL(response.body, in: dir, "indicators.fgb")
             }
             #expect(read.count == features.count && read.count > 3)
             let byID = Dictionary(uniqueKeysWithValues: read.map { ($0["properties"]?["id"]?.stringValue ?? "", $0) })

@@ -83,13 +83,13 @@ struct HardeningTests {
         defer { dir.remove() }
         let database = try Templates.demoCity(in: dir)
         _ = try database.importEvents(from: Fixtures.demo("events.csv"))
-        #expect(try rgis("users", "add", database.path, "petra", "--role", "planner").status == 0)
-        let token = try rgis("tokens", "create", database.path, "petra").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try await rgis("users", "add", database.path, "petra", "--role", "planner").status == 0)
+        let token = try await rgis("tokens", "create", database.path, "petra").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let server = try ServerProcess(database: database.path, arguments: ["--no-notify", "--rate-limit", "0", "--request-timeout", "300"])
         defer { server.stop() }
         // The periods that leaked before: sales of the last months, a month of the history's first year.
         for period in [[], ["--since", "2026-10-01"], ["--since", "2026-11-01"], ["--as-of", "2025-01-31", "--since", "2025-01-01"]] {
-            let result = try await runOffPool("/usr/bin/python3", [Fixtures.packageRoot.appendingPathComponent("tools/suppression_attack.py").path,
+            let result = try await run("/usr/bin/python3", [Fixtures.packageRoot.appendingPathComponent("tools/suppression_attack.py").path,
                                                      "--url", server.url, "--token", token] + period)
             #expect(result.status == 0, "\(period): \(result.stdout.suffix(3000))\(result.stderr)")
             #expect(result.stdout.contains("0 recovered exactly, 0 exposed"), "\(period)")
@@ -124,10 +124,10 @@ struct HardeningTests {
     func pagesRunNoInjectedScript() async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
-        let (database, tokens) = try Self.cityWithRoles(in: dir)
+        let (database, tokens) = try await Self.cityWithRoles(in: dir)
         let server = try ServerProcess(database: database.path, arguments: ["--no-notify", "--rate-limit", "0", "--request-timeout", "300"])
         defer { server.stop() }
-        let result = try await runOffPool("/usr/bin/python3", [Fixtures.packageRoot.appendingPathComponent("tools/xss_check.py").path, "--url", server.url,
+        let result = try await run("/usr/bin/python3", [Fixtures.packageRoot.appendingPathComponent("tools/xss_check.py").path, "--url", server.url,
                                                  "--agent-token", tokens["ann"]!, "--planner-token", tokens["pete"]!, "--regulator-token", tokens["rita"]!])
         #expect(result.status == 0, "\(result.stdout.split(separator: "\n").filter { $0.hasPrefix("FAIL") }.joined(separator: "\n"))\(result.stderr.suffix(2000))")
         #expect(result.stdout.contains("xss_check: all checks passed"))
@@ -137,11 +137,11 @@ struct HardeningTests {
     func everyEndpointSurvivesHostileNumbers() async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
-        let (database, tokens) = try Self.cityWithRoles(in: dir)
+        let (database, tokens) = try await Self.cityWithRoles(in: dir)
         // The script starts the server itself (on a fresh copy after a crash, which is then a failure),
         // with its own SMTP sink and webhook receiver on loopback, which the allow-list opens.
         let serve = "\(Fixtures.rgisExecutable) serve {db} --port 0 --rate-limit 0 --request-timeout 60 --smtp {smtp} --smtp-starttls never --allow-webhook-network 127.0.0.0/8"
-        let result = try await runOffPool("/usr/bin/python3", [Fixtures.packageRoot.appendingPathComponent("tools/hostile_numbers.py").path, "--quick", "--no-bisect",
+        let result = try await run("/usr/bin/python3", [Fixtures.packageRoot.appendingPathComponent("tools/hostile_numbers.py").path, "--quick", "--no-bisect",
                                                  "--settle", "1", "--token", tokens["root"]!, "--agent-token", tokens["ann"]!, "--planner-token", tokens["pete"]!,
                                                  "--regulator-token", tokens["rita"]!, "--db-template", database.path, "--serve", serve])
         let summary = result.stdout.split(separator: "\n").drop { !$0.hasPrefix("operations walked") }.joined(separator: "\n")
@@ -152,14 +152,14 @@ struct HardeningTests {
 
     /// The demo city with the Prague plots as its archive and a user of each role (root, ann the
     /// agent of agent-01, pete the planner, rita the regulator), with their tokens by name.
-    static func cityWithRoles(in dir: TemporaryDirectory) throws -> (database: RGISDatabase, tokens: [String: String]) {
+    static func cityWithRoles(in dir: TemporaryDirectory) async throws -> (database: RGISDatabase, tokens: [String: String]) {
         let database = try Templates.demoCity(in: dir)
         let record = ArchiveRecord(date: try ValidDate(parsing: "2010-01-01"), recordedAt: try RecordTime(parsing: "2010-01-02", field: "recorded_at", day: .startOfDay))
         _ = try ArchiveRegister(database).register(.parcels, fromFile: Fixtures.shared("prague-bubenec/plots.geojson"), idField: "ID", record: record)
         var tokens: [String: String] = [:]
         for (name, role) in [("root", ["--role", "admin"]), ("ann", ["--role", "agent", "--agent", "agent-01"]), ("pete", ["--role", "planner"]), ("rita", ["--role", "regulator"])] {
-            #expect(try run(Fixtures.rgisExecutable, ["users", "add", database.path, name] + role).status == 0)
-            tokens[name] = try rgis("tokens", "create", database.path, name).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(try await run(Fixtures.rgisExecutable, ["users", "add", database.path, name] + role).status == 0)
+            tokens[name] = try await rgis("tokens", "create", database.path, name).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         }
         return (database, tokens)
     }
@@ -289,7 +289,7 @@ struct HardeningGapsTests {
                 #expect(!Self.body(response).contains("Erase Me-Marker"), "\(Self.body(response))")
             }
         }
-        #expect(try run("/bin/grep", ["-q", "-s", "-a", "-F", "Erase Me-Marker", server.path, server.path + "-wal"]).status != 0, "no copy of the erased name is kept")
+        #expect(try await run("/bin/grep", ["-q", "-s", "-a", "-F", "Erase Me-Marker", server.path, server.path + "-wal"]).status != 0, "no copy of the erased name is kept")
     }
 
     @Test("private fields under other spellings (privateRemarks, Private-Remarks, AgentRemarks, sellerPhone) are kept private")

@@ -7,17 +7,17 @@ import RGISTesting
 /// Real clients against `rgis serve` on a socket: GDAL's OAPIF driver, OWSLib and headless Chromium.
 @Suite("Interop", .serialized)
 struct InteropTests {
-    func runInterop(database: String, listings: Int, bbox: String, schemathesisExamples: Int = 0, conformanceSuite: Bool = false) throws {
+    func runInterop(database: String, listings: Int, bbox: String, schemathesisExamples: Int = 0, conformanceSuite: Bool = false) async throws {
         let python = "/usr/bin/python3"
         // An admin's token, made the way an operator makes one.
-        #expect(try rgis("users", "add", database, "ops", "--role", "admin").status == 0)
-        let token = try rgis("tokens", "create", database, "ops").stdout.trimmingCharacters(in: .newlines)
+        #expect(try await rgis("users", "add", database, "ops", "--role", "admin").status == 0)
+        let token = try await rgis("tokens", "create", database, "ops").stdout.trimmingCharacters(in: .newlines)
         // Property-based tests send thousands of requests a minute: no rate limit here.
         let server = try ServerProcess(database: database, arguments: ["--rate-limit", "0"])
         defer { server.stop() }
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
-        let result = try run(python, [Fixtures.packageRoot.appendingPathComponent("tools/interop.py").path, "--url", server.url,
+        let result = try await run(python, [Fixtures.packageRoot.appendingPathComponent("tools/interop.py").path, "--url", server.url,
                                       "--listings", String(listings), "--workdir", dir.path("interop"), "--bbox", bbox,
                                       "--schemathesis-examples", String(schemathesisExamples), "--token", token] + (conformanceSuite ? ["--ogctests"] : []))
         print(result.stdout, terminator: "")
@@ -26,15 +26,15 @@ struct InteropTests {
     }
 
     @Test("GDAL, OWSLib and Chromium read the demo city; schemathesis finds no 5xx and no response off the document; ogctests passes")
-    func demo() throws {
+    func demo() async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
         let db = try Templates.demoCity(in: dir)
-        try runInterop(database: db.path, listings: 2270, bbox: "9.04,48.02,9.06,48.03", schemathesisExamples: 50, conformanceSuite: true)
+        try await runInterop(database: db.path, listings: 2270, bbox: "9.04,48.02,9.06,48.03", schemathesisExamples: 50, conformanceSuite: true)
     }
 
     @Test("GDAL, OWSLib and Chromium read a database of the shared real data")
-    func sharedData() throws {
+    func sharedData() async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
         let db = try dir.database()
@@ -50,6 +50,6 @@ struct InteropTests {
         _ = try archive.register(.parcels, fromFile: Fixtures.shared("prague-bubenec/plots.geojson"), idField: "ID", record: try record("2010-01-01"))
         _ = try archive.split(parcel: "760", line: .lineString([Position(lon: 14.4062, lat: 50.1010), Position(lon: 14.4062, lat: 50.0999)]),
                               record: try record("2012-01-01"))
-        try runInterop(database: db.path, listings: 2203, bbox: "13.41,52.535,13.425,52.545")
+        try await runInterop(database: db.path, listings: 2203, bbox: "13.41,52.535,13.425,52.545")
     }
 }

@@ -6,17 +6,17 @@ import RGISTesting
 @Suite("Map at scale")
 struct MapAtScaleTests {
     @Test("Chromium draws the three views of a 300,000-listing database; the page's total in view is what raw SQL counts over its box")
-    func mapAtScale() throws {
+    func mapAtScale() async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
         let database = dir.path("metro.sqlite")
-        let made = try rgis("sample", "--out", dir.path("metro"), "--listings", "300000", "--demands", "1000", "--parcels", "500", "--database", database)
+        let made = try await rgis("sample", "--out", dir.path("metro"), "--listings", "300000", "--demands", "1000", "--parcels", "500", "--database", database)
         #expect(made.status == 0, "\(made.stderr)")
-        #expect(try rgis("users", "add", database, "ops", "--role", "admin").status == 0)
-        let token = try rgis("tokens", "create", database, "ops").stdout.trimmingCharacters(in: .newlines)
+        #expect(try await rgis("users", "add", database, "ops", "--role", "admin").status == 0)
+        let token = try await rgis("tokens", "create", database, "ops").stdout.trimmingCharacters(in: .newlines)
         let server = try ServerProcess(database: database, arguments: ["--no-notify", "--request-timeout", "900"])
         defer { server.stop() }
-        let result = try run("/usr/bin/python3", [Fixtures.packageRoot.appendingPathComponent("tools/benchlib/maps.py").path, "--url", server.url,
+        let result = try await run("/usr/bin/python3", [Fixtures.packageRoot.appendingPathComponent("tools/benchlib/maps.py").path, "--url", server.url,
                                                   "--checks-only", "--database", database, "--screenshots", dir.path("views"), "--token", token])
         print(result.stdout, terminator: "")
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")

@@ -24,10 +24,10 @@ struct AccountTests {
         // Read by another process: this one must not open and close a descriptor of a database it
         // has open (that would drop its locks on the file).
         let files = [database.path, database.path + "-wal"].filter { FileManager.default.fileExists(atPath: $0) }
-        func rawFilesHold(_ text: String) throws -> Bool { try run("/bin/grep", ["-q", "-s", "-a", "-F", text] + files).status == 0 }
-        #expect(try !rawFilesHold(token))
-        #expect(try !rawFilesHold(String(token.dropFirst(5))))
-        #expect(try rawFilesHold(Digest.sha256Hex(token)))
+        func rawFilesHold(_ text: String) async throws -> Bool { try await run("/bin/grep", ["-q", "-s", "-a", "-F", text] + files).status == 0 }
+        #expect(try await !rawFilesHold(token))
+        #expect(try await !rawFilesHold(String(token.dropFirst(5))))
+        #expect(try await rawFilesHold(Digest.sha256Hex(token)))
     }
 
     @Test("the audit log is append-only: an UPDATE or DELETE in SQL is refused")

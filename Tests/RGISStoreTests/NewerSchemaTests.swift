@@ -15,7 +15,7 @@ struct NewerSchemaTests {
         defer { dir.remove() }
         let path = dir.path("newer.sqlite")
         // Made and marked in a child process, so that this process holds no open pool on the file.
-        let made = try await runOffPool(Fixtures.rgisExecutable, ["init", path])
+        let made = try await run(Fixtures.rgisExecutable, ["init", path])
         #expect(made.status == 0, "\(made.stderr)")
         let queue = try DatabaseQueue(path: path)
         try await queue.write { db in try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v999-from-the-future')") }
@@ -24,7 +24,7 @@ struct NewerSchemaTests {
         try queue.close()
         let before = try Data(contentsOf: URL(fileURLWithPath: path))
         for arguments in [["info", path], ["check", path], ["export", path, "--layer", "listings"]] {
-            let result = try await runOffPool(Fixtures.rgisExecutable, arguments)
+            let result = try await run(Fixtures.rgisExecutable, arguments)
             #expect(result.status != 0, "\(arguments[0]) opened it")
             #expect(result.stderr.contains("upgraded by a newer RGIS"), "\(arguments[0]): \(result.stderr)")
         }

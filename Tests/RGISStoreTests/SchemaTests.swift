@@ -67,7 +67,7 @@ struct SchemaTests {
     }
 
     @Test("GDAL reads every layer with its geometry type, EPSG:4326 and count")
-    func gdalReads() throws {
+    func gdalReads() async throws {
         guard let ogrinfo = which("ogrinfo") else {
             Issue.record("ogrinfo is not installed (apt-get install gdal-bin; tools/setup does it)")
             return
@@ -78,17 +78,17 @@ struct SchemaTests {
         try db.loadShared("berlin-prenzlauer/listings.geojson", into: .listings, map: "price=list_price")
         try db.loadShared("london/boroughs.geojson", into: .districts)
 
-        let list = try run(ogrinfo, ["-ro", "-q", db.path])
+        let list = try await run(ogrinfo, ["-ro", "-q", db.path])
         #expect(list.status == 0, "\(list.stderr)")
         for expected in ["listings (Point)", "districts (Multi Polygon)", "parcels (Multi Polygon)", "buildings (Multi Polygon)", "demands (Multi Polygon)"] {
             #expect(list.stdout.contains(expected), "ogrinfo lists \(list.stdout)")
         }
-        let listings = try run(ogrinfo, ["-ro", "-so", db.path, "listings"])
+        let listings = try await run(ogrinfo, ["-ro", "-so", db.path, "listings"])
         #expect(listings.stdout.contains("Feature Count: 2203"))
         #expect(listings.stdout.contains("Geometry: Point"))
         #expect(listings.stdout.contains(#"ID["EPSG",4326]"#))
         #expect(listings.stdout.contains("list_price: Real"))
-        let districts = try run(ogrinfo, ["-ro", "-so", db.path, "districts"])
+        let districts = try await run(ogrinfo, ["-ro", "-so", db.path, "districts"])
         #expect(districts.stdout.contains("Feature Count: 33"))
     }
 }
