@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "rgis", targets: ["rgis"]),
         .library(name: "RGISCore", targets: ["RGISCore"]),
         .library(name: "RGISStore", targets: ["RGISStore"]),
+        .library(name: "RGISSpatiaLite", targets: ["RGISSpatiaLite"]),
         .library(name: "RGISQuery", targets: ["RGISQuery"]),
         .library(name: "RGISServer", targets: ["RGISServer"]),
     ],
@@ -59,11 +60,25 @@ let package = Package(
         ),
         // Domain values, GeoJSON, CSV and validation: no I/O, no SQL.
         .target(name: "RGISCore"),
-        // The SpatiaLite database: schema, migrations, import, export, checks.
+        // Storage as the upper modules know it: the store protocols with their contracts, the values
+        // they trade in and the rules above them. Names no backend; no SQL.
         .target(
             name: "RGISStore",
+            dependencies: ["RGISCore", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // Geodesic metres and CRS transforms through PROJ, for the query engine and the backends alike.
+        .target(name: "RGISGeodesy", dependencies: ["RGISCore", "CPROJ"]),
+        // Files of features in and out: GeoJSON and CSV readers, anything GDAL reads or writes, XLSX,
+        // files put in place whole. Readers hand a store a stream of validated records.
+        .target(name: "RGISFiles", dependencies: ["RGISCore", "RGISStore", "CGDAL"]),
+        // The SpatiaLite backend: one file, its schema and migrations, every store protocol in SQL.
+        .target(
+            name: "RGISSpatiaLite",
             dependencies: [
                 "RGISCore",
+                "RGISStore",
+                "RGISFiles",
+                "RGISGeodesy",
                 "CSpatiaLite",
                 "CPROJ",
                 "CGEOS",
@@ -74,10 +89,12 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // The one place that turns a location into a store: the list of backends.
+        .target(name: "RGISBackends", dependencies: ["RGISStore", "RGISSpatiaLite"]),
         // Radius, polygon, nearest and district queries, shared by the CLI and the server.
         .target(
             name: "RGISQuery",
-            dependencies: ["RGISCore", "RGISStore"]
+            dependencies: ["RGISCore", "RGISStore", "RGISGeodesy"]
         ),
         // Saved searches → outbox → Standard Webhooks and SMTP, with retries, digests and quiet hours.
         .target(
@@ -97,7 +114,7 @@ let package = Package(
         .target(
             name: "RGISServer",
             dependencies: [
-                "RGISCore", "RGISStore", "RGISQuery", "RGISNotify",
+                "RGISCore", "RGISStore", "RGISFiles", "RGISQuery", "RGISNotify",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -118,6 +135,8 @@ let package = Package(
             dependencies: [
                 "RGISCore",
                 "RGISStore",
+                "RGISFiles",
+                "RGISBackends",
                 "RGISQuery",
                 "RGISServer",
                 "RGISNotify",
@@ -130,7 +149,7 @@ let package = Package(
         // In-process query timings against raw SpatiaLite SQL (tools/bench).
         .executableTarget(
             name: "rgis-bench",
-            dependencies: ["RGISCore", "RGISStore", "RGISQuery", "RGISNotify", "RGISSample", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["RGISCore", "RGISStore", "RGISSpatiaLite", "RGISBackends", "RGISQuery", "RGISNotify", "RGISSample", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Sources/RGISBench"
         ),
         // The parsers of untrusted files under libFuzzer (tools/fuzz builds it with -sanitize=fuzzer);
@@ -139,33 +158,33 @@ let package = Package(
         // Fixtures and helpers shared by the test targets.
         .target(
             name: "RGISTesting",
-            dependencies: ["RGISCore", "RGISStore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["RGISCore", "RGISStore", "RGISFiles", "RGISSpatiaLite", "RGISBackends", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Sources/RGISTesting"
         ),
         .testTarget(name: "RGISCoreTests", dependencies: ["RGISCore", "RGISTesting"]),
         .testTarget(name: "RGISStoreTests", dependencies: [
-            "RGISStore", "RGISSample", "RGISTesting", .product(name: "GRDB", package: "GRDB.swift"),
+            "RGISStore", "RGISSpatiaLite", "RGISFiles", "RGISBackends", "RGISSample", "RGISTesting", .product(name: "GRDB", package: "GRDB.swift"),
         ], exclude: ["Golden"]),
         .testTarget(name: "RGISQueryTests", dependencies: [
-            "RGISQuery", "RGISStore", "RGISTesting", .product(name: "GRDB", package: "GRDB.swift"),
+            "RGISQuery", "RGISStore", "RGISGeodesy", "RGISSpatiaLite", "RGISFiles", "RGISBackends", "RGISTesting", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "RGISNotifyTests", dependencies: [
-            "RGISNotify", "RGISStore", "RGISQuery", "RGISTesting", .product(name: "GRDB", package: "GRDB.swift"),
+            "RGISNotify", "RGISStore", "RGISSpatiaLite", "RGISFiles", "RGISBackends", "RGISQuery", "RGISTesting", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "RGISServerTests", dependencies: [
-            "RGISServer", "RGISStore", "RGISNotify", "RGISTesting", .product(name: "GRDB", package: "GRDB.swift"),
+            "RGISServer", "RGISStore", "RGISSpatiaLite", "RGISFiles", "RGISBackends", "RGISNotify", "RGISTesting", .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ], exclude: ["Golden"]),
         // The behaviour every store backend must have, written once against StoreLocation and run on
         // each backend in its list (Tests/RGISConformanceTests/Backends.swift). No GRDB here.
         .testTarget(name: "RGISConformanceTests", dependencies: [
-            "rgis", "RGISStore", "RGISServer", "RGISTesting",
+            "rgis", "RGISStore", "RGISGeodesy", "RGISFiles", "RGISBackends", "RGISServer", "RGISTesting",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
         .testTarget(name: "RGISCLITests", dependencies: [
-            "rgis", "RGISStore", "RGISSample", "RGISTesting", .product(name: "GRDB", package: "GRDB.swift"),
+            "rgis", "RGISStore", "RGISSpatiaLite", "RGISFiles", "RGISBackends", "RGISSample", "RGISTesting", .product(name: "GRDB", package: "GRDB.swift"),
         ], exclude: ["Golden"]),
     ]
 )

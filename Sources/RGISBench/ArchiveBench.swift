@@ -3,6 +3,7 @@ import GRDB
 import RGISCore
 import RGISQuery
 import RGISSample
+import RGISSpatiaLite
 import RGISStore
 
 // `rgis-bench archive [--copies N] [--runs N] [--geodata DIR] [--database FILE]`

@@ -1,9 +1,11 @@
 import Foundation
 import GRDB
 import RGISCore
+import RGISFiles
 import RGISNotify
 import RGISQuery
 import RGISSample
+import RGISSpatiaLite
 import RGISStore
 
 /// `rgis-bench notify DB --listings N`: every active demand of DB (a copy) gets a saved search, N new

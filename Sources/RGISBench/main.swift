@@ -3,6 +3,7 @@ import GRDB
 import RGISCore
 import RGISQuery
 import RGISSample
+import RGISSpatiaLite
 import RGISStore
 
 // In-process timings of RGIS queries against the best raw SpatiaLite SQL for the same answer, on one

@@ -50,16 +50,6 @@ public struct ServerConfiguration: Sendable {
     public init(databasePath: String) { self.databasePath = databasePath }
 }
 
-/// Builds the application on the database at `configuration.databasePath` (see
-/// ``buildApplication(_:store:logger:onServerRunning:)``).
-public func buildApplication(
-    _ configuration: ServerConfiguration,
-    logger: Logger = Logger(label: "rgis"),
-    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
-) throws -> some ApplicationProtocol {
-    try buildApplication(configuration, store: try StoreLocation.open(configuration.databasePath), logger: logger, onServerRunning: onServerRunning)
-}
-
 /// Builds the application on a store it is handed: routes from the controllers' endpoint tables, the
 /// problem middleware, request logging. `rgis serve` runs it on the store its notifier shares; tests
 /// call it with a temporary database and port 0.

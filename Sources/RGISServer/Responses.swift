@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import RGISCore
+import RGISFiles
 import RGISStore
 
 enum MediaTypes {

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import RGISCore
+import RGISSpatiaLite
 import RGISStore
 
 /// The demo city with the Prague register, real personal data seeded where a leak would show, and a

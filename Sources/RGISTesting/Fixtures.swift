@@ -1,5 +1,7 @@
 import Foundation
 import RGISCore
+import RGISFiles
+import RGISSpatiaLite
 import RGISStore
 
 /// Paths and helpers shared by the test targets.

@@ -1,5 +1,6 @@
 import Foundation
 import RGISCore
+import RGISSpatiaLite
 import RGISStore
 import Synchronization
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RGISBackends
 import RGISCore
 import RGISNotify
 import RGISStore

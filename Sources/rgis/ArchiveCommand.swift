@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RGISBackends
 import RGISCore
 import RGISQuery
 import RGISStore

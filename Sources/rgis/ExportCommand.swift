@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import RGISBackends
 import RGISCore
+import RGISFiles
 import RGISStore
 
 struct ExportCommand: AsyncParsableCommand {
@@ -49,7 +51,7 @@ struct ExportCommand: AsyncParsableCommand {
             switch (format, output) {
             case (.geojson, nil): count = try await store.exportText(layer: layer, bbox: box, format: .geojson) { Console.out($0) }
             case (.csv, nil): count = try await store.exportText(layer: layer, bbox: box, format: .csv) { Console.out($0) }
-            case (.geojson, let path?), (.csv, let path?): count = try await Self.writeText(to: path) { write in
+            case (.geojson, let path?), (.csv, let path?): count = try await Self.writeText(to: path, sparing: store) { write in
                     try await store.exportText(layer: layer, bbox: box, format: format == .csv ? .csv : .geojson, write: write)
                 }
             case (_, let path?): count = try await store.exportFile(layer: layer, bbox: box, format: format, to: path)
@@ -69,8 +71,8 @@ struct ExportCommand: AsyncParsableCommand {
     }
 
     /// Text written beside `path`, then renamed over it once complete.
-    private static func writeText(to path: String, _ body: ((String) throws -> Void) async throws -> Int) async throws -> Int {
-        try await AtomicFile.write(to: path, ending: "part") { partial in
+    private static func writeText(to path: String, sparing store: any Store, _ body: ((String) throws -> Void) async throws -> Int) async throws -> Int {
+        try await AtomicFile.write(to: path, ending: "part", sparing: store) { partial in
             guard FileManager.default.createFile(atPath: partial, contents: nil), let handle = FileHandle(forWritingAtPath: partial) else {
                 throw RGISError(.io, "cannot write \(path)", at: "output")
             }

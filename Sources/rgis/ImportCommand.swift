@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import RGISBackends
 import RGISCore
+import RGISFiles
 import RGISStore
 
 struct ImportCommand: AsyncParsableCommand {
@@ -84,7 +86,7 @@ struct ImportCommand: AsyncParsableCommand {
             }
 
             let store = try StoreLocation.open(target.database)
-            let report = try await store.importFeatures(from: file, options: options) { p in
+            let report = try await store.importFeatures(from: try FeatureFiles.open(file, options: options, for: store), options: options) { p in
                 let fraction = p.totalBytes.map { Double(p.bytesRead) / Double(max(1, $0)) }
                 Console.progress(fraction: fraction, detail: "\(p.rowsRead) rows")
             }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RGISBackends
 import RGISStore
 
 struct InfoCommand: AsyncParsableCommand {

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import RGISBackends
 import RGISCore
+import RGISFiles
 import RGISQuery
 import RGISStore
 
@@ -139,7 +141,7 @@ struct IndicatorsCommand: AsyncParsableCommand {
     /// The answer on standard output, or in --output's file.
     private func write(_ bytes: [UInt8]) throws {
         guard let output else { return Console.out(String(decoding: bytes, as: UTF8.self)) }
-        try AtomicFile.write(bytes, to: output)
+        try AtomicFile.write(bytes, to: output, sparing: try StoreLocation.open(target.database))
         Console.note("written to \(output)")
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import RGISBackends
 import RGISCore
 import RGISNotify
 import RGISQuery

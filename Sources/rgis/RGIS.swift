@@ -1,4 +1,5 @@
 import ArgumentParser
+import RGISBackends
 import RGISCore
 import RGISQuery
 import RGISStore

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import RGISBackends
 import RGISCore
+import RGISFiles
 import RGISSample
 import RGISStore
 
@@ -97,7 +99,8 @@ struct SampleCommand: AsyncParsableCommand {
             guard let database else { return }
             let store = try StoreLocation.create(database)
             for (layer, path) in files {
-                let report = try await store.importFeatures(from: path, options: ImportOptions(layer: layer), progress: nil)
+                let options = ImportOptions(layer: layer)
+                let report = try await store.importFeatures(from: try FeatureFiles.open(path, options: options, for: store), options: options, progress: nil)
                 Console.out("\(database): \(layer) imported \(report.imported)\n")
             }
             if let history {

@@ -1,9 +1,10 @@
 import Foundation
 import GRDB
-import Testing
 import RGISCore
+import RGISSpatiaLite
 import RGISStore
 import RGISTesting
+import Testing
 
 @Suite("rgis users, tokens and audit")
 struct AccountCommandTests {

@@ -1,10 +1,12 @@
 import Foundation
 import GRDB
-import Testing
 import RGISCore
+import RGISFiles
 import RGISSample
+import RGISSpatiaLite
 import RGISStore
 import RGISTesting
+import Testing
 
 @Suite("rgis command line")
 struct CLITests {

@@ -1,8 +1,10 @@
 import Foundation
-import Testing
+import RGISBackends
 import RGISCore
+import RGISFiles
 import RGISStore
 import RGISTesting
+import Testing
 
 /// A backend the conformance suite runs against. Each test takes the backend as its argument, makes
 /// its stores only through ``StoreLocation`` at a location the backend names, and asserts only what

@@ -1,9 +1,10 @@
 import Foundation
-import Synchronization
-import Testing
+import RGISBackends
 import RGISCore
 import RGISStore
 import RGISTesting
+import Synchronization
+import Testing
 
 /// A backup taken while writers go on, and the backups and restores that are refused, on every backend.
 @Suite("Conformance: backup under writes, and what backup and restore refuse")

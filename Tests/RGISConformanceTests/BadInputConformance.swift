@@ -1,8 +1,10 @@
 import Foundation
-import Testing
+import RGISBackends
 import RGISCore
+import RGISFiles
 import RGISStore
 import RGISTesting
+import Testing
 
 /// Every bad input gets one error naming the file, the feature or line and the problem, and leaves the
 /// store exactly as it was, on every backend.

@@ -1,8 +1,10 @@
 import Foundation
-import Testing
 import RGISCore
+import RGISFiles
+import RGISGeodesy
 import RGISStore
 import RGISTesting
+import Testing
 
 /// Text exports (GeoJSON, CSV) read back, layer statistics kept through writes, and a check that
 /// passes on what the store wrote, on every backend.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import RGISCore
+import RGISFiles
 import RGISStore
 import RGISTesting
 

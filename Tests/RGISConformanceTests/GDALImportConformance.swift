@@ -1,8 +1,10 @@
 import Foundation
-import Testing
 import RGISCore
+import RGISFiles
+import RGISGeodesy
 import RGISStore
 import RGISTesting
+import Testing
 
 /// Files of the formats GDAL reads, written at test time by `ogr2ogr` from the demo city and the shared
 /// real data (Shapefiles in projected CRSs among them), imported and compared row by row with the

@@ -1,8 +1,10 @@
 import Foundation
-import Testing
+import RGISBackends
 import RGISCore
+import RGISFiles
 import RGISStore
 import RGISTesting
+import Testing
 
 extension Store {
     /// Every layer of the demo city in `geodata/`, without its dated changes (what `Templates.demoCity` holds).

@@ -1,8 +1,10 @@
 import Foundation
-import Testing
+import RGISBackends
 import RGISCore
+import RGISFiles
 import RGISStore
 import RGISTesting
+import Testing
 
 /// Files made to break an importer, each written at test time: every one is refused with an error
 /// that says what is wrong, memory stays bounded, and the store is left as it was, on every backend.

@@ -1,8 +1,10 @@
 import Foundation
-import Testing
+import RGISBackends
 import RGISCore
+import RGISFiles
 import RGISStore
 import RGISTesting
+import Testing
 
 /// The operator's operations (``StoreMaintenance``) on every backend: imports all or nothing, a
 /// backup that restores to the same answers, a check that passes on what the store wrote itself.

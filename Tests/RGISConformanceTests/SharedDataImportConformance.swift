@@ -1,8 +1,10 @@
 import Foundation
-import Testing
 import RGISCore
+import RGISFiles
+import RGISGeodesy
 import RGISStore
 import RGISTesting
+import Testing
 
 /// Every layer of ../shared/geodata goes into the layer it belongs in, with the counts, extents and
 /// attribute values its README gives, on every backend.

@@ -3,6 +3,7 @@ import GRDB
 import RGISCore
 import RGISNotify
 import RGISQuery
+import RGISSpatiaLite
 import RGISStore
 import RGISTesting
 import Synchronization

@@ -1,10 +1,11 @@
 import Foundation
 import GRDB
-import Testing
 import RGISCore
 @testable import RGISQuery
+import RGISSpatiaLite
 import RGISStore
 import RGISTesting
+import Testing
 
 /// The property archive on the real Prague-Bubeneč plots, registered on 2010-01-01.
 @Suite("Archive")

@@ -1,10 +1,12 @@
 import Foundation
 import GRDB
-import Testing
 import RGISCore
+import RGISGeodesy
 import RGISQuery
+import RGISSpatiaLite
 import RGISStore
 import RGISTesting
+import Testing
 
 /// The reach table (``DemandReach``) on real shapes: London's 33 boroughs (large, concave, some with
 /// the centroid near an edge) and circles of 400 m around its 742 cycle-hire stations, all as search

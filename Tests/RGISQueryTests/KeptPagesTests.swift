@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import RGISCore
 import RGISQuery
+import RGISSpatiaLite
 import RGISStore
 import RGISTesting
 import Testing

@@ -1,10 +1,12 @@
 import Foundation
 import GRDB
-import Testing
 import RGISCore
+import RGISFiles
 @testable import RGISQuery
+import RGISSpatiaLite
 import RGISStore
 import RGISTesting
+import Testing
 
 /// The demo city, imported once for these tests.
 final class DemoDatabase: Sendable {

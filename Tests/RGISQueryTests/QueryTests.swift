@@ -1,9 +1,10 @@
 import Foundation
-import Testing
 import RGISCore
 @testable import RGISQuery
+import RGISSpatiaLite
 import RGISStore
 import RGISTesting
+import Testing
 
 /// A database of real data shared by the tests of this suite: Berlin listings and boundary, London
 /// boroughs and cycle-hire stations (as listings), Prague plots and buildings.

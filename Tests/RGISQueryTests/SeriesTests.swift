@@ -1,10 +1,12 @@
 import Foundation
 import GRDB
-import Testing
 import RGISCore
+import RGISFiles
 @testable import RGISQuery
+@testable import RGISSpatiaLite
 @testable import RGISStore
 import RGISTesting
+import Testing
 
 @Suite("Market series and district placement")
 struct SeriesTests {

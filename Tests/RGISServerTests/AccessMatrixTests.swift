@@ -3,11 +3,13 @@ import GRDB
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
-import Testing
+import RGISBackends
 import RGISCore
 import RGISServer
+import RGISSpatiaLite
 import RGISStore
 import RGISTesting
+import Testing
 
 /// Who asks, in the matrix.
 enum Who: String, CaseIterable, Sendable {

@@ -2,11 +2,13 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
-import Testing
+import RGISBackends
 import RGISCore
 import RGISServer
+import RGISSpatiaLite
 import RGISStore
 import RGISTesting
+import Testing
 
 /// The Prague plots registered in 2010, 760 split in 2012, a transfer of 1017 to X in 2011 corrected to Y in 2013.
 final class ArchiveServer: Sendable {
@@ -40,7 +42,7 @@ final class ArchiveServer: Sendable {
         configuration.baseURL = "http://rgis.test"
         // Other suites load the machine while they run; the deadline is tested on its own.
         configuration.requestTimeoutSeconds = 300
-        return try await buildApplication(configuration).test(.router, body)
+        return try await buildApplication(configuration, store: try StoreLocation.open(configuration.databasePath)).test(.router, body)
     }
 }
 

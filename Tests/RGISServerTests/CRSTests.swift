@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Testing
+import RGISBackends
 import RGISCore
 import RGISServer
 import RGISStore
@@ -23,7 +24,7 @@ struct CRSTests {
         configuration.port = 0
         configuration.baseURL = "http://rgis.test"
         configuration.requestTimeoutSeconds = 300
-        return try await buildApplication(configuration).test(.router, body)
+        return try await buildApplication(configuration, store: try StoreLocation.open(configuration.databasePath)).test(.router, body)
     }
 
     /// pyproj's answer: the positions in `crs` (its axis order), and which lie in `rectangle` of it.

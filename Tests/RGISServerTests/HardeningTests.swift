@@ -3,12 +3,14 @@ import GRDB
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
-import Testing
+import RGISBackends
 import RGISCore
-import RGISServer
-import RGISStore
 import RGISNotify
+import RGISServer
+import RGISSpatiaLite
+import RGISStore
 import RGISTesting
+import Testing
 
 /// Regression tests of the findings of an attack on the service: each would fail on the code before
 /// its fix.
@@ -249,9 +251,9 @@ struct HardeningGapsTests {
         }
         var configuration = ServerConfiguration(databasePath: server.path)
         configuration.host = "0.0.0.0"
-        #expect(throws: RGISError.self) { _ = try buildApplication(configuration) }
+        #expect(throws: RGISError.self) { _ = try buildApplication(configuration, store: try StoreLocation.open(configuration.databasePath)) }
         configuration.baseURL = "https://rgis.example.org"
-        #expect(throws: Never.self) { _ = try buildApplication(configuration) }
+        #expect(throws: Never.self) { _ = try buildApplication(configuration, store: try StoreLocation.open(configuration.databasePath)) }
     }
 
     @Test("CSV cells a spreadsheet would run as formulas are written after an apostrophe; numbers stay numbers")

@@ -1,8 +1,9 @@
 import Foundation
-import Testing
 import RGISCore
+import RGISSpatiaLite
 import RGISStore
 import RGISTesting
+import Testing
 
 /// Real clients against `rgis serve` on a socket: GDAL's OAPIF driver, OWSLib and headless Chromium.
 @Suite("Interop", .serialized)

@@ -6,6 +6,7 @@ import HummingbirdTesting
 import RGISCore
 import RGISNotify
 import RGISServer
+import RGISSpatiaLite
 import RGISStore
 import RGISTesting
 import Testing

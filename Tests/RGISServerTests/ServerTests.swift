@@ -5,11 +5,13 @@ import FoundationXML
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
-import Testing
+import RGISBackends
 import RGISCore
 import RGISServer
+import RGISSpatiaLite
 import RGISStore
 import RGISTesting
+import Testing
 
 /// The demo city, imported once, served in-process.
 final class DemoServer: Sendable {
@@ -30,7 +32,7 @@ final class DemoServer: Sendable {
         configuration.baseURL = "http://rgis.test"
         // Other suites block threads while they run processes; the deadline is tested on its own.
         configuration.requestTimeoutSeconds = 300
-        let app = try buildApplication(configuration)
+        let app = try buildApplication(configuration, store: try StoreLocation.open(configuration.databasePath))
         return try await app.test(.router, body)
     }
 }

@@ -3,11 +3,12 @@ import GRDB
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
-import Testing
 import RGISCore
 import RGISServer
+import RGISSpatiaLite
 import RGISStore
 import RGISTesting
+import Testing
 
 @Suite("Writes: OGC API – Features Part 4, clients and demands")
 struct WritesTests {

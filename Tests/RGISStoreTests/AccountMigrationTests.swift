@@ -1,8 +1,9 @@
 import Foundation
 import GRDB
-import Testing
+@testable import RGISSpatiaLite
 @testable import RGISStore
 import RGISTesting
+import Testing
 
 @Suite("Migration v4-accounts")
 struct AccountMigrationTests {

@@ -1,9 +1,10 @@
 import Foundation
 import GRDB
-import Testing
 import RGISCore
+import RGISSpatiaLite
 import RGISStore
 import RGISTesting
+import Testing
 
 /// What the SpatiaLite file itself holds of accounts: token hashes only, and an audit log its triggers
 /// keep append-only. The behaviour of users, tokens and the audit log through the store is in the

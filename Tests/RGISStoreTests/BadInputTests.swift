@@ -1,9 +1,10 @@
 import Foundation
 import GRDB
-import Testing
 import RGISCore
+import RGISSpatiaLite
 import RGISStore
 import RGISTesting
+import Testing
 
 /// Files that are not RGIS databases, refused for what their bytes are. Bad input to a store's import is
 /// in the conformance suite (BadInputConformance).

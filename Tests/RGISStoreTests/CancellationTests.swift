@@ -1,9 +1,10 @@
 import Foundation
 import GRDB
-import Testing
 import RGISCore
+@testable import RGISSpatiaLite
 @testable import RGISStore
 import RGISTesting
+import Testing
 
 /// SpatiaLite's own mechanics under the store: an interrupted statement, statistics kept by triggers.
 /// Statistics as the store keeps them through its own writes are in the conformance suite

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Testing
 import RGISCore
+import RGISFiles
 import RGISStore
 import RGISTesting
 

@@ -1,9 +1,11 @@
 import Foundation
 import GRDB
-import Testing
 import RGISCore
+import RGISFiles
+import RGISSpatiaLite
 import RGISStore
 import RGISTesting
+import Testing
 
 /// The map cells (`listing_cells`) on real listings: clusters read from them equal those read from
 /// the listings, for tiles and for arbitrary views, and the counts follow every kind of write.

@@ -1,10 +1,12 @@
 import Foundation
 import GRDB
-import Testing
 import RGISCore
-@testable import RGISStore
+import RGISFiles
 import RGISSample
+@testable import RGISSpatiaLite
+@testable import RGISStore
 import RGISTesting
+import Testing
 
 /// A bulk import packs the layer's R*Tree (``PackedRTree``) and places each listing as it is written
 /// (``PointPlacer``), on real data: London's 742 cycle-hire stations in its 33 boroughs, and the demo

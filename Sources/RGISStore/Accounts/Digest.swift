@@ -13,7 +13,7 @@ public enum Digest {
 
     /// HMAC-SHA-256 of `text` under `key`, first 128 bits in hex: a tag that changes with the text and,
     /// without the key, cannot be used to test a guess of it.
-    static func keyedTag(_ text: String, key: Data) -> String {
+    package static func keyedTag(_ text: String, key: Data) -> String {
         let code = HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: SymmetricKey(data: key))
         return hex(code.prefix(16))
     }
@@ -28,7 +28,7 @@ public enum Digest {
     }
 
     /// A new bearer token: `rgis_` and 32 random bytes (the system's CSPRNG) in base64url, 43 characters.
-    static func newToken() -> String {
+    package static func newToken() -> String {
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
         let text = Data(bytes).base64EncodedString()

@@ -46,6 +46,15 @@ public struct TokenInfo: Sendable, Equatable {
     public let expiresAt: Date?
     public let lastUsedAt: Date?
     public let revokedAt: Date?
+
+    package init(id: Int64, user: String, createdAt: Date, expiresAt: Date?, lastUsedAt: Date?, revokedAt: Date?) {
+        self.id = id
+        self.user = user
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+        self.lastUsedAt = lastUsedAt
+        self.revokedAt = revokedAt
+    }
 }
 
 public enum TokenCheck: Sendable, Equatable {

@@ -234,10 +234,21 @@ public struct SegmentCounts: Sendable {
         public var district: Int64
         public var segment: String?
         public var clients: Int
+
+        package init(district: Int64, segment: String? = nil, clients: Int) {
+            self.district = district
+            self.segment = segment
+            self.clients = clients
+        }
     }
 
     public var districts: [MarketHistory.District]
     public var cells: [Cell]
+
+    package init(districts: [MarketHistory.District], cells: [Cell]) {
+        self.districts = districts
+        self.cells = cells
+    }
 }
 
 extension FeatureStore {

@@ -22,6 +22,18 @@ public struct MarketHistory: Sendable {
         public var livingAreaM2: Double?
         public var priceChanges: [Change] = []
         public var statusChanges: [Change] = []
+
+        package init(district: Int64, listDate: String? = nil, closeDate: String? = nil, closePrice: Double? = nil, status: String, listPrice: Double? = nil, livingAreaM2: Double? = nil, priceChanges: [Change] = [], statusChanges: [Change] = []) {
+            self.district = district
+            self.listDate = listDate
+            self.closeDate = closeDate
+            self.closePrice = closePrice
+            self.status = status
+            self.listPrice = listPrice
+            self.livingAreaM2 = livingAreaM2
+            self.priceChanges = priceChanges
+            self.statusChanges = statusChanges
+        }
     }
 
     public struct Demand: Sendable {
@@ -31,6 +43,15 @@ public struct MarketHistory: Sendable {
         public var budgetMax: Double?
         public var budgetChanges: [Change] = []
         public var statusChanges: [Change] = []
+
+        package init(district: Int64, createdAt: String? = nil, status: String, budgetMax: Double? = nil, budgetChanges: [Change] = [], statusChanges: [Change] = []) {
+            self.district = district
+            self.createdAt = createdAt
+            self.status = status
+            self.budgetMax = budgetMax
+            self.budgetChanges = budgetChanges
+            self.statusChanges = statusChanges
+        }
     }
 
     public struct District: Sendable {
@@ -39,12 +60,25 @@ public struct MarketHistory: Sendable {
         public var name: String?
         /// The district's series stamp in the snapshot the rows were read in (``KeptSeries``).
         public var stamp: Int64 = 0
+
+        package init(fid: Int64, id: String, name: String?, stamp: Int64 = 0) {
+            self.fid = fid
+            self.id = id
+            self.name = name
+            self.stamp = stamp
+        }
     }
 
     /// In storage order.
     public var districts: [District]
     public var listings: [Listing]
     public var demands: [Demand]
+
+    package init(districts: [District], listings: [Listing], demands: [Demand]) {
+        self.districts = districts
+        self.listings = listings
+        self.demands = demands
+    }
 }
 
 /// The monthly series kept for a level's districts between requests. A district's stamp moves with
@@ -57,6 +91,13 @@ public struct KeptSeries: Sendable {
         public var name: String?
         /// The figures as kept (the query module's encoding), when kept at the current stamp.
         public var figures: String?
+
+        package init(fid: Int64, id: String, name: String?, figures: String?) {
+            self.fid = fid
+            self.id = id
+            self.name = name
+            self.figures = figures
+        }
     }
 
     /// Figures computed from a district's history, under the stamp it was read at.
@@ -69,4 +110,8 @@ public struct KeptSeries: Sendable {
 
     /// In storage order.
     public var districts: [District]
+
+    package init(districts: [District]) {
+        self.districts = districts
+    }
 }

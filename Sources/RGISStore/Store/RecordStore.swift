@@ -151,4 +151,11 @@ public struct WriteResult: Sendable {
     public let json: JSONValue
     /// True when an earlier POST with the same key and body created it.
     public let replayed: Bool
+
+    package init(id: String, etag: String, json: JSONValue, replayed: Bool) {
+        self.id = id
+        self.etag = etag
+        self.json = json
+        self.replayed = replayed
+    }
 }

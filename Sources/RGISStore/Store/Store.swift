@@ -25,9 +25,14 @@ public protocol StoreMaintenance: Sendable {
     /// it began. Refuses the store's own files and an existing file unless `replacing`.
     func backup(to path: String, replacing: Bool) async throws -> BackupReport
 
-    /// Imports a file's features into a layer in one transaction per file: all or nothing (killed
-    /// part-way, nothing of it is kept), rejected rows reported, writers after it see every row at once.
-    func importFeatures(from path: String, options: ImportOptions, progress: ((ImportProgress) -> Void)?) async throws -> ImportReport
+    /// Imports the features a file reader hands over (``FeatureInput``, opened by the files module)
+    /// into a layer in one transaction: all or nothing (killed part-way, nothing of it is kept),
+    /// rejected rows reported, writers after it see every row at once. Stops the input when done.
+    func importFeatures(from input: FeatureInput, options: ImportOptions, progress: ((ImportProgress) -> Void)?) async throws -> ImportReport
+
+    /// Whether `path` is one of the store's own files (a backend without files: never). Reading or
+    /// replacing one beside the store would corrupt it, so importers and exporters refuse it.
+    func isOwnFile(_ path: String) -> Bool
 
     /// Imports dated changes (CSV `layer,record_id,kind,old_value,new_value,at`): all or nothing, a row
     /// already recorded is skipped, none is pushed to saved searches.
