@@ -312,7 +312,7 @@ def main():
         short = RGISServer(rgis, db, os.path.join(work, "rgis-serve-deadline.log"),
                            ["--request-timeout", str(DEADLINE_TIMEOUT_S), "--heavy-slots", "1"])
         try:
-            dl = stall.deadline(short.url, stall.DEFAULT_HEAVY, concurrency=STALL_CONCURRENCY)
+            dl = stall.deadline(short.url, stall.DEFAULT_HEAVY, concurrency=STALL_CONCURRENCY, timeout_s=DEADLINE_TIMEOUT_S)
         finally:
             short.stop()
     except Exception as e:  # reported, not fatal

@@ -275,10 +275,13 @@ def _check_503(status, hdrs, data):
             "ok": status == 503 and bool(hdrs.get("retry-after")) and status_field == 503}
 
 
-def deadline(base_url, heavy_path=DEFAULT_HEAVY, concurrency=8, heavy_method="GET", heavy_body=None, api_key=None):
+def deadline(base_url, heavy_path=DEFAULT_HEAVY, concurrency=8, heavy_method="GET", heavy_body=None, api_key=None,
+             timeout_s=None):
     """One heavy request against a server with a short --request-timeout: 503 + Retry-After + problem
-    JSON with "status": 503, then /health 200. Falls back to `concurrency` simultaneous requests
-    (queued for the heavy slots) when the single one finishes inside the deadline."""
+    JSON with "status": 503, then /health 200. Falls back to simultaneous requests (queued for the
+    heavy slots) when the single one finishes inside the deadline: at least `concurrency`, and, given
+    the server's `timeout_s`, enough that the queue holds twice the deadline's worth of work at the
+    single request's pace (on a small database one heavy request may take a tenth of the deadline)."""
     port = _port(base_url)
     path = _path(base_url, heavy_path)
     body = heavy_body.encode() if isinstance(heavy_body, str) else heavy_body
@@ -301,6 +304,9 @@ def deadline(base_url, heavy_path=DEFAULT_HEAVY, concurrency=8, heavy_method="GE
     if first.get("status") == 200:
         # Finished inside the deadline: queue several so that the waiting ones run out of time.
         res["mode"] = "queued"
+        if timeout_s and first.get("ms"):
+            concurrency = max(concurrency, min(64, int(2 * timeout_s * 1e3 / max(first["ms"], 1.0)) + 2))
+        res["queued"] = concurrency
         results = [None] * concurrency
 
         def run(k):
@@ -364,6 +370,7 @@ def main(argv=None):
     ap.add_argument("--duration", type=float, default=20, help="seconds of load (default 20)")
     ap.add_argument("--deadline", action="store_true",
                     help="instead: check the 503 of a server started with a short --request-timeout")
+    ap.add_argument("--timeout", type=float, help="with --deadline: the server's --request-timeout in seconds, to queue enough")
     ap.add_argument("--json", action="store_true", help="print the result as JSON")
     a = ap.parse_args(argv)
     body = a.heavy_body
@@ -372,7 +379,7 @@ def main(argv=None):
             body = f.read()
     try:
         if a.deadline:
-            r = deadline(a.url, a.heavy_path, a.concurrency, a.heavy_method, body, a.api_key)
+            r = deadline(a.url, a.heavy_path, a.concurrency, a.heavy_method, body, a.api_key, a.timeout)
             text = json.dumps(r, indent=1)
         else:
             r = stall(a.url, a.heavy_path, a.concurrency, a.duration, a.heavy_method, body, a.api_key)
