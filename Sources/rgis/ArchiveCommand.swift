@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RGISBackends
 import RGISCore
+import RGISFiles
 import RGISQuery
 import RGISStore
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import RGISBackends
 import RGISCore
+import RGISFiles
 import RGISStore
 
 struct EventsCommand: ParsableCommand {

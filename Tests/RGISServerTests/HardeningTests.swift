@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdTesting
 import RGISBackends
 import RGISCore
+import RGISFiles
 import RGISNotify
 import RGISServer
 import RGISSpatiaLite

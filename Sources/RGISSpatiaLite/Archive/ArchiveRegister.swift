@@ -24,36 +24,31 @@ public struct ArchiveRegister: Sendable {
     public func register(_ layer: ArchiveLayer, fromFile path: String, idField: String?, record: ArchiveRecord,
                          parcelField: String? = nil) throws -> ArchiveChange {
         try database.refuseOwnFile(path, as: "register from")
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw RGISError(FileManager.default.fileExists(atPath: path) ? .io : .notFound,
-                            FileManager.default.fileExists(atPath: path) ? "cannot be opened for reading" : "no such file", at: path)
-        }
-        defer { try? handle.close() }
-        var reader = FeatureCollectionReader(ByteStream(fileChunks(handle)))
-        return try database.writeTransaction { db in
-            var writer = try ArchiveWriter(db: db, kind: .registration, record: record)
-            // A register is many rows at once: its spatial index is filled once at the end.
-            let bulk = try BulkSpatialIndex(db: db, table: layer.table, geometryCode: 6)
-            while let raw = try reader.next() {
-                do {
-                    let feature = try JSONValue.parse(raw.json)
-                    var properties: [String: JSONValue] = [:]
-                    if case .object(let object)? = feature["properties"] { properties = object }
-                    let idValue = idField.map { properties[$0] ?? .null } ?? feature["id"] ?? .null
-                    guard let id = idValue.identifierText else {
-                        throw RGISError(.invalidValue, idField.map { "property \($0) holds no id" } ?? "feature has no id (name the id property with --id-field)")
+        return try register(layer, from: try HistoryFiles.archiveFeatures(path, idField: idField, parcelField: parcelField), record: record)
+    }
+
+    /// Registers what `input` reads; stops it when done (also on failure).
+    public func register(_ layer: ArchiveLayer, from input: ArchiveFeatureInput, record: ArchiveRecord) throws -> ArchiveChange {
+        defer { input.stop() }
+        if let path = input.path { try database.refuseOwnFile(path, as: "register from") }
+        do {
+            return try database.writeTransaction { db in
+                var writer = try ArchiveWriter(db: db, kind: .registration, record: record)
+                // A register is many rows at once: its spatial index is filled once at the end.
+                let bulk = try BulkSpatialIndex(db: db, table: layer.table, geometryCode: 6)
+                while let feature = try input.next() {
+                    do {
+                        try writer.open(layer, id: feature.id, geometry: .value(feature.geometry), properties: feature.properties, parcel: feature.parcel)
+                    } catch let error as RGISError {
+                        throw error.located(feature.location)
                     }
-                    try RecordID.check(id, at: idField.map { "property \($0)" } ?? "id")
-                    let geometry = try Geometry(singleGeoJSON: feature, accepting: [.polygon, .multiPolygon], role: "geometry")
-                    let parcel = parcelField.flatMap { properties[$0]?.identifierText }
-                    try writer.open(layer, id: id, geometry: .value(geometry), properties: properties, parcel: parcel)
-                } catch let error as RGISError {
-                    throw error.located("feature \(raw.number) (line \(raw.line))").located(path)
                 }
+                guard !writer.change.opened.isEmpty else { throw RGISError(.invalidValue, "holds no features to register") }
+                try bulk.finish()
+                return writer.change
             }
-            guard !writer.change.opened.isEmpty else { throw RGISError(.invalidValue, "holds no features to register", at: path) }
-            try bulk.finish()
-            return writer.change
+        } catch let error as RGISError {
+            throw error.located(input.name)
         }
     }
 

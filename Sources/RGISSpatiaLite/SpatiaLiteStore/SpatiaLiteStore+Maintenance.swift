@@ -28,13 +28,12 @@ extension SpatiaLiteStore: Store {
         database.isOwnFile(path)
     }
 
-    public func importEvents(from path: String) async throws -> EventImportReport {
-        try database.importEvents(from: path)
+    public func importEvents(from input: ChangeInput) async throws -> EventImportReport {
+        try database.importEvents(from: input)
     }
 
-    public func registerArchive(_ layer: ArchiveLayer, fromFile path: String, idField: String?, record: ArchiveRecord,
-                                parcelField: String?) async throws -> ArchiveChange {
-        try ArchiveRegister(database).register(layer, fromFile: path, idField: idField, record: record, parcelField: parcelField)
+    public func registerArchive(_ layer: ArchiveLayer, from input: ArchiveFeatureInput, record: ArchiveRecord) async throws -> ArchiveChange {
+        try ArchiveRegister(database).register(layer, from: input, record: record)
     }
 
     public func exportText(layer: Layer, bbox: BBox?, format: TextExportFormat, write: (String) throws -> Void) async throws -> Int {

@@ -34,14 +34,16 @@ public protocol StoreMaintenance: Sendable {
     /// replacing one beside the store would corrupt it, so importers and exporters refuse it.
     func isOwnFile(_ path: String) -> Bool
 
-    /// Imports dated changes (CSV `layer,record_id,kind,old_value,new_value,at`): all or nothing, a row
-    /// already recorded is skipped, none is pushed to saved searches.
-    func importEvents(from path: String) async throws -> EventImportReport
+    /// Imports dated changes (read and checked by the files module from CSV
+    /// `layer,record_id,kind,old_value,new_value,at`): all or nothing (the first change of a record the
+    /// store does not hold stops it), a change already recorded is skipped, none is pushed to saved
+    /// searches. Stops the input when done.
+    func importEvents(from input: ChangeInput) async throws -> EventImportReport
 
-    /// Registers a file's polygons as archive parcels or buildings valid from the record's date, in
-    /// one transaction (the register's own rules: ids unique, geometry valid).
-    func registerArchive(_ layer: ArchiveLayer, fromFile path: String, idField: String?, record: ArchiveRecord,
-                         parcelField: String?) async throws -> ArchiveChange
+    /// Registers the polygons an input reads as archive parcels or buildings valid from the record's
+    /// date, in one transaction (the register's own rules: ids unique, geometry valid). Stops the
+    /// input when done.
+    func registerArchive(_ layer: ArchiveLayer, from input: ArchiveFeatureInput, record: ArchiveRecord) async throws -> ArchiveChange
 
     /// A layer's features in storage order (optionally in a box), written as GeoJSON or CSV text in
     /// pieces through `write`, from one snapshot; the count written.
