@@ -177,9 +177,10 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ], exclude: ["Golden"]),
         // The behaviour every store backend must have, written once against StoreLocation and run on
-        // each backend in its list (Tests/RGISConformanceTests/Backends.swift). No GRDB here.
+        // each backend in its list (Tests/RGISConformanceTests/Backends.swift), with the query engine
+        // where a test is about a query over the store. No GRDB here.
         .testTarget(name: "RGISConformanceTests", dependencies: [
-            "rgis", "RGISStore", "RGISGeodesy", "RGISFiles", "RGISBackends", "RGISServer", "RGISTesting",
+            "rgis", "RGISStore", "RGISGeodesy", "RGISFiles", "RGISBackends", "RGISQuery", "RGISServer", "RGISTesting",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),

@@ -39,9 +39,11 @@ extension Backend {
 extension Store {
     /// Imports a file of `../shared/geodata` into a layer through the store's import requirement.
     @discardableResult
-    func loadShared(_ file: String, into layer: Layer, idField: String? = nil, map: String? = nil) async throws -> ImportReport {
+    func loadShared(_ file: String, into layer: Layer, idField: String? = nil, map: String? = nil,
+                    radiusMetres: Double? = nil) async throws -> ImportReport {
         var options = ImportOptions(layer: layer)
         options.idField = idField
+        options.defaultRadiusMetres = radiusMetres
         if let map { options.mapping = try FieldMapping(parsing: map, for: layer) }
         return try await importFeatures(from: Fixtures.shared(file), options: options, progress: nil)
     }

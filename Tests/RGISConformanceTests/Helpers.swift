@@ -29,6 +29,18 @@ extension Store {
         return (text, count)
     }
 
+    /// Every listing with its storage key, in storage order: bbox pages over the whole world.
+    func allListings() async throws -> [StoredFeature] {
+        var query = BBoxQuery(bbox: try BBox(west: -180, south: -90, east: 180, north: 90), limit: try Limit(Limit.maximum))
+        var all: [StoredFeature] = []
+        while true {
+            let page = try await self.bbox(query)
+            all += page.features
+            guard let next = page.next else { return all }
+            query.after = next
+        }
+    }
+
     /// The Features of a layer's GeoJSON export, in storage order.
     func exportedFeatures(_ layer: Layer, bbox: BBox? = nil) async throws -> [JSONValue] {
         let text = try await exportedText(layer, bbox: bbox, format: .geojson).text
@@ -123,6 +135,20 @@ enum Shapes {
     static func geometry(_ feature: JSONValue) throws -> Geometry {
         guard let geometry = feature["geometry"] else { throw RGISError(.malformedInput, "a feature without geometry") }
         return try Geometry(geoJSON: geometry)
+    }
+
+    /// The position of a point Feature (exported).
+    static func point(_ feature: JSONValue) throws -> Position {
+        guard case .point(let p) = try geometry(feature) else { throw RGISError(.invalidValue, "a feature that is not a point") }
+        return p
+    }
+
+    /// The position of a stored point feature.
+    static func point(_ feature: StoredFeature) throws -> Position {
+        guard case .point(let p) = try Geometry(geoJSON: JSONValue.parse(Array(feature.geometryGeoJSON.utf8))) else {
+            throw RGISError(.invalidValue, "feature \(feature.id) is not a point")
+        }
+        return p
     }
 
     /// The polygons of a Polygon or MultiPolygon (none for other types).

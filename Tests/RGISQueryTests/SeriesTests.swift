@@ -8,7 +8,11 @@ import RGISFiles
 import RGISTesting
 import Testing
 
-@Suite("Market series and district placement")
+/// The series' SpatiaLite mechanics (district placement columns and their triggers, history rows,
+/// the market counter and series stamps under bulk writes), the withholding arithmetic and the
+/// calendar, and the series oracle. What the series read from any store and how they follow its
+/// writes is stated on every backend in the conformance suite (`SeriesConformance`).
+@Suite("Market series: placement, bulk writes, withholding and the oracle")
 struct SeriesTests {
     @Test("the oracle (shapely, plain Python) recomputes every monthly figure, change and withheld cell of the demo city's two years, demand by segment, and the alerts in force and raised or cleared")
     func oracle() async throws {
@@ -96,44 +100,22 @@ struct SeriesTests {
         #expect(try misplaced(database) == 0)
     }
 
-    @Test("a history file is checked row by row: the first bad row names its line and field and nothing is stored; a second import adds nothing")
-    func historyImport() throws {
+    @Test("imported history is stored as history: its rows keep their dates and are marked from_history, so no trigger queues them for the notifier")
+    func historyRows() throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
         let database = try Templates.demoCity(in: dir)
-        func events() throws -> Int { try database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM events")! } }
-        let before = try events()
         let header = ChangeHistory.columns.joined(separator: ",")
-        let good = "listings,L00001,price_change,500000,480000,2026-03-01\n"
-        let cases: [(String, String)] = [
-            ("layer,record,kind,old,new,at\n" + good, "line 1: the header"),
-            (header + "\n" + good + "parcels,P-0-0-0,price_change,1,2,2026-03-01\n", "line 3: field layer"),
-            (header + "\n" + good + "listings,NOPE,price_change,1,2,2026-03-01\n", "line 3: field record_id: no listings record 'NOPE'"),
-            (header + "\n" + good + "listings,L00001,update,1,2,2026-03-01\n", "line 3: field kind"),
-            (header + "\n" + good + "listings,L00001,price_change,lots,2,2026-03-01\n", "line 3: field old_value"),
-            (header + "\n" + good + "listings,L00001,status_change,active,sold,2026-03-01\n", "line 3: field new_value: 'sold' is not a listing status"),
-            (header + "\n" + good + "listings,L00001,price_change,1,2,2026-02-30\n", "line 3: field at"),
-            (header + "\n" + good + "listings,L00001,price_change,1,2,2999-01-01\n", "line 3: field at: 2999-01-01 is after today"),
-            (header + "\n" + good + "listings,L00001,price_change,1,2\n", "line 3: 5 fields"),
-            (header + "\n", "holds no changes"),
-        ]
-        for (text, message) in cases {
-            let path = try dir.write("history.csv", text)
-            let error = try #require(throws: RGISError.self) { try database.importEvents(from: path) }
-            #expect(error.description.contains(message), "\(error.description)")
-            #expect(try events() == before)
-        }
-        let path = try dir.write("history.csv", header + "\r\n" + good + "demands,R00001,status_change,active,paused,2026-04-02T10:00:00Z\r\n")
+        let path = try dir.write("history.csv", header + "\r\n" + "listings,L00001,price_change,500000,480000,2026-03-01\n"
+                                 + "demands,R00001,status_change,active,paused,2026-04-02T10:00:00Z\r\n")
         #expect(try database.importEvents(from: path) == EventImportReport(rowsRead: 2, recorded: 2, alreadyRecorded: 0))
-        #expect(try database.importEvents(from: path) == EventImportReport(rowsRead: 2, recorded: 0, alreadyRecorded: 2))
-        #expect(try events() == before + 2)
         let stored = try database.read { db in try Row.fetchAll(db, sql: "SELECT at, from_history FROM events WHERE id > (SELECT max(id) - 2 FROM events) ORDER BY id") }
         #expect(stored.map { $0[0] as String } == ["2026-03-01T00:00:00Z", "2026-04-02T10:00:00Z"])
         #expect(stored.allSatisfy { $0[1] as Int == 1 })
     }
 
-    @Test("series options: months, ranges and a district that is not there are refused naming the parameter")
-    func seriesOptions() async throws {
+    @Test("series options: months and ranges are refused naming the parameter")
+    func seriesOptions() throws {
         let today = ISODate(parsing: "2026-12-02")!
         var p = RequestParameters()
         let defaults = try SeriesOptions(p, today: today)
@@ -151,51 +133,10 @@ struct SeriesTests {
         p.set("from", "2000-01")
         p.set("to", "2026-05")
         #expect(throws: RGISError.self) { try SeriesOptions(p, today: today) }
-
-        let dir = try Fixtures.temporaryDirectory()
-        defer { dir.remove() }
-        let engine = QueryEngine(SpatiaLiteStore(try Templates.demoCity(in: dir)))
-        let missing = await #expect(throws: RGISError.self) {
-            try await engine.series(try SeriesOptions(level: .district, district: "D1-1", from: defaults.from, to: defaults.to))
-        }
-        #expect(missing?.code == .notFound && missing?.description.contains("parameter district") == true)
-        let one = try await engine.series(try SeriesOptions(level: .subdistrict, district: "D1-1", from: defaults.from, to: defaults.to))
-        #expect(one.districts.map(\.id) == ["D1-1"] && one.districts[0].months.count == 24)
-        #expect(one.csv.split(separator: "\r\n").count == 25)
     }
 
-    @Test("indicators and series are kept while the market does not change, and follow every write of it")
-    func figuresFollowWrites() async throws {
-        let dir = try Fixtures.temporaryDirectory()
-        defer { dir.remove() }
-        let database = try Templates.demoCity(in: dir)
-        let store = SpatiaLiteStore(database)
-        let engine = QueryEngine(store)
-        let options = try IndicatorOptions(level: .subdistrict, asOf: ISODate(parsing: "2026-11-23")!, periodStart: ISODate(parsing: "2025-11-23")!)
-        func active(_ page: FeaturePage, _ id: String) -> Double? { page.features.first { $0.id == id }?.properties["active_listings"]?.number }
-        let first = try await engine.indicators(options)
-        let version = try await store.marketChangeToken()
-        #expect(active(try await engine.indicators(options), "D1-1") == active(first, "D1-1"))
-        #expect(try await store.marketChangeToken() == version)
-        // Every active listing of D1-1 withdrawn by a raw edit: the next answer counts none.
-        try await database.pool.write { db in
-            try db.execute(sql: "UPDATE listings SET status = 'withdrawn' WHERE subdistrict_fid = (SELECT fid FROM districts WHERE id = 'D1-1') AND status = 'active'")
-        }
-        #expect(try await store.marketChangeToken() != version)
-        #expect((active(first, "D1-1") ?? 0) >= 5)
-        #expect(active(try await engine.indicators(options), "D1-1") == 0)
-        // A bulk import moves SpatiaLite's counter once.
-        let before = try #require(Int64(try await store.marketChangeToken().text))
-        let fresh = try dir.write("fresh.geojson", """
-            {"type":"FeatureCollection","features":[{"type":"Feature","id":"N1","geometry":{"type":"Point","coordinates":[9.01,48.01]},"properties":{"status":"active"}},
-             {"type":"Feature","id":"N2","geometry":{"type":"Point","coordinates":[9.02,48.01]},"properties":{"status":"active"}}]}
-            """)
-        _ = try database.importFeatures(from: fresh, options: ImportOptions(layer: .listings))
-        #expect(try await store.marketChangeToken() == ChangeToken(String(before + 1)))
-    }
-
-    @Test("kept series: a write computes again only the districts it touches (a price, a history event, a bulk import, districts redrawn), and kept equals afresh")
-    func keptSeriesFollowWrites() async throws {
+    @Test("SpatiaLite's bulk writes: an import moves the market counter once and every series stamp once; districts imported again (every row placed again) move every stamp once")
+    func bulkWritesMoveEveryStamp() async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
         let database = try Templates.demoCity(in: dir)
@@ -205,60 +146,18 @@ struct SeriesTests {
         let today = ISODate(parsing: "2026-12-02")!
         let subdistricts = try await database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM districts WHERE level = 'subdistrict'")! }
         func computed() async throws -> Int { try await engine.computeSeries(options, keeping: true, today: today).computed }
-        func agrees() async throws -> Bool {
-            try await engine.series(options, reusing: .kept).json == engine.series(options, reusing: .none).json
-        }
-        func stamp(_ id: String) throws -> Int64 {
-            try database.read { db in try Int64.fetchOne(db, sql: "SELECT COALESCE((SELECT stamp FROM series_stamps s JOIN districts d ON d.fid = s.district_fid WHERE d.id = ?), 0)", arguments: [id])! }
-        }
-
         #expect(try await computed() == subdistricts)
         #expect(try await computed() == 0)
-        #expect(try await agrees())
-        // Publishing one level's series withholds counts with every level in view, so every level is kept.
-        let keptRows = try await database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM kept_series")! }
-        let everyLevel = try await database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM districts")! }
-        #expect(keptRows == everyLevel && everyLevel > subdistricts)
 
-        // One price in D1-1: D1-1 (and its district and the city) move, the other subdistricts stay.
-        let d11 = try stamp("D1-1"), d12 = try stamp("D1-2")
-        try await database.pool.write { db in
-            try db.execute(sql: "UPDATE listings SET list_price = list_price * 0.9 WHERE fid = (SELECT min(fid) FROM listings WHERE status = 'active' AND subdistrict_fid = (SELECT fid FROM districts WHERE id = 'D1-1'))")
-        }
-        #expect(try stamp("D1-1") > d11 && stamp("D1-2") == d12 && stamp("D1") > 0)
-        #expect(try await computed() == 1)
-        #expect(try await agrees())
-        // A write that changes nothing the series read moves no stamp.
-        try await database.pool.write { db in
-            try db.execute(sql: "UPDATE listings SET status = status, address = 'freshly painted' WHERE subdistrict_fid = (SELECT fid FROM districts WHERE id = 'D1-2')")
-        }
-        #expect(try stamp("D1-2") == d12)
-        #expect(try await computed() == 0)
-
-        // A dated change imported as history: its record's subdistrict only.
-        let record = try database.read { db in
-            try Row.fetchOne(db, sql: "SELECT l.id, d.id FROM listings l JOIN districts d ON d.fid = l.subdistrict_fid WHERE d.id NOT IN ('D1-1') AND l.status = 'active' AND l.list_price > 0 ORDER BY l.fid LIMIT 1")!
-        }
-        let history = try dir.write("history.csv", ChangeHistory.columns.joined(separator: ",") + "\nlistings,\(record[0] as String),price_change,999999,888888,2025-06-15\n")
-        let before = try stamp(record[1])
-        _ = try database.importEvents(from: history)
-        #expect(try stamp(record[1]) > before)
-        #expect(try await computed() == 1)
-        #expect(try await agrees())
-
-        // Kept figures under an older stamp never replace newer ones.
-        let fid = try await database.read { db in try Int64.fetchOne(db, sql: "SELECT fid FROM districts WHERE id = 'D1-1'")! }
-        try await store.keepSeries([KeptSeries.Entry(district: fid, stamp: 0, figures: "stale")])
-        #expect(try await database.read { db in try String.fetchOne(db, sql: "SELECT figures FROM kept_series WHERE district_fid = ?", arguments: [fid]) } != "stale")
-        #expect(try await computed() == 0)
-
-        // A bulk import of listings: every stamp moves once.
+        // A bulk import of listings moves SpatiaLite's counter once, and every stamp once.
+        let before = try #require(Int64(try await store.marketChangeToken().text))
         let fresh = try dir.write("fresh.geojson", """
-            {"type":"FeatureCollection","features":[{"type":"Feature","id":"N1","geometry":{"type":"Point","coordinates":[9.01,48.01]},"properties":{"status":"active","list_date":"2026-02-01"}}]}
+            {"type":"FeatureCollection","features":[{"type":"Feature","id":"N1","geometry":{"type":"Point","coordinates":[9.01,48.01]},"properties":{"status":"active","list_date":"2026-02-01"}},
+             {"type":"Feature","id":"N2","geometry":{"type":"Point","coordinates":[9.02,48.01]},"properties":{"status":"active"}}]}
             """)
         _ = try database.importFeatures(from: fresh, options: ImportOptions(layer: .listings))
+        #expect(try await store.marketChangeToken() == ChangeToken(String(before + 1)))
         #expect(try await computed() == subdistricts)
-        #expect(try await agrees())
 
         // Districts imported again (every row placed again): every stamp moves once.
         let d11JSON = try await database.read { db in try String.fetchOne(db, sql: "SELECT AsGeoJSON(geom) FROM districts WHERE id = 'D1-1'")! }
@@ -269,17 +168,6 @@ struct SeriesTests {
         replace.upsert = true
         _ = try database.importFeatures(from: redrawn, options: replace)
         #expect(try await computed() == subdistricts)
-
-        // The background keeper's pass: everything the writes touched, at every level, then nothing.
-        try await database.pool.write { db in
-            try db.execute(sql: "DELETE FROM listings WHERE id = 'N1'")
-        }
-        let levels = try await database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM districts")! }
-        let first = try await engine.keepSeriesCurrent(today: today)
-        #expect(first > 0 && first < levels, "N1's subdistrict, district and city, and the levels not yet kept")
-        #expect(try await engine.keepSeriesCurrent(today: today) == 0)
-        #expect(try await engine.alerts(asOf: today, levels: DistrictLevel.allCases, reusing: .kept).active.map(\.districtID)
-                == engine.alerts(asOf: today, levels: DistrictLevel.allCases, reusing: .none).active.map(\.districtID))
     }
 
     /// A table with its sums (last row and column) as a system of counts.
