@@ -89,7 +89,7 @@ struct NotifyBenchmark {
             let facts = ListingFacts(price: row[2], livingAreaM2: row[3], bedrooms: row[4], propertyType: row[5])
             let best = QueryEngine.rank(try await store.demandsFitting(facts, at: p, reach: .everywhere), facts, at: p).prefix(50).map(\.fit.id)
             let queued = try await database.read { db in
-                try String.fetchAll(db, sql: "SELECT DISTINCT demand_id FROM outbox WHERE listing_id = ?", arguments: ["NB\(i)"])
+                try String.fetchAll(db, sql: "SELECT DISTINCT demand_id FROM deliveries WHERE listing_id = ?", arguments: ["NB\(i)"])
             }
             if Set(queued) != Set(best) { disagreements.append("NB\(i): queued \(queued.count), the best of every fit \(best.count), \(Set(queued).symmetricDifference(best).count) differ") }
         }

@@ -117,26 +117,26 @@ struct DeliveryConformance {
         func at(_ seconds: Double) -> Date { t0.addingTimeInterval(seconds) }
 
         try await a.renewWorkerLease(worker: "a", until: at(30), now: t0)
-        let claimed = try await a.claimDue(now: t0, worker: "a", limit: 10, leaseSeconds: 300)
+        let claimed = try await a.claimDueSearches(now: t0, worker: "a", limit: 10, leaseSeconds: 300)
         #expect(claimed.flatMap(\.items).map(\.listingID) == [listing])
-        #expect(try await b.claimDue(now: at(10), worker: "b", limit: 10, leaseSeconds: 300).isEmpty, "a's lease lives")
+        #expect(try await b.claimDueSearches(now: at(10), worker: "b", limit: 10, leaseSeconds: 300).isEmpty, "a's lease lives")
         // A heartbeat keeps the claim a's past its first lease.
         try await a.renewWorkerLease(worker: "a", until: at(60), now: at(29))
-        #expect(try await b.claimDue(now: at(31), worker: "b", limit: 10, leaseSeconds: 300).isEmpty, "a renewed its lease")
+        #expect(try await b.claimDueSearches(now: at(31), worker: "b", limit: 10, leaseSeconds: 300).isEmpty, "a renewed its lease")
         // No heartbeat: a is taken for dead once its lease runs out, though its claim's own lease has not.
         try await b.renewWorkerLease(worker: "b", until: at(100), now: at(61))
-        let taken = try await b.claimDue(now: at(61), worker: "b", limit: 10, leaseSeconds: 300)
+        let taken = try await b.claimDueSearches(now: at(61), worker: "b", limit: 10, leaseSeconds: 300)
         #expect(taken.flatMap(\.items).map(\.outboxID) == claimed.flatMap(\.items).map(\.outboxID))
         #expect(taken.first?.attempt == 1, "a's attempt was never recorded")
-        #expect(try await a.claimDue(now: at(62), worker: "a", limit: 10, leaseSeconds: 300).isEmpty, "b's lease lives")
+        #expect(try await a.claimDueSearches(now: at(62), worker: "a", limit: 10, leaseSeconds: 300).isEmpty, "b's lease lives")
         // Ending a lease gives its claims back at once.
         try await b.endWorkerLease(worker: "b")
-        let back = try await a.claimDue(now: at(63), worker: "a", limit: 10, leaseSeconds: 300)
+        let back = try await a.claimDueSearches(now: at(63), worker: "a", limit: 10, leaseSeconds: 300)
         #expect(back.count == 1)
         // Sent is final, however long after and whoever asks.
         try await a.recordSent(back[0], now: at(64))
         try await a.endWorkerLease(worker: "a")
-        #expect(try await b.claimDue(now: at(100_000), worker: "b", limit: 10, leaseSeconds: 300).isEmpty)
+        #expect(try await b.claimDueSearches(now: at(100_000), worker: "b", limit: 10, leaseSeconds: 300).isEmpty)
         let counts = try await store.notificationCounts(agent: nil, now: at(100_000))
         #expect((counts.queued, counts.retryBacklog, counts.sent, counts.failed) == (0, 0, 1, 0))
     }

@@ -226,3 +226,23 @@ enum Shapes {
         return out
     }
 }
+
+extension DeliveryOutbox {
+    /// ``DeliveryOutbox/claimDue(now:worker:limit:leaseSeconds:)`` for tests that queue saved-search
+    /// notifications only: each message as its ``Delivery``; a message of another kind fails the test.
+    func claimDueSearches(now: Date, worker: String, limit: Int, leaseSeconds: Double) async throws -> [Delivery] {
+        try await claimDue(now: now, worker: worker, limit: limit, leaseSeconds: leaseSeconds).map { message in
+            guard let delivery = message.search else { throw RGISError(.invalidValue, "claimed \(message), not a saved search's notification") }
+            return delivery
+        }
+    }
+
+    func recordSent(_ delivery: Delivery, now: Date) async throws {
+        try await recordSent(.search(delivery), now: now)
+    }
+
+    @discardableResult
+    func recordFailure(_ delivery: Delivery, error: String, retryAt: Date?, disable: DeliveryDisable?, now: Date) async throws -> Date? {
+        try await recordFailure(.search(delivery), error: error, retryAt: retryAt, disable: disable, now: now)
+    }
+}

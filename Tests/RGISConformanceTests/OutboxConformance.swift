@@ -58,7 +58,7 @@ struct OutboxConformance {
     /// Claims what is due and records each delivery sent.
     @discardableResult
     static func sendDue(_ store: any Store, now: Date) async throws -> [Delivery] {
-        let deliveries = try await store.claimDue(now: now, worker: "w", limit: 100, leaseSeconds: 60)
+        let deliveries = try await store.claimDueSearches(now: now, worker: "w", limit: 100, leaseSeconds: 60)
         for delivery in deliveries { try await store.recordSent(delivery, now: now) }
         return deliveries
     }
@@ -158,7 +158,7 @@ struct OutboxConformance {
         try await Self.list(store, "F1")
         #expect(try await Self.matchAndQueue(store, now: Self.start) == 1)
         var now = Self.start
-        var delivery = try #require(try await store.claimDue(now: now, worker: "w", limit: 10, leaseSeconds: 60).first)
+        var delivery = try #require(try await store.claimDueSearches(now: now, worker: "w", limit: 10, leaseSeconds: 60).first)
         #expect(delivery.attempt == 1)
         let messageID = try #require(delivery.items.first?.messageID)
         // The retry schedule's first three waits: 5 s, 5 min, 30 min.
@@ -166,9 +166,9 @@ struct OutboxConformance {
             let since = try await store.recordFailure(delivery, error: "HTTP 500", retryAt: now.addingTimeInterval(wait), disable: nil, now: now)
             #expect(since == Self.start, "failing since the first failure")
             #expect(try await store.notificationCounts(agent: nil, now: now).retryBacklog == 1)
-            #expect(try await store.claimDue(now: now.addingTimeInterval(wait - 1), worker: "w", limit: 10, leaseSeconds: 60).isEmpty, "not yet due")
+            #expect(try await store.claimDueSearches(now: now.addingTimeInterval(wait - 1), worker: "w", limit: 10, leaseSeconds: 60).isEmpty, "not yet due")
             now = now.addingTimeInterval(wait)
-            delivery = try #require(try await store.claimDue(now: now, worker: "w", limit: 10, leaseSeconds: 60).first)
+            delivery = try #require(try await store.claimDueSearches(now: now, worker: "w", limit: 10, leaseSeconds: 60).first)
             #expect(delivery.attempt == i + 2)
             #expect(delivery.items.map(\.messageID) == [messageID], "the same message id on every attempt")
         }
@@ -192,7 +192,7 @@ struct OutboxConformance {
         let busy = try await store.addSubscription(demand: Self.demand, try AlertSettings(channel: .email("busy@example.test")), by: .fileOwner, now: Self.start)
         try await Self.list(store, "G1")
         #expect(try await Self.matchAndQueue(store, now: Self.start) == 3)
-        let claimed = try await store.claimDue(now: Self.start, worker: "w", limit: 10, leaseSeconds: 60)
+        let claimed = try await store.claimDueSearches(now: Self.start, worker: "w", limit: 10, leaseSeconds: 60)
         #expect(claimed.count == 3)
         for delivery in claimed {
             if delivery.subscription.id == hook.id {
@@ -216,7 +216,7 @@ struct OutboxConformance {
         #expect(try await store.subscription(busy.id).active)
 
         // The temporary refusal is retried when due; the failed ones never are.
-        let retried = try await store.claimDue(now: Self.at(5), worker: "w", limit: 10, leaseSeconds: 60)
+        let retried = try await store.claimDueSearches(now: Self.at(5), worker: "w", limit: 10, leaseSeconds: 60)
         #expect(retried.map(\.subscription.id) == [busy.id])
         #expect(try await store.notificationCounts(agent: nil, now: Self.at(5)).failed == 2)
         for delivery in retried { try await store.recordSent(delivery, now: Self.at(5)) }
@@ -240,8 +240,8 @@ struct OutboxConformance {
         _ = try await store.addSubscription(demand: Self.demand, settings, by: .fileOwner, now: t0)
         try await Self.list(store, "Q1")
         #expect(try await Self.matchAndQueue(store, now: t0) == 1)
-        #expect(try await store.claimDue(now: t0, worker: "w", limit: 10, leaseSeconds: 60).isEmpty)
-        #expect(try await store.claimDue(now: Self.time("2026-06-01T21:59:59Z"), worker: "w", limit: 10, leaseSeconds: 60).isEmpty)
+        #expect(try await store.claimDueSearches(now: t0, worker: "w", limit: 10, leaseSeconds: 60).isEmpty)
+        #expect(try await store.claimDueSearches(now: Self.time("2026-06-01T21:59:59Z"), worker: "w", limit: 10, leaseSeconds: 60).isEmpty)
         let held = try await Self.sendDue(store, now: Self.time("2026-06-01T22:00:00Z"))
         #expect(held.flatMap(\.items).map(\.listingID) == ["Q1"])
         let record = try #require(try await store.notifications(agent: nil, limit: 10).first)
@@ -263,7 +263,7 @@ struct OutboxConformance {
                                 price: 150_000 + Double(i) * 1000)
         }
         #expect(try await Self.matchAndQueue(store, now: t0) == 25)
-        #expect(try await store.claimDue(now: Self.time("2026-06-02T11:59:59Z"), worker: "w", limit: 10, leaseSeconds: 60).isEmpty)
+        #expect(try await store.claimDueSearches(now: Self.time("2026-06-02T11:59:59Z"), worker: "w", limit: 10, leaseSeconds: 60).isEmpty)
         let digest = try await Self.sendDue(store, now: Self.time("2026-06-02T12:00:00Z"))
         #expect(digest.count == 1, "one message a local day")
         #expect(digest.first?.isDigest == true)
@@ -273,10 +273,55 @@ struct OutboxConformance {
 
         try await Self.list(store, "DG-next")
         #expect(try await Self.matchAndQueue(store, now: Self.time("2026-06-02T12:00:00Z")) == 1)
-        #expect(try await store.claimDue(now: Self.time("2026-06-02T13:00:00Z"), worker: "w", limit: 10, leaseSeconds: 60).isEmpty,
+        #expect(try await store.claimDueSearches(now: Self.time("2026-06-02T13:00:00Z"), worker: "w", limit: 10, leaseSeconds: 60).isEmpty,
                 "the day's digest has gone out")
         let next = try await Self.sendDue(store, now: Self.time("2026-06-03T12:00:00Z"))
         #expect(next.count == 1)
         #expect(next.flatMap(\.items).map(\.listingID) == ["DG-next"])
     }
+
+    @Test("alert webhooks and notifications leave by one outbox: one claim hands out both, oldest first; a worker's lease holds both and ending it gives both back; a receiver turned off fails its pending alerts only",
+          arguments: Backends.all)
+    func oneOutboxForEveryKind(backend: Backend) async throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { dir.remove() }
+        let store = try await backend.demoCity(in: dir)
+        _ = try await store.addSubscription(demand: Self.demand, try Self.webhook(), by: .fileOwner, now: Self.start)
+        let hook = try await store.addAlertHook(owner: "planner", try AlertHookRequest(url: "http://planner.test/alerts", secret: Self.secret, level: nil),
+                                                now: Self.start)
+        // An alert raised, queued for the receiver before the listing's notification.
+        let mark = AlertWatchMark(market: try await store.marketChangeToken(), month: "2026-05", rules: "rules")
+        let alert = AlertStateEntry(level: "district", districtID: "D1", rule: "shortage", since: "2026-03", raisedAt: Self.at(1), properties: "{}")
+        #expect(try await store.recordAlertWatch(previous: nil, mark: mark, state: [], transitions: [], now: Self.at(1)) == 0, "a first read is a start")
+        let raised = AlertTransition(kind: .raised, alert: alert, body: #"{"type":"district.alert.raised"}"#)
+        #expect(try await store.recordAlertWatch(previous: mark, mark: mark, state: [alert], transitions: [raised], now: Self.at(1)) == 1)
+        try await Self.list(store, "N1")
+        #expect(try await Self.matchAndQueue(store, now: Self.at(2)) == 1)
+
+        // One claim, both kinds, oldest first.
+        try await store.renewWorkerLease(worker: "a", until: Self.at(60), now: Self.at(3))
+        let claimed = try await store.claimDue(now: Self.at(3), worker: "a", limit: 10, leaseSeconds: 300)
+        #expect(claimed.count == 2)
+        let alertMessage = try #require(claimed.first?.alert)
+        #expect(alertMessage.hookID == hook.id && alertMessage.messageID == raised.messageID(hook: hook.id) && alertMessage.attempt == 1)
+        #expect(claimed.last?.search?.items.map(\.listingID) == ["N1"])
+        #expect(claimed.first?.lane == "http://planner.test/alerts" && claimed.last?.lane == "http://crm.test/hooks")
+        // Another worker gets neither while a's lease lives; a's end gives both back at once.
+        #expect(try await store.claimDue(now: Self.at(4), worker: "b", limit: 10, leaseSeconds: 300).isEmpty)
+        try await store.endWorkerLease(worker: "a")
+        let back = try await store.claimDue(now: Self.at(5), worker: "b", limit: 10, leaseSeconds: 300)
+        #expect(back.compactMap(\.alert).map(\.messageID) == [alertMessage.messageID] && back.compactMap(\.search).count == 1)
+
+        // A receiver that answers 410 is turned off: its alert fails for good, the notification is untouched.
+        let since = try await store.recordFailure(.alert(try #require(back.compactMap(\.alert).first)), error: "failed: HTTP 410 (gone)", retryAt: nil,
+                                                  disable: .hook(reason: "gone"), now: Self.at(6))
+        #expect(since == Self.at(6))
+        let off = try await store.alertHook(hook.id)
+        #expect(!off.active && off.disabledReason == "gone" && off.deliveries["failed"] == 1 && off.deliveries["pending"] == nil)
+        try await store.recordSent(.search(try #require(back.compactMap(\.search).first)), now: Self.at(7))
+        let counts = try await store.notificationCounts(agent: nil, now: Self.at(7))
+        #expect(counts.sent == 1 && counts.failed == 0 && counts.queued == 0, "notification counts are the saved searches' own")
+        #expect(try await store.claimDue(now: Self.at(100_000), worker: "b", limit: 10, leaseSeconds: 300).isEmpty, "outcomes are final")
+    }
+
 }

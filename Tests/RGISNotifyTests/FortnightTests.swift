@@ -72,7 +72,7 @@ import Testing
                 var events: [JSONValue] = [], reactions: [JSONValue] = []
                 // A client now and then says "not for me" to something sent.
                 if random.unit() < 0.3, let sent = try await h.database.read({ db in
-                    try Row.fetchOne(db, sql: "SELECT message_id, demand_id, listing_id FROM outbox WHERE state = 'sent' ORDER BY random() LIMIT 1")
+                    try Row.fetchOne(db, sql: "SELECT message_id, demand_id, listing_id FROM deliveries WHERE kind = 'search' AND state = 'sent' ORDER BY random() LIMIT 1")
                 }) {
                     _ = try await h.store.react(messageID: sent[0], .notForMe, now: clock.now)
                     reactions.append(.object(["demand": .string(sent[1]), "listing": .string(sent[2]), "reaction": .string("not_for_me")]))

@@ -121,6 +121,6 @@ struct Harness: Sendable {
     }
 
     func outboxStates() throws -> [String] {
-        try database.read { db in try String.fetchAll(db, sql: "SELECT listing_id || ' ' || state || ' ' || attempts FROM outbox ORDER BY id") }
+        try database.read { db in try String.fetchAll(db, sql: "SELECT listing_id || ' ' || state || ' ' || attempts FROM deliveries WHERE kind = 'search' ORDER BY id") }
     }
 }

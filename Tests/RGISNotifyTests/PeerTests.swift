@@ -146,7 +146,7 @@ import Testing
         let round = try await notifier.runOnce()
         #expect(round.sent == 0 && round.retried + round.failed == 1, "\(round)")
         #expect(try receiver.entries().isEmpty, "the receiver on loopback was never reached")
-        let errors = try await h.database.read { db in try String.fetchAll(db, sql: "SELECT last_error FROM outbox WHERE last_error IS NOT NULL") }
+        let errors = try await h.database.read { db in try String.fetchAll(db, sql: "SELECT last_error FROM deliveries WHERE last_error IS NOT NULL") }
         #expect(errors == ["failed: address not allowed"], "\(errors)")
         // The same worker with the operator's allowance delivers it.
         let allowed = Notifier(store: h.store, webhooks: try NIOWebhookTransport(targets: Harness.loopback), mail: nil, configuration: configuration,

@@ -301,7 +301,7 @@ struct MailText {
         }
         _ = try await h.notifier.matchPending()
         let queued = try await h.database.read { db in
-            try Row.fetchAll(db, sql: "SELECT listing_id, demand_id FROM outbox WHERE listing_id LIKE 'N%' ORDER BY score DESC, demand_id")
+            try Row.fetchAll(db, sql: "SELECT listing_id, demand_id FROM deliveries WHERE listing_id LIKE 'N%' ORDER BY score DESC, demand_id")
         }
         let got = Dictionary(grouping: queued, by: { $0[0] as String }).mapValues { Set($0.map { $0[1] as String }) }
         for (id, best) in expected { #expect(got[id] ?? [] == Set(best), "\(id)") }

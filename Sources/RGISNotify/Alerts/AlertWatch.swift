@@ -119,27 +119,9 @@ extension Notifier {
         round.alertsQueued += queued ?? 0
     }
 
-    /// Sends every alert message due, one at a time (they are few), with the saved searches' retry rules.
-    func deliverAlertsDue(into round: inout NotifyRound) async throws {
-        guard alertWatch != nil else { return }
-        while true {
-            try Task.checkCancellation()
-            let deliveries = try await store.claimAlertDeliveries(now: clock(), worker: configuration.worker, limit: configuration.claimBatch,
-                                                                  leaseSeconds: configuration.leaseSeconds)
-            if deliveries.isEmpty { return }
-            for delivery in deliveries where !Task.isCancelled {
-                switch await Task(operation: { await attempt(delivery) }).value {
-                case .sent?: round.sent += 1
-                case .retry?: round.retried += 1
-                case .failed?: round.failed += 1
-                case nil: break
-                }
-            }
-        }
-    }
-
-    /// The outcome, or nil when the receiver was turned off since the claim (its messages have failed).
-    private func attempt(_ delivery: AlertDelivery) async -> Outcome? {
+    /// Sends one alert message with the saved searches' retry rules, and records the outcome; nil
+    /// when the receiver was turned off since the claim (its messages have failed).
+    func attempt(_ delivery: AlertDelivery) async -> Outcome? {
         do {
             guard try await store.alertHook(delivery.hookID).active else { return nil }
             let secret = try WebhookSecret(delivery.secret)
@@ -155,11 +137,11 @@ extension Notifier {
             }
             switch Self.verdict(reply) {
             case .accepted:
-                try await store.recordAlertSent(delivery, now: clock())
+                try await store.recordSent(.alert(delivery), now: clock())
                 return .sent
             case .gone:
-                try await store.recordAlertFailure(delivery, error: "failed: HTTP 410 (gone)", retryAt: nil,
-                                                   disableHook: "the receiver answered 410 Gone at \(Timestamp.text(now))", now: clock())
+                try await store.recordFailure(.alert(delivery), error: "failed: HTTP 410 (gone)", retryAt: nil,
+                                              disable: .hook(reason: "the receiver answered 410 Gone at \(Timestamp.text(now))"), now: clock())
                 return .failed
             case .retry(let retryAfter):
                 return try await failed(delivery, error: "failed: HTTP \(reply.status)", retryAfter: retryAfter)
@@ -173,10 +155,10 @@ extension Notifier {
     private func failed(_ delivery: AlertDelivery, error: String, retryAfter: Double?) async throws -> Outcome {
         let now = clock()
         let delay = RetryPolicy.delay(afterAttempt: delivery.attempt, jitter: jitter(), retryAfter: retryAfter)
-        let failingSince = try await store.recordAlertFailure(delivery, error: error, retryAt: delay.map { now.addingTimeInterval($0) }, disableHook: nil, now: now)
+        let failingSince = try await store.recordFailure(.alert(delivery), error: error, retryAt: delay.map { now.addingTimeInterval($0) }, disable: nil, now: now)
         if let failingSince, now.timeIntervalSince(failingSince) >= RetryPolicy.endpointGiveUpSeconds {
-            try await store.recordAlertFailure(delivery, error: error, retryAt: nil,
-                                               disableHook: "failing since \(Timestamp.text(failingSince)) (last: \(error))", now: now)
+            try await store.recordFailure(.alert(delivery), error: error, retryAt: nil,
+                                          disable: .hook(reason: "failing since \(Timestamp.text(failingSince)) (last: \(error))"), now: now)
             return .failed
         }
         return delay == nil ? .failed : .retry

@@ -62,7 +62,7 @@ public struct NotifyRound: Sendable, Equatable {
 /// ``AlertWatchConfiguration``, the district alerts' raisings and clearings to planners' receivers
 /// (`AlertWatch.swift`). Time comes from `clock`, so that tests drive it.
 public struct Notifier: Sendable {
-    public typealias Store = NotificationStore & FeatureStore & AlertHookStore
+    public typealias Store = NotificationStore & FeatureStore & AlertHookStore & DeliveryOutbox
 
     let store: any Store
     let webhooks: any WebhookTransport
@@ -95,7 +95,6 @@ public struct Notifier: Sendable {
         try await match(into: &round)
         try await watchAlerts(into: &round)
         try await deliverDue(into: &round)
-        try await deliverAlertsDue(into: &round)
         return round
     }
 
@@ -209,16 +208,23 @@ public struct Notifier: Sendable {
     func deliverDue(into round: inout NotifyRound) async throws {
         while true {
             try Task.checkCancellation()
-            let deliveries = try await store.claimDue(now: clock(), worker: configuration.worker, limit: configuration.claimBatch, leaseSeconds: configuration.leaseSeconds)
-            if deliveries.isEmpty { return }
-            // One receiver at a time per endpoint (a CRM sees its events in order); endpoints and mail in parallel.
-            let lanes = Dictionary(grouping: deliveries) { $0.endpoint?.url ?? "mail" }.values
+            let messages = try await store.claimDue(now: clock(), worker: configuration.worker, limit: configuration.claimBatch, leaseSeconds: configuration.leaseSeconds)
+            if messages.isEmpty { return }
+            // One message at a time per receiver (a CRM sees its events in order); receivers and mail in parallel.
+            let lanes = Dictionary(grouping: messages, by: \.lane).values
             let outcomes = await withTaskGroup(of: [Outcome].self) { group in
                 for lane in lanes {
                     group.addTask {
                         var outcomes: [Outcome] = []
                         // Past a shutdown, the rest of the lane stays claimed and is given back.
-                        for delivery in lane where !Task.isCancelled { outcomes.append(await deliver(delivery)) }
+                        for message in lane where !Task.isCancelled {
+                            switch message {
+                            case .search(let delivery): outcomes.append(await deliver(delivery))
+                            case .alert(let delivery):
+                                // Recorded outside the caller's task, as a notification's outcome is.
+                                if let outcome = await Task(operation: { await attempt(delivery) }).value { outcomes.append(outcome) }
+                            }
+                        }
                         return outcomes
                     }
                 }
@@ -250,7 +256,7 @@ public struct Notifier: Sendable {
             // A listing withdrawn or off the market since it was queued is not sent (nor logged as sent).
             let gone = delivery.items.filter { item in !listings.contains { $0.0.outboxID == item.outboxID } }
             if !gone.isEmpty {
-                try await store.recordFailure(Delivery(subscription: delivery.subscription, endpoint: delivery.endpoint, items: gone),
+                try await store.recordFailure(.search(Delivery(subscription: delivery.subscription, endpoint: delivery.endpoint, items: gone)),
                                               error: "the listing is no longer active", retryAt: nil, disable: nil, now: clock())
             }
             if listings.isEmpty { return .failed }
@@ -296,10 +302,10 @@ public struct Notifier: Sendable {
         }
         switch Self.verdict(reply) {
         case .accepted:
-            try await store.recordSent(delivery, now: clock())
+            try await store.recordSent(.search(delivery), now: clock())
             return .sent
         case .gone:
-            try await store.recordFailure(delivery, error: "failed: HTTP 410 (gone)", retryAt: nil,
+            try await store.recordFailure(.search(delivery), error: "failed: HTTP 410 (gone)", retryAt: nil,
                                           disable: .endpoint(reason: "the endpoint answered 410 Gone at \(Timestamp.text(now))"), now: clock())
             return .failed
         case .retry(let retryAfter):
@@ -329,19 +335,19 @@ public struct Notifier: Sendable {
             try await mail.send(message)
         } catch let error as SMTPError where error.isPermanent && error.stage == "RCPT TO" {
             // The address is refused for good: the search is turned off, with the reply kept.
-            try await store.recordFailure(delivery, error: error.description, retryAt: nil,
+            try await store.recordFailure(.search(delivery), error: error.description, retryAt: nil,
                                           disable: .subscription(reason: "the mail server refused \(address): \(error.reply?.text ?? "")"), now: clock())
             return .failed
         } catch let error as SMTPError where error.isPermanent && error.stage == "message" {
             // This message is refused (its content, its size): no retry, the search stays on.
-            try await store.recordFailure(delivery, error: error.description, retryAt: nil, disable: nil, now: clock())
+            try await store.recordFailure(.search(delivery), error: error.description, retryAt: nil, disable: nil, now: clock())
             return .failed
         } catch {
             // 4xx, a lost connection, or a refusal of our own setup (AUTH, MAIL FROM): retried, and logged.
             logger.warning("mail to \(address) not sent: \(error)")
             return try await failed(delivery, error: "\(error)", retryAfter: nil)
         }
-        try await store.recordSent(delivery, now: clock())
+        try await store.recordSent(.search(delivery), now: clock())
         return .sent
     }
 
@@ -350,9 +356,9 @@ public struct Notifier: Sendable {
     func failed(_ delivery: Delivery, error: String, retryAfter: Double?) async throws -> Outcome {
         let now = clock()
         let delay = RetryPolicy.delay(afterAttempt: delivery.attempt, jitter: jitter(), retryAfter: retryAfter)
-        let failingSince = try await store.recordFailure(delivery, error: error, retryAt: delay.map { now.addingTimeInterval($0) }, disable: nil, now: now)
+        let failingSince = try await store.recordFailure(.search(delivery), error: error, retryAt: delay.map { now.addingTimeInterval($0) }, disable: nil, now: now)
         if let failingSince, now.timeIntervalSince(failingSince) >= RetryPolicy.endpointGiveUpSeconds {
-            try await store.recordFailure(delivery, error: error, retryAt: nil,
+            try await store.recordFailure(.search(delivery), error: error, retryAt: nil,
                                           disable: .endpoint(reason: "failing since \(Timestamp.text(failingSince)) (last: \(error))"), now: now)
             return .failed
         }

@@ -54,6 +54,7 @@ enum Schema {
         }
         migrator.registerMigration("v15-match-queue", migrate: MatchQueue.create)
         migrator.registerMigration("v16-worker-leases", migrate: WorkerLeases.create)
+        migrator.registerMigration("v17-one-outbox", migrate: OneOutbox.create)
         return migrator
     }
 

@@ -39,7 +39,7 @@ extension SpatiaLiteStore: AlertHookStore {
                 UPDATE alert_hooks SET active = \(active), disabled_reason = \(active ? nil : reason), failing_since = NULL WHERE id = \(id)
                 """)
             if !active {
-                try db.execute(literal: "UPDATE alert_outbox SET state = 'failed', last_error = \(reason), claimed_by = NULL WHERE hook_id = \(id) AND state = 'pending'")
+                try db.execute(literal: "UPDATE deliveries SET state = 'failed', last_error = \(reason), claimed_by = NULL WHERE hook_id = \(id) AND state = 'pending'")
             }
             return try Self.alertHook(db, id: id)
         }
@@ -50,7 +50,7 @@ extension SpatiaLiteStore: AlertHookStore {
             throw RGISError(.notFound, "no alert hook with id \(id)", at: "hookId")
         }
         var deliveries: [String: Int] = [:]
-        for count in try db.rows("SELECT state, COUNT(*) FROM alert_outbox WHERE hook_id = \(id) GROUP BY state") { deliveries[count[0]] = count[1] }
+        for count in try db.rows("SELECT state, COUNT(*) FROM deliveries WHERE hook_id = \(id) GROUP BY state") { deliveries[count[0]] = count[1] }
         return AlertHook(id: row[0], owner: row[1], url: row[2], level: (row[3] as String?).flatMap(DistrictLevel.init(rawValue:)), active: row[4],
                          disabledReason: row[5], failingSince: (row[6] as Int64?).map(Self.date), createdAt: Self.date(row[7]), deliveries: deliveries)
     }
@@ -100,8 +100,8 @@ extension SpatiaLiteStore: AlertHookStore {
                     """, as: Int64.self)
                 for hook in hooks {
                     try db.execute(literal: """
-                        INSERT OR IGNORE INTO alert_outbox (hook_id, type, message_id, body, queued_at, due_at)
-                        VALUES (\(hook), \(transition.kind.rawValue), \(transition.messageID(hook: hook)), \(transition.body), \(t), \(t))
+                        INSERT OR IGNORE INTO deliveries (kind, hook_id, type, message_id, body, queued_at, due_at)
+                        VALUES ('alert', \(hook), \(transition.kind.rawValue), \(transition.messageID(hook: hook)), \(transition.body), \(t), \(t))
                         """)
                     queued += db.changesCount
                 }
@@ -113,60 +113,6 @@ extension SpatiaLiteStore: AlertHookStore {
     public func resetAlertWatch() async throws {
         try await write { db in
             try db.execute(sql: "DELETE FROM alert_watch; DELETE FROM alert_state")
-        }
-    }
-
-    // MARK: Delivery
-
-    public func claimAlertDeliveries(now: Date, worker: String, limit: Int, leaseSeconds: Double) async throws -> [AlertDelivery] {
-        try await write { db in
-            let t = Self.seconds(now)
-            let rows = try db.rows("""
-                SELECT o.id, o.hook_id, h.url, h.secret, o.message_id, o.body, o.attempts FROM alert_outbox o JOIN alert_hooks h ON h.id = o.hook_id
-                WHERE o.state = 'pending' AND o.due_at <= \(t) AND \(Self.claimIsFree(t))
-                ORDER BY o.due_at, o.id LIMIT \(limit)
-                """)
-            let deliveries = rows.map { row in
-                AlertDelivery(outboxID: row[0], hookID: row[1], url: row[2], secret: row[3], messageID: row[4], body: row[5], attempt: (row[6] as Int) + 1)
-            }
-            if !deliveries.isEmpty {
-                let until = t + Int64(leaseSeconds.rounded(.up))
-                try db.execute(literal: """
-                    UPDATE alert_outbox SET claimed_by = \(worker), claimed_until = \(until) WHERE id IN (\(SpatialSQL.list(deliveries.map(\.outboxID))))
-                    """)
-            }
-            return deliveries
-        }
-    }
-
-    public func recordAlertSent(_ delivery: AlertDelivery, now: Date) async throws {
-        let t = Self.seconds(now)
-        try await write { db in
-            try db.execute(literal: """
-                UPDATE alert_outbox SET state = 'sent', sent_at = \(t), attempts = attempts + 1, last_error = NULL, claimed_by = NULL, claimed_until = NULL
-                WHERE id = \(delivery.outboxID)
-                """)
-            try db.execute(literal: "UPDATE alert_hooks SET failing_since = NULL WHERE id = \(delivery.hookID)")
-        }
-    }
-
-    public func recordAlertFailure(_ delivery: AlertDelivery, error: String, retryAt: Date?, disableHook: String?, now: Date) async throws -> Date? {
-        let t = Self.seconds(now)
-        return try await write { db in
-            let retry = retryAt.map(Self.seconds)
-            try db.execute(literal: """
-                UPDATE alert_outbox SET attempts = attempts + 1, last_error = \(error), claimed_by = NULL, claimed_until = NULL,
-                    state = \(retry == nil ? "failed" : "pending"), due_at = COALESCE(\(retry), due_at)
-                WHERE id = \(delivery.outboxID)
-                """)
-            if let disableHook {
-                try db.execute(literal: "UPDATE alert_hooks SET active = 0, disabled_reason = \(disableHook) WHERE id = \(delivery.hookID)")
-                try db.execute(literal: """
-                    UPDATE alert_outbox SET state = 'failed', last_error = \(disableHook), claimed_by = NULL WHERE hook_id = \(delivery.hookID) AND state = 'pending'
-                    """)
-            }
-            try db.execute(literal: "UPDATE alert_hooks SET failing_since = COALESCE(failing_since, \(t)) WHERE id = \(delivery.hookID)")
-            return try db.value("SELECT failing_since FROM alert_hooks WHERE id = \(delivery.hookID)", as: Int64.self).map(Self.date)
         }
     }
 }

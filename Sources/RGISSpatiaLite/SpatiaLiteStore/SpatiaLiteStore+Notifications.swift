@@ -58,7 +58,7 @@ extension SpatiaLiteStore: NotificationStore {
             _ = try Self.subscription(db, id: id)
             try db.execute(literal: "UPDATE subscriptions SET active = \(active), disabled_reason = \(active ? nil : reason) WHERE id = \(id)")
             if !active {
-                try db.execute(literal: "UPDATE outbox SET state = 'cancelled', last_error = \(reason), claimed_by = NULL WHERE subscription_id = \(id) AND state = 'pending'")
+                try db.execute(literal: "UPDATE deliveries SET state = 'cancelled', last_error = \(reason), claimed_by = NULL WHERE subscription_id = \(id) AND state = 'pending'")
             }
             return try Self.subscription(db, id: id)
         }
@@ -101,9 +101,9 @@ extension SpatiaLiteStore: NotificationStore {
                 SELECT COALESCE(SUM(o.state = 'pending' AND o.attempts = 0), 0), COALESCE(SUM(o.state = 'pending' AND o.attempts > 0), 0),
                        COALESCE(SUM(o.state = 'sent'), 0), COALESCE(SUM(o.state = 'failed'), 0),
                        MIN(CASE WHEN o.state = 'pending' THEN o.queued_at END)
-                FROM outbox o
+                FROM deliveries o
                 """
-            if let agent { sql += " JOIN demands d ON d.id = o.demand_id WHERE d.agent = \(agent)" }
+            if let agent { sql += " JOIN demands d ON d.id = o.demand_id WHERE d.agent = \(agent)" } else { sql += " WHERE o.kind = 'search'" }
             let row = try db.row(sql)!
             let oldest: Int64? = row[4]
             return NotificationCounts(queued: row[0], retryBacklog: row[1], sent: row[2], failed: row[3],
@@ -116,7 +116,7 @@ extension SpatiaLiteStore: NotificationStore {
             var sql: SQL = """
                 SELECT o.id, o.message_id, o.event_id, o.subscription_id, o.demand_id, d.client_id, d.agent, o.listing_id, o.reason, o.score,
                        o.price, o.state, o.attempts, o.queued_at, o.due_at, o.sent_at, o.last_error, s.channel
-                FROM outbox o JOIN subscriptions s ON s.id = o.subscription_id JOIN demands d ON d.id = o.demand_id
+                FROM deliveries o JOIN subscriptions s ON s.id = o.subscription_id JOIN demands d ON d.id = o.demand_id
                 """
             if let agent { sql += " WHERE d.agent = \(agent)" }
             sql += " ORDER BY o.id DESC LIMIT \(limit)"
@@ -140,7 +140,7 @@ extension SpatiaLiteStore: NotificationStore {
 
     public func react(messageID: String, _ reaction: Reaction, now: Date) async throws -> LedgerEntry {
         try await write { db in
-            guard let row = try db.row("SELECT demand_id, listing_id FROM outbox WHERE message_id = \(messageID) AND state = 'sent'") else {
+            guard let row = try db.row("SELECT demand_id, listing_id FROM deliveries WHERE kind = 'search' AND message_id = \(messageID) AND state = 'sent'") else {
                 throw RGISError(.notFound, "no message sent with this id", at: "token")
             }
             let demand: String = row[0], listing: String = row[1]
@@ -165,7 +165,7 @@ extension SpatiaLiteStore: NotificationStore {
     public func digest(subscription: Int64, day: String) async throws -> [String] {
         try await read { db in
             try db.values("""
-                SELECT listing_id FROM outbox WHERE subscription_id = \(subscription) AND digest_day = \(day) AND state IN ('pending', 'sent')
+                SELECT listing_id FROM deliveries WHERE subscription_id = \(subscription) AND digest_day = \(day) AND state IN ('pending', 'sent')
                 ORDER BY score DESC, id
                 """, as: String.self)
         }

@@ -93,7 +93,7 @@ extension SpatiaLiteStore {
             }
             let (schedule, priceUpdates) = schedules[m.subscriptionID]!
             let last = try db.row("""
-                SELECT price, state FROM outbox WHERE subscription_id = \(m.subscriptionID) AND listing_id = \(m.listingID)
+                SELECT price, state FROM deliveries WHERE subscription_id = \(m.subscriptionID) AND listing_id = \(m.listingID)
                 AND state IN ('pending', 'sent') ORDER BY id DESC LIMIT 1
                 """, cached: true)
             // One already waiting is sent as the listing is when it goes out: nothing to add.
@@ -105,13 +105,13 @@ extension SpatiaLiteStore {
             var due = schedule.due(matched: now)
             // One digest a local day: a day whose digest has gone out takes nothing more.
             while let day = schedule.digestDay(due: due), try db.value("""
-                SELECT count(*) FROM outbox WHERE subscription_id = \(m.subscriptionID) AND digest_day = \(day) AND state = 'sent'
+                SELECT count(*) FROM deliveries WHERE subscription_id = \(m.subscriptionID) AND digest_day = \(day) AND state = 'sent'
                 """, as: Int.self, cached: true) ?? 0 > 0 {
                 due = schedule.due(matched: due.addingTimeInterval(1))
             }
             let insert = try db.cachedStatement(sql: """
-                INSERT OR IGNORE INTO outbox (event_id, subscription_id, demand_id, listing_id, reason, score, price, message_id, queued_at, due_at, digest_day)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT OR IGNORE INTO deliveries (kind, event_id, subscription_id, demand_id, listing_id, reason, score, price, message_id, queued_at, due_at, digest_day)
+                VALUES ('search', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             try insert.execute(arguments: [m.eventID, m.subscriptionID, m.demandID, m.listingID, m.reason.rawValue, m.score, m.price,
                                            "msg_\(m.eventID)_\(m.subscriptionID)", seconds(now), seconds(due), schedule.digestDay(due: due)])
@@ -136,138 +136,4 @@ extension SpatiaLiteStore {
 
     static func seconds(_ date: Date) -> Int64 { Int64(date.timeIntervalSince1970.rounded(.down)) }
     static func date(_ seconds: Int64) -> Date { Date(timeIntervalSince1970: Double(seconds)) }
-
-    // MARK: Delivery
-
-    public func renewWorkerLease(worker: String, until: Date, now: Date) async throws {
-        try await write { db in
-            try db.execute(literal: """
-                INSERT INTO notify_workers (worker, started_at, lease_until) VALUES (\(worker), \(Self.seconds(now)), \(Self.seconds(until)))
-                ON CONFLICT (worker) DO UPDATE SET lease_until = excluded.lease_until
-                """)
-        }
-    }
-
-    public func endWorkerLease(worker: String) async throws {
-        try await write { db in
-            for outbox in ["outbox", "alert_outbox"] {
-                try db.execute(sql: "UPDATE \(outbox) SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = ? AND state = 'pending'", arguments: [worker])
-            }
-            try db.execute(literal: "DELETE FROM notify_workers WHERE worker = \(worker)")
-        }
-    }
-
-    /// Whether the claim on outbox row `o` is free at `t`: never claimed, its claim
-    /// expired, or held by a worker without a live lease (gone without ending it: killed, or its
-    /// machine lost).
-    static func claimIsFree(_ t: Int64) -> SQL {
-        """
-        (o.claimed_by IS NULL OR o.claimed_until < \(t)
-         OR NOT EXISTS (SELECT 1 FROM notify_workers w WHERE w.worker = o.claimed_by AND w.lease_until >= \(t)))
-        """
-    }
-
-    public func claimDue(now: Date, worker: String, limit: Int, leaseSeconds: Double) async throws -> [Delivery] {
-        try await write { db in
-            let t = Self.seconds(now)
-            let free = Self.claimIsFree(t)
-            let due = try db.rows("""
-                SELECT o.id, o.subscription_id, o.digest_day FROM outbox o
-                WHERE o.state = 'pending' AND o.due_at <= \(t) AND \(free)
-                ORDER BY o.due_at, o.id LIMIT \(limit)
-                """)
-            var groups: [(subscription: Int64, ids: [Int64])] = []
-            var digestGroup: [String: Int] = [:]
-            for row in due {
-                let id: Int64 = row[0], sub: Int64 = row[1]
-                if let day = row[2] as String? {
-                    let key = "\(sub) \(day)"
-                    if digestGroup[key] != nil { continue }
-                    // A digest goes whole: every pending row of its subscription and local day.
-                    let ids = try db.values("""
-                        SELECT id FROM outbox o WHERE subscription_id = \(sub) AND digest_day = \(day) AND state = 'pending' AND due_at <= \(t)
-                        AND \(free) ORDER BY score DESC, id
-                        """, as: Int64.self)
-                    digestGroup[key] = groups.count
-                    groups.append((sub, ids))
-                } else {
-                    groups.append((sub, [id]))
-                }
-            }
-            let until = t + Int64(leaseSeconds.rounded(.up))
-            var deliveries: [Delivery] = []
-            for group in groups {
-                try db.execute(literal: "UPDATE outbox SET claimed_by = \(worker), claimed_until = \(until) WHERE id IN (\(SpatialSQL.list(group.ids)))")
-                let subscription = try Self.subscription(db, id: group.subscription)
-                let items = try db.rows("""
-                    SELECT id, message_id, event_id, listing_id, reason, score, price, attempts, queued_at, digest_day
-                    FROM outbox WHERE id IN (\(SpatialSQL.list(group.ids))) ORDER BY score DESC, id
-                    """).map { row in
-                    DeliveryItem(outboxID: row[0], messageID: row[1], eventID: row[2], listingID: row[3],
-                                 reason: NotificationRules.Reason(rawValue: row[4]) ?? .new, score: row[5], price: row[6], attempts: row[7],
-                                 queuedAt: Self.date(row[8]), digestDay: row[9])
-                }
-                var endpoint: (url: String, secret: String)?
-                if case .webhook(let url, let secret) = subscription.settings.channel { endpoint = (url, secret) }
-                deliveries.append(Delivery(subscription: subscription, endpoint: endpoint, items: items))
-            }
-            return deliveries
-        }
-    }
-
-    public func recordSent(_ delivery: Delivery, now: Date) async throws {
-        let t = Self.seconds(now)
-        try await write { db in
-            let ids = delivery.items.map(\.outboxID)
-            try db.execute(literal: """
-                UPDATE outbox SET state = 'sent', sent_at = \(t), attempts = attempts + 1, last_error = NULL, claimed_by = NULL, claimed_until = NULL
-                WHERE id IN (\(SpatialSQL.list(ids)))
-                """)
-            let s = delivery.subscription
-            for item in delivery.items {
-                try db.execute(literal: """
-                    INSERT INTO client_listings (demand_id, listing_id, client_id, channel, first_sent_at, last_sent_at, price_sent)
-                    VALUES (\(s.demandID), \(item.listingID), \(s.clientID), \(s.settings.channel.name), \(t), \(t), \(item.price))
-                    ON CONFLICT (demand_id, listing_id) DO UPDATE SET last_sent_at = excluded.last_sent_at, times_sent = times_sent + 1,
-                        price_sent = excluded.price_sent, channel = excluded.channel
-                    """)
-            }
-            if let endpoint = s.endpointID {
-                try db.execute(literal: "UPDATE webhook_endpoints SET failing_since = NULL WHERE id = \(endpoint)")
-            }
-        }
-    }
-
-    @discardableResult
-    public func recordFailure(_ delivery: Delivery, error: String, retryAt: Date?, disable: DeliveryDisable?, now: Date) async throws -> Date? {
-        let t = Self.seconds(now)
-        return try await write { db in
-            let ids = delivery.items.map(\.outboxID)
-            let retry = retryAt.map(Self.seconds)
-            try db.execute(literal: """
-                UPDATE outbox SET attempts = attempts + 1, last_error = \(error), claimed_by = NULL, claimed_until = NULL,
-                    state = \(retry == nil ? "failed" : "pending"), due_at = COALESCE(\(retry), due_at)
-                WHERE id IN (\(SpatialSQL.list(ids)))
-                """)
-            let s = delivery.subscription
-            switch disable {
-            case .endpoint(let reason)?:
-                if let endpoint = s.endpointID {
-                    try db.execute(literal: "UPDATE webhook_endpoints SET active = 0, disabled_reason = \(reason) WHERE id = \(endpoint)")
-                    try db.execute(literal: """
-                        UPDATE outbox SET state = 'failed', last_error = \(reason), claimed_by = NULL
-                        WHERE state = 'pending' AND subscription_id IN (SELECT id FROM subscriptions WHERE endpoint_id = \(endpoint))
-                        """)
-                    try db.execute(literal: "UPDATE subscriptions SET active = 0, disabled_reason = \(reason) WHERE endpoint_id = \(endpoint)")
-                }
-            case .subscription(let reason)?:
-                try db.execute(literal: "UPDATE subscriptions SET active = 0, disabled_reason = \(reason) WHERE id = \(s.id)")
-                try db.execute(literal: "UPDATE outbox SET state = 'failed', last_error = \(reason), claimed_by = NULL WHERE state = 'pending' AND subscription_id = \(s.id)")
-            case nil: break
-            }
-            guard let endpoint = s.endpointID else { return nil }
-            try db.execute(literal: "UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, \(t)) WHERE id = \(endpoint)")
-            return try db.value("SELECT failing_since FROM webhook_endpoints WHERE id = \(endpoint)", as: Int64.self).map(Self.date)
-        }
-    }
 }

@@ -4,8 +4,8 @@ import RGISCore
 /// Planners' receivers of the early warning and their deliveries. The notifier (RGISNotify) reads the
 /// alerts in force whenever the market, the month or the rules changed since ``alertWatch()``, and
 /// stores the new state with the raisings and clearings it found in one transaction
-/// (``recordAlertWatch(previous:mark:state:transitions:now:)``); then claims, sends and records them
-/// as it does saved-search notifications.
+/// (``recordAlertWatch(previous:mark:state:transitions:now:)``); their messages go through the one
+/// outbox (``DeliveryOutbox``) with the saved-search notifications.
 public protocol AlertHookStore: Sendable {
     /// Adds a receiver for `owner`, or turns an existing one (same owner, URL and level) back on with the new secret.
     func addAlertHook(owner: String, _ request: AlertHookRequest, now: Date) async throws -> AlertHook
@@ -24,16 +24,6 @@ public protocol AlertHookStore: Sendable {
                           now: Date) async throws -> Int?
     /// Forgets the state, so that the next read is a new start (nothing is sent for it).
     func resetAlertWatch() async throws
-
-    /// Claims what is due for `worker`, oldest first, for `leaseSeconds`; expired claims and those of a
-    /// worker whose lease (``NotificationStore/renewWorkerLease(worker:until:now:)``) has run out are
-    /// taken over. Never a delivery another live worker holds.
-    func claimAlertDeliveries(now: Date, worker: String, limit: Int, leaseSeconds: Double) async throws -> [AlertDelivery]
-    func recordAlertSent(_ delivery: AlertDelivery, now: Date) async throws
-    /// A failed attempt: retried at `retryAt`, or failed for good when nil; `disableHook` turns the
-    /// receiver off with the reason, failing what it had pending. Returns since when it has been failing.
-    @discardableResult
-    func recordAlertFailure(_ delivery: AlertDelivery, error: String, retryAt: Date?, disableHook: String?, now: Date) async throws -> Date?
 }
 
 /// A planner's receiver of `district.alert.raised` and `district.alert.cleared`.

@@ -12,11 +12,8 @@ import RGISCore
 ///   window holding it succeeds, whatever order the writers' transactions committed in; and once
 ///   that succeeds, in no window again. Two workers may read the same window: one queue succeeds,
 ///   the other returns 0 and changes nothing.
-/// - **A claim is one worker's.** ``claimDue(now:worker:limit:leaseSeconds:)`` never hands out a
-///   delivery another worker holds, unless that claim's `leaseSeconds` ran out or its worker's lease
-///   (``renewWorkerLease(worker:until:now:)``) did; so a worker killed mid-delivery loses nothing,
-///   and a receiver sees a message twice only when the first attempt was never answered.
-/// - **Outcomes are final.** A message recorded sent (or failed for good) is never claimed again.
+/// - Queued notifications are delivered through the one outbox (``DeliveryOutbox``), whose claims,
+///   leases and outcomes hold for every kind of message.
 public protocol NotificationStore: Sendable {
     /// Saves a search for a demand: as its agent (`caller` must own it) or an admin. A webhook
     /// subscription registers (or reuses) the agent's endpoint for the URL. It starts from now: events
@@ -44,20 +41,6 @@ public protocol NotificationStore: Sendable {
     /// Queues the listings that fit a new subscription's demand now (a backfill), keyed by each listing's latest event.
     func backfill(_ subscription: Int64, _ matches: [ScoredMatch], now: Date) async throws -> Int
 
-    /// Says that `worker` is alive until `until` (a heartbeat): its claims are its own till then.
-    func renewWorkerLease(worker: String, until: Date, now: Date) async throws
-    /// Ends `worker`'s lease (a shutdown) and gives back its claims in every outbox: due again at once.
-    func endWorkerLease(worker: String) async throws
-
-    /// Claims what is due for `worker`: instant notifications one by one, a daily digest whole, for
-    /// `leaseSeconds`. Expired claims and those of a worker whose lease has run out are taken over.
-    func claimDue(now: Date, worker: String, limit: Int, leaseSeconds: Double) async throws -> [Delivery]
-    func recordSent(_ delivery: Delivery, now: Date) async throws
-    /// Records a failed attempt: retried at `retryAt`, or failed for good when nil. `disable` turns
-    /// off the endpoint or the subscription (with the reason), failing what it had pending.
-    /// Returns since when the webhook endpoint has been failing (nil for e-mail).
-    @discardableResult
-    func recordFailure(_ delivery: Delivery, error: String, retryAt: Date?, disable: DeliveryDisable?, now: Date) async throws -> Date?
     func notificationCounts(agent: String?, now: Date) async throws -> NotificationCounts
     /// The newest notifications of one agent's clients (nil: all).
     func notifications(agent: String?, limit: Int) async throws -> [NotificationRecord]
@@ -241,9 +224,12 @@ public struct DeliveryItem: Sendable {
     }
 }
 
+/// What a failure turns off, with the reason: a webhook endpoint (and its searches), a saved search,
+/// or an alert receiver; what it had pending fails with it.
 public enum DeliveryDisable: Sendable {
     case endpoint(reason: String)
     case subscription(reason: String)
+    case hook(reason: String)
 }
 
 public struct NotificationCounts: Sendable, Equatable {
