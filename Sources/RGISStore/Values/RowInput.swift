@@ -25,29 +25,36 @@ public struct DatedChange: Sendable, Equatable {
     }
 }
 
-/// A market's history on its way into a store, opened and checked row by row by the files module. A
-/// store reads it once, from start to end, then calls ``stop()``.
-public final class ChangeInput {
+/// Rows of a file on their way into a store, opened and checked row by row by the files module: a
+/// row that breaks a rule is thrown by ``next()``, naming where it was. A store reads it once, from
+/// start to end, then calls ``stop()``.
+public final class RowInput<Row> {
     /// What to call the input in messages: its path.
     public let name: String
     /// The file read: a store refuses to import its own files.
     public let path: String?
-    private let read: () throws -> DatedChange?
+    private let read: () throws -> Row?
     private let onStop: () -> Void
 
-    public init(name: String, path: String?, next read: @escaping () throws -> DatedChange?, onStop: @escaping () -> Void = {}) {
+    public init(name: String, path: String?, next read: @escaping () throws -> Row?, onStop: @escaping () -> Void = {}) {
         self.name = name
         self.path = path
         self.read = read
         self.onStop = onStop
     }
 
-    /// The next change, or nil at the end; a row that breaks a rule is thrown, naming its line.
-    public func next() throws -> DatedChange? { try read() }
+    /// The next row, or nil at the end.
+    public func next() throws -> Row? { try read() }
 
     /// Ends the reading (also after a failure).
     public func stop() { onStop() }
 }
+
+/// A market's history on its way into a store.
+public typealias ChangeInput = RowInput<DatedChange>
+
+/// A file's polygons on their way into the property archive.
+public typealias ArchiveFeatureInput = RowInput<ArchiveFeature>
 
 /// A polygon to register in the property archive, read from a file: its id, geometry and properties
 /// (and the parcel a building stands on, when the file names it).
@@ -66,27 +73,4 @@ public struct ArchiveFeature: Sendable {
         self.parcel = parcel
         self.location = location
     }
-}
-
-/// A file's polygons on their way into the property archive, opened by the files module. A feature
-/// that breaks a rule (no id, not a polygon) is thrown by ``next()``, naming where it was.
-public final class ArchiveFeatureInput {
-    /// What to call the input in messages: its path.
-    public let name: String
-    /// The file read: a store refuses to register its own files.
-    public let path: String?
-    private let read: () throws -> ArchiveFeature?
-    private let onStop: () -> Void
-
-    public init(name: String, path: String?, next read: @escaping () throws -> ArchiveFeature?, onStop: @escaping () -> Void = {}) {
-        self.name = name
-        self.path = path
-        self.read = read
-        self.onStop = onStop
-    }
-
-    public func next() throws -> ArchiveFeature? { try read() }
-
-    /// Ends the reading (also after a failure).
-    public func stop() { onStop() }
 }
