@@ -12,9 +12,7 @@ public enum FeatureFiles {
     ///     (opening and closing it beside the store would drop the store's locks on it).
     public static func open(_ path: String, options: ImportOptions, for store: (any StoreMaintenance)? = nil) throws -> FeatureInput {
         let name = path == "-" ? "<stdin>" : path
-        if path != "-", store?.isOwnFile(path) == true {
-            throw RGISError(.invalidValue, "is the database itself (or its log); import from another file", at: path)
-        }
+        try store?.refuseOwnFile(path, as: "import from")
         let handle: FileHandle
         var totalBytes: Int?
         // A FileGDB is a directory, which GDAL reads whole.

@@ -55,9 +55,7 @@ public enum HistoryFiles {
     }
 
     private static func openForReading(_ path: String, for store: (any StoreMaintenance)?) throws -> FileHandle {
-        if store?.isOwnFile(path) == true {
-            throw RGISError(.invalidValue, "is the database itself (or its log); import from another file", at: path)
-        }
+        try store?.refuseOwnFile(path, as: "import from")
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw RGISError(FileManager.default.fileExists(atPath: path) ? .io : .notFound,
                             FileManager.default.fileExists(atPath: path) ? "cannot be opened for reading" : "no such file", at: path)

@@ -39,9 +39,7 @@ public enum AtomicFile {
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw RGISError(.io, "no directory \(directory.path) to write \(target.lastPathComponent) in", at: "output")
         }
-        if store?.isOwnFile(target.path) == true {
-            throw RGISError(.invalidValue, "is the database itself (or its log); write to another file", at: path)
-        }
+        try store?.refuseOwnFile(path, as: "write to")
         // No other dot in the name: GDAL's zip-based writers (XLSX) cut a path at its first ".xlsx".
         let stem = target.lastPathComponent.replacingOccurrences(of: ".", with: "_")
         let partial = directory.appendingPathComponent("partial-\(ProcessInfo.processInfo.processIdentifier)-\(stem).\(ending)").path

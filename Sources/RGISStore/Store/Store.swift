@@ -64,5 +64,11 @@ public enum TextExportFormat: Sendable {
 }
 
 extension StoreMaintenance {
+    /// Refuses one of the store's own files as the source or target of `use` ("import from", "write to").
+    public func refuseOwnFile(_ path: String, as use: String) throws {
+        guard path != "-", isOwnFile(path) else { return }
+        throw RGISError(.invalidValue, "is the database itself (or its log); \(use) another file", at: path)
+    }
+
     public func check() async throws -> [CheckProblem] { try await check(maxPerLayer: 20) }
 }
