@@ -31,6 +31,9 @@ let package = Package(
         // NIOHTTPTypes: the request parts a read-deadline handler in the server's pipeline sees (already
         // built for Hummingbird; named so that RGISServer may import it).
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        // The PostgreSQL/PostGIS backend: the wire protocol, a connection pool, COPY FROM STDIN and
+        // typed rows (the protocol is a whole client library; nothing here to write by hand).
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // spatialite.h through pkg-config; links the same system libsqlite3 that GRDBSQLite links.
@@ -89,8 +92,20 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // The PostgreSQL/PostGIS backend: its own schema and migrations, every search in PostGIS SQL
+        // (geography for metres, GiST), bulk import by COPY, on postgres-nio's pooled client.
+        .target(
+            name: "RGISPostGIS",
+            dependencies: [
+                "RGISCore", "RGISStore", "RGISGeodesy",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The one place that turns a location into a store: the list of backends.
-        .target(name: "RGISBackends", dependencies: ["RGISStore", "RGISSpatiaLite"]),
+        .target(name: "RGISBackends", dependencies: ["RGISStore", "RGISSpatiaLite", "RGISPostGIS"]),
         // Radius, polygon, nearest and district queries, shared by the CLI and the server.
         .target(
             name: "RGISQuery",

@@ -40,7 +40,7 @@ struct AlertsCommand: AsyncParsableCommand {
             p.set("as_of", asOf)
             let day = try p.date("as_of") ?? .today()
             let levels = try level.map { [try IndicatorOptions.level(parsing: $0)] } ?? DistrictLevel.allCases
-            let engine = try engine(target)
+            let engine = try await engine(target)
             let report = try await engine.alerts(asOf: day, levels: levels, rules: try rules.map(AlertRules.reading(file:)) ?? AlertRules())
             switch format {
             case .atom:

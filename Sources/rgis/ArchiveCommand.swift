@@ -76,7 +76,7 @@ struct ArchiveRegisterCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let store = try StoreLocation.open(target.database)
+            let store = try await StoreLocation.open(target.database)
             let change = try await store.registerArchive(try ArchiveLayer(parsing: layer), fromFile: file, idField: idField, record: try record.record(),
                                                         parcelField: parcelField)
             Console.out(JSONValue.object(["event": .int(change.event), "registered": .int(Int64(change.opened.count))]).jsonText + "\n")
@@ -195,7 +195,7 @@ struct ArchiveCorrectCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let store = try StoreLocation.open(target.database)
+            let store = try await StoreLocation.open(target.database)
             let recorded = try recordedTime(recordedAt)
             if let event, let to {
                 let change = try await store.apply(.correctTransfer(event: event, to: to, recordedAt: recorded, document: doc))
@@ -312,7 +312,7 @@ struct ArchiveLineageCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let engine = try engine(target)
+            let engine = try await engine(target)
             Console.out(geojson ? try await engine.lineageVersions(parcel: parcel).geoJSON : try await engine.lineage(parcel: parcel).json.jsonText + "\n")
         }
     }

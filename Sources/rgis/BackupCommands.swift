@@ -54,7 +54,7 @@ struct RestoreCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let report = try StoreLocation.restore(from: backup, to: database, replacing: force)
+            let report = try await StoreLocation.restore(from: backup, to: database, replacing: force)
             Console.out(BackupCommand.describe(report, verb: "restored from \(backup)"))
         }
     }

@@ -46,7 +46,7 @@ struct ExportCommand: AsyncParsableCommand {
             let layer = try Layer(parsing: layer)
             let box = try bbox.map { try BBox(parsing: $0) }
             let format = try chosenFormat()
-            let store = try StoreLocation.open(target.database)
+            let store = try await StoreLocation.open(target.database)
             let count: Int
             switch (format, output) {
             case (.geojson, nil): count = try await store.exportText(layer: layer, bbox: box, format: .geojson) { Console.out($0) }

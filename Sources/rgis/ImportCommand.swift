@@ -85,7 +85,7 @@ struct ImportCommand: AsyncParsableCommand {
                 throw RGISError(.invalidValue, "--radius-m \(radiusMetres) must be between 1 and 100000 metres")
             }
 
-            let store = try StoreLocation.open(target.database)
+            let store = try await StoreLocation.open(target.database)
             let report = try await store.importFeatures(from: try FeatureFiles.open(file, options: options, for: store), options: options) { p in
                 let fraction = p.totalBytes.map { Double(p.bytesRead) / Double(max(1, $0)) }
                 Console.progress(fraction: fraction, detail: "\(p.rowsRead) rows")

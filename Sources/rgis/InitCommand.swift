@@ -27,7 +27,7 @@ struct InitCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let store = try StoreLocation.create(target.database)
+            let store = try await StoreLocation.create(target.database)
             if let localCRS {
                 try await store.setLocalCRS(localCRS == "none" ? nil : try CRSReference(parsing: localCRS, at: "local-crs"))
             }

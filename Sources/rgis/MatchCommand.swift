@@ -51,7 +51,7 @@ struct MatchListingCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let engine = try engine(target)
+            let engine = try await engine(target)
             let page: FeaturePage
             if let listing {
                 page = try await engine.demands(matchingListing: listing)
@@ -139,9 +139,9 @@ struct IndicatorsCommand: AsyncParsableCommand {
     }
 
     /// The answer on standard output, or in --output's file.
-    private func write(_ bytes: [UInt8]) throws {
+    private func write(_ bytes: [UInt8]) async throws {
         guard let output else { return Console.out(String(decoding: bytes, as: UTF8.self)) }
-        try AtomicFile.write(bytes, to: output, sparing: try StoreLocation.open(target.database))
+        try AtomicFile.write(bytes, to: output, sparing: try await StoreLocation.open(target.database))
         Console.note("written to \(output)")
     }
 
@@ -153,7 +153,7 @@ struct IndicatorsCommand: AsyncParsableCommand {
             if let segments {
                 p.set("by", segments)
                 let table = try await engine(target).segments(level: try IndicatorOptions.level(parsing: level), by: try ClientSegment(p))
-                return try write(format == .xlsx ? try SheetFile.xlsx(name: "segments", csv: table.csv)
+                return try await write(format == .xlsx ? try SheetFile.xlsx(name: "segments", csv: table.csv)
                                  : Array((format == .csv ? table.csv : table.json.jsonText + "\n").utf8))
             }
             if series {
@@ -161,19 +161,19 @@ struct IndicatorsCommand: AsyncParsableCommand {
                 p.set("from", from)
                 p.set("to", to)
                 let result = try await engine(target).series(try SeriesOptions(p, today: .today()))
-                return try write(format == .xlsx ? try SheetFile.xlsx(name: "series", csv: result.csv)
+                return try await write(format == .xlsx ? try SheetFile.xlsx(name: "series", csv: result.csv)
                                  : Array((format == .csv ? result.csv : result.json.jsonText + "\n").utf8))
             }
             p.set("as_of", asOf)
             p.set("since", since)
             let page = try await engine(target).indicators(try IndicatorOptions(p, today: .today()))
             switch format {
-            case .csv?: try write(Array(QueryEngine.indicatorsCSV(page).utf8))
-            case .table?: try write(Array(FeatureTable.render(page).utf8))
+            case .csv?: try await write(Array(QueryEngine.indicatorsCSV(page).utf8))
+            case .table?: try await write(Array(FeatureTable.render(page).utf8))
             case .gpkg?, .shp?, .fgb?, .xlsx?:
                 let features = try JSONValue.parse(Array(page.geoJSON.utf8))["features"]?.arrayValue ?? []
-                try write(try FeatureFile.encode(features, layer: .districts, format: ExportFormat(rawValue: format!.rawValue)!))
-            default: try write(Array(page.geoJSON.utf8))
+                try await write(try FeatureFile.encode(features, layer: .districts, format: ExportFormat(rawValue: format!.rawValue)!))
+            default: try await write(Array(page.geoJSON.utf8))
             }
         }
     }

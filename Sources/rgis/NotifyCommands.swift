@@ -43,7 +43,7 @@ struct SubscriptionsAddCommand: AsyncParsableCommand {
             let request = try SubscriptionRequest(demand: demand, email: email, webhook: webhook, secret: secret, schedule: schedule,
                                                   digestHour: digestHour, timeZone: timezone, quietHours: quietHours,
                                                   priceUpdates: priceUpdates, backfill: backfill)
-            let store = try StoreLocation.open(target.database)
+            let store = try await StoreLocation.open(target.database)
             let (subscription, backfilled) = try await Subscriptions.add(request, store: store, targets: try network.targets(), by: .fileOwner, now: Date())
             Console.out(subscription.json.jsonText + "\n")
             if backfill { Console.note("rgis: queued \(backfilled) listing(s) that fit now") }
@@ -178,7 +178,7 @@ struct NotifyRunCommand: AsyncParsableCommand {
                 guard let fixed = Timestamp.date(at) else { throw RGISError(.invalidValue, "'\(at)' is not an RFC 3339 time", at: "--at") }
                 clock = { fixed }
             }
-            let store = try StoreLocation.open(target.database)
+            let store = try await StoreLocation.open(target.database)
             let rules = try alertRules.map(AlertRules.reading(file:)) ?? AlertRules()
             let notifier = try delivery.notifier(store: store, publicURLDefault: "http://127.0.0.1:8080", alertRules: rules, clock: clock)
             if once {
@@ -204,7 +204,7 @@ struct NotifyStatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let store = try StoreLocation.open(target.database)
+            let store = try await StoreLocation.open(target.database)
             let counts = try await store.notificationCounts(agent: agent, now: Date())
             let endpoints = try await store.webhookEndpoints(agent: agent)
             Console.out(JSONValue.object(["counts": counts.json, "webhooks": .array(endpoints.map(\.json))]).jsonText + "\n")

@@ -207,7 +207,7 @@ struct DistrictCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let engine = try engine(target)
+            let engine = try await engine(target)
             var p = RequestParameters()
             page.add(to: &p)
             if let id {

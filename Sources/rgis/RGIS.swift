@@ -21,7 +21,7 @@ struct RGIS: AsyncParsableCommand {
 
 /// The database file every command works on.
 struct DatabaseArgument: ParsableArguments {
-    @Argument(help: "The RGIS database file (SpatiaLite).")
+    @Argument(help: "The RGIS database: a SpatiaLite file, or postgresql://user@host:5432/database (PostGIS; the password from PGPASSWORD or ~/.pgpass, never in the URL).")
     var database: String
 }
 
@@ -46,6 +46,6 @@ func reportingErrors(_ body: () async throws -> Void) async throws {
 }
 
 /// The query engine on a database file.
-func engine(_ target: DatabaseArgument) throws -> QueryEngine {
-    QueryEngine(try StoreLocation.open(target.database))
+func engine(_ target: DatabaseArgument) async throws -> QueryEngine {
+    QueryEngine(try await StoreLocation.open(target.database))
 }

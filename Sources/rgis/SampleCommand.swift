@@ -97,7 +97,7 @@ struct SampleCommand: AsyncParsableCommand {
                 history = path
             }
             guard let database else { return }
-            let store = try StoreLocation.create(database)
+            let store = try await StoreLocation.create(database)
             for (layer, path) in files {
                 let options = ImportOptions(layer: layer)
                 let report = try await store.importFeatures(from: try FeatureFiles.open(path, options: options, for: store), options: options, progress: nil)

@@ -97,7 +97,7 @@ struct ServeCommand: AsyncParsableCommand {
         let store: any Store
         let app: any ApplicationProtocol
         do {
-            store = try StoreLocation.open(path)
+            store = try await StoreLocation.open(path)
             app = try buildApplication(configuration, store: store, logger: logger) { port in
                 Console.note("rgis: serving \(path) at http://\(host):\(port)/ — map: http://\(host):\(port)/map\(keyNote)")
             }

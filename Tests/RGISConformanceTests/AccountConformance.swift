@@ -15,7 +15,7 @@ struct AccountConformance {
     func tokenLife(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
-        let store = try backend.emptyStore(in: dir)
+        let store = try await backend.emptyStore(in: dir)
         try await store.addUser(User(name: "alice", role: .agent, agent: "agent-01", createdAt: Self.t0))
         let taken = await #expect(throws: RGISError.self) { try await store.addUser(User(name: "alice", role: .planner, createdAt: Self.t0)) }
         #expect(taken?.code == .conflict)
@@ -25,7 +25,7 @@ struct AccountConformance {
         let expires = Self.t0.addingTimeInterval(3600)
         let token = try await store.createToken(user: "alice", expires: expires, now: Self.t0)
         #expect(token.hasPrefix("rgis_") && token.count == 48)
-        let other = try backend.reopen(store)
+        let other = try await backend.reopen(store)
         #expect(try await other.authenticate(token, now: expires.addingTimeInterval(-1)) == .valid(Caller(user: "alice", role: .agent, agent: "agent-01")))
         #expect(try await other.authenticate(token, now: expires) == .expired)
         #expect(try await other.authenticate("rgis_" + String(repeating: "A", count: 43), now: Self.t0) == .unknown)
@@ -45,8 +45,8 @@ struct AccountConformance {
     func auditLog(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
-        let store = try backend.emptyStore(in: dir)
-        let other = try backend.reopen(store)
+        let store = try await backend.emptyStore(in: dir)
+        let other = try await backend.reopen(store)
         for i in 0..<20 {
             let user = i % 2 == 0 ? "alice" : "bruno"
             try await store.appendAudit(AuditEntry(at: Self.t0.addingTimeInterval(Double(i)), user: user, role: "agent", method: "GET",
@@ -65,7 +65,7 @@ struct AccountConformance {
     func tokenIssued(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
-        let store = try backend.emptyStore(in: dir)
+        let store = try await backend.emptyStore(in: dir)
         try await store.addUser(User(name: "alice", role: .agent))
         let token = try await store.createToken(user: "alice", expires: nil, now: Self.march)
         #expect(token.hasPrefix("rgis_") && token.count == 48)
@@ -80,7 +80,7 @@ struct AccountConformance {
     func expiryAndRevocation(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
-        let store = try backend.emptyStore(in: dir)
+        let store = try await backend.emptyStore(in: dir)
         try await store.addUser(User(name: "petra", role: .planner))
         let expiry = Self.march.addingTimeInterval(3600)
         let token = try await store.createToken(user: "petra", expires: expiry, now: Self.march)
@@ -107,7 +107,7 @@ struct AccountConformance {
     func users(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
-        let store = try backend.emptyStore(in: dir)
+        let store = try await backend.emptyStore(in: dir)
         try await store.addUser(User(name: "alice", role: .agent))
         try await store.addUser(User(name: "bob", role: .agent, agent: "agent-05"))
         try await store.addUser(User(name: "rita", role: .regulator, agent: "ignored"))
@@ -123,7 +123,7 @@ struct AccountConformance {
     func auditFilters(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
-        let store = try backend.emptyStore(in: dir)
+        let store = try await backend.emptyStore(in: dir)
         for (i, user) in ["alice", "bob", "alice"].enumerated() {
             try await store.appendAudit(AuditEntry(at: Self.march.addingTimeInterval(Double(i) * 86_400), user: user, role: "agent", method: "GET",
                                                    endpoint: "/clients/{clientId}", recordIDs: ["C\(i)"]))

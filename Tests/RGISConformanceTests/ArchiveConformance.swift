@@ -17,7 +17,7 @@ actor PragueRegister {
         let directory = try Fixtures.temporaryDirectory()
         directories.append(directory)
         let task = Task<(backup: String, registration: Int64), any Error> {
-            let store = try backend.emptyStore(in: directory, "register-template")
+            let store = try await backend.emptyStore(in: directory, "register-template")
             let record = ArchiveRecord(date: try ValidDate(parsing: "2010-01-01"),
                                        recordedAt: try RecordTime(parsing: "2010-01-02", field: "recorded_at", day: .startOfDay))
             let registration = try await store.registerArchive(.parcels, fromFile: Fixtures.shared("prague-bubenec/plots.geojson"), idField: "ID",
@@ -36,8 +36,8 @@ extension Backend {
     func pragueRegister(in directory: TemporaryDirectory) async throws -> (store: any Store, registration: Int64) {
         let (backup, registration) = try await PragueRegister.shared.backup(self)
         let target = try location(directory, "archive")
-        try StoreLocation.restore(from: backup, to: target, replacing: false)
-        return (try StoreLocation.open(target), registration)
+        try await StoreLocation.restore(from: backup, to: target, replacing: false)
+        return (try await StoreLocation.open(target), registration)
     }
 }
 

@@ -56,7 +56,7 @@ struct AuditConformance {
         configuration.port = 0
         configuration.rateLimitPerMinute = 0
         configuration.requestTimeoutSeconds = 300
-        let reader = try backend.reopen(store)
+        let reader = try await backend.reopen(store)
         try await buildApplication(configuration, store: store).test(.router) { client in
             var headers = HTTPFields()
             headers[.authorization] = "Bearer \(token)"

@@ -17,23 +17,28 @@ struct Backend: Sendable, CustomTestStringConvertible {
     var testDescription: String { name }
 
     /// A new, empty, migrated store.
-    func emptyStore(in directory: TemporaryDirectory, _ name: String = "store") throws -> any Store {
-        try StoreLocation.create(try location(directory, name))
+    func emptyStore(in directory: TemporaryDirectory, _ name: String = "store") async throws -> any Store {
+        try await StoreLocation.create(try location(directory, name))
     }
 
     /// The same store opened again, as another part of the program (or the next command) would.
-    func reopen(_ store: any Store) throws -> any Store {
-        try StoreLocation.open(store.location)
+    func reopen(_ store: any Store) async throws -> any Store {
+        try await StoreLocation.open(store.location)
     }
 }
 
 enum Backends {
-    /// Every backend the suite runs on, SpatiaLite first.
+    /// The backends that implement every store protocol, SpatiaLite first.
     static let all: [Backend] = [.spatiaLite]
+    /// The backends that implement the features' part so far: searches, items pages, feature import,
+    /// info, check and GeoJSON export (``FeatureStore``'s reads and ``StoreMaintenance``'s import).
+    static let features: [Backend] = [.spatiaLite, .postGIS]
 }
 
 extension Backend {
     static let spatiaLite = Backend(name: "SpatiaLite") { directory, name in directory.path("\(name).sqlite") }
+    /// A database of its own on the tests' PostgreSQL server (``PostgresServer``).
+    static let postGIS = Backend(name: "PostGIS") { _, name in try PostgresServer.newDatabase(name) }
 }
 
 extension Store {
@@ -68,7 +73,7 @@ actor RealData {
         if let store = stores[backend.name] { return store }
         let directory = try Fixtures.temporaryDirectory()
         directories.append(directory)
-        let store = try backend.emptyStore(in: directory, "real")
+        let store = try await backend.emptyStore(in: directory, "real")
         try await store.loadShared("berlin-prenzlauer/listings.geojson", into: .listings, map: "price=list_price")
         try await store.loadShared("london/cycle_hire.geojson", into: .listings)
         try await store.loadShared("london/boroughs.geojson", into: .districts, idField: "GSS_CODE", map: "NAME=name")

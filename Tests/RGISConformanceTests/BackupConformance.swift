@@ -36,7 +36,7 @@ struct BackupConformance {
         let started = Atomic<Int>(0)
         let stop = Atomic<Bool>(false)
         // A writer that commits W1, W2, … one by one until told to stop, through its own open of the store.
-        let other = try backend.reopen(store)
+        let other = try await backend.reopen(store)
         // On a thread of its own: it must go on committing whatever holds the cooperative pool meanwhile.
         let executor = ThreadExecutor(name: "backup-test-writer")
         defer { executor.shutdown() }
@@ -61,8 +61,8 @@ struct BackupConformance {
         #expect(after > before, "the writer kept committing during the backup (\(before) → \(after))")
 
         let copyLocation = try backend.location(dir, "copy")
-        try StoreLocation.restore(from: backup, to: copyLocation, replacing: false)
-        let copy = try StoreLocation.open(copyLocation)
+        try await StoreLocation.restore(from: backup, to: copyLocation, replacing: false)
+        let copy = try await StoreLocation.open(copyLocation)
         let problems = try await copy.check()
         #expect(problems.isEmpty, "\(problems)")
         let numbers = Set(try await Self.written(copy))
@@ -76,10 +76,10 @@ struct BackupConformance {
 
         // Restored over a store, it is that store again; an existing one needs --force.
         let target = try backend.location(dir, "restored")
-        _ = try StoreLocation.create(target)
-        #expect(throws: RGISError.self) { try StoreLocation.restore(from: backup, to: target, replacing: false) }
-        try StoreLocation.restore(from: backup, to: target, replacing: true)
-        let restored = try StoreLocation.open(target)
+        _ = try await StoreLocation.create(target)
+        await #expect(throws: RGISError.self) { try await StoreLocation.restore(from: backup, to: target, replacing: false) }
+        try await StoreLocation.restore(from: backup, to: target, replacing: true)
+        let restored = try await StoreLocation.open(target)
         #expect(try await Self.written(restored).count == numbers.count)
         #expect(try await restored.check().isEmpty)
     }
@@ -97,9 +97,9 @@ struct BackupConformance {
         #expect(try String(contentsOfFile: existing, encoding: .utf8) == "x")
         await #expect(throws: RGISError.self) { _ = try await store.backup(to: dir.path("no/such/dir/b.sqlite"), replacing: false) }
         let target = try backend.location(dir, "r")
-        let missing = try #require(throws: RGISError.self) { try StoreLocation.restore(from: dir.path("none.sqlite"), to: target, replacing: false) }
+        let missing = try await #require(throws: RGISError.self) { try await StoreLocation.restore(from: dir.path("none.sqlite"), to: target, replacing: false) }
         #expect(missing.code == .notFound)
-        let foreign = try #require(throws: RGISError.self) { try StoreLocation.restore(from: existing, to: target, replacing: false) }
+        let foreign = try await #require(throws: RGISError.self) { try await StoreLocation.restore(from: existing, to: target, replacing: false) }
         #expect(foreign.code == .notAnRGISDatabase)
         #expect(!FileManager.default.fileExists(atPath: target))
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.url.path).filter { $0.contains(".partial-") || $0.contains(".restoring-") }

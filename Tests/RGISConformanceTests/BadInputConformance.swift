@@ -80,12 +80,12 @@ struct BadInputConformance {
 
     /// The store's content, for "exactly as it was", as the store gives it back: every layer as
     /// exported (ids, geometry, fields and the source's other properties), the change events of every
-    /// listing and demand, the kept counts and extents, and the market change token.
+    /// listing and demand, the kept counts and extents. (Not the market change token: its contract lets
+    /// it move without a visible change, and PostgreSQL's moves with a transaction rolled back.)
     struct Snapshot: Equatable {
         var features: [JSONValue] = []
         var events: [String] = []
         var statistics: [LayerStatistics] = []
-        var market = ChangeToken("")
     }
 
     static func snapshot(_ store: any Store) async throws -> Snapshot {
@@ -99,15 +99,14 @@ struct BadInputConformance {
             }
         }
         snapshot.statistics = try await store.layerStatistics()
-        snapshot.market = try await store.marketChangeToken()
         return snapshot
     }
 
-    @Test("is refused with a located message and changes nothing", arguments: Backends.all, cases)
+    @Test("is refused with a located message and changes nothing", arguments: Backends.features, cases)
     func refused(backend: Backend, _ c: Case) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
-        let store = try backend.emptyStore(in: dir)
+        let store = try await backend.emptyStore(in: dir)
         _ = try await store.importFeatures(from: try dir.write("good.geojson", Self.good), options: ImportOptions(layer: .listings), progress: nil)
         var options = ImportOptions(layer: .parcels)
         options.idField = nil
@@ -127,11 +126,11 @@ struct BadInputConformance {
         #expect(try await store.check().isEmpty)
     }
 
-    @Test("--skip-invalid imports the good rows and lists each rejected one with its reason", arguments: Backends.all)
+    @Test("--skip-invalid imports the good rows and lists each rejected one with its reason", arguments: Backends.features)
     func skipInvalid(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
-        let store = try backend.emptyStore(in: dir)
+        let store = try await backend.emptyStore(in: dir)
         let file = try dir.write("mixed.geojson", Self.collection(
             Self.feature("ok1", #"{"type":"Point","coordinates":[13.4,52.5]}"#),
             Self.feature("bad1", #"{"type":"Point","coordinates":[13.4,99]}"#),
@@ -156,7 +155,7 @@ struct BadInputConformance {
     func upsert(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
-        let store = try backend.emptyStore(in: dir)
+        let store = try await backend.emptyStore(in: dir)
         _ = try await store.importFeatures(from: try dir.write("good.geojson", Self.good), options: ImportOptions(layer: .listings), progress: nil)
         let update = try dir.write("update.geojson", Self.collection(
             Self.feature("a", #"{"type":"Point","coordinates":[13.45,52.55]}"#, #"{"list_price":95000,"status":"pending"}"#),
@@ -188,19 +187,19 @@ struct BadInputConformance {
         #expect(try await store.check().isEmpty)
     }
 
-    @Test("a location where no store was made is not found", arguments: Backends.all)
-    func absent(backend: Backend) throws {
+    @Test("a location where no store was made is not found", arguments: Backends.features)
+    func absent(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
         let location = try backend.location(dir, "absent")
-        #expect { try StoreLocation.open(location) } throws: { ($0 as? RGISError)?.code == .notFound }
+        await #expect { try await StoreLocation.open(location) } throws: { ($0 as? RGISError)?.code == .notFound }
     }
 
-    @Test("--srid with an unknown code is refused before anything is read", arguments: Backends.all)
+    @Test("--srid with an unknown code is refused before anything is read", arguments: Backends.features)
     func unknownSRID(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
-        let store = try backend.emptyStore(in: dir)
+        let store = try await backend.emptyStore(in: dir)
         var options = ImportOptions(layer: .listings)
         options.sourceSRID = SRID(999_999)
         let file = try dir.write("g.geojson", Self.good)

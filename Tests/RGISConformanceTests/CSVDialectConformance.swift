@@ -8,11 +8,11 @@ import RGISTesting
 /// CSV as spreadsheets save it, and files that are neither GeoJSON nor CSV, imported on every backend.
 @Suite("Conformance: CSV as spreadsheets save it, and files that are not GeoJSON or CSV")
 struct CSVDialectConformance {
-    @Test("semicolons with decimal commas and a BOM and CRLF, tabs, and commas with quoted newlines import alike", arguments: Backends.all)
+    @Test("semicolons with decimal commas and a BOM and CRLF, tabs, and commas with quoted newlines import alike", arguments: Backends.features)
     func dialects(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
-        let store = try backend.emptyStore(in: dir)
+        let store = try await backend.emptyStore(in: dir)
         var options = ImportOptions(layer: .listings)
         options.decimalComma = true
         let semicolons = try dir.write("semi.csv", "\u{FEFF}id;lon;lat;list_price;living_area_m2;address\r\nA1;9,05;48,03;\"450.000,50\";72,5;\"Ring 1\r\nHof\"\r\nA2;9,06;48,02;390000;60;Markt\r\n")
@@ -53,11 +53,11 @@ struct CSVDialectConformance {
     ]
 
     @Test("a broken GeoPackage, zipped Shapefile, Shapefile, KML and binary junk are named for what they are, and nothing is imported",
-          arguments: Backends.all, CSVDialectConformance.foreign)
+          arguments: Backends.features, CSVDialectConformance.foreign)
     func foreignFiles(backend: Backend, _ file: Foreign) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
-        let store = try backend.emptyStore(in: dir)
+        let store = try await backend.emptyStore(in: dir)
         let path = dir.path("plots.csv")
         try Data(file.bytes).write(to: URL(fileURLWithPath: path))
         let error = try await #require(throws: RGISError.self) { _ = try await store.importFeatures(from: path, options: ImportOptions(layer: .listings), progress: nil) }

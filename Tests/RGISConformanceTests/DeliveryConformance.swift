@@ -23,7 +23,7 @@ struct DeliveryConformance {
 
     /// The demo city with a webhook subscription on ``demand``.
     static func cityWithSubscription(_ backend: Backend, in dir: TemporaryDirectory, url: String = "http://crm.test/hooks") async throws -> (any Store, Subscription) {
-        let store = try backend.emptyStore(in: dir)
+        let store = try await backend.emptyStore(in: dir)
         try await store.loadDemoCity()
         let subscription = try await store.addSubscription(demand: demand, try AlertSettings(channel: .webhook(url: url, secret: secret)),
                                                            by: .fileOwner, now: start)
@@ -36,10 +36,12 @@ struct DeliveryConformance {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
         let (store, _) = try await Self.cityWithSubscription(backend, in: dir)
-        let writers = try (0..<4).map { _ in try backend.reopen(store) }
+        var opened: [any Store] = []
+        for _ in 0..<4 { opened.append(try await backend.reopen(store)) }
+        let writers = opened
         let perWriter = 15
         // A matcher takes small windows while the writers write, and goes on till the feed is dry.
-        let matcher = try backend.reopen(store)
+        let matcher = try await backend.reopen(store)
         let written = Counter()
         async let created: [String] = withThrowingTaskGroup(of: [String].self) { group in
             for (w, writer) in writers.enumerated() {
@@ -88,7 +90,7 @@ struct DeliveryConformance {
         defer { dir.remove() }
         let (store, subscription) = try await Self.cityWithSubscription(backend, in: dir)
         let listing = try await store.create(.listing, Self.listing(), owner: nil, client: nil, idempotency: nil).id
-        let workers = [try backend.reopen(store), try backend.reopen(store)]
+        let workers = [try await backend.reopen(store), try await backend.reopen(store)]
         let window = try await workers[0].matchWindow(limit: 100)
         #expect(try await workers[1].matchWindow(limit: 100) == window)
         #expect(window.events.count == 1)
@@ -113,7 +115,7 @@ struct DeliveryConformance {
         let t0 = Self.start
         #expect(try await store.backfill(subscription.id, [ScoredMatch(eventID: 0, reason: .new, listingID: listing, demandID: Self.demand,
                                                                        subscriptionID: subscription.id, score: 0.9, price: 200_000)], now: t0) == 1)
-        let a = try backend.reopen(store), b = try backend.reopen(store)
+        let a = try await backend.reopen(store), b = try await backend.reopen(store)
         func at(_ seconds: Double) -> Date { t0.addingTimeInterval(seconds) }
 
         try await a.renewWorkerLease(worker: "a", until: at(30), now: t0)

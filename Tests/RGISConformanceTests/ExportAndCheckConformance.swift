@@ -19,11 +19,11 @@ struct ExportAndCheckConformance {
         return features
     }
 
-    @Test("exported parcels keep their ids, attributes and RFC 7946 winding", arguments: Backends.all)
+    @Test("exported parcels keep their ids, attributes and RFC 7946 winding", arguments: Backends.features)
     func exportParcels(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
-        let store = try backend.emptyStore(in: dir)
+        let store = try await backend.emptyStore(in: dir)
         try await store.loadShared("prague-bubenec/plots.geojson", into: .parcels, idField: "ID")
         let features = try await export(store, .parcels)
         #expect(features.count == 407)
@@ -41,7 +41,7 @@ struct ExportAndCheckConformance {
         }
         // Re-importing the export gives the same content.
         let roundTrip = try await store.exportedText(.parcels, format: .geojson).text
-        let again = try backend.emptyStore(in: dir, "again")
+        let again = try await backend.emptyStore(in: dir, "again")
         _ = try await again.importFeatures(from: try dir.write("export.geojson", roundTrip), options: ImportOptions(layer: .parcels), progress: nil)
         let second = try await again.exportedText(.parcels, format: .geojson).text
         #expect(second == roundTrip)
@@ -73,7 +73,7 @@ struct ExportAndCheckConformance {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
         let store = try await backend.demoCity(in: dir)
-        let again = try backend.emptyStore(in: dir, "again")
+        let again = try await backend.emptyStore(in: dir, "again")
         for layer in [Layer.districts, .listings, .parcels] {
             let (text, count) = try await store.exportedText(layer, format: .csv)
             let path = try dir.write("\(layer.rawValue).csv", text)
@@ -93,11 +93,11 @@ struct ExportAndCheckConformance {
         }
     }
 
-    @Test("--bbox returns exactly the listings inside the box, as the source file says", arguments: Backends.all)
+    @Test("--bbox returns exactly the listings inside the box, as the source file says", arguments: Backends.features)
     func bboxExport(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
-        let store = try backend.emptyStore(in: dir)
+        let store = try await backend.emptyStore(in: dir)
         let path = Fixtures.shared("berlin-prenzlauer/listings.geojson")
         _ = try await store.importFeatures(from: path, options: ImportOptions(layer: .listings), progress: nil)
         let box = try BBox(west: 13.41, south: 52.535, east: 13.425, north: 52.545)
@@ -112,11 +112,11 @@ struct ExportAndCheckConformance {
         #expect(features.count == expected)
     }
 
-    @Test("a bbox across the antimeridian finds points on both sides and nothing between", arguments: Backends.all)
+    @Test("a bbox across the antimeridian finds points on both sides and nothing between", arguments: Backends.features)
     func antimeridian(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
-        let store = try backend.emptyStore(in: dir)
+        let store = try await backend.emptyStore(in: dir)
         let file = try dir.write("fiji.geojson", """
             {"type":"FeatureCollection","features":[
             {"type":"Feature","id":"east","geometry":{"type":"Point","coordinates":[179.99,-16.5]},"properties":{}},
@@ -129,11 +129,11 @@ struct ExportAndCheckConformance {
         #expect(Set(features.compactMap { $0["id"] }) == [.string("east"), .string("west")])
     }
 
-    @Test("the Prague buildings imported by their uID check clean", arguments: Backends.all)
+    @Test("the Prague buildings imported by their uID check clean", arguments: Backends.features)
     func importedBuildingsCheckClean(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
-        let store = try backend.emptyStore(in: dir)
+        let store = try await backend.emptyStore(in: dir)
         var options = ImportOptions(layer: .buildings)
         options.idField = "uID"
         _ = try await store.importFeatures(from: Fixtures.shared("prague-bubenec/buildings.geojson"), options: options, progress: nil)
@@ -144,7 +144,7 @@ struct ExportAndCheckConformance {
     func statistics(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
-        let store = try backend.emptyStore(in: dir)
+        let store = try await backend.emptyStore(in: dir)
         try await store.loadShared("berlin-prenzlauer/listings.geojson", into: .listings, map: "price=list_price")
         let listings = try #require(try await store.layerStatistics().first { $0.layer == .listings })
         #expect(listings.count == 2203)

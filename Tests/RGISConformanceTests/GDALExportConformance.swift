@@ -69,7 +69,7 @@ struct GDALExportConformance {
         #expect(info.stdout.contains(c.layer == .listings ? "Geometry: Point" : c.format == .shp ? "Geometry: Polygon" : "Geometry: Multi Polygon"), "\(info.stdout)")
         #expect(info.stdout.contains(#"ID["EPSG",4326]"#), "the CRS is EPSG:4326: \(info.stdout)")
 
-        let again = try backend.emptyStore(in: dir, "again")
+        let again = try await backend.emptyStore(in: dir, "again")
         var options = ImportOptions(layer: c.layer)
         options.defaultRadiusMetres = 500
         let report = try await again.importFeatures(from: path, options: options, progress: nil)

@@ -84,7 +84,7 @@ struct GDALImportConformance {
         return out
     }
 
-    @Test("imports alike: the same ids, values and vertices as the GeoJSON it was made from", arguments: Backends.all, cases)
+    @Test("imports alike: the same ids, values and vertices as the GeoJSON it was made from", arguments: Backends.features, cases)
     func importsAlike(backend: Backend, _ c: Case) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
@@ -99,9 +99,9 @@ struct GDALImportConformance {
             made = dir.path(c.output)
             try await Self.convert(c.arguments + [made, c.source])
         }
-        let expected = try backend.emptyStore(in: dir, "geojson")
+        let expected = try await backend.emptyStore(in: dir, "geojson")
         let wanted = try await expected.importFeatures(from: c.source, options: Self.options(c), progress: nil)
-        let store = try backend.emptyStore(in: dir, "gdal")
+        let store = try await backend.emptyStore(in: dir, "gdal")
         let report = try await store.importFeatures(from: made, options: Self.options(c), progress: nil)
         #expect(report.source != nil, "the report names what GDAL read")
         #expect(report.rowsRead == wanted.rowsRead && report.imported == wanted.imported && report.rejectedCount == 0, "\(report.rejected.prefix(3))")
@@ -126,7 +126,7 @@ struct GDALImportConformance {
         #expect(problems.isEmpty, "\(problems)")
     }
 
-    @Test("a GeoPackage of several layers: the one named as the RGIS layer, or --source-layer, else the error lists them", arguments: Backends.all)
+    @Test("a GeoPackage of several layers: the one named as the RGIS layer, or --source-layer, else the error lists them", arguments: Backends.features)
     func severalLayers(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
@@ -134,7 +134,7 @@ struct GDALImportConformance {
         try await Self.convert(["-f", "GPKG", gpkg, "\(Self.demo)/districts.geojson", "-nln", "quarters"])
         try await Self.convert(["-f", "GPKG", "-update", gpkg, "\(Self.demo)/listings.geojson", "-nln", "listings"])
         try await Self.convert(["-f", "GPKG", "-update", gpkg, "\(Self.demo)/parcels.geojson", "-nln", "plots"])
-        let store = try backend.emptyStore(in: dir)
+        let store = try await backend.emptyStore(in: dir)
         #expect(try await store.importFeatures(from: gpkg, options: ImportOptions(layer: .listings), progress: nil).inserted == 2270)
         let error = try await #require(throws: RGISError.self) { _ = try await store.importFeatures(from: gpkg, options: ImportOptions(layer: .districts), progress: nil) }
         #expect(error.description.contains("3 layers (quarters, listings, plots)") && error.description.contains("--source-layer"), "\(error.description)")
@@ -149,32 +149,32 @@ struct GDALImportConformance {
         // GPX: waypoints beside empty routes and tracks are the layer read.
         let gpx = dir.path("walk.gpx")
         try await Self.convert(["-f", "GPX", gpx, "\(Self.demo)/listings.geojson", "-select", "id", "-where", "list_price > 900000"])
-        let fresh = try backend.emptyStore(in: dir, "gpx")
+        let fresh = try await backend.emptyStore(in: dir, "gpx")
         let report = try await fresh.importFeatures(from: gpx, options: ImportOptions(layer: .listings), progress: nil)
         let expensive = try await store.exportedFeatures(.listings).filter { ($0["properties"]?["list_price"]?.number ?? 0) > 900000 }.count
         #expect(report.inserted == expensive && expensive > 10 && report.source?.contains("GPX layer 'waypoints'") == true, "\(report.source ?? "")")
     }
 
-    @Test("a sheet without coordinate columns is refused naming the columns found, and nothing is stored", arguments: Backends.all)
+    @Test("a sheet without coordinate columns is refused naming the columns found, and nothing is stored", arguments: Backends.features)
     func sheetWithoutCoordinates(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
         let sheet = dir.path("prices.xlsx")
         try await Self.convert(["-f", "XLSX", sheet, "\(Self.demo)/listings.geojson", "-select", "id,status,list_price"])
-        let store = try backend.emptyStore(in: dir)
+        let store = try await backend.emptyStore(in: dir)
         let error = try await #require(throws: RGISError.self) { _ = try await store.importFeatures(from: sheet, options: ImportOptions(layer: .listings), progress: nil) }
         #expect(error.description.contains("no coordinate columns") && error.description.contains("Columns found: id, status, list_price"), "\(error.description)")
         #expect(try await store.count(.listings) == 0)
     }
 
     @Test("a Shapefile without .prj is read with --srid; with neither, projected metres are refused naming the rule, and nothing is stored",
-          arguments: Backends.all)
+          arguments: Backends.features)
     func missingProjection(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
         try await Self.convert(["-f", "ESRI Shapefile", "-t_srs", "EPSG:25832", dir.path("plain.shp"), "\(Self.demo)/listings.geojson"])
         try FileManager.default.removeItem(atPath: dir.path("plain.prj"))
-        let store = try backend.emptyStore(in: dir)
+        let store = try await backend.emptyStore(in: dir)
         let error = try await #require(throws: RGISError.self) { _ = try await store.importFeatures(from: dir.path("plain.shp"), options: ImportOptions(layer: .listings), progress: nil) }
         #expect(error.description.contains("feature 1") && error.description.contains("projected coordinates: pass --srid"), "\(error.description)")
         #expect(try await store.count(.listings) == 0)

@@ -63,7 +63,7 @@ actor DemoCity {
         let directory = try Fixtures.temporaryDirectory()
         directories.append(directory)
         let made = Task<String, any Error> {
-            let store = try backend.emptyStore(in: directory, "demo-template")
+            let store = try await backend.emptyStore(in: directory, "demo-template")
             try await store.loadDemoLayers()
             let path = directory.path("demo-city.backup")
             _ = try await store.backup(to: path, replacing: false)
@@ -78,8 +78,8 @@ extension Backend {
     /// A new store holding every layer of the demo city (no dated changes), at a location of its own.
     func demoCity(in directory: TemporaryDirectory, _ name: String = "demo") async throws -> any Store {
         let target = try location(directory, name)
-        try StoreLocation.restore(from: try await DemoCity.shared.backup(self), to: target, replacing: false)
-        return try StoreLocation.open(target)
+        try await StoreLocation.restore(from: try await DemoCity.shared.backup(self), to: target, replacing: false)
+        return try await StoreLocation.open(target)
     }
 }
 

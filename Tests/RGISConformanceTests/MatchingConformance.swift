@@ -131,7 +131,7 @@ struct MatchingConformance {
 
     /// Boroughs and 400 m circles around the cycle-hire stations as demands, the stations as listings.
     static func london(_ backend: Backend, in dir: TemporaryDirectory) async throws -> any Store {
-        let store = try backend.emptyStore(in: dir, "london")
+        let store = try await backend.emptyStore(in: dir, "london")
         try await store.loadShared("london/boroughs.geojson", into: .demands, idField: "GSS_CODE")
         try await store.loadShared("london/cycle_hire.geojson", into: .demands, radiusMetres: 400)
         try await store.loadShared("london/cycle_hire.geojson", into: .listings)
@@ -333,7 +333,7 @@ struct MatchingConformance {
     func smallNumbers(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
-        let store = try backend.emptyStore(in: dir)
+        let store = try await backend.emptyStore(in: dir)
         let square = #"{"type":"Polygon","coordinates":[[[9,48],[9.01,48],[9.01,48.01],[9,48.01],[9,48]]]}"#
         let district = try dir.write("d.geojson", #"{"type":"FeatureCollection","features":[{"type":"Feature","id":"small","geometry":\#(square),"properties":{"level":"district"}}]}"#)
         _ = try await store.importFeatures(from: district, options: ImportOptions(layer: .districts))

@@ -35,7 +35,7 @@ struct PagingConformance {
     func pagingWhileWriting(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
-        let store = try backend.emptyStore(in: dir)
+        let store = try await backend.emptyStore(in: dir)
         try await store.loadShared("berlin-prenzlauer/listings.geojson", into: .listings, map: "price=list_price")
         for bbox in [nil, Self.berlinBox] {
             var query = ItemsQuery(layer: .listings, limit: try Limit(40))
@@ -43,7 +43,7 @@ struct PagingConformance {
             let before = Set(try await Self.walk(store, query))
             #expect(before.count > 500)
 
-            let writer = try backend.reopen(store)
+            let writer = try await backend.reopen(store)
             let walking = Mutex(true)
             let targets = Array(before.sorted().enumerated().filter { $0.offset % 7 == 3 }.map(\.element))
             let writes = Task { () -> (deleted: Set<String>, created: Set<String>) in

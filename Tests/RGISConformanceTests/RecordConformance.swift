@@ -24,9 +24,9 @@ struct RecordConformance {
     func versions(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
-        let store = try backend.emptyStore(in: dir)
+        let store = try await backend.emptyStore(in: dir)
         let created = try await store.create(.listing, Self.listing(price: 250_000), owner: "agent-01", client: nil, idempotency: nil)
-        let other = try backend.reopen(store)
+        let other = try await backend.reopen(store)
         let read = try await other.record(.listing, id: created.id)
         #expect(read.etag == created.etag)
         #expect(read.wholeJSON["properties"]?["list_price"]?.number == 250_000)
@@ -49,10 +49,10 @@ struct RecordConformance {
     func racingIfMatch(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
-        let store = try backend.emptyStore(in: dir)
+        let store = try await backend.emptyStore(in: dir)
         for round in 0..<10 {
             let created = try await store.create(.listing, Self.listing(price: 300_000 + round), owner: "agent-01", client: nil, idempotency: nil)
-            let writers = [try backend.reopen(store), try backend.reopen(store)]
+            let writers = [try await backend.reopen(store), try await backend.reopen(store)]
             let outcomes = await withTaskGroup(of: (Int, RGISError.Code?).self) { group in
                 for (i, writer) in writers.enumerated() {
                     group.addTask {
@@ -82,11 +82,11 @@ struct RecordConformance {
     func racingIdempotencyKey(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
-        let store = try backend.emptyStore(in: dir)
+        let store = try await backend.emptyStore(in: dir)
         for round in 0..<10 {
             let body = try JSONValue.parse(Array(#"{"contact":{"name":"Race \#(round)"},"lifecycle_stage":"viewing"}"#.utf8))
             let key = IdempotencyKey(user: "anna", key: "k-\(round)", endpoint: "/clients", bodySHA256: "sha-\(round)")
-            let writers = [try backend.reopen(store), try backend.reopen(store)]
+            let writers = [try await backend.reopen(store), try await backend.reopen(store)]
             let results = await withTaskGroup(of: Result<WriteResult, RGISError>.self) { group in
                 for writer in writers {
                     group.addTask {
@@ -114,7 +114,7 @@ struct RecordConformance {
     func ownership(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
-        let store = try backend.emptyStore(in: dir)
+        let store = try await backend.emptyStore(in: dir)
         let created = try await store.create(.listing, Self.listing(price: 199_000), owner: "agent-01", client: nil, idempotency: nil)
         let patch = try JSONValue.parse(Array(#"{"properties":{"list_price":1}}"#.utf8))
         #expect(await Self.code { _ = try await store.change(.listing, id: created.id, .mergePatch(patch), condition: WriteCondition(owner: "agent-02")) } == .forbidden)

@@ -47,11 +47,11 @@ struct SharedDataImportConformance {
              sample: ("1", "radius_m", "500.0")),
     ]
 
-    @Test("imports with the README's count, extent and values", arguments: Backends.all, cases)
+    @Test("imports with the README's count, extent and values", arguments: Backends.features, cases)
     func importsSharedLayer(backend: Backend, _ c: Case) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
-        let store = try backend.emptyStore(in: dir)
+        let store = try await backend.emptyStore(in: dir)
         var options = ImportOptions(layer: c.layer)
         options.idField = c.idField
         if let map = c.map { options.mapping = try FieldMapping(parsing: map, for: c.layer) }
@@ -83,11 +83,11 @@ struct SharedDataImportConformance {
         #expect(try await store.check().isEmpty)
     }
 
-    @Test("the street centre lines are refused by every layer, naming the geometry type, and nothing is stored", arguments: Backends.all)
+    @Test("the street centre lines are refused by every layer, naming the geometry type, and nothing is stored", arguments: Backends.features)
     func streetsHaveNoLayer(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
-        let store = try backend.emptyStore(in: dir)
+        let store = try await backend.emptyStore(in: dir)
         for layer in Layer.allCases {
             let error = await #expect(throws: RGISError.self) {
                 _ = try await store.importFeatures(from: Fixtures.shared("prague-bubenec/streets.geojson"), options: ImportOptions(layer: layer), progress: nil)
@@ -110,11 +110,11 @@ struct SharedDataImportConformance {
         return try BBox(west: w, south: s, east: e, north: n)
     }
 
-    @Test("every geometry keeps its vertices: stored area equals the source's geodesic area", arguments: Backends.all)
+    @Test("every geometry keeps its vertices: stored area equals the source's geodesic area", arguments: Backends.features)
     func areasSurvive(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
-        let store = try backend.emptyStore(in: dir)
+        let store = try await backend.emptyStore(in: dir)
         try await store.loadShared("prague-bubenec/plots.geojson", into: .parcels, idField: "ID")
         // area_m2 is computed on import from the stored polygon; recompute from the stored geometry
         // and compare the total with the sum of the parts as an internal consistency check.
@@ -128,7 +128,7 @@ struct SharedDataImportConformance {
         #expect(ccw == 407)
     }
 
-    @Test("a CSV of projected X/Y with --srid 3857 lands within 1 cm of the GeoJSON positions", arguments: Backends.all)
+    @Test("a CSV of projected X/Y with --srid 3857 lands within 1 cm of the GeoJSON positions", arguments: Backends.features)
     func projectedCSV(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
@@ -142,7 +142,7 @@ struct SharedDataImportConformance {
             csv += "\(i + 1),\(p["X"]!.number!),\(p["Y"]!.number!),\(p["price"]!.number!)\n"
         }
         let csvPath = try dir.write("berlin.csv", csv)
-        let store = try backend.emptyStore(in: dir)
+        let store = try await backend.emptyStore(in: dir)
         var options = ImportOptions(layer: .listings)
         options.sourceSRID = SRID(3857)
         options.mapping = try FieldMapping(parsing: "price=list_price", for: .listings)
@@ -162,11 +162,11 @@ struct SharedDataImportConformance {
         #expect(worst < 0.01, "largest distance \(worst) m")
     }
 
-    @Test("a demand circle of 500 m has the geodesic area of a 500 m circle (within 0.5 %)", arguments: Backends.all)
+    @Test("a demand circle of 500 m has the geodesic area of a 500 m circle (within 0.5 %)", arguments: Backends.features)
     func demandCircles(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
-        let store = try backend.emptyStore(in: dir)
+        let store = try await backend.emptyStore(in: dir)
         var options = ImportOptions(layer: .demands)
         options.defaultRadiusMetres = 500
         _ = try await store.importFeatures(from: Fixtures.shared("london/cycle_hire.geojson"), options: options, progress: nil)

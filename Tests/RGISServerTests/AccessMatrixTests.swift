@@ -36,7 +36,7 @@ struct AccessServer: Sendable {
         (listingA, listingB) = try AccessFixture.listings(database)
         clientB = try AccessFixture.clientB(database)
         districtID = try await database.read { db in try String.fetchOne(db, sql: "SELECT id FROM districts WHERE level = 'district' ORDER BY fid LIMIT 1")! }
-        let store = try StoreLocation.open(database.path)
+        let store = try await StoreLocation.open(database.path)
         let created = Timestamp.date("2026-01-01T00:00:00Z")!
         let users: [(Who, User)] = [
             (.agentA, User(name: "alice", role: .agent, agent: AccessFixture.agentA)),
@@ -74,7 +74,7 @@ struct AccessServer: Sendable {
         configuration.now = { AccessServer.clock }
         configure(&configuration)
         // The application is handed its store (it opens none itself).
-        return try await buildApplication(configuration, store: try StoreLocation.open(path)).test(live ? .live : .router, body)
+        return try await buildApplication(configuration, store: try await StoreLocation.open(path)).test(live ? .live : .router, body)
     }
 
     func headers(_ who: Who, _ extra: HTTPFields = [:]) -> HTTPFields {

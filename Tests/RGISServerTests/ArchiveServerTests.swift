@@ -42,7 +42,7 @@ final class ArchiveServer: Sendable {
         configuration.baseURL = "http://rgis.test"
         // Other suites load the machine while they run; the deadline is tested on its own.
         configuration.requestTimeoutSeconds = 300
-        return try await buildApplication(configuration, store: try StoreLocation.open(configuration.databasePath)).test(.router, body)
+        return try await buildApplication(configuration, store: try await StoreLocation.open(configuration.databasePath)).test(.router, body)
     }
 }
 

@@ -24,7 +24,7 @@ struct CRSTests {
         configuration.port = 0
         configuration.baseURL = "http://rgis.test"
         configuration.requestTimeoutSeconds = 300
-        return try await buildApplication(configuration, store: try StoreLocation.open(configuration.databasePath)).test(.router, body)
+        return try await buildApplication(configuration, store: try await StoreLocation.open(configuration.databasePath)).test(.router, body)
     }
 
     /// pyproj's answer: the positions in `crs` (its axis order), and which lie in `rectangle` of it.

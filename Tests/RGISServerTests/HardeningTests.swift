@@ -252,9 +252,10 @@ struct HardeningGapsTests {
         }
         var configuration = ServerConfiguration(databasePath: server.path)
         configuration.host = "0.0.0.0"
-        #expect(throws: RGISError.self) { _ = try buildApplication(configuration, store: try StoreLocation.open(configuration.databasePath)) }
+        let opened = try await StoreLocation.open(configuration.databasePath)
+        #expect(throws: RGISError.self) { _ = try buildApplication(configuration, store: opened) }
         configuration.baseURL = "https://rgis.example.org"
-        #expect(throws: Never.self) { _ = try buildApplication(configuration, store: try StoreLocation.open(configuration.databasePath)) }
+        #expect(throws: Never.self) { _ = try buildApplication(configuration, store: opened) }
     }
 
     @Test("CSV cells a spreadsheet would run as formulas are written after an apostrophe; numbers stay numbers")

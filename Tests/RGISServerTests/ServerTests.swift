@@ -32,7 +32,7 @@ final class DemoServer: Sendable {
         configuration.baseURL = "http://rgis.test"
         // Other suites block threads while they run processes; the deadline is tested on its own.
         configuration.requestTimeoutSeconds = 300
-        let app = try buildApplication(configuration, store: try StoreLocation.open(configuration.databasePath))
+        let app = try buildApplication(configuration, store: try await StoreLocation.open(configuration.databasePath))
         return try await app.test(.router, body)
     }
 }

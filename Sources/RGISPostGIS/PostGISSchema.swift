@@ -1,0 +1,198 @@
+import Foundation
+import Logging
+import PostgresNIO
+import RGISCore
+
+/// The PostgreSQL schema's own line of migrations (not SpatiaLite's translated): each a name and its
+/// SQL, applied in order by `rgis init`, each in one transaction under an advisory lock so that two
+/// `init`s at once apply it once. Migrations are history: never edit one that has shipped; add one.
+enum PostGISSchema {
+    struct Migration: Sendable {
+        let name: String
+        let sql: String
+    }
+
+    /// The lock every migration takes (`pg_advisory_xact_lock`), a constant of RGIS's own.
+    static let migrationLock: Int64 = 0x5247_4953_6D69_67
+
+    static let migrations: [Migration] = [
+        Migration(name: "p01-layers", sql: layers),
+    ]
+
+    /// Applies, on one connection, every migration the database lacks. Refuses a database that holds
+    /// another application's tables, or migrations this RGIS does not know.
+    static func migrate(_ connection: PostgresConnection, location: String, logger: Logger) async throws {
+        try await connection.query("CREATE EXTENSION IF NOT EXISTS postgis", logger: logger)
+        try await connection.query("""
+            DO $$ BEGIN
+              IF NOT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'rgis_migrations')
+                 AND EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'spatial_ref_sys') THEN
+                RAISE EXCEPTION 'holds tables of another application' USING ERRCODE = 'RG001';
+              END IF;
+            END $$
+            """, logger: logger)
+        try await connection.query("CREATE TABLE IF NOT EXISTS rgis_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+                                   logger: logger)
+        for migration in migrations {
+            try await connection.query("BEGIN", logger: logger)
+            do {
+                try await connection.query("SELECT pg_advisory_xact_lock(\(migrationLock))", logger: logger)
+                let done = try await connection.query("SELECT 1 FROM rgis_migrations WHERE name = \(migration.name)", logger: logger).collect()
+                if done.isEmpty {
+                    // One statement at a time: the extended protocol (bound values) takes one per query.
+                    for statement in migration.sql.components(separatedBy: ";\n") where !statement.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+                        try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    }
+                    try await connection.query("INSERT INTO rgis_migrations (name) VALUES (\(migration.name))", logger: logger)
+                }
+                try await connection.query("COMMIT", logger: logger)
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: logger)
+                throw error
+            }
+        }
+        try await check(connection, location: location, logger: logger)
+    }
+
+    /// Refuses a database without RGIS's schema, with migrations this RGIS does not know, or lacking some.
+    static func check(_ connection: PostgresConnection, location: String, logger: Logger) async throws {
+        let present = try await connection.query("SELECT to_regclass('rgis_migrations') IS NOT NULL", logger: logger).collect()
+        guard try present.first?.decode(Bool.self) == true else {
+            throw RGISError(.notAnRGISDatabase, "holds no RGIS schema; run rgis init \(location) first", at: location)
+        }
+        var applied: [String] = []
+        for try await name in try await connection.query("SELECT name FROM rgis_migrations ORDER BY name", logger: logger).decode(String.self) {
+            applied.append(name)
+        }
+        let known = Set(migrations.map(\.name))
+        if let newer = applied.first(where: { !known.contains($0) }) {
+            throw RGISError(.invalidValue, "this database was upgraded by a newer RGIS (migration \(newer)); open it with that version", at: location)
+        }
+        if applied.count < known.count {
+            throw RGISError(.invalidValue, "this database lacks \(known.count - applied.count) of this RGIS's migrations; run rgis init \(location)", at: location)
+        }
+    }
+
+    /// The layers with their typed columns (as ``Layer/fields`` declares them), `extra` for the source's
+    /// other properties (text: kept as it came, key order included), a geometry in EPSG:4326 with GiST
+    /// indexes on it (boxes, planar predicates) and on its geography (metres: `ST_DWithin`, `<->`).
+    /// Dates stay ISO 8601 text, as they came. Events (their values as JSON: a price stays a number),
+    /// clients and their personal data beside them.
+    static let layers = """
+        CREATE TABLE districts (
+            fid bigserial PRIMARY KEY,
+            id text NOT NULL UNIQUE,
+            name text,
+            level text NOT NULL DEFAULT 'district' CHECK (level IN ('city', 'district', 'subdistrict')),
+            parent_id text,
+            extra text,
+            geom geometry(MultiPolygon, 4326) NOT NULL
+        );
+        CREATE INDEX districts_parent ON districts (parent_id);
+        CREATE TABLE parcels (
+            fid bigserial PRIMARY KEY,
+            id text NOT NULL UNIQUE,
+            cadastral_number text,
+            land_use text,
+            zoning text,
+            area_m2 double precision CHECK (area_m2 >= 0),
+            valid_from text,
+            valid_to text,
+            extra text,
+            geom geometry(MultiPolygon, 4326) NOT NULL
+        );
+        CREATE TABLE buildings (
+            fid bigserial PRIMARY KEY,
+            id text NOT NULL UNIQUE,
+            parcel_id text,
+            use text,
+            floors bigint CHECK (floors >= 0),
+            height_m double precision CHECK (height_m >= 0),
+            year_built bigint,
+            units bigint CHECK (units >= 0),
+            extra text,
+            geom geometry(MultiPolygon, 4326) NOT NULL
+        );
+        CREATE INDEX buildings_parcel ON buildings (parcel_id);
+        CREATE TABLE listings (
+            fid bigserial PRIMARY KEY,
+            id text NOT NULL UNIQUE,
+            status text NOT NULL DEFAULT 'active',
+            property_type text,
+            list_price double precision CHECK (list_price >= 0),
+            living_area_m2 double precision CHECK (living_area_m2 >= 0),
+            bedrooms bigint CHECK (bedrooms >= 0),
+            bathrooms double precision CHECK (bathrooms >= 0),
+            year_built bigint,
+            address text,
+            building_id text,
+            parcel_id text,
+            list_date text,
+            close_date text,
+            close_price double precision CHECK (close_price >= 0),
+            agent text,
+            extra text,
+            geom geometry(Point, 4326) NOT NULL
+        );
+        CREATE INDEX listings_status_price ON listings (status, list_price);
+        CREATE TABLE clients (
+            fid bigserial PRIMARY KEY,
+            id text NOT NULL UNIQUE,
+            agent text NOT NULL,
+            age_band text,
+            household text,
+            income_band text,
+            lifecycle_stage text NOT NULL DEFAULT 'initial_contact'
+                CHECK (lifecycle_stage IN ('initial_contact', 'viewing', 'negotiation', 'purchase', 'after_sale', 'lost')),
+            created_at text
+        );
+        CREATE INDEX clients_agent ON clients (agent);
+        CREATE TABLE client_contacts (
+            client_id text PRIMARY KEY REFERENCES clients (id) ON DELETE CASCADE,
+            name text,
+            phone text,
+            email text
+        );
+        CREATE TABLE demands (
+            fid bigserial PRIMARY KEY,
+            id text NOT NULL UNIQUE,
+            client_id text,
+            agent text,
+            status text NOT NULL DEFAULT 'active',
+            budget_min double precision CHECK (budget_min >= 0),
+            budget_max double precision CHECK (budget_max >= 0),
+            bedrooms_min bigint CHECK (bedrooms_min >= 0),
+            property_types text,
+            area_min_m2 double precision,
+            area_max_m2 double precision,
+            radius_m double precision,
+            created_at text,
+            extra text,
+            geom geometry(MultiPolygon, 4326) NOT NULL
+        );
+        CREATE INDEX demands_client ON demands (client_id);
+        CREATE TABLE listing_private (
+            listing_id text PRIMARY KEY REFERENCES listings (id) ON DELETE CASCADE ON UPDATE CASCADE,
+            private_remarks text,
+            showing_contact_phone text,
+            seller_contact text
+        );
+        CREATE TABLE events (
+            id bigserial PRIMARY KEY,
+            layer text NOT NULL CHECK (layer IN ('listings', 'demands')),
+            record_id text NOT NULL,
+            kind text NOT NULL CHECK (kind IN ('new', 'price_change', 'status_change', 'update')),
+            old_value jsonb,
+            new_value jsonb,
+            at text NOT NULL DEFAULT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+        );
+        CREATE INDEX events_record ON events (layer, record_id);
+        CREATE TABLE rgis_settings (name text PRIMARY KEY, value text NOT NULL);
+        """ + ["districts", "parcels", "buildings", "listings", "demands"].map { table in
+        """
+
+        CREATE INDEX \(table)_geom ON \(table) USING gist (geom);
+        CREATE INDEX \(table)_geog ON \(table) USING gist ((geom::geography));
+        """
+    }.joined()
+}

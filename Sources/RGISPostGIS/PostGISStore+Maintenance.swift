@@ -1,0 +1,235 @@
+import Foundation
+import PostgresNIO
+import RGISCore
+import RGISGeodesy
+import RGISStore
+
+/// The operator's operations on a PostgreSQL store: import, info, check, text export.
+extension PostGISStore {
+    public func importFeatures(from input: FeatureInput, options: ImportOptions, progress: ((ImportProgress) -> Void)?) async throws -> ImportReport {
+        defer { input.stop() }
+        var options = options
+        options.sourceSRID = input.sourceSRID
+        guard !options.upsert else {
+            throw RGISError(.unavailable, "--upsert is not available on PostgreSQL yet; import into a layer without it, or use a SpatiaLite file",
+                            at: "option upsert")
+        }
+        let start = Date()
+        let table = options.layer.table
+        do {
+            var report = try await transaction { session in
+                var job = FeatureImport(options: options)
+                var srid = SQLText("SELECT count(*) FROM spatial_ref_sys WHERE srid = ")
+                srid.bind(options.sourceSRID.code)
+                guard try await session.int(srid) > 0 else {
+                    throw RGISError(.invalidValue, "--srid \(options.sourceSRID.code) is not a known EPSG code")
+                }
+                try await session.run(SQLText(job.stagingTable()))
+                // The input is read by this one task from start to end; the box only carries it across the call.
+                let reading = OneReader(input: input, progress: progress)
+                try await session.connection.copyFrom(table: "import_rows", columns: job.stagingColumns, logger: logger) { writer in
+                    try await job.stream(reading.input, to: writer, progress: reading.progress)
+                }
+                if job.report.rowsRead == 0 { throw RGISError(.invalidValue, "holds no features; nothing was imported") }
+                try await session.run(SQLText("CREATE TEMP TABLE import_shaped ON COMMIT DROP AS SELECT s.n, \(job.geometryExpression) AS geom FROM import_rows s"))
+                var problems = try await job.problems(session)
+                if let failure = job.readFailure {
+                    problems.append((failure.n, failure.error.reason))
+                    problems.sort { $0.n < $1.n }
+                }
+                if let first = problems.first, !options.skipInvalid || job.readFailure?.n == first.n {
+                    let code: RGISError.Code = job.readFailure?.n == first.n ? job.readFailure!.error.code
+                        : first.reason.hasPrefix("duplicate id") ? .conflict : .invalidValue
+                    throw RGISError(code, first.reason, at: job.location(first.n))
+                }
+                if !problems.isEmpty {
+                    for problem in problems { job.report.reject(job.location(problem.n), problem.reason) }
+                    var drop = SQLText("DELETE FROM import_rows WHERE n = ANY(")
+                    drop.bind(problems.map { Int32($0.n) })
+                    drop.sql(")")
+                    try await session.run(drop)
+                }
+                // Into an empty layer, the GiST indexes are built once, after the load.
+                let empty = try await session.int(SQLText("SELECT count(*) FROM (SELECT 1 FROM \(table) LIMIT 1) e")) == 0
+                if empty { for index in ["geom", "geog"] { try await session.run(SQLText("DROP INDEX \(table)_\(index)")) } }
+                let fields = options.layer.fields.map(\.name)
+                let fieldList = fields.map { "s.\($0)" }.joined(separator: ", ")
+                let area = options.layer == .parcels ? fieldList.replacingOccurrences(of: "s.area_m2", with: "COALESCE(s.area_m2, ST_Area(g.geom::geography)) AS area_m2") : fieldList
+                // Numbered in file order: fids follow the file, and a generated id is the prefix and the fid.
+                try await session.run(SQLText("""
+                    CREATE TEMP TABLE import_numbered ON COMMIT DROP AS
+                    SELECT nextval(pg_get_serial_sequence('\(table)', 'fid')) AS fid, o.* FROM (
+                        SELECT s.n, s.id AS given_id, \(area), s.extra, g.geom\(options.layer == .listings ? ", " + FeatureImport.privateColumns.map { "s.\($0)" }.joined(separator: ", ") : "")
+                        FROM import_rows s JOIN import_shaped g USING (n) ORDER BY s.n) o
+                    """))
+                let idExpression = "COALESCE(given_id, '\(options.layer.generatedIDPrefix)' || fid)"
+                let inserted = try await session.rows(SQLText("""
+                    WITH i AS (INSERT INTO \(table) (fid, id, \(fields.joined(separator: ", ")), extra, geom)
+                        SELECT fid, \(idExpression), \(fields.joined(separator: ", ")), extra, geom FROM import_numbered ORDER BY fid RETURNING 1)
+                    SELECT count(*) FROM i
+                    """))
+                job.report.inserted = Int(try inserted.first?[0].decode(Int64.self) ?? 0)
+                if empty {
+                    try await session.run(SQLText("CREATE INDEX \(table)_geom ON \(table) USING gist (geom)"))
+                    try await session.run(SQLText("CREATE INDEX \(table)_geog ON \(table) USING gist ((geom::geography))"))
+                }
+                if options.layer == .listings || options.layer == .demands {
+                    // One moment for the whole import.
+                    try await session.run(SQLText("""
+                        INSERT INTO events (layer, record_id, kind, at)
+                        SELECT '\(table)', \(idExpression), 'new', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+                        FROM import_numbered ORDER BY fid
+                        """))
+                }
+                if options.layer == .listings {
+                    let columns = FeatureImport.privateColumns.joined(separator: ", ")
+                    try await session.run(SQLText("""
+                        INSERT INTO listing_private (listing_id, \(columns))
+                        SELECT \(idExpression), \(columns) FROM import_numbered
+                        WHERE \(FeatureImport.privateColumns.map { "\($0) IS NOT NULL" }.joined(separator: " OR "))
+                        """))
+                }
+                if !job.clients.isEmpty {
+                    // As one JSON array of rows: a text[] cannot hold the NULLs of absent segment fields.
+                    let rows = JSONValue.array(job.clients.map { c in
+                        var row: [String: JSONValue] = ["id": .string(c.id), "agent": .string(c.agent)]
+                        for (key, value) in [("age_band", c.ageBand), ("household", c.household), ("income_band", c.incomeBand), ("stage", c.lifecycleStage)] {
+                            if let value { row[key] = .string(value) }
+                        }
+                        return .object(row)
+                    })
+                    var q = SQLText("""
+                        INSERT INTO clients (id, agent, age_band, household, income_band, lifecycle_stage)
+                        SELECT id, agent, age_band, household, income_band, COALESCE(stage, 'initial_contact')
+                        FROM jsonb_to_recordset(
+                        """)
+                    q.bind(rows.jsonText, as: "jsonb")
+                    q.sql(") AS c(id text, agent text, age_band text, household text, income_band text, stage text) ON CONFLICT (id) DO NOTHING")
+                    try await session.run(q)
+                }
+                try await session.run(SQLText("ANALYZE \(table)"))
+                return job.report
+            }
+            report.seconds = Date().timeIntervalSince(start)
+            report.source = input.description
+            progress?(ImportProgress(rowsRead: report.rowsRead, bytesRead: input.bytesRead, totalBytes: input.totalBytes))
+            return report
+        } catch let error as RGISError {
+            throw error.located(input.name)
+        }
+    }
+
+    public func isOwnFile(_ path: String) -> Bool { false }
+
+    public func info() async throws -> DatabaseInfo {
+        try await read { session in
+            var layers: [LayerInfo] = []
+            for layer in Layer.allCases {
+                let row = try await session.rows(SQLText("""
+                    SELECT n, ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT count(*), ST_Extent(geom)::box3d FROM \(layer.table)) x(n, e)
+                    """))[0]
+                let total = Int(try row[0].decode(Int64.self))
+                let extent: BBox? = try row[1].decode(Double?.self).flatMap { west in
+                    try BBox(west: west, south: try row[2].decode(Double.self), east: try row[3].decode(Double.self), north: try row[4].decode(Double.self))
+                }
+                layers.append(LayerInfo(layer: layer, count: total, extent: extent, srid: .wgs84,
+                                        geometryType: layer.storedGeometry == .point ? "POINT" : "MULTIPOLYGON", spatialIndex: true))
+            }
+            let clients = try await session.int("SELECT count(*) FROM clients")
+            let events = try await session.int("SELECT count(*) FROM events")
+            let bytes = try await session.int("SELECT pg_database_size(current_database())")
+            let version = try await session.rows("SELECT max(name) FROM rgis_migrations")[0][0].decode(String?.self) ?? "none"
+            return DatabaseInfo(path: location, schemaVersion: version, layers: layers, clients: clients, events: events, fileBytes: bytes)
+        }
+    }
+
+    public func layerStatistics() async throws -> [LayerStatistics] {
+        try await info().layers.map { LayerStatistics(layer: $0.layer, count: $0.count, extent: $0.extent) }
+    }
+
+    public func check(maxPerLayer: Int) async throws -> [CheckProblem] {
+        try await read { session in
+            var problems: [CheckProblem] = []
+            for layer in Layer.allCases {
+                var q = SQLText("SELECT id, ST_IsValidReason(geom) FROM \(layer.table) WHERE NOT ST_IsValid(geom) OR ST_SRID(geom) <> 4326 ORDER BY fid LIMIT ")
+                q.bind(Int64(maxPerLayer))
+                for row in try await session.rows(q) {
+                    problems.append(CheckProblem(scope: layer.rawValue, message: "\(try row[0].decode(String.self)): geometry is not valid: \(try row[1].decode(String.self))"))
+                }
+            }
+            return problems
+        }
+    }
+
+    public func exportText(layer: Layer, bbox: BBox?, format: TextExportFormat, write: (String) throws -> Void) async throws -> Int {
+        guard format == .geojson else {
+            throw RGISError(.unavailable, "CSV export is not available on PostgreSQL yet; export GeoJSON", at: "option format")
+        }
+        // Pages by fid inside one snapshot: memory stays flat whatever the layer's size.
+        return try await read { session in
+            try write(#"{"type":"FeatureCollection","features":["#)
+            var written = 0
+            var after = Int64.min
+            while true {
+                var q = SQLText("SELECT \(FeatureRows.columns(layer)) FROM \(layer.table) t WHERE t.fid > ")
+                q.bind(after)
+                if let bbox {
+                    q.sql(" AND ")
+                    q.intersectsAny(bbox.parts)
+                }
+                q.sql(" ORDER BY t.fid LIMIT 5000")
+                let rows = try await session.rows(q)
+                if rows.isEmpty { break }
+                var text = ""
+                for row in rows {
+                    let feature = try FeatureRows.feature(row, layer: layer)
+                    text += written == 0 ? "\n" : ",\n"
+                    feature.write(to: &text)
+                    written += 1
+                    after = feature.fid
+                }
+                try write(text)
+            }
+            try write("\n]}\n")
+            return written
+        }
+    }
+
+    public func localCRS() async throws -> CRSReference? {
+        let rows = try await rows("SELECT value FROM rgis_settings WHERE name = 'local_crs'")
+        guard let text = try rows.first?[0].decode(String.self) else { return nil }
+        return try CRSReference(parsing: text)
+    }
+
+    public func setLocalCRS(_ crs: CRSReference?) async throws {
+        if let crs {
+            guard case .epsg = crs, CRSTransform.isKnown(crs) else {
+                throw RGISError(.invalidValue, "\(crs.projName) is not a CRS PROJ knows by an EPSG code", at: "local-crs")
+            }
+            var q = SQLText("INSERT INTO rgis_settings (name, value) VALUES ('local_crs', ")
+            q.bind(crs.projName)
+            q.sql(") ON CONFLICT (name) DO UPDATE SET value = excluded.value")
+            try await run(q)
+        } else {
+            try await run("DELETE FROM rgis_settings WHERE name = 'local_crs'")
+        }
+    }
+
+    /// The primary's WAL insert position (a standby's replay position): it moves with every committed
+    /// write, so equal tokens mean nothing was written; no writer updates a shared row for it. It also
+    /// moves with writes the token does not cover, which only costs a cache its entry.
+    public func marketChangeToken() async throws -> ChangeToken {
+        let rows = try await rows("SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END::text")
+        return ChangeToken("lsn:" + (try rows.first?[0].decode(String.self) ?? "0/0"))
+    }
+
+    public func ping() async throws { try await run("SELECT 1") }
+
+    public func storageHealth() -> StorageHealth { StorageHealth(fault: nil, refusedWrites: 0) }
+}
+
+/// An import's input and progress callback, handed to the COPY that reads them (one task, in order).
+private struct OneReader: @unchecked Sendable {
+    let input: FeatureInput
+    let progress: ((ImportProgress) -> Void)?
+}

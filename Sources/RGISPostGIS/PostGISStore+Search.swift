@@ -1,0 +1,159 @@
+import PostgresNIO
+import RGISCore
+import RGISStore
+
+/// Radius, polygon, bbox and district searches, in PostGIS: metres on the geography (`ST_DWithin`
+/// through the GiST index on `geom::geography`, exact spheroid distances), planar predicates on the
+/// geometry through its GiST index, pages keyed by (distance, fid) or fid.
+extension PostGISStore {
+    public func radius(_ query: RadiusQuery) async throws -> FeaturePage {
+        try query.filter.validate()
+        if let after = query.after, after.distanceMetres == nil {
+            throw RGISError(.malformedInput, "cursor does not belong to a distance query", at: "parameter cursor")
+        }
+        let layer = query.layer.layer
+        let limit = query.limit.value
+        var q = SQLText("WITH c(g) AS MATERIALIZED (SELECT ST_SetSRID(ST_MakePoint(")
+        q.bind(query.centre.position.lon)
+        q.sql(", ")
+        q.bind(query.centre.position.lat)
+        q.sql("), 4326)::geography), h(fid, d) AS MATERIALIZED (SELECT t.fid, ST_Distance(t.geom::geography, c.g) FROM c, \(layer.table) t WHERE ST_DWithin(t.geom::geography, c.g, ")
+        q.bind(query.radius.value)
+        q.sql(")")
+        try query.filter.append(to: &q, layer: query.layer)
+        q.sql(") SELECT \(FeatureRows.columns(layer)), h.d FROM h JOIN \(layer.table) t ON t.fid = h.fid WHERE h.d <= ")
+        q.bind(query.radius.value)
+        if let after = query.after, let d = after.distanceMetres {
+            q.sql(" AND (h.d > ")
+            q.bind(d)
+            q.sql(" OR (h.d = ")
+            q.bind(d)
+            q.sql(" AND h.fid > ")
+            q.bind(after.fid)
+            q.sql("))")
+        }
+        q.sql(" ORDER BY h.d, h.fid LIMIT \(limit + 1)")
+        let rows = try await rows(q)
+        var features: [StoredFeature] = []
+        var last: PageCursor?
+        try translating {
+            for row in rows.prefix(limit) {
+                let d = try row[FeatureRows.count(layer)].decode(Double.self)
+                var feature = try FeatureRows.feature(row, layer: layer)
+                last = PageCursor(distanceMetres: d, fid: feature.fid)
+                feature.properties["distance_m"] = .double((d * 1000).rounded() / 1000)
+                features.append(feature)
+            }
+        }
+        return FeaturePage(features: features, next: rows.count > limit ? last : nil)
+    }
+
+    public func polygon(_ query: PolygonQuery) async throws -> FeaturePage {
+        try query.filter.validate()
+        try await checkValid(query.area)
+        var q = SQLText("WITH a(g) AS MATERIALIZED (SELECT ")
+        q.bindGeometry(query.area.geometry)
+        q.sql(") SELECT \(FeatureRows.columns(query.layer.layer)) FROM a, \(query.layer.layer.table) t WHERE ")
+        q.sql(query.predicate == .within ? "ST_Within(t.geom, a.g)" : "ST_Intersects(t.geom, a.g)")
+        return try await storageOrderPage(q, layer: query.layer, filter: query.filter, limit: query.limit.value, after: query.after)
+    }
+
+    public func bbox(_ query: BBoxQuery) async throws -> FeaturePage {
+        try query.filter.validate()
+        var q = SQLText("SELECT \(FeatureRows.columns(query.layer.layer)) FROM \(query.layer.layer.table) t WHERE ")
+        q.intersectsAny(query.bbox.parts)
+        return try await storageOrderPage(q, layer: query.layer, filter: query.filter, limit: query.limit.value, after: query.after)
+    }
+
+    public func districts(containing point: Position) async throws -> FeaturePage {
+        var q = SQLText("SELECT \(FeatureRows.columns(.districts)) FROM districts t WHERE ST_Contains(t.geom, ST_SetSRID(ST_MakePoint(")
+        q.bind(point.lon)
+        q.sql(", ")
+        q.bind(point.lat)
+        q.sql("), 4326)) ORDER BY CASE t.level WHEN 'city' THEN 0 WHEN 'district' THEN 1 ELSE 2 END, t.fid")
+        return FeaturePage(features: try await features(q, layer: .districts), next: nil)
+    }
+
+    public func district(id: String) async throws -> FeaturePage {
+        var q = SQLText("(SELECT \(FeatureRows.columns(.districts)), 0 AS part FROM districts t WHERE t.id = ")
+        q.bind(id)
+        q.sql(") UNION ALL (SELECT \(FeatureRows.columns(.districts)), 1 FROM districts t WHERE t.parent_id = ")
+        q.bind(id)
+        q.sql(") ORDER BY part, fid")
+        let features = try await features(q, layer: .districts)
+        guard !features.isEmpty else { throw RGISError(.notFound, "no district with id '\(id)'", at: "parameter id") }
+        return FeaturePage(features: features, next: nil)
+    }
+
+    public func listings(inDistrict id: String, filter: ListingFilter, limit: Limit, after: PageCursor?) async throws -> FeaturePage {
+        try filter.validate()
+        return try await read { session in
+            var exists = SQLText("SELECT count(*) FROM districts WHERE id = ")
+            exists.bind(id)
+            guard try await session.int(exists) > 0 else { throw RGISError(.notFound, "no district with id '\(id)'", at: "parameter id") }
+            var q = SQLText("WITH a(g) AS MATERIALIZED (SELECT geom FROM districts WHERE id = ")
+            q.bind(id)
+            q.sql(") SELECT \(FeatureRows.columns(.listings)) FROM a, listings t WHERE ST_Intersects(t.geom, a.g)")
+            return try await Self.storageOrderPage(session, q, layer: .listings, filter: filter, limit: limit.value, after: after)
+        }
+    }
+
+    public func feature(_ layer: Layer, id: String) async throws -> StoredFeature {
+        var q = SQLText("SELECT \(FeatureRows.columns(layer)) FROM \(layer.table) t WHERE t.id = ")
+        q.bind(id)
+        guard let feature = try await features(q, layer: layer).first else {
+            throw RGISError(.notFound, "no feature '\(id)' in collection \(layer)", at: "featureId")
+        }
+        return feature
+    }
+
+    public func districts(level: DistrictLevel) async throws -> [StoredFeature] {
+        var q = SQLText("SELECT \(FeatureRows.columns(.districts)) FROM districts t WHERE t.level = ")
+        q.bind(level.rawValue)
+        q.sql(" ORDER BY t.fid")
+        return try await features(q, layer: .districts)
+    }
+
+    // MARK: Pieces
+
+    /// `.invalidValue` with GEOS's reason when a search polygon is not valid.
+    func checkValid(_ area: SearchArea) async throws {
+        var q = SQLText("SELECT ST_IsValidReason(")
+        q.bindGeometry(area.geometry)
+        q.sql(")")
+        let reason = try await rows(q).first.flatMap { row in try? row[0].decode(String?.self) }
+        guard let reason else { throw RGISError(.invalidValue, "the polygon could not be read", at: "parameter geometry") }
+        guard reason == "Valid Geometry" else {
+            throw RGISError(.invalidValue, "the polygon is not valid: \(reason)", at: "parameter geometry")
+        }
+    }
+
+    /// The features a statement selects (``FeatureRows/columns(_:alias:)`` first).
+    func features(_ q: SQLText, layer: Layer) async throws -> [StoredFeature] {
+        let rows = try await rows(q)
+        return try translating { try rows.map { try FeatureRows.feature($0, layer: layer) } }
+    }
+
+    func storageOrderPage(_ q: SQLText, layer: QueryLayer, filter: ListingFilter, limit: Int, after: PageCursor?) async throws -> FeaturePage {
+        try await read { session in try await Self.storageOrderPage(session, q, layer: layer, filter: filter, limit: limit, after: after) }
+    }
+
+    /// A statement that selects features with a `WHERE` begun, finished with the filter and keyset-paged
+    /// by fid (asking for one row more than the page, to know whether there is a next).
+    static func storageOrderPage(_ session: Session, _ q: SQLText, layer: QueryLayer, filter: ListingFilter, limit: Int,
+                                 after: PageCursor?) async throws -> FeaturePage {
+        if after?.distanceMetres != nil {
+            throw RGISError(.malformedInput, "cursor belongs to a distance query", at: "parameter cursor")
+        }
+        var q = q
+        try filter.append(to: &q, layer: layer)
+        if let after {
+            q.sql(" AND t.fid > ")
+            q.bind(after.fid)
+        }
+        q.sql(" ORDER BY t.fid LIMIT \(limit + 1)")
+        let rows = try await session.rows(q)
+        let features = try rows.prefix(limit).map { try FeatureRows.feature($0, layer: layer.layer) }
+        return FeaturePage(features: features, next: rows.count > limit ? features.last.map { PageCursor(distanceMetres: nil, fid: $0.fid) } : nil)
+    }
+}

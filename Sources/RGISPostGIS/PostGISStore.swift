@@ -1,0 +1,237 @@
+import Foundation
+import Logging
+import Synchronization
+import PostgresNIO
+import RGISCore
+import RGISStore
+
+/// The store on a PostgreSQL database with PostGIS: every layer a table with a `geometry` column in
+/// EPSG:4326 and GiST indexes on it and on its `geography` (metres on the ellipsoid), read and written
+/// through postgres-nio's pooled client. Opening never runs DDL (``PostGISSchema`` is applied by
+/// `create`, which `rgis init` calls), so a server can start against a read-only standby.
+public final class PostGISStore: Sendable {
+    /// The location as given (without a password: a location never holds one).
+    public let location: String
+    let place: PostgresLocation
+    let client: PostgresClient
+    let logger = Logger(label: "rgis.postgis")
+    private let backendPIDs = Mutex<[PostgresConnection.ID: Int32]>([:])
+    private let runner: Task<Void, Never>
+
+    private init(place: PostgresLocation) {
+        self.place = place
+        location = place.description
+        let client = PostgresClient(configuration: place.clientConfiguration())
+        self.client = client
+        runner = Task.detached { await client.run() }
+    }
+
+    deinit { runner.cancel() }
+
+    /// Whether a location names a PostgreSQL database (`postgresql://…`).
+    public static func handles(_ location: String) -> Bool { PostgresLocation.isPostgres(location) }
+
+    private static let opened = Mutex<[String: PostGISStore]>([:])
+
+    /// The store at `location`, which must hold the current schema (checked on one connection first, so
+    /// that a wrong location fails at once); the same store for the same location within a process.
+    public static func open(_ location: String) async throws -> PostGISStore {
+        let place = try PostgresLocation(parsing: location)
+        try await withConnection(place) { connection, logger in
+            try await PostGISSchema.check(connection, location: place.description, logger: logger)
+        }
+        return shared(place)
+    }
+
+    /// Creates the database if the server lacks it, then PostGIS and every migration not yet applied.
+    /// Refuses a database that holds another application's tables.
+    public static func create(_ location: String) async throws -> PostGISStore {
+        let place = try PostgresLocation(parsing: location)
+        do {
+            try await withConnection(place) { _, _ in }
+        } catch let error as RGISError where error.code == .notFound {
+            // No such database: made through the maintenance database. The name is one PostgresLocation
+            // checked (letters, digits, '_', '-'), quoted as an identifier.
+            try await withConnection(place.database("postgres")) { connection, logger in
+                try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \"\(place.database)\""), logger: logger)
+            }
+        }
+        try await withConnection(place) { connection, logger in
+            try await PostGISSchema.migrate(connection, location: place.description, logger: logger)
+        }
+        return shared(place)
+    }
+
+    private static func shared(_ place: PostgresLocation) -> PostGISStore {
+        opened.withLock { stores in
+            if let store = stores[place.description] { return store }
+            let store = PostGISStore(place: place)
+            stores[place.description] = store
+            return store
+        }
+    }
+
+    /// One connection of its own for `body`, closed after; the driver's errors as ``RGISError``.
+    private static func withConnection(_ place: PostgresLocation,
+                                       _ body: (PostgresConnection, Logger) async throws -> Void) async throws {
+        let logger = Logger(label: "rgis.postgis")
+        do {
+            let connection = try await place.connectOnce(logger: logger)
+            do {
+                try await body(connection, logger)
+                try? await connection.close()
+            } catch {
+                try? await connection.close()
+                throw error
+            }
+        } catch let error as PSQLError {
+            throw translate(error, place: place)
+        }
+    }
+
+    // MARK: Running statements
+
+    /// Runs a statement and discards its rows.
+    func run(_ q: SQLText) async throws {
+        _ = try await rows(q)
+    }
+
+    /// Runs a statement and returns its rows.
+    func rows(_ q: SQLText) async throws -> [PostgresRandomAccessRow] {
+        try await withConnection { session in try await session.rows(q) }
+    }
+
+    func strings(_ q: SQLText) async throws -> [String] {
+        try await rows(q).map { try $0[0].decode(String.self) }
+    }
+
+    func int(_ q: SQLText) async throws -> Int {
+        guard let row = try await rows(q).first else { return 0 }
+        return try translating { Int(try row[0].decode(Int64?.self) ?? 0) }
+    }
+
+    /// Runs `body` in one transaction on one connection: committed when it returns, rolled back when it
+    /// throws. `readOnly`: `REPEATABLE READ READ ONLY`, one snapshot for every statement in it.
+    func transaction<T: Sendable>(readOnly: Bool = false, _ body: (Session) async throws -> T) async throws -> T {
+        try await withConnection { session in
+            try await session.run(SQLText(readOnly ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN"))
+            do {
+                let value = try await body(session)
+                try await session.run("COMMIT")
+                return value
+            } catch {
+                try? await session.run("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    /// A pooled connection for `body`. The driver does not stop a running statement when its task is
+    /// cancelled, so a cancelled task asks the server to (`pg_cancel_backend` of the connection's
+    /// backend, from another connection) and the call throws `CancellationError`.
+    func withConnection<T: Sendable>(_ body: (Session) async throws -> T) async throws -> T {
+        try Task.checkCancellation()
+        do {
+            return try await translating {
+                try await client.withConnection { connection in
+                    let session = Session(connection: connection, logger: logger)
+                    let pid = try await backendPID(session)
+                    return try await withTaskCancellationHandler {
+                        try await body(session)
+                    } onCancel: { [client] in
+                        Task { _ = try? await client.query("SELECT pg_cancel_backend(\(pid))") }
+                    }
+                }
+            }
+        } catch where Task.isCancelled {
+            throw CancellationError()
+        }
+    }
+
+    /// The server process behind a pooled connection, asked once per connection.
+    private func backendPID(_ session: Session) async throws -> Int32 {
+        if let pid = backendPIDs.withLock({ $0[session.connection.id] }) { return pid }
+        let pid = try await session.rows("SELECT pg_backend_pid()")[0][0].decode(Int32.self)
+        backendPIDs.withLock { $0[session.connection.id] = pid }
+        return pid
+    }
+
+    /// Several statements that must see one snapshot.
+    func read<T: Sendable>(_ body: (Session) async throws -> T) async throws -> T {
+        try await transaction(readOnly: true, body)
+    }
+
+    /// Turns the driver's errors into ``RGISError``: a cancelled statement into `.unavailable`, a unique
+    /// key into `.conflict`, a check into `.invalidValue`, a connection that fails into `.unavailable`.
+    /// The SQLSTATE is kept in the reason; a password never appears (it is not in the location).
+    func translating<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as PSQLError {
+            throw translate(error)
+        }
+    }
+
+    func translating<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as PSQLError {
+            throw translate(error)
+        } catch let error as PostgresDecodingError {
+            throw RGISError(.database, "a column could not be read: \(error.postgresType) as \(error.targetType)")
+        }
+    }
+
+    func translate(_ error: PSQLError) -> RGISError { Self.translate(error, place: place) }
+
+    static func translate(_ error: PSQLError, place: PostgresLocation) -> RGISError {
+        if let info = error.serverInfo {
+            let state = info[.sqlState] ?? "?????"
+            let message = info[.message] ?? "refused"
+            let detail = info[.detail].map { " (\($0))" } ?? ""
+            switch state {
+            case "57014": return RGISError(.unavailable, "the query ran past its deadline and was cancelled by PostgreSQL (57014)")
+            case "23505": return RGISError(.conflict, "\(message)\(detail) (23505)")
+            case "23514", "23502", "22P02", "22023":
+                return RGISError(.invalidValue, "\(message)\(detail) (\(state))")
+            case "XX000" where message.lowercased().contains("geometry"):
+                return RGISError(.invalidValue, "\(message)\(detail) (\(state))")
+            case "RG001": return RGISError(.notAnRGISDatabase, "\(message); choose an empty database or a new name", at: place.description)
+            case "3D000": return RGISError(.notFound, "no database there: \(message) (3D000); rgis init creates it", at: place.description)
+            case "28P01", "28000":
+                return RGISError(.unavailable, "\(message) at \(place.description) (\(state))")
+            case "25006": return RGISError(.unavailable, "the database is read-only here (a standby); writes go to the primary (25006)")
+            default: return RGISError(.database, "\(message)\(detail) (\(state))")
+            }
+        }
+        switch error.code {
+        case .connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed, .sslUnsupported, .failedToAddSSLHandler,
+             .unsupportedAuthMechanism, .authMechanismRequiresPassword, .saslError:
+            let cause = error.underlying.map { ": \($0)" } ?? ""
+            return RGISError(.unavailable, "cannot reach PostgreSQL at \(place.host):\(place.port)\(cause)")
+        case .queryCancelled:
+            return RGISError(.unavailable, "the query was cancelled")
+        default:
+            return RGISError(.database, "PostgreSQL: \(error.code)")
+        }
+    }
+}
+
+/// One connection inside a transaction, for the statements of one call.
+struct Session {
+    let connection: PostgresConnection
+    let logger: Logger
+
+    func run(_ q: SQLText) async throws {
+        _ = try await connection.query(q.query, logger: logger).collect()
+    }
+
+    func rows(_ q: SQLText) async throws -> [PostgresRandomAccessRow] {
+        try await connection.query(q.query, logger: logger).collect().map { $0.makeRandomAccess() }
+    }
+
+    func int(_ q: SQLText) async throws -> Int {
+        guard let row = try await rows(q).first else { return 0 }
+        return Int(try row[0].decode(Int64?.self) ?? 0)
+    }
+}
