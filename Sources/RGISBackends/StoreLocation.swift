@@ -39,7 +39,7 @@ public enum StoreLocation {
     @discardableResult
     public static func restore(from backup: String, to location: String, replacing: Bool) async throws -> BackupReport {
         if PostGISStore.handles(location) {
-            throw RGISError(.unavailable, "rgis restore into PostgreSQL is not available yet (use pg_restore)", at: location)
+            throw RGISError(.notSupported, "rgis restore into PostgreSQL is not available yet (use pg_restore)", at: location)
         }
         return try RGISDatabase.restore(from: backup, to: location, replacing: replacing)
     }

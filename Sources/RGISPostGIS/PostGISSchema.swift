@@ -22,7 +22,6 @@ enum PostGISSchema {
     /// Applies, on one connection, every migration the database lacks. Refuses a database that holds
     /// another application's tables, or migrations this RGIS does not know.
     static func migrate(_ connection: PostgresConnection, location: String, logger: Logger) async throws {
-        try await connection.query("CREATE EXTENSION IF NOT EXISTS postgis", logger: logger)
         try await connection.query("""
             DO $$ BEGIN
               IF NOT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'rgis_migrations')
@@ -31,6 +30,7 @@ enum PostGISSchema {
               END IF;
             END $$
             """, logger: logger)
+        try await connection.query("CREATE EXTENSION IF NOT EXISTS postgis", logger: logger)
         try await connection.query("CREATE TABLE IF NOT EXISTS rgis_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
                                    logger: logger)
         for migration in migrations {

@@ -11,7 +11,7 @@ extension PostGISStore {
         var options = options
         options.sourceSRID = input.sourceSRID
         guard !options.upsert else {
-            throw RGISError(.unavailable, "--upsert is not available on PostgreSQL yet; import into a layer without it, or use a SpatiaLite file",
+            throw RGISError(.notSupported, "--upsert is not available on PostgreSQL yet; import into a layer without it, or use a SpatiaLite file",
                             at: "option upsert")
         }
         let start = Date()
@@ -163,7 +163,7 @@ extension PostGISStore {
 
     public func exportText(layer: Layer, bbox: BBox?, format: TextExportFormat, write: (String) throws -> Void) async throws -> Int {
         guard format == .geojson else {
-            throw RGISError(.unavailable, "CSV export is not available on PostgreSQL yet; export GeoJSON", at: "option format")
+            throw RGISError(.notSupported, "CSV export is not available on PostgreSQL yet; export GeoJSON", at: "option format")
         }
         // Pages by fid inside one snapshot: memory stays flat whatever the layer's size.
         return try await read { session in

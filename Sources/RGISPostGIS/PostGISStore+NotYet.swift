@@ -7,7 +7,7 @@ import RGISStore
 // covers) sees exactly what runs where.
 extension PostGISStore: Store {
     func notYet(_ what: String) -> RGISError {
-        RGISError(.unavailable, "\(what) is not available on PostgreSQL yet; use a SpatiaLite file for it", at: location)
+        RGISError(.notSupported, "\(what) is not available on PostgreSQL yet; use a SpatiaLite file for it", at: location)
     }
 
     // FeatureStore: matching, indicators, series, tiles.

@@ -58,6 +58,7 @@ public struct Problem: Error, Sendable {
                 var problem = Problem(.serviceUnavailable, "Service unavailable", error.reason)
                 problem.retryAfterSeconds = 5
                 return (problem, false)
+            case .notSupported: return (Problem(.notImplemented, "Not implemented", error.reason), false)
             default: return (Problem(.internalServerError, "Internal server error", "the server could not answer; see its log"), true)
             }
         case let error as any HTTPResponseError where error.status == .contentTooLarge:

@@ -36,6 +36,12 @@ struct SeriesKeeper: Service {
                     }
                 } catch is CancellationError {
                     return
+                } catch let error as RGISError where error.code == .notSupported {
+                    // The store does not keep series: said once, then idle till the shutdown (a service that
+                    // ends would end the server with it).
+                    logger.notice("series are not kept: \(error.reason)")
+                    try? await gracefulShutdown()
+                    return
                 } catch {
                     logger.warning("keeping series failed: \(error)")
                 }

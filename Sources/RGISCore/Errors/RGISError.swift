@@ -16,6 +16,7 @@ public struct RGISError: Error, CustomStringConvertible, Sendable, Equatable {
             case io = "i/o error"
             case database = "database error"
             case unavailable = "unavailable"
+            case notSupported = "not supported"
         }
         fileprivate let base: Base
         public var description: String { base.rawValue }
@@ -42,6 +43,8 @@ public struct RGISError: Error, CustomStringConvertible, Sendable, Equatable {
         /// the database, or the files this process writes are no longer the database's. Retrying later
         /// (or after a restart) may succeed.
         public static let unavailable = Code(base: .unavailable)
+        /// The store's backend does not do this (yet): retrying will not help; another backend does it.
+        public static let notSupported = Code(base: .notSupported)
     }
 
     public let code: Code

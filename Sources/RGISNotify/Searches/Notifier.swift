@@ -105,7 +105,13 @@ public struct Notifier: Sendable {
         let heartbeat = Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(configuration.workerLeaseSeconds / 3))
-                do { try await renewLease() } catch { logger.warning("notify heartbeat failed: \(error)") }
+                do {
+                    try await renewLease()
+                } catch let error as RGISError where error.code == .notSupported {
+                    return
+                } catch {
+                    logger.warning("notify heartbeat failed: \(error)")
+                }
             }
         }
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
@@ -117,6 +123,13 @@ public struct Notifier: Sendable {
                 }
             } catch is CancellationError {
                 break
+            } catch let error as RGISError where error.code == .notSupported {
+                // The store has no outbox: said once, and the notifier waits for the shutdown (a service
+                // that ends would end the server with it).
+                logger.notice("notifications are not sent: \(error.reason)")
+                heartbeat.cancel()
+                try? await gracefulShutdown()
+                return
             } catch {
                 logger.error("notify round failed: \(error)")
             }

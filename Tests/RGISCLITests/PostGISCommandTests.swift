@@ -1,0 +1,72 @@
+import Foundation
+import RGISTesting
+import Testing
+
+/// The CLI on a PostgreSQL location, as an operator uses it: init creates the database, import, info,
+/// query, export and check work on it and answer as on a SpatiaLite file; a location that holds a
+/// password, names no database or reaches no server is refused with a message saying what to do.
+@Suite("rgis on a PostgreSQL location")
+struct PostGISCommandTests {
+    @Test("init, import, info, query, export and check answer as on a SpatiaLite file")
+    func commandsAnswerAlike() async throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { dir.remove() }
+        let url = try PostgresServer.newDatabase("cli")
+        let file = dir.path("city.sqlite")
+        for location in [url, file] {
+            let made = try await rgis("init", location)
+            #expect(made.status == 0, "\(made.stderr)")
+            for layer in ["districts", "buildings", "listings"] {
+                let imported = try await rgis("import", location, Fixtures.demo("\(layer).geojson"), "--layer", layer)
+                #expect(imported.status == 0, "\(imported.stderr)")
+            }
+        }
+        let info = try await rgis("info", url)
+        #expect(info.status == 0 && info.stdout.contains("listings        2270"), "\(info.stdout)")
+        #expect(!info.stdout.contains("PGPASSWORD"))
+        for arguments in [["query", "radius", "--lon", "9.05", "--lat", "48.02", "--radius-m", "1500", "--limit", "1000"],
+                          ["query", "nearest", "--lon", "9.05", "--lat", "48.02", "--k", "25"],
+                          ["query", "bbox", "--bbox", "9.02,48.01,9.06,48.03", "--limit", "5000"],
+                          ["export", "--layer", "buildings"]] {
+            let onFile = try await run(Fixtures.rgisExecutable, Array(arguments.prefix(arguments[0] == "query" ? 2 : 1)) + [file] + arguments.dropFirst(arguments[0] == "query" ? 2 : 1))
+            let onServer = try await run(Fixtures.rgisExecutable, Array(arguments.prefix(arguments[0] == "query" ? 2 : 1)) + [url] + arguments.dropFirst(arguments[0] == "query" ? 2 : 1))
+            #expect(onFile.status == 0 && onServer.status == 0, "\(arguments): \(onServer.stderr)")
+            #expect(onServer.stdout == onFile.stdout, "\(arguments)")
+            #expect(onServer.stdout.count > 1000)
+        }
+        let check = try await rgis("check", url)
+        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+        // A second init changes nothing; a store lacking nothing opens.
+        #expect(try await rgis("init", url).status == 0)
+        #expect(try await rgis("info", url).stdout.contains("listings        2270"))
+    }
+
+    @Test("a password in the location, a missing database, no database name and an unreachable server are refused, saying what to do")
+    func badLocations() async throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { dir.remove() }
+        let base = try PostgresServer.base.get()
+        let withPassword = try await rgis("info", base.replacingOccurrences(of: "postgres@", with: "postgres:secret@") + "/x")
+        #expect(withPassword.status != 0 && withPassword.stderr.contains("PGPASSWORD"))
+        #expect(!withPassword.stderr.contains("secret"))
+        let missing = try await rgis("info", base + "/no_such_db?sslmode=disable")
+        #expect(missing.status == 2 && missing.stderr.contains("rgis init"), "\(missing.stderr)")
+        let unnamed = try await rgis("info", base)
+        #expect(unnamed.status != 0 && unnamed.stderr.contains("names no database"))
+        let nowhere = try await rgis("info", "postgresql://postgres@127.0.0.1:1/rgis?sslmode=disable")
+        #expect(nowhere.status != 0 && nowhere.stderr.contains("cannot reach PostgreSQL at 127.0.0.1:1"), "\(nowhere.stderr)")
+        // A database another application uses is not taken over.
+        let name = "foreign_\(UUID().uuidString.prefix(8).lowercased())"
+        #expect(try await run("/usr/bin/psql", ["\(base)/postgres", "-qc", "CREATE DATABASE \(name)"]).status == 0)
+        #expect(try await run("/usr/bin/psql", ["\(base)/\(name)", "-qc", "CREATE TABLE orders (id int)"]).status == 0)
+        let foreign = try await rgis("init", "\(base)/\(name)?sslmode=disable")
+        #expect(foreign.status != 0 && foreign.stderr.contains("another application"), "\(foreign.stderr)")
+        #expect(try await run("/usr/bin/psql", ["\(base)/\(name)", "-Atc", "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"]).stdout
+                .trimmingCharacters(in: .whitespacesAndNewlines) == "1")
+        // What the backend does not do yet says so, and retrying is not suggested.
+        let store = try PostgresServer.newDatabase("notyet")
+        #expect(try await rgis("init", store).status == 0)
+        let notSupported = try await rgis("backup", store, dir.path("never.sqlite"))
+        #expect(notSupported.status != 0 && notSupported.stderr.contains("not available on PostgreSQL yet"))
+    }
+}
