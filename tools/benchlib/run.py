@@ -106,6 +106,42 @@ def p(values, q):
     return s[min(len(s) - 1, int((len(s) - 1) * q))] if s else float("nan")
 
 
+def import_into_postgis(cluster, rgis, listings, n, row, problems):
+    """`rgis import` into a PostGIS database against `ogr2ogr -f PostgreSQL` with COPY, given the same
+    GiST indexes (on the geometry and on its geography) afterwards; both into databases of one cluster."""
+    import psycopg2
+    base = f"postgresql://postgres@127.0.0.1:{cluster.port}"
+    location = f"{base}/rgis_pg?sslmode=disable"
+    subprocess.run([rgis, "init", location], check=True, stdout=subprocess.DEVNULL)
+    t_rgis, rss_rgis, _ = measured([rgis, "import", location, "--layer", "listings", listings])
+    with cluster.conn.cursor() as cur:
+        cur.execute("CREATE DATABASE ogr_pg")
+    conn = psycopg2.connect(host="127.0.0.1", port=cluster.port, user="postgres", dbname="ogr_pg")
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("CREATE EXTENSION postgis")
+    env = dict(os.environ, PG_USE_COPY="YES")
+    t_ogr, rss_ogr, _ = measured(["ogr2ogr", "-f", "PostgreSQL", f"PG:host=127.0.0.1 port={cluster.port} user=postgres dbname=ogr_pg",
+                                  listings, "-nln", "listings", "-lco", "SPATIAL_INDEX=NONE", "-lco", "GEOMETRY_NAME=geom"], env=env)
+    started = time.perf_counter()
+    with conn.cursor() as cur:
+        cur.execute("CREATE INDEX ON listings USING gist (geom)")
+        cur.execute("CREATE INDEX ON listings USING gist ((geom::geography))")
+        cur.execute("ANALYZE listings")
+        cur.execute("SELECT count(*) FROM listings")
+        ogr_count = cur.fetchone()[0]
+    t_ogr += time.perf_counter() - started
+    conn.close()
+    if ogr_count != n:
+        problems.append(f"ogr2ogr -f PostgreSQL imported {ogr_count} listings, RGIS {n}")
+    say(f"PostGIS import: rgis {n / t_rgis:,.0f} rows/s ({t_rgis:.1f} s, peak RSS {rss_rgis:.0f} MB), "
+        f"ogr2ogr COPY + indexes {ogr_count / t_ogr:,.0f} rows/s ({t_ogr:.1f} s)")
+    row(f"import {n:,} listings into PostGIS, rows/s", n, n / t_rgis, ogr_count / t_ogr, "ogr2ogr -f PostgreSQL (COPY) + the same GiST indexes",
+        "≥ 1×", "rows/s", "higher")
+    row("import listings into PostGIS, peak RSS", n, rss_rgis, rss_ogr, "ogr2ogr -f PostgreSQL", None, "MB")
+    return {"rgis_seconds": t_rgis, "ogr2ogr_seconds": t_ogr, "rgis_peak_rss_mb": rss_rgis}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="10,000 rows, short HTTP runs, no peers unless --peers")
@@ -219,6 +255,7 @@ def main():
             load = cluster.load_listings(db)
             report["postgis"] = {"version": cluster.version(), "load": load}
             results = cluster.run(peer_queries)
+            report["postgis_import"] = import_into_postgis(cluster, rgis, os.path.join(data, "listings.geojson"), n, row, problems)
         by_measure = {}
         for query, result in zip(peer_queries, results):
             ours = query["rgis_ids"]

@@ -5,7 +5,7 @@ import RGISCore
 /// notifier, the query engine and every CLI command are handed one (``StoreLocation/open(_:)``) and
 /// know storage only through it; only the factory names a backend.
 public protocol Store: FeatureStore, ArchiveStore, RecordStore, AccountStore, NotificationStore, AlertHookStore, DeliveryOutbox, StoreMaintenance {
-    /// Where the store is, as the factory read it (a file path today), for messages.
+    /// Where the store is, as the factory read it (a file path, or a PostgreSQL URL without a password), for messages.
     var location: String { get }
 }
 
