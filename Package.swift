@@ -178,7 +178,7 @@ let package = Package(
         ),
         .testTarget(name: "RGISCoreTests", dependencies: ["RGISCore", "RGISTesting"]),
         .testTarget(name: "RGISStoreTests", dependencies: [
-            "RGISStore", "RGISSpatiaLite", "RGISFiles", "RGISBackends", "RGISSample", "RGISTesting", .product(name: "GRDB", package: "GRDB.swift"),
+            "RGISStore", "RGISSpatiaLite", "RGISPostGIS", "RGISFiles", "RGISBackends", "RGISSample", "RGISTesting", .product(name: "GRDB", package: "GRDB.swift"),
         ], exclude: ["Golden"]),
         .testTarget(name: "RGISQueryTests", dependencies: [
             "RGISQuery", "RGISStore", "RGISGeodesy", "RGISSpatiaLite", "RGISFiles", "RGISBackends", "RGISTesting", .product(name: "GRDB", package: "GRDB.swift"),

@@ -17,6 +17,7 @@ enum PostGISSchema {
 
     static let migrations: [Migration] = [
         Migration(name: "p01-layers", sql: layers),
+        Migration(name: "p02-accounts", sql: accounts),
     ]
 
     /// Applies, on one connection, every migration the database lacks. Refuses a database that holds
@@ -195,4 +196,40 @@ enum PostGISSchema {
         CREATE INDEX \(table)_geog ON \(table) USING gist ((geom::geography));
         """
     }.joined()
+
+    /// Users, their tokens (only the SHA-256 of a token's text: the database never holds one that
+    /// works) and the audit log of personal-data reads, which refuses updates and deletes (RG002).
+    /// Times are `timestamptz` to the second, as the store writes them; record ids a `text[]`.
+    static let accounts = """
+        CREATE TABLE users (
+            name text PRIMARY KEY CHECK (length(name) BETWEEN 1 AND 64),
+            role text NOT NULL CHECK (role IN ('agent', 'planner', 'regulator', 'admin')),
+            agent text CHECK ((role = 'agent') = (agent IS NOT NULL)),
+            created_at timestamptz NOT NULL
+        );
+        CREATE TABLE tokens (
+            id bigserial PRIMARY KEY,
+            user_name text NOT NULL REFERENCES users (name),
+            sha256 text NOT NULL UNIQUE,
+            created_at timestamptz NOT NULL,
+            expires_at timestamptz,
+            last_used_at timestamptz,
+            revoked_at timestamptz
+        );
+        CREATE INDEX tokens_user ON tokens (user_name);
+        CREATE TABLE audit_log (
+            id bigserial PRIMARY KEY,
+            at timestamptz NOT NULL,
+            user_name text NOT NULL,
+            role text NOT NULL,
+            method text NOT NULL,
+            endpoint text NOT NULL,
+            record_ids text[] NOT NULL
+        );
+        CREATE INDEX audit_log_at ON audit_log (at);
+        CREATE INDEX audit_log_user ON audit_log (user_name, at);
+        CREATE FUNCTION rgis_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME USING ERRCODE = 'RG002'; END $$;
+        CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log FOR EACH ROW EXECUTE FUNCTION rgis_append_only();
+        CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log FOR EACH STATEMENT EXECUTE FUNCTION rgis_append_only()
+        """
 }

@@ -2,7 +2,7 @@ import Foundation
 import RGISCore
 import RGISStore
 
-// What the PostgreSQL backend does not do yet. Each refuses with `.unavailable` naming the operation,
+// What the PostgreSQL backend does not do yet. Each refuses with `.notSupported` naming the operation,
 // never with a made-up answer, so a caller (and the conformance suite's list of what each backend
 // covers) sees exactly what runs where.
 extension PostGISStore: Store {
@@ -41,16 +41,6 @@ extension PostGISStore: Store {
         throw notYet("record writes")
     }
     public func delete(_ kind: RecordKind, id: String, condition: WriteCondition) async throws { throw notYet("record writes") }
-
-    // AccountStore.
-    public func addUser(_ user: User) async throws { throw notYet("users") }
-    public func users() async throws -> [User] { throw notYet("users") }
-    public func createToken(user: String, expires: Date?, now: Date) async throws -> String { throw notYet("tokens") }
-    public func revokeToken(_ token: String, now: Date) async throws { throw notYet("tokens") }
-    public func tokens(user: String?) async throws -> [TokenInfo] { throw notYet("tokens") }
-    public func authenticate(_ token: String, now: Date) async throws -> TokenCheck { throw notYet("tokens") }
-    public func appendAudit(_ entry: AuditEntry) async throws { throw notYet("the audit log") }
-    public func audit(since: Date?, user: String?) async throws -> [AuditEntry] { throw notYet("the audit log") }
 
     // NotificationStore.
     public func addSubscription(demand: String, _ settings: AlertSettings, by caller: Caller, now: Date) async throws -> Subscription { throw notYet("saved searches") }

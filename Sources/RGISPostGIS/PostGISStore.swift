@@ -96,9 +96,11 @@ public final class PostGISStore: Sendable {
         _ = try await rows(q)
     }
 
-    /// Runs a statement and returns its rows.
+    /// Runs a statement and returns its rows. Under a deadline, in a transaction of its own, which
+    /// carries the deadline's `statement_timeout`.
     func rows(_ q: SQLText) async throws -> [PostgresRandomAccessRow] {
-        try await withConnection { session in try await session.rows(q) }
+        if StoreDeadline.instant != nil { return try await transaction { session in try await session.rows(q) } }
+        return try await withConnection { session in try await session.rows(q) }
     }
 
     func strings(_ q: SQLText) async throws -> [String] {
@@ -112,10 +114,20 @@ public final class PostGISStore: Sendable {
 
     /// Runs `body` in one transaction on one connection: committed when it returns, rolled back when it
     /// throws. `readOnly`: `REPEATABLE READ READ ONLY`, one snapshot for every statement in it.
+    ///
+    /// Under a deadline (``StoreDeadline``), each statement's `statement_timeout` is the time left
+    /// (`SET LOCAL`, so it ends with the transaction and a pooled or PgBouncer connection keeps no
+    /// setting): the server stops the statement by itself even if this process is gone.
     func transaction<T: Sendable>(readOnly: Bool = false, _ body: (Session) async throws -> T) async throws -> T {
         try await withConnection { session in
             try await session.run(SQLText(readOnly ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN"))
             do {
+                if let milliseconds = try StoreDeadline.remainingMilliseconds() {
+                    var timeout = SQLText("SELECT set_config('statement_timeout', ")
+                    timeout.bind(String(milliseconds))
+                    timeout.sql(", true)")
+                    try await session.run(timeout)
+                }
                 let value = try await body(session)
                 try await session.run("COMMIT")
                 return value

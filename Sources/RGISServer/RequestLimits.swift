@@ -1,11 +1,13 @@
 import Foundation
+import RGISStore
 import Synchronization
 
 /// Each request's deadline, and the slots heavy queries queue for.
 ///
-/// A request past its deadline is cancelled: the store interrupts the SQLite statement it runs, and the
-/// caller gets 503 with `Retry-After`. Heavy queries (see ``Endpoint/heavy``) wait for one of a few
-/// slots, so that however many arrive, the other requests keep a core and a reader.
+/// A request past its deadline is cancelled: the store stops the statement it runs (SQLite's interrupt;
+/// PostgreSQL's cancel, and `statement_timeout` set from the time left), and the caller gets 503 with
+/// `Retry-After`. Heavy queries (see ``Endpoint/heavy``) wait for one of a few slots, so that however
+/// many arrive, the other requests keep a core and a reader.
 struct RequestLimits: Sendable {
     let deadline: Duration
     let heavySlots: Slots
@@ -15,34 +17,37 @@ struct RequestLimits: Sendable {
         self.heavySlots = Slots(heavySlots)
     }
 
-    /// Runs `body` under the deadline, in a heavy slot when `heavy`.
+    /// Runs `body` under the deadline, in a heavy slot when `heavy`. The store sees the deadline too
+    /// (``StoreDeadline``), to bound the statements it runs in another process.
     func run<T: Sendable>(heavy: Bool, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
         let deadline = self.deadline
         let slots = heavySlots
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask {
-                if heavy {
-                    try await slots.acquire()
-                    do {
-                        let value = try await body()
-                        slots.release()
-                        return value
-                    } catch {
-                        slots.release()
-                        throw error
+        return try await StoreDeadline.$instant.withValue(.now + deadline) {
+            try await withThrowingTaskGroup(of: T?.self) { group in
+                group.addTask {
+                    if heavy {
+                        try await slots.acquire()
+                        do {
+                            let value = try await body()
+                            slots.release()
+                            return value
+                        } catch {
+                            slots.release()
+                            throw error
+                        }
                     }
+                    return try await body()
                 }
-                return try await body()
+                group.addTask {
+                    try await Task.sleep(for: deadline)
+                    return nil
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next(), let value = first else {
+                    throw Problem.deadlineExceeded(deadline)
+                }
+                return value
             }
-            group.addTask {
-                try await Task.sleep(for: deadline)
-                return nil
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let value = first else {
-                throw Problem.deadlineExceeded(deadline)
-            }
-            return value
         }
     }
 

@@ -33,6 +33,8 @@ enum Backends {
     /// The backends that implement the features' part so far: searches, items pages, feature import,
     /// info, check and GeoJSON export (``FeatureStore``'s reads and ``StoreMaintenance``'s import).
     static let features: [Backend] = [.spatiaLite, .postGIS]
+    /// The backends that keep users, tokens and the audit log (``AccountStore``).
+    static let accounts: [Backend] = [.spatiaLite, .postGIS]
 }
 
 extension Backend {
