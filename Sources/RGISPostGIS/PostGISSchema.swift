@@ -18,6 +18,7 @@ enum PostGISSchema {
     static let migrations: [Migration] = [
         Migration(name: "p01-layers", sql: layers),
         Migration(name: "p02-accounts", sql: accounts),
+        Migration(name: "p03-records", sql: records),
     ]
 
     /// Applies, on one connection, every migration the database lacks. Refuses a database that holds
@@ -231,5 +232,28 @@ enum PostGISSchema {
         CREATE FUNCTION rgis_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME USING ERRCODE = 'RG002'; END $$;
         CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log FOR EACH ROW EXECUTE FUNCTION rgis_append_only();
         CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log FOR EACH STATEMENT EXECUTE FUNCTION rgis_append_only()
+        """
+
+    /// What single-record writes need: a POST's key and the record it made (written in the POST's
+    /// transaction), the key behind ETags (32 bytes from the server's strong random source, by way of
+    /// two version-4 UUIDs' 244 random bits), `withdrawn` among the change events, and clients in byte
+    /// order of their ids (as SQLite orders them), through an index in that order.
+    static let records = """
+        CREATE TABLE idempotency_keys (
+            user_name text NOT NULL,
+            key text NOT NULL,
+            endpoint text NOT NULL,
+            body_sha256 text NOT NULL,
+            record_id text NOT NULL,
+            etag text NOT NULL,
+            created_at timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (user_name, key)
+        );
+        CREATE INDEX idempotency_keys_record ON idempotency_keys (record_id);
+        CREATE TABLE store_secrets (name text PRIMARY KEY, value bytea NOT NULL);
+        INSERT INTO store_secrets VALUES ('etag', decode(replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', ''), 'hex'));
+        ALTER TABLE events DROP CONSTRAINT events_kind_check;
+        ALTER TABLE events ADD CONSTRAINT events_kind_check CHECK (kind IN ('new', 'price_change', 'status_change', 'update', 'withdrawn'));
+        CREATE INDEX clients_id_bytes ON clients (id COLLATE "C")
         """
 }

@@ -30,18 +30,6 @@ extension PostGISStore: Store {
     public func lineageVersions(parcel: String) async throws -> FeaturePage { throw notYet("the archive") }
     public func apply(_ change: ArchiveChangeRequest) async throws -> ArchiveChange { throw notYet("the archive") }
 
-    // RecordStore.
-    public func record(_ kind: RecordKind, id: String) async throws -> StoredRecord { throw notYet("record reads") }
-    public func clients(agent: String?, limit: Int, after: String?) async throws -> [StoredRecord] { throw notYet("clients") }
-    public func demands(client: String) async throws -> [StoredRecord] { throw notYet("clients") }
-    public func create(_ kind: RecordKind, _ body: JSONValue, owner: String?, client: String?, idempotency: IdempotencyKey?) async throws -> WriteResult {
-        throw notYet("record writes")
-    }
-    public func change(_ kind: RecordKind, id: String, _ change: RecordChange, condition: WriteCondition) async throws -> StoredRecord {
-        throw notYet("record writes")
-    }
-    public func delete(_ kind: RecordKind, id: String, condition: WriteCondition) async throws { throw notYet("record writes") }
-
     // NotificationStore.
     public func addSubscription(demand: String, _ settings: AlertSettings, by caller: Caller, now: Date) async throws -> Subscription { throw notYet("saved searches") }
     public func subscriptions(agent: String?) async throws -> [Subscription] { throw notYet("saved searches") }

@@ -16,6 +16,8 @@ public final class PostGISStore: Sendable {
     let client: PostgresClient
     let logger = Logger(label: "rgis.postgis")
     private let backendPIDs = Mutex<[PostgresConnection.ID: Int32]>([:])
+    /// The ETag key, once read (``etagKey()``).
+    let secrets = Mutex<Data?>(nil)
     private let runner: Task<Void, Never>
 
     private init(place: PostgresLocation) {
@@ -146,7 +148,7 @@ public final class PostGISStore: Sendable {
         do {
             return try await translating {
                 try await client.withConnection { connection in
-                    let session = Session(connection: connection, logger: logger)
+                    let session = Session(connection: connection, logger: logger, place: place)
                     let pid = try await backendPID(session)
                     return try await withTaskCancellationHandler {
                         try await body(session)
@@ -204,6 +206,8 @@ public final class PostGISStore: Sendable {
             switch state {
             case "57014": return RGISError(.unavailable, "the query ran past its deadline and was cancelled by PostgreSQL (57014)")
             case "23505": return RGISError(.conflict, "\(message)\(detail) (23505)")
+            case "22021", "22P05":
+                return RGISError(.invalidValue, "the text holds a character PostgreSQL cannot store (such as NUL): \(message) (\(state))")
             case "23514", "23502", "22P02", "22023":
                 return RGISError(.invalidValue, "\(message)\(detail) (\(state))")
             case "XX000" where message.lowercased().contains("geometry"):
@@ -229,17 +233,23 @@ public final class PostGISStore: Sendable {
     }
 }
 
-/// One connection inside a transaction, for the statements of one call.
+/// One connection inside a transaction, for the statements of one call. A statement's error is an
+/// ``RGISError`` at once, so that the code that ran it can say where in the input it came from.
 struct Session {
     let connection: PostgresConnection
     let logger: Logger
+    let place: PostgresLocation
 
     func run(_ q: SQLText) async throws {
-        _ = try await connection.query(q.query, logger: logger).collect()
+        _ = try await rows(q)
     }
 
     func rows(_ q: SQLText) async throws -> [PostgresRandomAccessRow] {
-        try await connection.query(q.query, logger: logger).collect().map { $0.makeRandomAccess() }
+        do {
+            return try await connection.query(q.query, logger: logger).collect().map { $0.makeRandomAccess() }
+        } catch let error as PSQLError {
+            throw PostGISStore.translate(error, place: place)
+        }
     }
 
     func int(_ q: SQLText) async throws -> Int {

@@ -35,6 +35,8 @@ enum Backends {
     static let features: [Backend] = [.spatiaLite, .postGIS]
     /// The backends that keep users, tokens and the audit log (``AccountStore``).
     static let accounts: [Backend] = [.spatiaLite, .postGIS]
+    /// The backends that write single records (``RecordStore``).
+    static let records: [Backend] = [.spatiaLite, .postGIS]
 }
 
 extension Backend {

@@ -134,4 +134,53 @@ struct BackendsAgreeConformance {
         let e = try await reference.items(query), a = try await store.items(query)
         #expect(a.featuresGeoJSON == e.featuresGeoJSON && a.hasPrev == e.hasPrev)
     }
+
+    @Test("records written alike read back alike: a listing with private fields, a client with contact data, a demand drawn as a circle around a point; their changes and a withdrawal log the same events",
+          arguments: Backends.records.filter { $0.name != Backend.spatiaLite.name })
+    func recordsAgree(backend: Backend) async throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { dir.remove() }
+        let stores = [try await Backend.spatiaLite.emptyStore(in: dir, "records"), try await backend.emptyStore(in: dir, "records")]
+        func json(_ text: String) throws -> JSONValue { try JSONValue.parse(Array(text.utf8)) }
+        var answers: [[JSONValue]] = [[], []]
+        var events: [[String]] = [[], []]
+        for (i, store) in stores.enumerated() {
+            let listing = try await store.create(.listing, try json("""
+                {"type":"Feature","geometry":{"type":"Point","coordinates":[9.0512345678,48.0298765432]},
+                 "properties":{"list_price":315000,"living_area_m2":72.5,"bedrooms":3,"property_type":"apartment","status":"active",
+                 "address":"Mühlweg 3","private_remarks":"keys with the neighbour","heating":"gas"}}
+                """), owner: "agent-01", client: nil, idempotency: nil)
+            let client = try await store.create(.client, try json(#"{"contact":{"name":"Ana Müller","email":"ana@example.org"},"age_band":"25-34"}"#),
+                                                owner: "agent-01", client: nil, idempotency: nil)
+            let demand = try await store.create(.demand, try json("""
+                {"type":"Feature","geometry":{"type":"Point","coordinates":[9.06,48.03]},
+                 "properties":{"budget_max":400000,"radius_m":750,"property_types":"apartment,house","bedrooms_min":2}}
+                """), owner: "agent-01", client: client.id, idempotency: nil)
+            _ = try await store.change(.listing, id: listing.id, .mergePatch(try json(#"{"properties":{"list_price":299000,"status":"pending"}}"#)),
+                                       condition: WriteCondition(ifMatch: listing.etag, owner: "agent-01"))
+            let moved = try await store.record(.listing, id: listing.id)
+            _ = try await store.change(.listing, id: listing.id, .mergePatch(try json(#"{"geometry":{"type":"Point","coordinates":[9.052,48.03]}}"#)),
+                                       condition: WriteCondition(ifMatch: moved.etag, owner: "agent-01"))
+            try await store.delete(.demand, id: demand.id, condition: WriteCondition(ifMatch: nil, owner: "agent-01"))
+            answers[i] = [try await store.record(.listing, id: listing.id).wholeJSON, try await store.record(.client, id: client.id).wholeJSON,
+                          demand.json]
+            events[i] = try await store.events(.listings, id: listing.id).map(\.kind.rawValue) + store.events(.demands, id: demand.id).map(\.kind.rawValue)
+        }
+        // The listing and the client are the same JSON; the demand's circle is each engine's buffer, alike within a micrometre.
+        #expect(answers[1][0] == answers[0][0])
+        #expect(answers[1][1] == answers[0][1])
+        func withoutGeometry(_ v: JSONValue) -> JSONValue {
+            guard case .object(var o) = v else { return v }
+            o["geometry"] = nil
+            return .object(o)
+        }
+        #expect(withoutGeometry(answers[1][2]) == withoutGeometry(answers[0][2]))
+        let ring = { (v: JSONValue) in v["geometry"]?["coordinates"]?.arrayValue?.first?.arrayValue?.first?.arrayValue ?? [] }
+        let e = ring(answers[0][2]), a = ring(answers[1][2])
+        #expect(e.count == a.count && e.count > 16)
+        for (p, q) in zip(e.compactMap(\.arrayValue), a.compactMap(\.arrayValue)) {
+            #expect(abs((p[0].number ?? 0) - (q[0].number ?? 9)) < 1e-8 && abs((p[1].number ?? 0) - (q[1].number ?? 9)) < 1e-8)
+        }
+        #expect(events[1] == events[0] && events[0] == ["new", "price_change", "status_change", "update", "new", "withdrawn"], "\(events)")
+    }
 }

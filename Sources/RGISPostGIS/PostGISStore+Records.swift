@@ -1,0 +1,505 @@
+import Foundation
+import NIOCore
+import PostgresNIO
+import RGISCore
+import RGISStore
+
+/// Listings, clients and demands one at a time. A change or delete locks the record's row first
+/// (`SELECT … FOR UPDATE`), so that of two writers holding one ETag the second reads the first's
+/// result and is refused; an Idempotency-Key and a new id are each taken under a transaction lock, so
+/// that two racing first uses make one record.
+extension PostGISStore: RecordStore {
+    public func record(_ kind: RecordKind, id: String) async throws -> StoredRecord {
+        let key = try await etagKey()
+        return try await read { session in try await RecordRows(session: session, etagKey: key).load(kind, id: id) }
+    }
+
+    public func clients(agent: String?, limit: Int, after: String?) async throws -> [StoredRecord] {
+        let key = try await etagKey()
+        return try await read { session in
+            // Ids in byte order, as the SpatiaLite file orders them (the index clients_id_bytes).
+            var q = SQLText("SELECT id FROM clients WHERE true")
+            if let agent {
+                q.sql(" AND agent = ")
+                q.bind(agent)
+            }
+            if let after {
+                q.sql(" AND id COLLATE \"C\" > ")
+                q.bind(after)
+            }
+            q.sql(" ORDER BY id COLLATE \"C\" LIMIT ")
+            q.bind(Int64(max(0, limit)))
+            let rows = RecordRows(session: session, etagKey: key)
+            var records: [StoredRecord] = []
+            for id in try await session.rows(q).map({ try $0[0].decode(String.self) }) { records.append(try await rows.load(.client, id: id)) }
+            return records
+        }
+    }
+
+    public func demands(client: String) async throws -> [StoredRecord] {
+        let key = try await etagKey()
+        return try await read { session in
+            let rows = RecordRows(session: session, etagKey: key)
+            _ = try await rows.load(.client, id: client)
+            var q = SQLText("SELECT id FROM demands WHERE client_id = ")
+            q.bind(client)
+            q.sql(" ORDER BY fid")
+            var records: [StoredRecord] = []
+            for id in try await session.rows(q).map({ try $0[0].decode(String.self) }) { records.append(try await rows.load(.demand, id: id)) }
+            return records
+        }
+    }
+
+    public func create(_ kind: RecordKind, _ body: JSONValue, owner: String?, client: String?, idempotency: IdempotencyKey?) async throws -> WriteResult {
+        let key = try await etagKey()
+        return try await transaction { session in
+            let rows = RecordRows(session: session, etagKey: key)
+            if let idempotency {
+                // The second of two racing first uses waits here, then replays what the first made.
+                try await session.lock("idempotency", JSONValue.array([.string(idempotency.user), .string(idempotency.key)]).jsonText)
+                var q = SQLText("SELECT endpoint, body_sha256, record_id FROM idempotency_keys WHERE user_name = ")
+                q.bind(idempotency.user)
+                q.sql(" AND key = ")
+                q.bind(idempotency.key)
+                if let row = try await session.rows(q).first {
+                    // The record as it is now: what was erased since (a client's contact data) stays erased.
+                    let now = try RecordWriteRules.replay(idempotency, storedEndpoint: try row[0].decode(String.self),
+                                                          storedBodySHA256: try row[1].decode(String.self),
+                                                          record: try await rows.find(kind, id: try row[2].decode(String.self)), owner: owner)
+                    return WriteResult(id: now.id, etag: now.etag, json: now.wholeJSON, replayed: true)
+                }
+            }
+            let id = try await rows.write(kind, body, id: nil, owner: owner, client: client)
+            let record = try await rows.load(kind, id: id)
+            if let idempotency {
+                var q = SQLText("INSERT INTO idempotency_keys (user_name, key, endpoint, body_sha256, record_id, etag) VALUES (")
+                for (i, value) in [idempotency.user, idempotency.key, idempotency.endpoint, idempotency.bodySHA256, id, record.etag].enumerated() {
+                    if i > 0 { q.sql(", ") }
+                    q.bind(value)
+                }
+                q.sql(")")
+                try await session.run(q)
+            }
+            return WriteResult(id: id, etag: record.etag, json: record.wholeJSON, replayed: false)
+        }
+    }
+
+    public func change(_ kind: RecordKind, id: String, _ change: RecordChange, condition: WriteCondition) async throws -> StoredRecord {
+        let key = try await etagKey()
+        return try await transaction { session in
+            let rows = RecordRows(session: session, etagKey: key)
+            try await rows.lockRow(kind, id: id)
+            let current = try await rows.load(kind, id: id)
+            try RecordWriteRules.check(condition, current)
+            let body: JSONValue = switch change {
+            case .replace(let whole): whole
+            case .mergePatch(let patch): current.wholeJSON.mergePatched(with: patch)
+            }
+            _ = try await rows.write(kind, body, id: id, owner: condition.owner, client: current.clientID, current: current)
+            return try await rows.load(kind, id: id)
+        }
+    }
+
+    public func delete(_ kind: RecordKind, id: String, condition: WriteCondition) async throws {
+        let key = try await etagKey()
+        try await transaction { session in
+            let rows = RecordRows(session: session, etagKey: key)
+            try await rows.lockRow(kind, id: id)
+            let current = try await rows.load(kind, id: id)
+            try RecordWriteRules.check(condition, current)
+            switch kind {
+            case .listing: try await rows.withdraw(.listings, id: id)
+            case .demand: try await rows.withdraw(.demands, id: id)
+            case .client:
+                var q = SQLText("SELECT id FROM demands WHERE client_id = ")
+                q.bind(id)
+                q.sql(" ORDER BY fid FOR UPDATE")
+                for demand in try await session.rows(q).map({ try $0[0].decode(String.self) }) { try await rows.withdraw(.demands, id: demand) }
+                var drop = SQLText("DELETE FROM clients WHERE id = ")
+                drop.bind(id)
+                try await session.run(drop)
+                try await rows.forgetResponses(.client, id: id)
+            }
+        }
+    }
+
+    /// The key behind ETags, read once: it never changes for a database.
+    func etagKey() async throws -> Data {
+        if let key = secrets.withLock({ $0 }) { return key }
+        guard let row = try await rows("SELECT value FROM store_secrets WHERE name = 'etag'").first,
+              var bytes = try translating({ try row[0].decode(ByteBuffer?.self) }), let key = bytes.readBytes(length: bytes.readableBytes) else {
+            throw RGISError(.database, "the database holds no ETag key (store_secrets); run rgis init \(location)")
+        }
+        secrets.withLock { $0 = Data(key) }
+        return Data(key)
+    }
+}
+
+extension Session {
+    /// A transaction-scoped lock on a name (`pg_advisory_xact_lock`), held until commit or rollback.
+    func lock(_ space: String, _ name: String) async throws {
+        var q = SQLText("SELECT pg_advisory_xact_lock(hashtextextended(")
+        q.bind("rgis:" + space + ":" + name)
+        q.sql(", 0))")
+        try await run(q)
+    }
+}
+
+/// Reads and writes of single records on one connection, inside the caller's transaction.
+struct RecordRows {
+    let session: Session
+    let etagKey: Data
+
+    func load(_ kind: RecordKind, id: String) async throws -> StoredRecord {
+        guard let record = try await find(kind, id: id) else {
+            throw RGISError(.notFound, "no \(kind.rawValue) '\(id)'", at: kind.idParameter)
+        }
+        return record
+    }
+
+    /// Locks a record's row until the transaction ends; a record that is not there is `.notFound`.
+    func lockRow(_ kind: RecordKind, id: String) async throws {
+        var q = SQLText("SELECT 1 FROM \(kind.layer?.table ?? "clients") WHERE id = ")
+        q.bind(id)
+        q.sql(" FOR UPDATE")
+        guard try await !session.rows(q).isEmpty else { throw RGISError(.notFound, "no \(kind.rawValue) '\(id)'", at: kind.idParameter) }
+    }
+
+    func find(_ kind: RecordKind, id: String) async throws -> StoredRecord? {
+        let publicJSON: JSONValue, privateMembers: [String: JSONValue], agent: String?, clientID: String?
+        switch kind {
+        case .listing, .demand:
+            let layer = kind.layer!
+            // A listing's private fields come in the same statement, after the feature's columns.
+            var q = SQLText("SELECT \(FeatureRows.columns(layer))")
+            q.sql(kind == .listing
+                ? ", p.private_remarks, p.showing_contact_phone, p.seller_contact FROM listings t LEFT JOIN listing_private p ON p.listing_id = t.id"
+                : " FROM \(layer.table) t")
+            q.sql(" WHERE t.id = ")
+            q.bind(id)
+            guard let row = try await session.rows(q).first else { return nil }
+            let feature = try FeatureRows.feature(row, layer: layer)
+            var text = ""
+            feature.write(to: &text)
+            publicJSON = try JSONValue.parse(Array(text.utf8))
+            agent = feature.properties["agent"]?.stringValue
+            clientID = feature.properties["client_id"]?.stringValue
+            var members: [String: JSONValue] = [:]
+            if kind == .listing {
+                let first = FeatureRows.count(layer)
+                for (i, name) in ListingPrivateFields.names.enumerated() {
+                    if let value = try row[first + i].decode(String?.self) { members[name] = .string(value) }
+                }
+            }
+            privateMembers = members
+        case .client:
+            var q = SQLText("""
+                SELECT c.id, c.agent, c.age_band, c.household, c.income_band, c.lifecycle_stage, c.created_at, k.name, k.phone, k.email
+                FROM clients c LEFT JOIN client_contacts k ON k.client_id = c.id WHERE c.id = 
+                """)
+            q.bind(id)
+            guard let row = try await session.rows(q).first else { return nil }
+            var segment: [String: String] = [:]
+            for (i, key) in ["age_band", "household", "income_band"].enumerated() {
+                if let value = try row[2 + i].decode(String?.self) { segment[key] = value }
+            }
+            var contact: [String: String] = [:]
+            for (i, key) in ["name", "phone", "email"].enumerated() {
+                if let value = try row[7 + i].decode(String?.self) { contact[key] = value }
+            }
+            let client = ClientRecord(id: try row[0].decode(String.self), agent: try row[1].decode(String.self), segment: segment,
+                                      lifecycleStage: try row[5].decode(String.self), createdAt: try row[6].decode(String?.self), contact: contact)
+            publicJSON = client.json(withContact: false)
+            privateMembers = ["contact": .object(contact.mapValues(JSONValue.string))]
+            agent = client.agent
+            clientID = nil
+        }
+        let unsigned = StoredRecord(kind: kind, id: id, agent: agent, clientID: clientID, publicJSON: publicJSON, privateMembers: privateMembers,
+                                    etag: "", publicETag: "")
+        func tag(_ json: JSONValue) -> String { "\"" + Digest.keyedTag(json.jsonText, key: etagKey) + "\"" }
+        return StoredRecord(kind: kind, id: id, agent: agent, clientID: clientID, publicJSON: publicJSON, privateMembers: privateMembers,
+                            etag: tag(unsigned.wholeJSON), publicETag: tag(publicJSON))
+    }
+
+    /// Writes one record by the import's rules; `current` is nil for a new one. Returns its id.
+    func write(_ kind: RecordKind, _ body: JSONValue, id: String?, owner: String?, client: String?, current: StoredRecord? = nil) async throws -> String {
+        switch kind {
+        case .client: return try await writeClient(body, id: id, owner: owner)
+        case .listing, .demand: return try await writeFeature(kind.layer!, body, id: id, owner: owner, client: client, current: current)
+        }
+    }
+
+    private func writeFeature(_ layer: Layer, _ body: JSONValue, id: String?, owner: String?, client: String?, current: StoredRecord?) async throws -> String {
+        var record: LayerRecord
+        do {
+            record = try LayerRecordBuilder(layer: layer).record(fromFeature: body)
+        } catch let error as RGISError {
+            throw error.location == nil ? error.located("body") : error
+        }
+        record.id = try RecordWriteRules.identify(given: record.id, url: id)
+        // The client's owner, read in this transaction: a client moved since the caller looked is refused.
+        var clientAgent: (id: String, agent: String?)?
+        if let client {
+            var q = SQLText("SELECT agent FROM clients WHERE id = ")
+            q.bind(client)
+            clientAgent = (client, try await session.rows(q).first.map { try $0[0].decode(String.self) })
+        }
+        try RecordWriteRules.prepare(&record, layer, owner: owner, client: clientAgent, current: current)
+        if current == nil { record.id = try await newID(layer.table, given: record.id, prefix: layer.generatedIDPrefix) }
+        let recordID = record.id!
+        let privateFields = layer == .listings ? try RecordRules.privateFields(of: &record) : ListingPrivateFields()
+        do {
+            if layer == .demands, let named = try RecordRules.client(of: &record) { try await addClient(named) }
+            try await checkGeometry(record, layer: layer)
+            let previous = try await previousFacts(layer, id: recordID)
+            try await upsert(record, layer: layer, id: recordID)
+            for change in RecordRules.events(layer, previous: previous?.facts, previousShape: previous?.shape, record: record) {
+                var q = SQLText("INSERT INTO events (layer, record_id, kind, old_value, new_value) VALUES (")
+                q.bind(layer.table)
+                q.sql(", ")
+                q.bind(recordID)
+                q.sql(", ")
+                q.bind(change.kind.rawValue)
+                q.sql(", ")
+                q.bind(change.oldValue.map(Self.json))
+                q.sql("::jsonb, ")
+                q.bind(change.newValue.map(Self.json))
+                q.sql("::jsonb)")
+                try await session.run(q)
+            }
+            if layer == .listings { try await storePrivate(privateFields, id: recordID) }
+        } catch let error as RGISError where error.code == .invalidValue && error.location == nil {
+            throw error.located("body")
+        }
+        return recordID
+    }
+
+    /// The stored geometry must be one PostGIS reads and finds valid (the import's expression: a
+    /// demand's centre becomes its circle).
+    private func checkGeometry(_ record: LayerRecord, layer: Layer) async throws {
+        var q = SQLText("SELECT g IS NULL, ST_IsValid(g), ST_IsValidReason(g) FROM (SELECT \(FeatureImport(options: ImportOptions(layer: layer)).geometryExpression) AS g FROM ")
+        bindSource(record, layer: layer, into: &q)
+        q.sql(") x")
+        guard let row = try await session.rows(q).first else { return }
+        if try row[0].decode(Bool.self) { throw RGISError(.invalidValue, "geometry could not be read by PostGIS", at: "body") }
+        if try row[1].decode(Bool?.self) == false {
+            throw RGISError(.invalidValue, "geometry is not valid: \(try row[2].decode(String?.self) ?? "?")", at: "body")
+        }
+    }
+
+    /// `(SELECT $wkb::bytea AS wkb, $radius::float8 AS circle_m) s`: what the import's geometry expression reads.
+    private func bindSource(_ record: LayerRecord, layer: Layer, into q: inout SQLText) {
+        q.sql("(SELECT ")
+        q.bind(ByteBuffer(bytes: record.geometry.wkb), as: "bytea")
+        q.sql(" AS wkb, ")
+        var circle: Double?
+        if layer == .demands, record.geometry.kind == .point, case .real(let radius)? = record.values["radius_m"] { circle = radius }
+        q.bind(circle)
+        q.sql("::float8 AS circle_m) s")
+    }
+
+    /// What the change events compare: the stored price and status, and a listing's shape.
+    private func previousFacts(_ layer: Layer, id: String) async throws -> (facts: (price: Double?, status: String?), shape: RecordRules.ListingShape?)? {
+        guard let priceField = RecordRules.priceField(layer) else { return nil }
+        let shape = layer == .listings ? ", property_type, living_area_m2, bedrooms, ST_X(geom), ST_Y(geom)" : ""
+        var q = SQLText("SELECT \(priceField), status\(shape) FROM \(layer.table) WHERE id = ")
+        q.bind(id)
+        guard let row = try await session.rows(q).first else { return nil }
+        let facts = (price: try row[0].decode(Double?.self), status: try row[1].decode(String?.self))
+        guard layer == .listings else { return (facts, nil) }
+        let x = try row[5].decode(Double?.self), y = try row[6].decode(Double?.self)
+        return (facts, RecordRules.ListingShape(propertyType: try row[2].decode(String?.self), livingAreaM2: try row[3].decode(Double?.self),
+                                                bedrooms: try row[4].decode(Int64?.self).map(Double.init),
+                                                position: x.flatMap { x in y.map { Position(lon: x, lat: $0) } }))
+    }
+
+    /// Inserts the record, or replaces the stored one with the same id.
+    private func upsert(_ record: LayerRecord, layer: Layer, id: String) async throws {
+        let fields = layer.fields
+        let names = fields.map(\.name) + ["extra", "geom"]
+        var q = SQLText("INSERT INTO \(layer.table) (id, \(names.joined(separator: ", "))) SELECT ")
+        q.bind(id)
+        for field in fields {
+            q.sql(", ")
+            q.bindField(record.values[field.name], kind: field.kind)
+        }
+        q.sql(", ")
+        q.bind(record.extra.isEmpty ? nil : JSONValue.object(record.extra).jsonText)
+        q.sql("::text, \(FeatureImport(options: ImportOptions(layer: layer)).geometryExpression) FROM ")
+        bindSource(record, layer: layer, into: &q)
+        q.sql(" ON CONFLICT (id) DO UPDATE SET " + names.map { "\($0) = excluded.\($0)" }.joined(separator: ", "))
+        try await session.run(q)
+    }
+
+    /// A demand's client, made on first sight and owned by the demand's agent.
+    private func addClient(_ named: RecordRules.DemandClient) async throws {
+        var q = SQLText("INSERT INTO clients (id, agent, age_band, household, income_band, lifecycle_stage) VALUES (")
+        q.bind(named.id)
+        for value in [named.agent, named.ageBand, named.household, named.incomeBand] {
+            q.sql(", ")
+            q.bind(value)
+        }
+        q.sql(", COALESCE(")
+        q.bind(named.lifecycleStage)
+        q.sql("::text, 'initial_contact')) ON CONFLICT (id) DO NOTHING")
+        do {
+            try await session.run(q)
+        } catch let error as RGISError where error.code == .invalidValue {
+            throw RGISError(.invalidValue, "client \(named.id): \(error.reason)", at: "body")
+        }
+    }
+
+    /// A listing's private fields go to `listing_private`; a replacement without them clears them.
+    private func storePrivate(_ fields: ListingPrivateFields, id: String) async throws {
+        var clear = SQLText("DELETE FROM listing_private WHERE listing_id = ")
+        clear.bind(id)
+        try await session.run(clear)
+        guard !fields.isEmpty else { return }
+        var q = SQLText("INSERT INTO listing_private (listing_id, \(ListingPrivateFields.names.joined(separator: ", "))) VALUES (")
+        q.bind(id)
+        for name in ListingPrivateFields.names {
+            q.sql(", ")
+            q.bind(fields.values[name])
+        }
+        q.sql(")")
+        try await session.run(q)
+    }
+
+    private func writeClient(_ body: JSONValue, id: String?, owner: String?) async throws -> String {
+        var client = try ClientRecord(json: body, agent: owner)
+        client.id = try RecordWriteRules.identify(given: client.id, url: id)
+        if id == nil {
+            client.id = try await newID("clients", given: client.id, prefix: "client-")
+            if client.createdAt == nil { client.createdAt = String(Timestamp.text(Date()).prefix(10)) }
+        }
+        let clientID = client.id!
+        do {
+            var q = SQLText("INSERT INTO clients (id, agent, age_band, household, income_band, lifecycle_stage, created_at) VALUES (")
+            q.bind(clientID)
+            for value in [client.agent, client.segment["age_band"], client.segment["household"], client.segment["income_band"], client.lifecycleStage,
+                          client.createdAt] {
+                q.sql(", ")
+                q.bind(value)
+            }
+            q.sql("""
+                ) ON CONFLICT (id) DO UPDATE SET agent = excluded.agent, age_band = excluded.age_band, household = excluded.household,
+                    income_band = excluded.income_band, lifecycle_stage = excluded.lifecycle_stage,
+                    created_at = COALESCE(excluded.created_at, clients.created_at)
+                """)
+            try await session.run(q)
+            // A client's demands carry its agent: they move with it.
+            var move = SQLText("UPDATE demands SET agent = ")
+            move.bind(client.agent)
+            move.sql(" WHERE client_id = ")
+            move.bind(clientID)
+            move.sql(" AND agent IS DISTINCT FROM ")
+            move.bind(client.agent)
+            try await session.run(move)
+            var clear = SQLText("DELETE FROM client_contacts WHERE client_id = ")
+            clear.bind(clientID)
+            try await session.run(clear)
+            if !client.contact.isEmpty {
+                var contact = SQLText("INSERT INTO client_contacts (client_id, name, phone, email) VALUES (")
+                contact.bind(clientID)
+                for key in ["name", "phone", "email"] {
+                    contact.sql(", ")
+                    contact.bind(client.contact[key])
+                }
+                contact.sql(")")
+                try await session.run(contact)
+            }
+        } catch let error as RGISError where error.code == .invalidValue {
+            throw RGISError(.invalidValue, "refused by the schema: \(error.reason)", at: "body")
+        }
+        return clientID
+    }
+
+    /// A new record's id: the one given (`.conflict` when taken), else the next free `prefix` number.
+    /// An id is never reused: a withdrawn listing's or demand's id stays taken, so that its history
+    /// (`events`) never passes to a new record of someone else. Taken under a lock per table, so two
+    /// writers at once do not pick the same number.
+    private func newID(_ table: String, given: String?, prefix: String) async throws -> String {
+        try await session.lock("new-id", table)
+        func taken(_ id: String) async throws -> Bool {
+            var q = SQLText("SELECT EXISTS (SELECT 1 FROM \(table) WHERE id = ")
+            q.bind(id)
+            q.sql(") OR EXISTS (SELECT 1 FROM events WHERE layer = ")
+            q.bind(table)
+            q.sql(" AND record_id = ")
+            q.bind(id)
+            q.sql(")")
+            return try await session.rows(q)[0][0].decode(Bool.self)
+        }
+        if let given {
+            if try await taken(given) {
+                throw RGISError(.conflict, "id '\(given)' is taken (by a record or a withdrawn one's history); PUT to its URL to replace a live record", at: "field id")
+            }
+            return given
+        }
+        var n = Int64(try await session.int(SQLText("SELECT COALESCE(MAX(fid), 0) + 1 FROM \(table)")))
+        while try await taken("\(prefix)\(n)") { n += 1 }
+        return "\(prefix)\(n)"
+    }
+
+    /// Deletes a listing or demand and logs `withdrawn` with its last status.
+    func withdraw(_ layer: Layer, id: String) async throws {
+        var q = SQLText("WITH gone AS (DELETE FROM \(layer.table) WHERE id = ")
+        q.bind(id)
+        q.sql(" RETURNING id, status) INSERT INTO events (layer, record_id, kind, old_value) SELECT ")
+        q.bind(layer.table)
+        q.sql(", id, 'withdrawn', to_jsonb(status) FROM gone")
+        try await session.run(q)
+        try await forgetResponses(layer == .listings ? .listing : .demand, id: id)
+    }
+
+    /// A key names the record it made: it goes when the record goes (a later replay is a conflict).
+    func forgetResponses(_ kind: RecordKind, id: String) async throws {
+        let endpoint = switch kind {
+        case .listing: "endpoint = '/collections/listings/items'"
+        case .client: "endpoint = '/clients'"
+        case .demand: "endpoint LIKE '/clients/%/demands'"
+        }
+        var q = SQLText("DELETE FROM idempotency_keys WHERE record_id = ")
+        q.bind(id)
+        q.sql(" AND \(endpoint)")
+        try await session.run(q)
+    }
+
+    /// An event's value as JSON: a number stays a number.
+    static func json(_ value: FieldValue) -> String {
+        switch value {
+        case .text(let s): JSONValue.string(s).jsonText
+        case .integer(let i): String(i)
+        case .real(let d): JSONValue.double(d).jsonText
+        }
+    }
+}
+
+extension SQLText {
+    /// `$n::type` for a field's value, of the column's type.
+    mutating func bindField(_ value: FieldValue?, kind: Field.Kind) {
+        switch (kind, value) {
+        case (_, nil):
+            bind(String?.none)
+        case (.integer, .integer(let i)?):
+            bind(i)
+        case (.integer, .real(let d)?):
+            bind(Int64(exactly: d) ?? Int64(d.rounded()))
+        case (.real, .real(let d)?):
+            bind(d)
+        case (.real, .integer(let i)?):
+            bind(Double(i))
+        case (_, .text(let s)?):
+            bind(s)
+        case (_, .integer(let i)?):
+            bind(String(i))
+        case (_, .real(let d)?):
+            bind(String(d))
+        }
+        switch kind {
+        case .integer: sql("::bigint")
+        case .real: sql("::float8")
+        case .text, .date, .oneOf, .listOf: sql("::text")
+        }
+    }
+}
