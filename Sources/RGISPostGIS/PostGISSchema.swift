@@ -19,6 +19,7 @@ enum PostGISSchema {
         Migration(name: "p01-layers", sql: layers),
         Migration(name: "p02-accounts", sql: accounts),
         Migration(name: "p03-records", sql: records),
+        Migration(name: "p04-matching", sql: matching),
     ]
 
     /// Applies, on one connection, every migration the database lacks. Refuses a database that holds
@@ -255,5 +256,15 @@ enum PostGISSchema {
         ALTER TABLE events DROP CONSTRAINT events_kind_check;
         ALTER TABLE events ADD CONSTRAINT events_kind_check CHECK (kind IN ('new', 'price_change', 'status_change', 'update', 'withdrawn'));
         CREATE INDEX clients_id_bytes ON clients (id COLLATE "C")
+        """
+
+    /// What matching reads of a demand, kept by PostgreSQL as the area changes: its centroid (planar,
+    /// as SpatiaLite's `ST_Centroid`) and its area on the spheroid, from which the closeness radius
+    /// follows; and imported past changes marked apart from the store's own events (`from_history`).
+    static let matching = """
+        ALTER TABLE demands
+            ADD COLUMN fit_centre geometry(Point, 4326) GENERATED ALWAYS AS (ST_Centroid(geom)) STORED,
+            ADD COLUMN fit_area_m2 double precision GENERATED ALWAYS AS (ST_Area(geom::geography)) STORED;
+        ALTER TABLE events ADD COLUMN from_history boolean NOT NULL DEFAULT false
         """
 }

@@ -10,10 +10,7 @@ extension PostGISStore: Store {
         RGISError(.notSupported, "\(what) is not available on PostgreSQL yet; use a SpatiaLite file for it", at: location)
     }
 
-    // FeatureStore: matching, indicators, series, tiles.
-    public func listingsFitting(demand id: String) async throws -> (demand: DemandTarget, listings: [ListingCandidate]) { throw notYet("matching") }
-    public func demandsFitting(_ listing: ListingFacts, at point: Position, reach: FitReach, beyond: FitReach?) async throws -> [DemandFit] { throw notYet("matching") }
-    public func demandFeatures(fids: [Int64]) async throws -> [StoredFeature] { throw notYet("matching") }
+    // FeatureStore: indicators, series, tiles.
     public func indicatorInputs(level: DistrictLevel, asOf: ISODate, periodStart: ISODate) async throws -> IndicatorInputs { throw notYet("indicators") }
     public func marketHistory(level: DistrictLevel, districts: [Int64]?) async throws -> MarketHistory { throw notYet("market series") }
     public func keptSeries(level: DistrictLevel, district: String?) async throws -> KeptSeries { throw notYet("market series") }
@@ -70,7 +67,6 @@ extension PostGISStore: Store {
 
     // StoreMaintenance.
     public func backup(to path: String, replacing: Bool) async throws -> BackupReport { throw notYet("rgis backup (use pg_dump)") }
-    public func importEvents(from input: ChangeInput) async throws -> EventImportReport { throw notYet("importing dated changes") }
     public func registerArchive(_ layer: ArchiveLayer, from input: ArchiveFeatureInput, record: ArchiveRecord) async throws -> ArchiveChange {
         throw notYet("the archive")
     }

@@ -183,6 +183,8 @@ public final class PostGISStore: Sendable {
             return try await body()
         } catch let error as PSQLError {
             throw translate(error)
+        } catch let error as PostgresDecodingError {
+            throw Self.translate(error)
         }
     }
 
@@ -192,11 +194,16 @@ public final class PostGISStore: Sendable {
         } catch let error as PSQLError {
             throw translate(error)
         } catch let error as PostgresDecodingError {
-            throw RGISError(.database, "a column could not be read: \(error.postgresType) as \(error.targetType)")
+            throw Self.translate(error)
         }
     }
 
     func translate(_ error: PSQLError) -> RGISError { Self.translate(error, place: place) }
+
+    /// A column read as the wrong type: a fault of this code, named by column and types (never the value).
+    static func translate(_ error: PostgresDecodingError) -> RGISError {
+        RGISError(.database, "column \(error.columnName) (\(error.columnIndex)) could not be read: \(error.postgresType) as \(error.targetType)")
+    }
 
     static func translate(_ error: PSQLError, place: PostgresLocation) -> RGISError {
         if let info = error.serverInfo {

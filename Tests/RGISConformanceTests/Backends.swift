@@ -13,6 +13,8 @@ struct Backend: Sendable, CustomTestStringConvertible {
     let name: String
     /// A fresh location for a store of this backend, inside `directory` where it has files.
     let location: @Sendable (_ directory: TemporaryDirectory, _ name: String) throws -> String
+    /// Whether `rgis restore` can make a store of this backend (else the demo city is imported anew).
+    var restoresBackups = true
 
     var testDescription: String { name }
 
@@ -37,12 +39,14 @@ enum Backends {
     static let accounts: [Backend] = [.spatiaLite, .postGIS]
     /// The backends that write single records (``RecordStore``).
     static let records: [Backend] = [.spatiaLite, .postGIS]
+    /// The backends that match listings and demands both ways.
+    static let matching: [Backend] = [.spatiaLite, .postGIS]
 }
 
 extension Backend {
     static let spatiaLite = Backend(name: "SpatiaLite") { directory, name in directory.path("\(name).sqlite") }
     /// A database of its own on the tests' PostgreSQL server (``PostgresServer``).
-    static let postGIS = Backend(name: "PostGIS") { _, name in try PostgresServer.newDatabase(name) }
+    static let postGIS = Backend(name: "PostGIS", location: { _, name in try PostgresServer.newDatabase(name) }, restoresBackups: false)
 }
 
 extension Store {

@@ -183,4 +183,35 @@ struct BackendsAgreeConformance {
         }
         #expect(events[1] == events[0] && events[0] == ["new", "price_change", "status_change", "update", "new", "withdrawn"], "\(events)")
     }
+
+    @Test("matching agrees both ways on the demo city: 200 demands find the same listings, and 60 listings the same demands with centroids within 1e-9° and areas within 1e-8",
+          arguments: Backends.matching.filter { $0.name != Backend.spatiaLite.name })
+    func matchingAgrees(backend: Backend) async throws {
+        let reference = try await Stores.shared.store(.spatiaLite)
+        let store = try await Stores.shared.store(backend)
+        let demands = try await reference.exportedFeatures(.demands)
+        var pairs = 0
+        for demand in demands.prefix(200) {
+            guard let id = demand["id"]?.stringValue else { continue }
+            let e = try await reference.listingsFitting(demand: id), a = try await store.listingsFitting(demand: id)
+            #expect(Set(a.listings.map(\.feature.id)) == Set(e.listings.map(\.feature.id)), "\(id)")
+            #expect(abs(a.demand.centre.lon - e.demand.centre.lon) < 1e-9 && abs(a.demand.centre.lat - e.demand.centre.lat) < 1e-9, "\(id)")
+            #expect(abs(a.demand.areaSquareMetres - e.demand.areaSquareMetres) <= e.demand.areaSquareMetres * 1e-8, "\(id)")
+            pairs += e.listings.count
+        }
+        #expect(pairs > 100)
+        let listings = try await reference.exportedFeatures(.listings)
+        var fits = 0
+        for listing in listings.enumerated().filter({ $0.offset % 37 == 0 }).prefix(60).map(\.element) {
+            guard let coordinates = listing["geometry"]?["coordinates"]?.arrayValue, let lon = coordinates.first?.number, let lat = coordinates.last?.number,
+                  let properties = listing["properties"] else { continue }
+            let facts = ListingFacts(price: properties["list_price"]?.number, livingAreaM2: properties["living_area_m2"]?.number,
+                                     bedrooms: properties["bedrooms"]?.number.map { Int($0) }, propertyType: properties["property_type"]?.stringValue)
+            let at = Position(lon: lon, lat: lat)
+            let e = try await reference.demandsFitting(facts, at: at, reach: .everywhere), a = try await store.demandsFitting(facts, at: at, reach: .everywhere)
+            #expect(Set(a.map(\.id)) == Set(e.map(\.id)), "\(listing["id"]?.stringValue ?? "")")
+            fits += e.count
+        }
+        #expect(fits > 20)
+    }
 }
