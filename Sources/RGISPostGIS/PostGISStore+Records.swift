@@ -246,123 +246,11 @@ struct RecordRows {
         }
         try RecordWriteRules.prepare(&record, layer, owner: owner, client: clientAgent, current: current)
         if current == nil { record.id = try await newID(layer.table, given: record.id, prefix: layer.generatedIDPrefix) }
-        let recordID = record.id!
-        let privateFields = layer == .listings ? try RecordRules.privateFields(of: &record) : ListingPrivateFields()
         do {
-            if layer == .demands, let named = try RecordRules.client(of: &record) { try await addClient(named) }
-            try await checkGeometry(record, layer: layer)
-            let previous = try await previousFacts(layer, id: recordID)
-            try await upsert(record, layer: layer, id: recordID)
-            for change in RecordRules.events(layer, previous: previous?.facts, previousShape: previous?.shape, record: record) {
-                var q = SQLText("INSERT INTO events (layer, record_id, kind, old_value, new_value) VALUES (")
-                q.bind(layer.table)
-                q.sql(", ")
-                q.bind(recordID)
-                q.sql(", ")
-                q.bind(change.kind.rawValue)
-                q.sql(", ")
-                q.bind(change.oldValue.map(Self.json))
-                q.sql("::jsonb, ")
-                q.bind(change.newValue.map(Self.json))
-                q.sql("::jsonb)")
-                try await session.run(q)
-            }
-            if layer == .listings { try await storePrivate(privateFields, id: recordID) }
+            return try await FeatureWriter(session: session, options: ImportOptions(layer: layer)).write(record).id
         } catch let error as RGISError where error.code == .invalidValue && error.location == nil {
             throw error.located("body")
         }
-        return recordID
-    }
-
-    /// The stored geometry must be one PostGIS reads and finds valid (the import's expression: a
-    /// demand's centre becomes its circle).
-    private func checkGeometry(_ record: LayerRecord, layer: Layer) async throws {
-        var q = SQLText("SELECT g IS NULL, ST_IsValid(g), ST_IsValidReason(g) FROM (SELECT \(FeatureImport(options: ImportOptions(layer: layer)).geometryExpression) AS g FROM ")
-        bindSource(record, layer: layer, into: &q)
-        q.sql(") x")
-        guard let row = try await session.rows(q).first else { return }
-        if try row[0].decode(Bool.self) { throw RGISError(.invalidValue, "geometry could not be read by PostGIS", at: "body") }
-        if try row[1].decode(Bool?.self) == false {
-            throw RGISError(.invalidValue, "geometry is not valid: \(try row[2].decode(String?.self) ?? "?")", at: "body")
-        }
-    }
-
-    /// `(SELECT $wkb::bytea AS wkb, $radius::float8 AS circle_m) s`: what the import's geometry expression reads.
-    private func bindSource(_ record: LayerRecord, layer: Layer, into q: inout SQLText) {
-        q.sql("(SELECT ")
-        q.bind(ByteBuffer(bytes: record.geometry.wkb), as: "bytea")
-        q.sql(" AS wkb, ")
-        var circle: Double?
-        if layer == .demands, record.geometry.kind == .point, case .real(let radius)? = record.values["radius_m"] { circle = radius }
-        q.bind(circle)
-        q.sql("::float8 AS circle_m) s")
-    }
-
-    /// What the change events compare: the stored price and status, and a listing's shape.
-    private func previousFacts(_ layer: Layer, id: String) async throws -> (facts: (price: Double?, status: String?), shape: RecordRules.ListingShape?)? {
-        guard let priceField = RecordRules.priceField(layer) else { return nil }
-        let shape = layer == .listings ? ", property_type, living_area_m2, bedrooms, ST_X(geom), ST_Y(geom)" : ""
-        var q = SQLText("SELECT \(priceField), status\(shape) FROM \(layer.table) WHERE id = ")
-        q.bind(id)
-        guard let row = try await session.rows(q).first else { return nil }
-        let facts = (price: try row[0].decode(Double?.self), status: try row[1].decode(String?.self))
-        guard layer == .listings else { return (facts, nil) }
-        let x = try row[5].decode(Double?.self), y = try row[6].decode(Double?.self)
-        return (facts, RecordRules.ListingShape(propertyType: try row[2].decode(String?.self), livingAreaM2: try row[3].decode(Double?.self),
-                                                bedrooms: try row[4].decode(Int64?.self).map(Double.init),
-                                                position: x.flatMap { x in y.map { Position(lon: x, lat: $0) } }))
-    }
-
-    /// Inserts the record, or replaces the stored one with the same id.
-    private func upsert(_ record: LayerRecord, layer: Layer, id: String) async throws {
-        let fields = layer.fields
-        let names = fields.map(\.name) + ["extra", "geom"]
-        var q = SQLText("INSERT INTO \(layer.table) (id, \(names.joined(separator: ", "))) SELECT ")
-        q.bind(id)
-        for field in fields {
-            q.sql(", ")
-            q.bindField(record.values[field.name], kind: field.kind)
-        }
-        q.sql(", ")
-        q.bind(record.extra.isEmpty ? nil : JSONValue.object(record.extra).jsonText)
-        q.sql("::text, \(FeatureImport(options: ImportOptions(layer: layer)).geometryExpression) FROM ")
-        bindSource(record, layer: layer, into: &q)
-        q.sql(" ON CONFLICT (id) DO UPDATE SET " + names.map { "\($0) = excluded.\($0)" }.joined(separator: ", "))
-        try await session.run(q)
-    }
-
-    /// A demand's client, made on first sight and owned by the demand's agent.
-    private func addClient(_ named: RecordRules.DemandClient) async throws {
-        var q = SQLText("INSERT INTO clients (id, agent, age_band, household, income_band, lifecycle_stage) VALUES (")
-        q.bind(named.id)
-        for value in [named.agent, named.ageBand, named.household, named.incomeBand] {
-            q.sql(", ")
-            q.bind(value)
-        }
-        q.sql(", COALESCE(")
-        q.bind(named.lifecycleStage)
-        q.sql("::text, 'initial_contact')) ON CONFLICT (id) DO NOTHING")
-        do {
-            try await session.run(q)
-        } catch let error as RGISError where error.code == .invalidValue {
-            throw RGISError(.invalidValue, "client \(named.id): \(error.reason)", at: "body")
-        }
-    }
-
-    /// A listing's private fields go to `listing_private`; a replacement without them clears them.
-    private func storePrivate(_ fields: ListingPrivateFields, id: String) async throws {
-        var clear = SQLText("DELETE FROM listing_private WHERE listing_id = ")
-        clear.bind(id)
-        try await session.run(clear)
-        guard !fields.isEmpty else { return }
-        var q = SQLText("INSERT INTO listing_private (listing_id, \(ListingPrivateFields.names.joined(separator: ", "))) VALUES (")
-        q.bind(id)
-        for name in ListingPrivateFields.names {
-            q.sql(", ")
-            q.bind(fields.values[name])
-        }
-        q.sql(")")
-        try await session.run(q)
     }
 
     private func writeClient(_ body: JSONValue, id: String?, owner: String?) async throws -> String {
@@ -463,43 +351,5 @@ struct RecordRows {
         q.bind(id)
         q.sql(" AND \(endpoint)")
         try await session.run(q)
-    }
-
-    /// An event's value as JSON: a number stays a number.
-    static func json(_ value: FieldValue) -> String {
-        switch value {
-        case .text(let s): JSONValue.string(s).jsonText
-        case .integer(let i): String(i)
-        case .real(let d): JSONValue.double(d).jsonText
-        }
-    }
-}
-
-extension SQLText {
-    /// `$n::type` for a field's value, of the column's type.
-    mutating func bindField(_ value: FieldValue?, kind: Field.Kind) {
-        switch (kind, value) {
-        case (_, nil):
-            bind(String?.none)
-        case (.integer, .integer(let i)?):
-            bind(i)
-        case (.integer, .real(let d)?):
-            bind(Int64(exactly: d) ?? Int64(d.rounded()))
-        case (.real, .real(let d)?):
-            bind(d)
-        case (.real, .integer(let i)?):
-            bind(Double(i))
-        case (_, .text(let s)?):
-            bind(s)
-        case (_, .integer(let i)?):
-            bind(String(i))
-        case (_, .real(let d)?):
-            bind(String(d))
-        }
-        switch kind {
-        case .integer: sql("::bigint")
-        case .real: sql("::float8")
-        case .text, .date, .oneOf, .listOf: sql("::text")
-        }
     }
 }

@@ -215,7 +215,7 @@ public final class PostGISStore: Sendable {
             case "23505": return RGISError(.conflict, "\(message)\(detail) (23505)")
             case "22021", "22P05":
                 return RGISError(.invalidValue, "the text holds a character PostgreSQL cannot store (such as NUL): \(message) (\(state))")
-            case "23514", "23502", "22P02", "22023":
+            case "23514", "23502", "22P02", "22023", "22003":
                 return RGISError(.invalidValue, "\(message)\(detail) (\(state))")
             case "XX000" where message.lowercased().contains("geometry"):
                 return RGISError(.invalidValue, "\(message)\(detail) (\(state))")

@@ -32,8 +32,8 @@ struct Backend: Sendable, CustomTestStringConvertible {
 enum Backends {
     /// The backends that implement every store protocol, SpatiaLite first.
     static let all: [Backend] = [.spatiaLite]
-    /// The backends that implement the features' part so far: searches, items pages, feature import,
-    /// info, check and GeoJSON export (``FeatureStore``'s reads and ``StoreMaintenance``'s import).
+    /// The backends that implement the features' part so far: searches, items pages, feature import
+    /// (with `--upsert`), info, check and GeoJSON export (``FeatureStore``'s reads and ``StoreMaintenance``'s import).
     static let features: [Backend] = [.spatiaLite, .postGIS]
     /// The backends that keep users, tokens and the audit log (``AccountStore``).
     static let accounts: [Backend] = [.spatiaLite, .postGIS]

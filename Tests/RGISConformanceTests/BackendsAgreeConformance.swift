@@ -164,7 +164,10 @@ struct BackendsAgreeConformance {
             try await store.delete(.demand, id: demand.id, condition: WriteCondition(ifMatch: nil, owner: "agent-01"))
             answers[i] = [try await store.record(.listing, id: listing.id).wholeJSON, try await store.record(.client, id: client.id).wholeJSON,
                           demand.json]
-            events[i] = try await store.events(.listings, id: listing.id).map(\.kind.rawValue) + store.events(.demands, id: demand.id).map(\.kind.rawValue)
+            // Each event with its values as they read back (a price stays a real number, a status text).
+            events[i] = (try await store.events(.listings, id: listing.id) + store.events(.demands, id: demand.id)).map { event in
+                [event.kind.rawValue, event.oldValue.map { "\($0)" } ?? "-", event.newValue.map { "\($0)" } ?? "-"].joined(separator: " ")
+            }
         }
         // The listing and the client are the same JSON; the demand's circle is each engine's buffer, alike within a micrometre.
         #expect(answers[1][0] == answers[0][0])
@@ -181,7 +184,8 @@ struct BackendsAgreeConformance {
         for (p, q) in zip(e.compactMap(\.arrayValue), a.compactMap(\.arrayValue)) {
             #expect(abs((p[0].number ?? 0) - (q[0].number ?? 9)) < 1e-8 && abs((p[1].number ?? 0) - (q[1].number ?? 9)) < 1e-8)
         }
-        #expect(events[1] == events[0] && events[0] == ["new", "price_change", "status_change", "update", "new", "withdrawn"], "\(events)")
+        #expect(events[1] == events[0], "\(events)")
+        #expect(events[0].map { $0.split(separator: " ")[0] } == ["new", "price_change", "status_change", "update", "new", "withdrawn"], "\(events)")
     }
 
     @Test("matching agrees both ways on the demo city: 200 demands find the same listings, and 60 listings the same demands with centroids within 1e-9° and areas within 1e-8",

@@ -151,7 +151,7 @@ struct BadInputConformance {
         #expect(try await store.check().isEmpty)
     }
 
-    @Test("--upsert replaces stored records and logs price and status changes", arguments: Backends.all)
+    @Test("--upsert replaces stored records and logs price and status changes", arguments: Backends.features)
     func upsert(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }

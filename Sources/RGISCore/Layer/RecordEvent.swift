@@ -12,9 +12,20 @@ public struct RecordEvent: Sendable, Equatable {
     public init(id: Int64, kind: RecordRules.ChangeEvent.Kind, oldValue: FieldValue?, newValue: FieldValue?, at: String) {
         self.id = id
         self.kind = kind
-        self.oldValue = oldValue
-        self.newValue = newValue
+        self.oldValue = Self.typed(oldValue, kind)
+        self.newValue = Self.typed(newValue, kind)
         self.at = at
+    }
+
+    /// A price is a number, whatever column kept it (a text column, as SQLite's, or a market's history
+    /// imported as text): every backend gives it back alike.
+    static func typed(_ value: FieldValue?, _ kind: RecordRules.ChangeEvent.Kind) -> FieldValue? {
+        guard kind == .priceChange else { return value }
+        switch value {
+        case .text(let text)?: return Double(text).flatMap { $0.isFinite ? FieldValue.real($0) : nil } ?? value
+        case .integer(let whole)?: return .real(Double(whole))
+        default: return value
+        }
     }
 
     /// What the API shows of it.
