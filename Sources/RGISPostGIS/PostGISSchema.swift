@@ -20,6 +20,7 @@ enum PostGISSchema {
         Migration(name: "p02-accounts", sql: accounts),
         Migration(name: "p03-records", sql: records),
         Migration(name: "p04-matching", sql: matching),
+        Migration(name: "p05-placement", sql: placement),
     ]
 
     /// Applies, on one connection, every migration the database lacks. Refuses a database that holds
@@ -267,4 +268,40 @@ enum PostGISSchema {
             ADD COLUMN fit_area_m2 double precision GENERATED ALWAYS AS (ST_Area(geom::geography)) STORED;
         ALTER TABLE events ADD COLUMN from_history boolean NOT NULL DEFAULT false
         """
+
+    /// Each listing and demand keeps the district holding it at every level (`city_fid`,
+    /// `district_fid`, `subdistrict_fid`; NULL outside every district of the level), as the SpatiaLite
+    /// file does, so that indicators are grouped reads over an index: a listing by its point, a demand
+    /// by its area's point on surface, `ST_Contains` (a point on a border belongs to no district), the
+    /// lowest fid winning where districts of a level overlap. Kept by a trigger on a row's insert and
+    /// move; any change of the districts places every row again. Medians of a sorted array, as the
+    /// mean of its middle one or two values (`rgis_median`).
+    static let placement: String = {
+        func placed(_ point: String) -> String {
+            DistrictLevel.allCases.map { level in
+                "\(level.rawValue)_fid = (SELECT d.fid FROM districts d WHERE d.level = '\(level.rawValue)' AND ST_Contains(d.geom, \(point)) ORDER BY d.fid LIMIT 1)"
+            }.joined(separator: ", ")
+        }
+        func assigned(_ point: String) -> String {
+            DistrictLevel.allCases.map { level in
+                "NEW.\(level.rawValue)_fid := (SELECT d.fid FROM districts d WHERE d.level = '\(level.rawValue)' AND ST_Contains(d.geom, \(point)) ORDER BY d.fid LIMIT 1);"
+            }.joined(separator: " ")
+        }
+        var statements: [String] = []
+        let points: [(table: String, point: (String) -> String)] = [("listings", { $0 }), ("demands", { "ST_PointOnSurface(\($0))" })]
+        for (table, point) in points {
+            statements.append("ALTER TABLE \(table) " + DistrictLevel.allCases.map { "ADD COLUMN \($0.rawValue)_fid bigint" }.joined(separator: ", "))
+            for level in DistrictLevel.allCases {
+                statements.append("CREATE INDEX \(table)_\(level.rawValue)_fid ON \(table) (\(level.rawValue)_fid, status)")
+            }
+            statements.append("CREATE FUNCTION rgis_place_\(table)() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \(assigned(point("NEW.geom"))) RETURN NEW; END $$")
+            statements.append("CREATE TRIGGER \(table)_place BEFORE INSERT OR UPDATE OF geom ON \(table) FOR EACH ROW EXECUTE FUNCTION rgis_place_\(table)()")
+            // Qualified: inside the subquery a bare `geom` would be the district's.
+            statements.append("UPDATE \(table) SET \(placed(point("\(table).geom")))")
+        }
+        statements.append("CREATE FUNCTION rgis_place_all() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN UPDATE listings SET \(placed(points[0].point("listings.geom"))); UPDATE demands SET \(placed(points[1].point("demands.geom"))); RETURN NULL; END $$")
+        statements.append("CREATE TRIGGER districts_place AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON districts FOR EACH STATEMENT EXECUTE FUNCTION rgis_place_all()")
+        statements.append("CREATE FUNCTION rgis_median(v float8[]) RETURNS float8 LANGUAGE sql IMMUTABLE AS $$ SELECT (v[(cardinality(v) + 1) / 2] + v[cardinality(v) / 2 + 1]) / 2 $$")
+        return statements.joined(separator: ";\n")
+    }()
 }

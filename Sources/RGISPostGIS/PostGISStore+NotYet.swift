@@ -11,7 +11,6 @@ extension PostGISStore: Store {
     }
 
     // FeatureStore: indicators, series, tiles.
-    public func indicatorInputs(level: DistrictLevel, asOf: ISODate, periodStart: ISODate) async throws -> IndicatorInputs { throw notYet("indicators") }
     public func marketHistory(level: DistrictLevel, districts: [Int64]?) async throws -> MarketHistory { throw notYet("market series") }
     public func keptSeries(level: DistrictLevel, district: String?) async throws -> KeptSeries { throw notYet("market series") }
     public func keepSeries(_ entries: [KeptSeries.Entry]) async throws {}

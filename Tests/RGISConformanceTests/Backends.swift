@@ -41,6 +41,8 @@ enum Backends {
     static let records: [Backend] = [.spatiaLite, .postGIS]
     /// The backends that match listings and demands both ways.
     static let matching: [Backend] = [.spatiaLite, .postGIS]
+    /// The backends that give the district indicators' figures.
+    static let indicators: [Backend] = [.spatiaLite, .postGIS]
 }
 
 extension Backend {

@@ -218,4 +218,37 @@ struct BackendsAgreeConformance {
         }
         #expect(fits > 20)
     }
+
+    @Test("the district indicators' figures agree on the demo city at every level, two days and periods: counts alike, medians within 1e-9",
+          arguments: Backends.indicators.filter { $0.name != Backend.spatiaLite.name })
+    func indicatorsAgree(backend: Backend) async throws {
+        let reference = try await Stores.shared.store(.spatiaLite)
+        let store = try await Stores.shared.store(backend)
+        func close(_ a: Double?, _ b: Double?) -> Bool {
+            switch (a, b) {
+            case (nil, nil): true
+            case let (x?, y?): abs(x - y) <= max(abs(x), 1) * 1e-9
+            default: false
+            }
+        }
+        var figures = 0
+        for level in DistrictLevel.allCases {
+            for (day, start) in [("2026-11-23", "2025-11-23"), ("2026-03-01", "2026-01-01")] {
+                let asOf = ISODate(parsing: day)!, periodStart = ISODate(parsing: start)!
+                let e = try await reference.indicatorInputs(level: level, asOf: asOf, periodStart: periodStart).districts
+                let a = try await store.indicatorInputs(level: level, asOf: asOf, periodStart: periodStart).districts
+                #expect(a.map(\.feature.id) == e.map(\.feature.id), "\(level)")
+                for (x, y) in zip(e, a) {
+                    let place = "\(level) \(day) \(x.feature.id)"
+                    #expect(y.activeListings == x.activeListings && y.longUnsold == x.longUnsold && y.closedInPeriod == x.closedInPeriod
+                            && y.activeDemands == x.activeDemands, "\(place)")
+                    for (m, n) in [(x.daysOnMarket, y.daysOnMarket), (x.pricePerM2, y.pricePerM2), (x.budget, y.budget)] {
+                        #expect(m.count == n.count && close(m.value, n.value), "\(place): \(m) \(n)")
+                    }
+                    figures += x.activeListings + x.activeDemands
+                }
+            }
+        }
+        #expect(figures > 1000)
+    }
 }

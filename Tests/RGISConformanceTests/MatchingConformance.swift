@@ -315,7 +315,7 @@ struct MatchingConformance {
         #expect(compared > 300 && early > compared / 10, "\(early) of \(compared) settled early")
     }
 
-    @Test("indicators: one feature per district of the level, figures withheld below 5 records", arguments: Backends.all)
+    @Test("indicators: one feature per district of the level, figures withheld below 5 records", arguments: Backends.indicators)
     func indicators(backend: Backend) async throws {
         let engine = QueryEngine(try await MatchingCity.shared.store(backend).store)
         let options = try IndicatorOptions(level: .subdistrict, asOf: ISODate(parsing: "2026-11-23")!, periodStart: ISODate(parsing: "2025-11-23")!)
@@ -329,7 +329,7 @@ struct MatchingConformance {
         }
     }
 
-    @Test("a district with 3 listings has its supply figures withheld, and the ratio with them", arguments: Backends.all)
+    @Test("a district with 3 listings has its supply figures withheld, and the ratio with them", arguments: Backends.indicators)
     func smallNumbers(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }

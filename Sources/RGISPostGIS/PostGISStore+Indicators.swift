@@ -1,0 +1,62 @@
+import Foundation
+import PostgresNIO
+import RGISCore
+import RGISStore
+
+/// The figures behind the district indicators: per district of a level, counts and medians of the
+/// listings and demands placed in it (the placement columns, p05-placement), in one statement over
+/// their indexes; no row is tested against a polygon. Dates compare as text, as the SpatiaLite file
+/// compares them; a median is the mean of the middle one or two values (`rgis_median`).
+extension PostGISStore {
+    public func indicatorInputs(level: DistrictLevel, asOf: ISODate, periodStart: ISODate) async throws -> IndicatorInputs {
+        let placed = "\(level.rawValue)_fid"
+        let day = asOf.addingDays(0).text
+        let listedBy = "l.list_date COLLATE \"C\" <= "
+        var q = SQLText("SELECT \(FeatureRows.columns(.districts)), a.active, a.listed, a.long_unsold, a.priced, a.days, a.per_m2, c.closed, m.demands, m.budgets, m.budget FROM districts t")
+        // Active listings: all, listed by the day (and their days on the market to it), listed before the
+        // long-unsold day, and with a price per m².
+        q.sql(" CROSS JOIN LATERAL (SELECT count(*) AS active, count(*) FILTER (WHERE \(listedBy)")
+        q.bind(day)
+        q.sql(") AS listed, count(*) FILTER (WHERE l.list_date COLLATE \"C\" < ")
+        q.bind(asOf.addingDays(-IndicatorOptions.longUnsoldDays).text)
+        q.sql(") AS long_unsold, count(*) FILTER (WHERE l.list_price / NULLIF(l.living_area_m2, 0) >= 0) AS priced, rgis_median(array_agg((extract(epoch FROM ")
+        q.bind(day)
+        q.sql("::timestamptz) - extract(epoch FROM l.list_date::timestamptz)) / 86400 ORDER BY l.list_date DESC) FILTER (WHERE \(listedBy)")
+        q.bind(day)
+        q.sql("""
+            )) AS days, rgis_median(array_agg(l.list_price / NULLIF(l.living_area_m2, 0) ORDER BY l.list_price / NULLIF(l.living_area_m2, 0))
+                FILTER (WHERE l.list_price / NULLIF(l.living_area_m2, 0) >= 0)) AS per_m2
+              FROM listings l WHERE l.\(placed) = t.fid AND l.status = 'active') a
+            CROSS JOIN LATERAL (SELECT count(*) AS closed FROM listings l WHERE l.\(placed) = t.fid AND l.status = 'closed' AND l.close_date COLLATE "C" >=\u{20}
+            """)
+        q.bind(periodStart.text)
+        q.sql(" AND l.close_date COLLATE \"C\" < ")
+        q.bind(asOf.addingDays(1).text)
+        q.sql("""
+            ) c
+            CROSS JOIN LATERAL (SELECT count(*) AS demands, count(m.budget_max) AS budgets,
+                rgis_median(array_agg(m.budget_max ORDER BY m.budget_max) FILTER (WHERE m.budget_max IS NOT NULL)) AS budget
+              FROM demands m WHERE m.\(placed) = t.fid AND m.status = 'active') m
+            WHERE t.level =\u{20}
+            """)
+        q.bind(level.rawValue)
+        q.sql(" ORDER BY t.fid")
+        return try await read { session in
+            // Days from a date alone count from midnight UTC, as SQLite's julianday counts them.
+            try await session.run("SET LOCAL TimeZone = 'UTC'")
+            let rows = try await session.rows(q)
+            let n = FeatureRows.count(.districts)
+            return IndicatorInputs(districts: try rows.map { row in
+                var figures = IndicatorInputs.District(feature: try FeatureRows.feature(row, layer: .districts))
+                figures.activeListings = Int(try row[n].decode(Int64.self))
+                figures.daysOnMarket = .init(count: Int(try row[n + 1].decode(Int64.self)), value: try row[n + 4].decode(Double?.self))
+                figures.longUnsold = Int(try row[n + 2].decode(Int64.self))
+                figures.pricePerM2 = .init(count: Int(try row[n + 3].decode(Int64.self)), value: try row[n + 5].decode(Double?.self))
+                figures.closedInPeriod = Int(try row[n + 6].decode(Int64.self))
+                figures.activeDemands = Int(try row[n + 7].decode(Int64.self))
+                figures.budget = .init(count: Int(try row[n + 8].decode(Int64.self)), value: try row[n + 9].decode(Double?.self))
+                return figures
+            })
+        }
+    }
+}
