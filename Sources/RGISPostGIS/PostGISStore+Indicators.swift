@@ -60,3 +60,30 @@ extension PostGISStore {
         }
     }
 }
+
+/// Clients with active demand per district, by a segment of theirs.
+extension PostGISStore {
+    public func segmentCounts(level: DistrictLevel, by: ClientSegment) async throws -> SegmentCounts {
+        let placed = "\(level.rawValue)_fid"
+        return try await read { session in
+            var districts = SQLText("SELECT fid, id, name FROM districts WHERE level = ")
+            districts.bind(level.rawValue)
+            districts.sql(" ORDER BY fid")
+            let found = try await session.rows(districts).map { row in
+                MarketHistory.District(fid: try row[0].decode(Int64.self), id: try row[1].decode(String.self), name: try row[2].decode(String?.self))
+            }
+            // The segment's column is a case of ClientSegment, never input; ordered as SQLite groups them.
+            var cells = SQLText("""
+                SELECT m.\(placed), c.\(by.rawValue), count(DISTINCT c.id) FROM districts d
+                JOIN demands m ON m.\(placed) = d.fid AND m.status = 'active' JOIN clients c ON c.id = m.client_id
+                WHERE d.level =\u{20}
+                """)
+            cells.bind(level.rawValue)
+            cells.sql(" GROUP BY 1, 2 ORDER BY m.\(placed), c.\(by.rawValue) COLLATE \"C\" NULLS FIRST")
+            let counted = try await session.rows(cells).map { row in
+                SegmentCounts.Cell(district: try row[0].decode(Int64.self), segment: try row[1].decode(String?.self), clients: Int(try row[2].decode(Int64.self)))
+            }
+            return SegmentCounts(districts: found, cells: counted)
+        }
+    }
+}

@@ -14,7 +14,6 @@ extension PostGISStore: Store {
     public func marketHistory(level: DistrictLevel, districts: [Int64]?) async throws -> MarketHistory { throw notYet("market series") }
     public func keptSeries(level: DistrictLevel, district: String?) async throws -> KeptSeries { throw notYet("market series") }
     public func keepSeries(_ entries: [KeptSeries.Entry]) async throws {}
-    public func segmentCounts(level: DistrictLevel, by: ClientSegment) async throws -> SegmentCounts { throw notYet("demand by segment") }
     public func tileFeatures(_ query: TileQuery) async throws -> [TileFeature] { throw notYet("vector tiles") }
     public func listingClusters(_ query: ClusterQuery) async throws -> [ListingCluster] { throw notYet("listing clusters") }
 

@@ -8,10 +8,12 @@ import RGISStore
 struct RGIS: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rgis",
-        abstract: "Real-estate GIS: a SpatiaLite store of parcels, buildings, listings, districts and client demand.",
+        abstract: "Real-estate GIS: a store of parcels, buildings, listings, districts and client demand.",
         discussion: """
             Coordinates are longitude, latitude (WGS84, EPSG:4326) everywhere, as in GeoJSON. \
-            A database is one SpatiaLite file; GDAL and QGIS open it as it is.
+            A database is one SpatiaLite file, which GDAL and QGIS open as it is, or a PostgreSQL/PostGIS \
+            database (postgresql://user@host:5432/name; rgis init creates it), where some commands \
+            answer "not available on PostgreSQL yet".
             """,
         subcommands: [InitCommand.self, ImportCommand.self, ExportCommand.self, InfoCommand.self,
                       CheckCommand.self, QueryCommand.self, MatchCommand.self, IndicatorsCommand.self, ArchiveCommand.self, ServeCommand.self, UsersCommand.self, TokensCommand.self,
@@ -19,7 +21,7 @@ struct RGIS: AsyncParsableCommand {
     )
 }
 
-/// The database file every command works on.
+/// The database every command works on: a SpatiaLite file or a PostgreSQL location.
 struct DatabaseArgument: ParsableArguments {
     @Argument(help: "The RGIS database: a SpatiaLite file, or postgresql://user@host:5432/database (PostGIS; the password from PGPASSWORD or ~/.pgpass, never in the URL).")
     var database: String

@@ -219,7 +219,7 @@ struct BackendsAgreeConformance {
         #expect(fits > 20)
     }
 
-    @Test("the district indicators' figures agree on the demo city at every level, two days and periods: counts alike, medians within 1e-9",
+    @Test("the district indicators' figures agree on the demo city at every level, two days and periods: counts alike, medians within 1e-9; so do clients by segment",
           arguments: Backends.indicators.filter { $0.name != Backend.spatiaLite.name })
     func indicatorsAgree(backend: Backend) async throws {
         let reference = try await Stores.shared.store(.spatiaLite)
@@ -250,5 +250,17 @@ struct BackendsAgreeConformance {
             }
         }
         #expect(figures > 1000)
+        // Clients with active demand per district, by each segment.
+        var clients = 0
+        for level in DistrictLevel.allCases {
+            for segment in ClientSegment.allCases {
+                let e = try await reference.segmentCounts(level: level, by: segment), a = try await store.segmentCounts(level: level, by: segment)
+                #expect(a.districts.map(\.id) == e.districts.map(\.id))
+                #expect(a.cells.map { "\($0.district) \($0.segment ?? "-") \($0.clients)" } == e.cells.map { "\($0.district) \($0.segment ?? "-") \($0.clients)" },
+                        "\(level) \(segment)")
+                clients += e.cells.map(\.clients).reduce(0, +)
+            }
+        }
+        #expect(clients > 500)
     }
 }
