@@ -205,36 +205,65 @@ extension PostGISStore {
         }
     }
 
+    /// GeoJSON, or CSV as the SpatiaLite file writes it (RFC 4180, CRLF): `id`, `lon` and `lat` for
+    /// points or `wkt` for polygons, the layer's fields, then every source property kept in `extra`
+    /// (the union over the rows, in name order). Pages by fid inside one snapshot: memory stays flat
+    /// whatever the layer's size.
     public func exportText(layer: Layer, bbox: BBox?, format: TextExportFormat, write: (String) throws -> Void) async throws -> Int {
-        guard format == .geojson else {
-            throw RGISError(.notSupported, "CSV export is not available on PostgreSQL yet; export GeoJSON", at: "option format")
-        }
-        // Pages by fid inside one snapshot: memory stays flat whatever the layer's size.
+        let points = layer.storedGeometry == .point
+        let geometry = points ? ["lon", "lat"] : ["wkt"]
         return try await read { session in
-            try write(#"{"type":"FeatureCollection","features":["#)
+            func filtered(_ q: inout SQLText) {
+                guard let bbox else { return }
+                q.sql(" AND ")
+                q.intersectsAny(bbox.parts)
+            }
+            var extras: [String] = []
+            if format == .csv {
+                var keys = SQLText("SELECT DISTINCT k.key COLLATE \"C\" FROM \(layer.table) t, jsonb_object_keys(t.extra::jsonb) k(key) WHERE jsonb_typeof(t.extra::jsonb) = 'object'")
+                filtered(&keys)
+                keys.sql(" ORDER BY 1")
+                let reserved = Set(layer.fields.map(\.name) + geometry + ["id"])
+                extras = try await session.rows(keys).map { try $0[0].decode(String.self) }.filter { !reserved.contains($0) }
+                try write((["id"] + geometry + layer.fields.map(\.name) + extras).map(CSVText.field).joined(separator: ",") + "\r\n")
+            } else {
+                try write(#"{"type":"FeatureCollection","features":["#)
+            }
+            let geometryColumns = format == .geojson ? "" : points ? ", ST_X(t.geom), ST_Y(t.geom)" : ", ST_AsText(t.geom, 9)"
+            let base = FeatureRows.count(layer)
             var written = 0
             var after = Int64.min
             while true {
-                var q = SQLText("SELECT \(FeatureRows.columns(layer)) FROM \(layer.table) t WHERE t.fid > ")
+                var q = SQLText("SELECT \(FeatureRows.columns(layer))\(geometryColumns) FROM \(layer.table) t WHERE t.fid > ")
                 q.bind(after)
-                if let bbox {
-                    q.sql(" AND ")
-                    q.intersectsAny(bbox.parts)
-                }
+                filtered(&q)
                 q.sql(" ORDER BY t.fid LIMIT 5000")
                 let rows = try await session.rows(q)
                 if rows.isEmpty { break }
                 var text = ""
                 for row in rows {
                     let feature = try FeatureRows.feature(row, layer: layer)
-                    text += written == 0 ? "\n" : ",\n"
-                    feature.write(to: &text)
+                    switch format {
+                    case .geojson:
+                        text += written == 0 ? "\n" : ",\n"
+                        feature.write(to: &text)
+                    case .csv:
+                        var cells = [CSVText.field(feature.id)]
+                        if points {
+                            cells += [CSVText.cell(try row[base].decode(Double?.self).map(JSONValue.double)),
+                                      CSVText.cell(try row[base + 1].decode(Double?.self).map(JSONValue.double))]
+                        } else {
+                            cells.append(CSVText.field(try row[base].decode(String?.self) ?? ""))
+                        }
+                        cells += (layer.fields.map(\.name) + extras).map { CSVText.cell(feature.properties[$0]) }
+                        text += cells.joined(separator: ",") + "\r\n"
+                    }
                     written += 1
                     after = feature.fid
                 }
                 try write(text)
             }
-            try write("\n]}\n")
+            if format == .geojson { try write("\n]}\n") }
             return written
         }
     }

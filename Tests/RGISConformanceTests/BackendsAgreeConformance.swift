@@ -28,14 +28,16 @@ struct BackendsAgreeConformance {
 
     static var others: [Backend] { Backends.features.filter { $0.name != Backend.spatiaLite.name } }
 
-    @Test("every layer exports alike; parcels' computed areas agree within a millionth of a square metre per 100 m²", arguments: others)
+    @Test("every layer exports alike as GeoJSON and CSV; parcels' computed areas agree within a millionth of a square metre per 100 m²", arguments: others)
     func exportsAgree(backend: Backend) async throws {
         let reference = try await Stores.shared.store(.spatiaLite)
         let store = try await Stores.shared.store(backend)
         for layer in Layer.allCases where layer != .parcels {
-            let expected = try await reference.exportedText(layer, bbox: nil, format: .geojson).text
-            let answered = try await store.exportedText(layer, bbox: nil, format: .geojson).text
-            #expect(answered == expected, "\(layer)")
+            for format in [TextExportFormat.geojson, .csv] {
+                let expected = try await reference.exportedText(layer, bbox: nil, format: format).text
+                let answered = try await store.exportedText(layer, bbox: nil, format: format).text
+                #expect(answered == expected, "\(layer) \(format)")
+            }
         }
         // A parcel without an area gets its polygon's geodesic area, computed by each engine's own
         // ellipsoidal algorithm: they agree to about 1e-9 of the area.
