@@ -10,17 +10,12 @@ extension PostGISStore {
         defer { input.stop() }
         var options = options
         options.sourceSRID = input.sourceSRID
-        if options.upsert { return try await importReplacing(from: input, options: options, progress: progress) }
         let start = Date()
         let table = options.layer.table
         do {
-            var report = try await transaction { session in
+            var report = options.upsert ? try await importReplacing(from: input, options: options, progress: progress) : try await transaction { session in
                 var job = FeatureImport(options: options)
-                var srid = SQLText("SELECT count(*) FROM spatial_ref_sys WHERE srid = ")
-                srid.bind(options.sourceSRID.code)
-                guard try await session.int(srid) > 0 else {
-                    throw RGISError(.invalidValue, "--srid \(options.sourceSRID.code) is not a known EPSG code")
-                }
+                try await Self.checkSRID(options.sourceSRID, session)
                 try await session.run(SQLText(job.stagingTable()))
                 // The input is read by this one task from start to end; the box only carries it across the call.
                 let reading = OneReader(input: input, progress: progress)
@@ -120,47 +115,41 @@ extension PostGISStore {
     /// logs its changes, as a record write does), in one transaction. With `--skip-invalid` each row
     /// runs under a savepoint, so that a row the server refuses leaves the transaction usable.
     private func importReplacing(from input: FeatureInput, options: ImportOptions, progress: ((ImportProgress) -> Void)?) async throws -> ImportReport {
-        let start = Date()
-        do {
-            var report = try await transaction { session in
-                var srid = SQLText("SELECT count(*) FROM spatial_ref_sys WHERE srid = ")
-                srid.bind(options.sourceSRID.code)
-                guard try await session.int(srid) > 0 else {
-                    throw RGISError(.invalidValue, "--srid \(options.sourceSRID.code) is not a known EPSG code")
-                }
-                let writer = FeatureWriter(session: session, options: options)
-                var report = ImportReport()
-                while let row = try input.next() {
-                    report.rowsRead += 1
+        try await transaction { session in
+            try await Self.checkSRID(options.sourceSRID, session)
+            let writer = FeatureWriter(session: session, options: options)
+            var report = ImportReport()
+            while let row = try input.next() {
+                report.rowsRead += 1
+                do {
+                    let record = try row.record.get()
+                    if options.skipInvalid { try await session.run("SAVEPOINT import_row") }
                     do {
-                        let record = try row.record.get()
-                        if options.skipInvalid { try await session.run("SAVEPOINT import_row") }
-                        do {
-                            let stored = try await writer.write(record)
-                            if options.skipInvalid { try await session.run("RELEASE SAVEPOINT import_row") }
-                            if stored.inserted { report.inserted += 1 } else { report.updated += 1 }
-                        } catch {
-                            if options.skipInvalid { try await session.run("ROLLBACK TO SAVEPOINT import_row") }
-                            throw error
-                        }
-                    } catch let error as RGISError {
-                        guard options.skipInvalid else { throw error.located(row.location) }
-                        report.reject(row.location, error.reason)
+                        let stored = try await writer.write(record)
+                        if options.skipInvalid { try await session.run("RELEASE SAVEPOINT import_row") }
+                        if stored.inserted { report.inserted += 1 } else { report.updated += 1 }
+                    } catch {
+                        if options.skipInvalid { try await session.run("ROLLBACK TO SAVEPOINT import_row") }
+                        throw error
                     }
-                    if report.rowsRead % 2000 == 0 {
-                        progress?(ImportProgress(rowsRead: report.rowsRead, bytesRead: input.bytesRead, totalBytes: input.totalBytes))
-                    }
+                } catch let error as RGISError {
+                    guard options.skipInvalid else { throw error.located(row.location) }
+                    report.reject(row.location, error.reason)
                 }
-                if report.rowsRead == 0 { throw RGISError(.invalidValue, "holds no features; nothing was imported") }
-                return report
+                if report.rowsRead % 2000 == 0 {
+                    progress?(ImportProgress(rowsRead: report.rowsRead, bytesRead: input.bytesRead, totalBytes: input.totalBytes))
+                }
             }
-            report.seconds = Date().timeIntervalSince(start)
-            report.source = input.description
-            progress?(ImportProgress(rowsRead: report.rowsRead, bytesRead: input.bytesRead, totalBytes: input.totalBytes))
+            if report.rowsRead == 0 { throw RGISError(.invalidValue, "holds no features; nothing was imported") }
             return report
-        } catch let error as RGISError {
-            throw error.located(input.name)
         }
+    }
+
+    /// `.invalidValue` unless PostGIS knows the source's EPSG code.
+    private static func checkSRID(_ srid: SRID, _ session: Session) async throws {
+        var q = SQLText("SELECT count(*) FROM spatial_ref_sys WHERE srid = ")
+        q.bind(srid.code)
+        guard try await session.int(q) > 0 else { throw RGISError(.invalidValue, "--srid \(srid.code) is not a known EPSG code") }
     }
 
     public func isOwnFile(_ path: String) -> Bool { false }

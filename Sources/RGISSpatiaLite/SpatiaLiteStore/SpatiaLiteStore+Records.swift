@@ -158,11 +158,8 @@ struct RecordTables {
             agent = client.agent
             clientID = nil
         }
-        let unsigned = StoredRecord(kind: kind, id: id, agent: agent, clientID: clientID, publicJSON: publicJSON, privateMembers: privateMembers,
-                                    etag: "", publicETag: "")
-        func tag(_ json: JSONValue) -> String { "\"" + Digest.keyedTag(json.jsonText, key: etagKey) + "\"" }
         return StoredRecord(kind: kind, id: id, agent: agent, clientID: clientID, publicJSON: publicJSON, privateMembers: privateMembers,
-                            etag: tag(unsigned.wholeJSON), publicETag: tag(publicJSON))
+                            signedWith: etagKey)
     }
 
     /// Writes one record by the import's rules; `current` is nil for a new one. Returns its id.

@@ -1,3 +1,4 @@
+import Foundation
 import RGISCore
 
 /// What agents write: listings, clients and demands, one record at a time. Every write is validated by
@@ -77,6 +78,17 @@ public struct StoredRecord: Sendable {
         self.privateMembers = privateMembers
         self.etag = etag
         self.publicETag = publicETag
+    }
+
+    /// A record as a backend read it, with its ETags signed under the store's key: an HMAC of the
+    /// whole record's JSON, and of the public part's. The one rule every backend tags records by.
+    package init(kind: RecordKind, id: String, agent: String?, clientID: String?, publicJSON: JSONValue,
+                 privateMembers: [String: JSONValue], signedWith etagKey: Data) {
+        func tag(_ json: JSONValue) -> String { "\"" + Digest.keyedTag(json.jsonText, key: etagKey) + "\"" }
+        let unsigned = StoredRecord(kind: kind, id: id, agent: agent, clientID: clientID, publicJSON: publicJSON, privateMembers: privateMembers,
+                                    etag: "", publicETag: "")
+        self.init(kind: kind, id: id, agent: agent, clientID: clientID, publicJSON: publicJSON, privateMembers: privateMembers,
+                  etag: tag(unsigned.wholeJSON), publicETag: tag(publicJSON))
     }
 
     /// The record as `caller` may see it: whole for its owner and admins, else without the private part.
