@@ -280,11 +280,6 @@ extension PostGISStore {
     /// The primary's WAL insert position (a standby's replay position): it moves with every committed
     /// write, so equal tokens mean nothing was written; no writer updates a shared row for it. It also
     /// moves with writes the token does not cover, which only costs a cache its entry.
-    public func marketChangeToken() async throws -> ChangeToken {
-        let rows = try await rows("SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END::text")
-        return ChangeToken("lsn:" + (try rows.first?[0].decode(String.self) ?? "0/0"))
-    }
-
     public func ping() async throws { try await run("SELECT 1") }
 
     public func storageHealth() -> StorageHealth { StorageHealth(fault: nil, refusedWrites: 0) }

@@ -10,12 +10,6 @@ extension PostGISStore: Store {
         RGISError(.notSupported, "\(what) is not available on PostgreSQL yet; use a SpatiaLite file for it", at: location)
     }
 
-    // FeatureStore: indicators, series, tiles.
-    public func marketHistory(level: DistrictLevel, districts: [Int64]?) async throws -> MarketHistory { throw notYet("market series") }
-    public func keptSeries(level: DistrictLevel, district: String?) async throws -> KeptSeries { throw notYet("market series") }
-    public func keepSeries(_ entries: [KeptSeries.Entry]) async throws {}
-    public func tileFeatures(_ query: TileQuery) async throws -> [TileFeature] { throw notYet("vector tiles") }
-    public func listingClusters(_ query: ClusterQuery) async throws -> [ListingCluster] { throw notYet("listing clusters") }
 
     // ArchiveStore.
     public func archive(_ query: ArchiveQuery) async throws -> FeaturePage { throw notYet("the archive") }

@@ -43,6 +43,8 @@ enum Backends {
     static let matching: [Backend] = [.spatiaLite, .postGIS]
     /// The backends that give the district indicators' figures.
     static let indicators: [Backend] = [.spatiaLite, .postGIS]
+    /// The backends that give the monthly series (kept between requests), vector tiles and the map's clusters.
+    static let market: [Backend] = [.spatiaLite, .postGIS]
 }
 
 extension Backend {

@@ -3,6 +3,7 @@ import RGISCore
 import RGISStore
 import RGISTesting
 import Testing
+@testable import RGISQuery
 
 /// Every backend answers the demo city's searches as SpatiaLite does: the same features in the same
 /// order with the same properties and geometries, byte for byte, and distances within a millimetre. (Each backend
@@ -20,7 +21,7 @@ struct BackendsAgreeConformance {
             let directory = try Fixtures.temporaryDirectory()
             directories.append(directory)
             let store = try await backend.emptyStore(in: directory, "agree")
-            try await store.loadDemoLayers()
+            try await store.loadDemoCity()
             stores[backend.name] = store
             return store
         }
@@ -264,5 +265,94 @@ struct BackendsAgreeConformance {
             }
         }
         #expect(clients > 500)
+    }
+
+    @Test("the monthly series agree on the demo city with its dated history, at every level, and one district read from its kept series",
+          arguments: Backends.market.filter { $0.name != Backend.spatiaLite.name })
+    func seriesAgree(backend: Backend) async throws {
+        let reference = QueryEngine(try await Stores.shared.store(.spatiaLite))
+        let engine = QueryEngine(try await Stores.shared.store(backend))
+        let from = YearMonth(parsing: "2024-12")!, to = YearMonth(parsing: "2026-11")!
+        var months = 0
+        for level in DistrictLevel.allCases {
+            let options = try SeriesOptions(level: level, from: from, to: to)
+            let e = try await reference.series(options, reusing: .none), a = try await engine.series(options, reusing: .none)
+            #expect(a.json == e.json, "\(level)")
+            #expect(a.csv == e.csv, "\(level)")
+            months += e.districts.map(\.months.count).reduce(0, +)
+        }
+        #expect(months >= 24 * 10)
+        let one = try SeriesOptions(level: .subdistrict, district: "D1-1", from: from, to: to)
+        #expect(try await engine.series(one, reusing: .kept).json == reference.series(one, reusing: .none).json)
+    }
+
+    /// The same properties in the same order; numbers within a millionth of a unit per hundred.
+    static func alike(_ a: [(String, JSONValue)], _ b: [(String, JSONValue)]) -> Bool {
+        a.count == b.count && zip(a, b).allSatisfy { x, y in
+            guard x.0 == y.0 else { return false }
+            if let m = x.1.number, let n = y.1.number { return abs(m - n) <= max(abs(m), 100) * 1e-8 }
+            return x.1 == y.1
+        }
+    }
+
+    @Test("vector tiles of every layer agree at zooms 11 to 16 (geometry byte for byte, computed areas within 1e-8) over the demo city, and the map's clusters agree at zooms 10 to 17 with and without filters",
+          arguments: Backends.market.filter { $0.name != Backend.spatiaLite.name })
+    func tilesAgree(backend: Backend) async throws {
+        let reference = try await Stores.shared.store(.spatiaLite)
+        let store = try await Stores.shared.store(backend)
+        let extent = try #require(try await reference.layerStatistics().first { $0.layer == .districts }?.extent?.parts.first)
+        // Geometry and ids byte for byte; the properties apart (a parcel's area is computed by each backend).
+        func encoded(_ features: [TileFeature]) -> [UInt8] {
+            VectorTile(layers: [VectorTile.Layer(name: "t", features: features.map {
+                VectorTile.Feature(id: UInt64($0.fid), geometry: $0.geometry, properties: [])
+            })]).encoded()
+        }
+        var affordable = ListingFilter()
+        affordable.priceMax = 600_000
+        var active = ListingFilter()
+        active.statuses = [.active]
+        var tiles = 0, features = 0
+        for zoom in [11, 13, 15, 16] {
+            let nw = TileID.pixel(Position(lon: extent.west, lat: extent.north), zoom: zoom)
+            let se = TileID.pixel(Position(lon: extent.east, lat: extent.south), zoom: zoom)
+            let columns = Int(nw.x / 256)...Int(se.x / 256), rows = Int(nw.y / 256)...Int(se.y / 256)
+            // Every tile at the coarser zooms; at the finest a diagonal of them, across the city.
+            let ids: [(Int, Int)] = zoom < 15 ? columns.flatMap { c in rows.map { (c, $0) } }
+                : zip(columns, rows).map { ($0, $1) } + zip(columns.reversed(), rows).map { ($0, $1) }
+            for (column, row) in ids {
+                let tile = try TileID(zoom: zoom, row: row, column: column)
+                for layer in [Layer.listings, .parcels, .buildings, .districts] {
+                    let filters = layer == .listings ? [ListingFilter(), affordable] : [ListingFilter()]
+                    for filter in filters {
+                        let query = TileQuery(layer: layer, tile: tile, filter: filter)
+                        let e = try await reference.tileFeatures(query), a = try await store.tileFeatures(query)
+                        #expect(a.map(\.id) == e.map(\.id), "\(layer) \(tile)")
+                        #expect(encoded(a) == encoded(e), "\(layer) \(tile)")
+                        for (x, y) in zip(e, a) where !Self.alike(x.properties, y.properties) {
+                            Issue.record("\(layer) \(tile) \(x.id): \(x.properties) \(y.properties)")
+                        }
+                        tiles += 1
+                        features += e.count
+                    }
+                }
+            }
+        }
+        #expect(tiles > 100 && features > 5000, "\(tiles) tiles, \(features) features")
+        var clusters = 0
+        let quarter = try BBox.Part(west: extent.west + (extent.east - extent.west) / 4, south: extent.south + (extent.north - extent.south) / 3,
+                                    east: extent.east - (extent.east - extent.west) / 5, north: extent.north - (extent.north - extent.south) / 7)
+        for box in [extent, quarter] {
+            for zoom in [10, 12, 14, 15, 17] {
+                for cell in [32, 64] {
+                    for filter in [ListingFilter(), active, affordable] {
+                        let query = try ClusterQuery(box: box, zoom: zoom, cellPixels: cell, filter: filter)
+                        let e = try await reference.listingClusters(query), a = try await store.listingClusters(query)
+                        #expect(a == e, "\(box) z\(zoom) \(cell)px")
+                        clusters += e.count
+                    }
+                }
+            }
+        }
+        #expect(clusters > 1000)
     }
 }

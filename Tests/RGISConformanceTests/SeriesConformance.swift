@@ -77,7 +77,7 @@ struct SeriesConformance {
     }
 
     @Test("a series of a district that is not at the level is not found, naming the parameter; one subdistrict's series has its months",
-          arguments: Backends.all)
+          arguments: Backends.market)
     func oneDistrictsSeries(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
@@ -93,7 +93,7 @@ struct SeriesConformance {
     }
 
     @Test("indicators are kept while the market does not change, and follow every write of it: record writes, a bulk import",
-          arguments: Backends.all)
+          arguments: Backends.market)
     func figuresFollowWrites(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
@@ -127,7 +127,7 @@ struct SeriesConformance {
     }
 
     @Test("kept series: a write computes again only the districts it touches (a price, a history event, a bulk import, districts redrawn), and kept equals afresh",
-          arguments: Backends.all)
+          arguments: Backends.market)
     func keptSeriesFollowWrites(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }

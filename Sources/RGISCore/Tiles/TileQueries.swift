@@ -92,3 +92,19 @@ public struct ListingCluster: Sendable, Equatable {
         self.singleFID = singleFID
     }
 }
+
+extension ClusterQuery {
+    /// Listings are grouped by their pixel at zoom 24 (2³² across the world, from the top left).
+    public static let pixelBits = 32
+    /// A cluster cell is a listing's zoom-24 pixel shifted right by this many bits.
+    public var pixelShift: Int { Self.pixelBits - (zoom + 8) + cellPixels.trailingZeroBitCount }
+}
+
+extension ListingCluster {
+    /// Where the listings of a cell lie on average, from the sums of their zoom-24 pixels.
+    public static func meanPosition(sumX: Double, sumY: Double, count: Int) -> Position {
+        let world = Double(UInt64(1) << UInt64(ClusterQuery.pixelBits))
+        let mx = sumX / Double(count) / world, my = sumY / Double(count) / world
+        return Position(lon: mx * 360 - 180, lat: TileID.latitude((0.5 - my) * 2 * TileID.originMetres))
+    }
+}

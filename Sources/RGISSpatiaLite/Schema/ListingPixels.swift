@@ -13,7 +13,7 @@ enum ListingPixels {
     static let insertTrigger = "listings_pixel_insert"
     /// Pixels at zoom 24: 256 × 2²⁴ = 2³² across the world.
     static let zoom = 24
-    static let bits = 32
+    static let bits = ClusterQuery.pixelBits
 
     static func expressions(_ geom: String) -> (x: String, y: String) {
         let r = TileID.originMetres, scale = Double(UInt64(1) << UInt64(bits)) / (2 * r)

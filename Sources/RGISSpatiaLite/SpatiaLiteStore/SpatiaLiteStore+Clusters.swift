@@ -2,11 +2,6 @@ import GRDB
 import RGISCore
 import RGISStore
 
-extension ClusterQuery {
-    /// A cluster cell is a listing's zoom-24 pixel shifted right by this many bits.
-    var pixelShift: Int { ListingPixels.bits - (zoom + 8) + cellPixels.trailingZeroBitCount }
-}
-
 /// A rectangle of the listings' zoom-24 pixels (or of cells at one level), both ends included.
 struct PixelRect {
     var x0: Int64, x1: Int64, y0: Int64, y1: Int64
@@ -215,10 +210,8 @@ struct CellReader {
             let part = Array(singles[chunk..<min(chunk + 500, singles.count)])
             for row in try db.rows("SELECT fid, id FROM listings WHERE fid IN (\(SpatialSQL.list(part)))") { ids[row[0]] = row[1] }
         }
-        let world = Double(UInt64(1) << UInt64(ListingPixels.bits))
         return cells.sorted { $0.key < $1.key }.map { key, c in
-            let mx = c.sumX / Double(c.count) / world, my = c.sumY / Double(c.count) / world
-            let position = Position(lon: mx * 360 - 180, lat: TileID.latitude((0.5 - my) * 2 * TileID.originMetres))
+            let position = ListingCluster.meanPosition(sumX: c.sumX, sumY: c.sumY, count: c.count)
             return ListingCluster(column: Int(key >> 32), row: Int(key & 0xFFFF_FFFF), count: c.count, position: position,
                                   priceMin: c.priceMin, priceMax: c.priceMax,
                                   singleID: c.count == 1 ? ids[c.fid] : nil, singleFID: c.count == 1 ? c.fid : nil)
