@@ -97,7 +97,7 @@ let package = Package(
         .target(
             name: "RGISPostGIS",
             dependencies: [
-                "RGISCore", "RGISStore", "RGISGeodesy",
+                "RGISCore", "RGISStore", "RGISGeodesy", "RGISFiles",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),

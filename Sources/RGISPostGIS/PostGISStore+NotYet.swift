@@ -62,5 +62,4 @@ extension PostGISStore: Store {
     public func registerArchive(_ layer: ArchiveLayer, from input: ArchiveFeatureInput, record: ArchiveRecord) async throws -> ArchiveChange {
         throw notYet("the archive")
     }
-    public func exportFile(layer: Layer, bbox: BBox?, format: ExportFormat, to path: String) async throws -> Int { throw notYet("file export") }
 }
