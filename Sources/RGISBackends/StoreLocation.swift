@@ -38,8 +38,9 @@ public enum StoreLocation {
     /// backup is checked first and the old store is replaced whole or not at all.
     @discardableResult
     public static func restore(from backup: String, to location: String, replacing: Bool) async throws -> BackupReport {
-        if PostGISStore.handles(location) {
-            throw RGISError(.notSupported, "rgis restore into PostgreSQL is not available yet (use pg_restore)", at: location)
+        if PostGISStore.handles(location) { return try await PostGISStore.restore(from: backup, to: location, replacing: replacing) }
+        if PostGISStore.isBackup(backup) {
+            throw RGISError(.notAnRGISDatabase, "is a PostgreSQL backup; restore it to a postgresql:// location, not a file", at: backup)
         }
         return try RGISDatabase.restore(from: backup, to: location, replacing: replacing)
     }

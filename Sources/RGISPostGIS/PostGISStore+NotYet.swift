@@ -58,7 +58,6 @@ extension PostGISStore: Store {
     }
 
     // StoreMaintenance.
-    public func backup(to path: String, replacing: Bool) async throws -> BackupReport { throw notYet("rgis backup (use pg_dump)") }
     public func registerArchive(_ layer: ArchiveLayer, from input: ArchiveFeatureInput, record: ArchiveRecord) async throws -> ArchiveChange {
         throw notYet("the archive")
     }

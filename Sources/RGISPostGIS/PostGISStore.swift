@@ -33,7 +33,14 @@ public final class PostGISStore: Sendable {
     /// Whether a location names a PostgreSQL database (`postgresql://…`).
     public static func handles(_ location: String) -> Bool { PostgresLocation.isPostgres(location) }
 
-    private static let opened = Mutex<[String: PostGISStore]>([:])
+    /// A store held weakly, so that one nobody holds any more closes its pool.
+    private struct Held { weak var store: PostGISStore? }
+    private static let opened = Mutex<[String: Held]>([:])
+
+    /// Whether a store on `place` is open in this process.
+    static func isOpen(_ place: PostgresLocation) -> Bool {
+        opened.withLock { $0[place.description]?.store != nil }
+    }
 
     /// The store at `location`, which must hold the current schema (checked on one connection first, so
     /// that a wrong location fails at once); the same store for the same location within a process.
@@ -66,15 +73,15 @@ public final class PostGISStore: Sendable {
 
     private static func shared(_ place: PostgresLocation) -> PostGISStore {
         opened.withLock { stores in
-            if let store = stores[place.description] { return store }
+            if let store = stores[place.description]?.store { return store }
             let store = PostGISStore(place: place)
-            stores[place.description] = store
+            stores[place.description] = Held(store: store)
             return store
         }
     }
 
     /// One connection of its own for `body`, closed after; the driver's errors as ``RGISError``.
-    private static func withConnection(_ place: PostgresLocation,
+    static func withConnection(_ place: PostgresLocation,
                                        _ body: (PostgresConnection, Logger) async throws -> Void) async throws {
         let logger = Logger(label: "rgis.postgis")
         do {

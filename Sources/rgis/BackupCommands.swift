@@ -14,7 +14,11 @@ struct BackupCommand: AsyncParsableCommand {
             (SQLite's integrity check) and then renamed to OUT, so OUT is never half written. \
             Restore it with `rgis restore OUT DB`.
 
+            On PostgreSQL the copy is pg_dump's custom format, of one snapshot that rgis holds open \
+            and counts in (so the counts it prints are the copy's); pg_dump must be installed.
+
             Example: rgis backup city.sqlite backups/city-2026-12-02.sqlite
+            Example: rgis backup postgresql://rgis@db:5432/city backups/city-2026-12-02.pgdump
             """
     )
 
@@ -44,12 +48,17 @@ struct RestoreCommand: AsyncParsableCommand {
             copied beside DB and renamed over it; an older backup is upgraded to the current schema. \
             Stop any server on DB first. Without --force an existing DB is left alone.
 
+            A PostgreSQL backup is restored by pg_restore into a new database at a postgresql:// \
+            location, in one transaction (a failed restore leaves no database); with --force an \
+            existing one is dropped first, refused while anything is connected to it.
+
             Example: rgis restore backups/city-2026-12-02.sqlite city.sqlite --force
+            Example: rgis restore backups/city-2026-12-02.pgdump postgresql://rgis@db:5432/city
             """
     )
 
     @Argument(help: "The backup file (written by rgis backup).") var backup: String
-    @Argument(help: "The database file to restore into.") var database: String
+    @Argument(help: "The database to restore into: a file, or a postgresql:// location for a PostgreSQL backup.") var database: String
     @Flag(help: "Replace DB if it exists.") var force = false
 
     func run() async throws {

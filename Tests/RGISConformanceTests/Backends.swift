@@ -45,6 +45,8 @@ enum Backends {
     static let indicators: [Backend] = [.spatiaLite, .postGIS]
     /// The backends that give the monthly series (kept between requests), vector tiles and the map's clusters.
     static let market: [Backend] = [.spatiaLite, .postGIS]
+    /// The backends whose stores `rgis backup` copies and `rgis restore` makes again (a file; `pg_dump`).
+    static let backups: [Backend] = [.spatiaLite, .postGIS]
 }
 
 extension Backend {

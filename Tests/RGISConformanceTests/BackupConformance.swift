@@ -26,7 +26,7 @@ struct BackupConformance {
     }
 
     @Test("a backup taken while listings are written one transaction at a time holds exactly those committed before it, passes check, and restores",
-          arguments: Backends.all)
+          arguments: Backends.backups)
     func backupUnderWrites(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
@@ -84,7 +84,7 @@ struct BackupConformance {
         #expect(try await restored.check().isEmpty)
     }
 
-    @Test("refusals: the store itself, an existing file, a missing or foreign backup; nothing is left half written", arguments: Backends.all)
+    @Test("refusals: the store itself, an existing file, a missing or foreign backup; nothing is left half written", arguments: Backends.backups)
     func refusals(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
