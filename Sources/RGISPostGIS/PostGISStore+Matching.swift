@@ -47,10 +47,16 @@ extension PostGISStore {
         q.bind(listing.propertyType)
         q.sql("::text AS type) SELECT \(Self.demandFitColumns) FROM p JOIN demands d ON ST_Contains(d.geom, p.g) WHERE d.status = 'active' AND ")
         q.sql(Self.fitRules(price: "p.price", area: "p.area", bedrooms: "p.bedrooms", type: "p.type"))
-        // A demand whose closeness can reach c has its centroid within (1 − c) × its closeness radius
-        // (a hair more: the score measures on the ellipsoid its own way). The same expression bounds
-        // the round read before, so that rounds read each demand once.
-        let distance = "ST_Distance(d.fit_centre::geography, p.g::geography)"
+        Self.appendReach(to: &q, point: "p.g", reach: reach, beyond: known)
+        let rows = try await rows(q)
+        return try translating { try rows.map { try Self.demandFit($0, from: 0) } }
+    }
+
+    /// A demand whose closeness can reach c has its centroid within (1 − c) × its closeness radius
+    /// (a hair more: the score measures on the ellipsoid its own way). The same expression bounds the
+    /// round read before (`known`), so that rounds read each demand once.
+    static func appendReach(to q: inout SQLText, point: String, reach: FitReach, beyond known: FitReach?) {
+        let distance = "ST_Distance(d.fit_centre::geography, \(point)::geography)"
         let radius = "sqrt(d.fit_area_m2 / pi())"
         if case .nearCentre(let closeness) = reach {
             q.sql(" AND \(distance) <= ")
@@ -62,14 +68,13 @@ extension PostGISStore {
             q.bind((1 - closeness) * 1.0001)
             q.sql("::float8 * \(radius))")
         }
-        let rows = try await rows(q)
-        return try translating {
-            try rows.map { row in
-                DemandFit(fid: try row[0].decode(Int64.self), id: try row[1].decode(String.self), criteria: try Self.criteria(row, from: 2),
-                          centre: Position(lon: try row[8].decode(Double.self), lat: try row[9].decode(Double.self)),
-                          areaSquareMetres: try row[10].decode(Double.self))
-            }
-        }
+    }
+
+    /// A demand's fit from ``demandFitColumns`` at `n`.
+    static func demandFit(_ row: PostgresRandomAccessRow, from n: Int) throws -> DemandFit {
+        DemandFit(fid: try row[n].decode(Int64.self), id: try row[n + 1].decode(String.self), criteria: try criteria(row, from: n + 2),
+                  centre: Position(lon: try row[n + 8].decode(Double.self), lat: try row[n + 9].decode(Double.self)),
+                  areaSquareMetres: try row[n + 10].decode(Double.self))
     }
 
     public func demandFeatures(fids: [Int64]) async throws -> [StoredFeature] {

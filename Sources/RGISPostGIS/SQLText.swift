@@ -25,6 +25,22 @@ struct SQLText: Sendable, ExpressibleByStringLiteral {
         text += "$\(binds.count)"
     }
 
+    /// A statement written with `?` where each of `values` goes, in order (the text holds no other `?`).
+    init(_ text: String, _ values: [(any PostgresNonThrowingEncodable & Sendable)?]) {
+        var pieces = text.components(separatedBy: "?")
+        precondition(pieces.count == values.count + 1, "a ? for each value")
+        self.text = pieces.removeFirst()
+        for (value, piece) in zip(values, pieces) {
+            if let value {
+                bind(value)
+            } else {
+                binds.appendNull()
+                self.text += "$\(binds.count)"
+            }
+            sql(piece)
+        }
+    }
+
     /// `$n` and a cast, for a value whose type the server should not guess.
     mutating func bind<T: PostgresNonThrowingEncodable & Sendable>(_ value: T, as type: String) {
         bind(value)

@@ -47,6 +47,8 @@ enum Backends {
     static let market: [Backend] = [.spatiaLite, .postGIS]
     /// The backends whose stores `rgis backup` copies and `rgis restore` makes again (a file; `pg_dump`).
     static let backups: [Backend] = [.spatiaLite, .postGIS]
+    /// The backends that keep saved searches, alert receivers and the one outbox their messages leave by.
+    static let deliveries: [Backend] = [.spatiaLite, .postGIS]
 }
 
 extension Backend {

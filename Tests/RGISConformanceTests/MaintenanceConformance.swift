@@ -30,7 +30,7 @@ struct MaintenanceConformance {
     }
 
     @Test("the demo city imported through the store checks clean; its backup restores to the same counts and the same radius answer",
-          arguments: Backends.all)
+          arguments: Backends.backups)
     func backupRestores(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
