@@ -271,3 +271,6 @@ struct Session {
         return Int(try row[0].decode(Int64?.self) ?? 0)
     }
 }
+
+/// Every store protocol, as the SpatiaLite file implements it; the conformance suite runs on both.
+extension PostGISStore: Store {}

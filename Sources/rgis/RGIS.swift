@@ -12,8 +12,8 @@ struct RGIS: AsyncParsableCommand {
         discussion: """
             Coordinates are longitude, latitude (WGS84, EPSG:4326) everywhere, as in GeoJSON. \
             A database is one SpatiaLite file, which GDAL and QGIS open as it is, or a PostgreSQL/PostGIS \
-            database (postgresql://user@host:5432/name; rgis init creates it), where some commands \
-            answer "not available on PostgreSQL yet".
+            database (postgresql://user@host:5432/name; rgis init creates it), on which every command \
+            works alike.
             """,
         subcommands: [InitCommand.self, ImportCommand.self, ExportCommand.self, InfoCommand.self,
                       CheckCommand.self, QueryCommand.self, MatchCommand.self, IndicatorsCommand.self, ArchiveCommand.self, ServeCommand.self, UsersCommand.self, TokensCommand.self,

@@ -63,10 +63,13 @@ struct PostGISCommandTests {
         #expect(foreign.status != 0 && foreign.stderr.contains("another application"), "\(foreign.stderr)")
         #expect(try await run("/usr/bin/psql", ["\(base)/\(name)", "-Atc", "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"]).stdout
                 .trimmingCharacters(in: .whitespacesAndNewlines) == "1")
-        // What the backend does not do yet says so, and retrying is not suggested.
-        let store = try PostgresServer.newDatabase("notyet")
+        // A PostgreSQL backup restores to a PostgreSQL location, not to a file.
+        let store = try PostgresServer.newDatabase("backup")
         #expect(try await rgis("init", store).status == 0)
-        let notSupported = try await rgis("backup", store, dir.path("never.sqlite"))
-        #expect(notSupported.status != 0 && notSupported.stderr.contains("not available on PostgreSQL yet"))
+        let backedUp = try await rgis("backup", store, dir.path("city.pgdump"))
+        #expect(backedUp.status == 0 && backedUp.stdout.contains("backed up"), "\(backedUp.stderr)")
+        let toFile = try await rgis("restore", dir.path("city.pgdump"), dir.path("city.sqlite"))
+        #expect(toFile.status != 0 && toFile.stderr.contains("is a PostgreSQL backup"), "\(toFile.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.path("city.sqlite")))
     }
 }

@@ -11,7 +11,7 @@ struct AccountConformance {
     static let t0 = Date(timeIntervalSince1970: 1_780_000_000)
 
     @Test("a token is valid until the second it expires, refused once revoked, unknown when never issued; its text is never listed",
-          arguments: Backends.accounts)
+          arguments: Backends.all)
     func tokenLife(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
@@ -41,7 +41,7 @@ struct AccountConformance {
         #expect(!"\(listed)".contains(token) && !"\(listed)".contains(lasting), "a token's text is never stored")
     }
 
-    @Test("the audit log keeps every read, oldest first, filtered by time and user, seen by another open at once", arguments: Backends.accounts)
+    @Test("the audit log keeps every read, oldest first, filtered by time and user, seen by another open at once", arguments: Backends.all)
     func auditLog(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
@@ -61,7 +61,7 @@ struct AccountConformance {
     /// The store tests' moment: 2026-03-01 at noon.
     static let march = Timestamp.date("2026-03-01T12:00:00Z")!
 
-    @Test("a new token is rgis_ and 43 characters, unlike the next one, and names its user", arguments: Backends.accounts)
+    @Test("a new token is rgis_ and 43 characters, unlike the next one, and names its user", arguments: Backends.all)
     func tokenIssued(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
@@ -76,7 +76,7 @@ struct AccountConformance {
         #expect(try await store.authenticate(token, now: Self.march) == .valid(Caller(user: "alice", role: .agent, agent: "alice")))
     }
 
-    @Test("an expired token is refused at the second it expires; a revoked one at once; last-used is kept", arguments: Backends.accounts)
+    @Test("an expired token is refused at the second it expires; a revoked one at once; last-used is kept", arguments: Backends.all)
     func expiryAndRevocation(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
@@ -103,7 +103,7 @@ struct AccountConformance {
         await expectError(.notFound, at: "name") { _ = try await store.createToken(user: "nobody", expires: nil, now: Self.march) }
     }
 
-    @Test("users: an agent carries an agent id (default: the name), names are unique, roles are checked", arguments: Backends.accounts)
+    @Test("users: an agent carries an agent id (default: the name), names are unique, roles are checked", arguments: Backends.all)
     func users(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
@@ -119,7 +119,7 @@ struct AccountConformance {
         expectError(.invalidValue, at: "role") { _ = try Role(parsing: "superuser") }
     }
 
-    @Test("the audit log filters by time and user", arguments: Backends.accounts)
+    @Test("the audit log filters by time and user", arguments: Backends.all)
     func auditFilters(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }

@@ -17,7 +17,7 @@ struct AuditConformance {
     static let demand = "R00002"
 
     @Test("each of an agent's personal reads over HTTP adds exactly one audit row naming user, endpoint and ids; a public read adds none",
-          arguments: Backends.accounts)
+          arguments: Backends.all)
     func everyPersonalRead(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }

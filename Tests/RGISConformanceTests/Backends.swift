@@ -13,8 +13,6 @@ struct Backend: Sendable, CustomTestStringConvertible {
     let name: String
     /// A fresh location for a store of this backend, inside `directory` where it has files.
     let location: @Sendable (_ directory: TemporaryDirectory, _ name: String) throws -> String
-    /// Whether `rgis restore` can make a store of this backend (else the demo city is imported anew).
-    var restoresBackups = true
 
     var testDescription: String { name }
 
@@ -30,31 +28,14 @@ struct Backend: Sendable, CustomTestStringConvertible {
 }
 
 enum Backends {
-    /// The backends that implement every store protocol, SpatiaLite first.
-    static let all: [Backend] = [.spatiaLite]
-    /// The backends that implement the features' part so far: searches, items pages, feature import
-    /// (with `--upsert`), info, check and GeoJSON export (``FeatureStore``'s reads and ``StoreMaintenance``'s import).
-    static let features: [Backend] = [.spatiaLite, .postGIS]
-    /// The backends that keep users, tokens and the audit log (``AccountStore``).
-    static let accounts: [Backend] = [.spatiaLite, .postGIS]
-    /// The backends that write single records (``RecordStore``).
-    static let records: [Backend] = [.spatiaLite, .postGIS]
-    /// The backends that match listings and demands both ways.
-    static let matching: [Backend] = [.spatiaLite, .postGIS]
-    /// The backends that give the district indicators' figures.
-    static let indicators: [Backend] = [.spatiaLite, .postGIS]
-    /// The backends that give the monthly series (kept between requests), vector tiles and the map's clusters.
-    static let market: [Backend] = [.spatiaLite, .postGIS]
-    /// The backends whose stores `rgis backup` copies and `rgis restore` makes again (a file; `pg_dump`).
-    static let backups: [Backend] = [.spatiaLite, .postGIS]
-    /// The backends that keep saved searches, alert receivers and the one outbox their messages leave by.
-    static let deliveries: [Backend] = [.spatiaLite, .postGIS]
+    /// Every backend, SpatiaLite first: each implements every store protocol.
+    static let all: [Backend] = [.spatiaLite, .postGIS]
 }
 
 extension Backend {
     static let spatiaLite = Backend(name: "SpatiaLite") { directory, name in directory.path("\(name).sqlite") }
     /// A database of its own on the tests' PostgreSQL server (``PostgresServer``).
-    static let postGIS = Backend(name: "PostGIS", location: { _, name in try PostgresServer.newDatabase(name) }, restoresBackups: false)
+    static let postGIS = Backend(name: "PostGIS") { _, name in try PostgresServer.newDatabase(name) }
 }
 
 extension Store {

@@ -27,7 +27,7 @@ struct BackendsAgreeConformance {
         }
     }
 
-    static var others: [Backend] { Backends.features.filter { $0.name != Backend.spatiaLite.name } }
+    static var others: [Backend] { Backends.all.filter { $0.name != Backend.spatiaLite.name } }
 
     @Test("every layer exports alike as GeoJSON and CSV; parcels' computed areas agree within a millionth of a square metre per 100 m²", arguments: others)
     func exportsAgree(backend: Backend) async throws {
@@ -139,7 +139,7 @@ struct BackendsAgreeConformance {
     }
 
     @Test("records written alike read back alike: a listing with private fields, a client with contact data, a demand drawn as a circle around a point; their changes and a withdrawal log the same events",
-          arguments: Backends.records.filter { $0.name != Backend.spatiaLite.name })
+          arguments: Backends.all.filter { $0.name != Backend.spatiaLite.name })
     func recordsAgree(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
@@ -192,7 +192,7 @@ struct BackendsAgreeConformance {
     }
 
     @Test("matching agrees both ways on the demo city: 200 demands find the same listings, and 60 listings the same demands with centroids within 1e-9° and areas within 1e-8",
-          arguments: Backends.matching.filter { $0.name != Backend.spatiaLite.name })
+          arguments: Backends.all.filter { $0.name != Backend.spatiaLite.name })
     func matchingAgrees(backend: Backend) async throws {
         let reference = try await Stores.shared.store(.spatiaLite)
         let store = try await Stores.shared.store(backend)
@@ -223,7 +223,7 @@ struct BackendsAgreeConformance {
     }
 
     @Test("the district indicators' figures agree on the demo city at every level, two days and periods: counts alike, medians within 1e-9; so do clients by segment",
-          arguments: Backends.indicators.filter { $0.name != Backend.spatiaLite.name })
+          arguments: Backends.all.filter { $0.name != Backend.spatiaLite.name })
     func indicatorsAgree(backend: Backend) async throws {
         let reference = try await Stores.shared.store(.spatiaLite)
         let store = try await Stores.shared.store(backend)
@@ -268,7 +268,7 @@ struct BackendsAgreeConformance {
     }
 
     @Test("the monthly series agree on the demo city with its dated history, at every level, and one district read from its kept series",
-          arguments: Backends.market.filter { $0.name != Backend.spatiaLite.name })
+          arguments: Backends.all.filter { $0.name != Backend.spatiaLite.name })
     func seriesAgree(backend: Backend) async throws {
         let reference = QueryEngine(try await Stores.shared.store(.spatiaLite))
         let engine = QueryEngine(try await Stores.shared.store(backend))
@@ -296,7 +296,7 @@ struct BackendsAgreeConformance {
     }
 
     @Test("vector tiles of every layer agree at zooms 11 to 16 (geometry byte for byte, computed areas within 1e-8) over the demo city, and the map's clusters agree at zooms 10 to 17 with and without filters",
-          arguments: Backends.market.filter { $0.name != Backend.spatiaLite.name })
+          arguments: Backends.all.filter { $0.name != Backend.spatiaLite.name })
     func tilesAgree(backend: Backend) async throws {
         let reference = try await Stores.shared.store(.spatiaLite)
         let store = try await Stores.shared.store(backend)

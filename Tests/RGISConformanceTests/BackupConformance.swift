@@ -26,7 +26,7 @@ struct BackupConformance {
     }
 
     @Test("a backup taken while listings are written one transaction at a time holds exactly those committed before it, passes check, and restores",
-          arguments: Backends.backups)
+          arguments: Backends.all)
     func backupUnderWrites(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
@@ -84,7 +84,7 @@ struct BackupConformance {
         #expect(try await restored.check().isEmpty)
     }
 
-    @Test("refusals: the store itself, an existing file, a missing or foreign backup; nothing is left half written", arguments: Backends.backups)
+    @Test("refusals: the store itself, an existing file, a missing or foreign backup; nothing is left half written", arguments: Backends.all)
     func refusals(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }

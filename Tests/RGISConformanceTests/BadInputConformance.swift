@@ -102,7 +102,7 @@ struct BadInputConformance {
         return snapshot
     }
 
-    @Test("is refused with a located message and changes nothing", arguments: Backends.features, cases)
+    @Test("is refused with a located message and changes nothing", arguments: Backends.all, cases)
     func refused(backend: Backend, _ c: Case) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
@@ -126,7 +126,7 @@ struct BadInputConformance {
         #expect(try await store.check().isEmpty)
     }
 
-    @Test("--skip-invalid imports the good rows and lists each rejected one with its reason", arguments: Backends.features)
+    @Test("--skip-invalid imports the good rows and lists each rejected one with its reason", arguments: Backends.all)
     func skipInvalid(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
@@ -151,7 +151,7 @@ struct BadInputConformance {
         #expect(try await store.check().isEmpty)
     }
 
-    @Test("--upsert replaces stored records and logs price and status changes", arguments: Backends.features)
+    @Test("--upsert replaces stored records and logs price and status changes", arguments: Backends.all)
     func upsert(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
@@ -187,7 +187,7 @@ struct BadInputConformance {
         #expect(try await store.check().isEmpty)
     }
 
-    @Test("a location where no store was made is not found", arguments: Backends.features)
+    @Test("a location where no store was made is not found", arguments: Backends.all)
     func absent(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
@@ -195,7 +195,7 @@ struct BadInputConformance {
         await #expect { try await StoreLocation.open(location) } throws: { ($0 as? RGISError)?.code == .notFound }
     }
 
-    @Test("--srid with an unknown code is refused before anything is read", arguments: Backends.features)
+    @Test("--srid with an unknown code is refused before anything is read", arguments: Backends.all)
     func unknownSRID(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }

@@ -8,7 +8,7 @@ import RGISTesting
 /// CSV as spreadsheets save it, and files that are neither GeoJSON nor CSV, imported on every backend.
 @Suite("Conformance: CSV as spreadsheets save it, and files that are not GeoJSON or CSV")
 struct CSVDialectConformance {
-    @Test("semicolons with decimal commas and a BOM and CRLF, tabs, and commas with quoted newlines import alike", arguments: Backends.features)
+    @Test("semicolons with decimal commas and a BOM and CRLF, tabs, and commas with quoted newlines import alike", arguments: Backends.all)
     func dialects(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
@@ -53,7 +53,7 @@ struct CSVDialectConformance {
     ]
 
     @Test("a broken GeoPackage, zipped Shapefile, Shapefile, KML and binary junk are named for what they are, and nothing is imported",
-          arguments: Backends.features, CSVDialectConformance.foreign)
+          arguments: Backends.all, CSVDialectConformance.foreign)
     func foreignFiles(backend: Backend, _ file: Foreign) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }

@@ -12,7 +12,7 @@ import Testing
 @Suite("Deadlines reach the store", .timeLimit(.minutes(2)))
 struct DeadlineConformance {
     @Test("heavy reads cancelled mid-way (a request past its deadline) end with CancellationError from the store itself: the call in flight is the last, and the store answers the next call",
-          arguments: Backends.features)
+          arguments: Backends.all)
     func cancelledReadsEnd(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }

@@ -31,7 +31,7 @@ struct DeliveryConformance {
     }
 
     @Test("the change feed under four writers at once: every listing event is in exactly one window, none skipped, none twice",
-          arguments: Backends.deliveries)
+          arguments: Backends.all)
     func feedUnderConcurrentWriters(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
@@ -84,7 +84,7 @@ struct DeliveryConformance {
     }
 
     @Test("two workers queue the same window at once: one queues it, the other queues nothing, and the outbox holds it once",
-          arguments: Backends.deliveries)
+          arguments: Backends.all)
     func twoWorkersOnOneWindow(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
@@ -106,7 +106,7 @@ struct DeliveryConformance {
     }
 
     @Test("a claim is its worker's while its lease lives, free once the lease runs out or ends, and never handed out again once sent",
-          arguments: Backends.deliveries)
+          arguments: Backends.all)
     func claimsFollowWorkerLeases(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
@@ -146,7 +146,7 @@ struct DeliveryConformance {
     /// `rgis notify run` killed with SIGKILL in the middle of deliveries, again and again: the receiver
     /// kills the worker while it holds the worker's request unanswered, and the next worker takes over
     /// once the dead one's lease runs out.
-    @Test("notifier workers killed mid-delivery lose nothing, and no webhook id is answered twice", arguments: Backends.deliveries)
+    @Test("notifier workers killed mid-delivery lose nothing, and no webhook id is answered twice", arguments: Backends.all)
     func killedWorkers(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }

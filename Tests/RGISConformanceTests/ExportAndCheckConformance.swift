@@ -19,7 +19,7 @@ struct ExportAndCheckConformance {
         return features
     }
 
-    @Test("exported parcels keep their ids, attributes and RFC 7946 winding", arguments: Backends.features)
+    @Test("exported parcels keep their ids, attributes and RFC 7946 winding", arguments: Backends.all)
     func exportParcels(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
@@ -68,7 +68,7 @@ struct ExportAndCheckConformance {
         }.sorted { $0.0 < $1.0 }.map(\.1).joined(separator: ",")
     }
 
-    @Test("CSV exports read back: rgis imports them again to the same rows, and GDAL reads their geometry", arguments: Backends.features)
+    @Test("CSV exports read back: rgis imports them again to the same rows, and GDAL reads their geometry", arguments: Backends.all)
     func csvRoundTrip(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
@@ -93,7 +93,7 @@ struct ExportAndCheckConformance {
         }
     }
 
-    @Test("--bbox returns exactly the listings inside the box, as the source file says", arguments: Backends.features)
+    @Test("--bbox returns exactly the listings inside the box, as the source file says", arguments: Backends.all)
     func bboxExport(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
@@ -112,7 +112,7 @@ struct ExportAndCheckConformance {
         #expect(features.count == expected)
     }
 
-    @Test("a bbox across the antimeridian finds points on both sides and nothing between", arguments: Backends.features)
+    @Test("a bbox across the antimeridian finds points on both sides and nothing between", arguments: Backends.all)
     func antimeridian(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
@@ -129,7 +129,7 @@ struct ExportAndCheckConformance {
         #expect(Set(features.compactMap { $0["id"] }) == [.string("east"), .string("west")])
     }
 
-    @Test("the Prague buildings imported by their uID check clean", arguments: Backends.features)
+    @Test("the Prague buildings imported by their uID check clean", arguments: Backends.all)
     func importedBuildingsCheckClean(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }

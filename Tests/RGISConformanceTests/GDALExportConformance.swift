@@ -50,7 +50,7 @@ struct GDALExportConformance {
         return (records.first ?? [], Array(records.dropFirst()))
     }
 
-    @Test("read back alike: GDAL sees one layer on EPSG:4326, and importing the file again gives the same rows", arguments: Backends.features, cases)
+    @Test("read back alike: GDAL sees one layer on EPSG:4326, and importing the file again gives the same rows", arguments: Backends.all, cases)
     func readBackAlike(backend: Backend, _ c: Case) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
@@ -79,7 +79,7 @@ struct GDALExportConformance {
         #expect(got.count == want.count && differences.isEmpty, "\(differences.count) rows differ: \(differences.prefix(3))")
     }
 
-    @Test("a zipped Shapefile holds its .shp, .shx, .dbf, .prj and .cpg", arguments: Backends.features)
+    @Test("a zipped Shapefile holds its .shp, .shx, .dbf, .prj and .cpg", arguments: Backends.all)
     func shapefileParts(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
@@ -89,7 +89,7 @@ struct GDALExportConformance {
         #expect(listing.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "parcels.cpg parcels.dbf parcels.prj parcels.shp parcels.shx", "\(listing.stdout)")
     }
 
-    @Test("XLSX: a sheet of id, lon, lat and the fields, as the CSV export; polygons as WKT", arguments: Backends.features)
+    @Test("XLSX: a sheet of id, lon, lat and the fields, as the CSV export; polygons as WKT", arguments: Backends.all)
     func spreadsheet(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
@@ -116,7 +116,7 @@ struct GDALExportConformance {
         #expect(parcels.stdout.contains("wkt (String) = MULTIPOLYGON"), "\(parcels.stdout)")
     }
 
-    @Test("errors name the field: a file format without --output's directory, an existing file replaced only when complete", arguments: Backends.features)
+    @Test("errors name the field: a file format without --output's directory, an existing file replaced only when complete", arguments: Backends.all)
     func errors(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }

@@ -84,7 +84,7 @@ struct GDALImportConformance {
         return out
     }
 
-    @Test("imports alike: the same ids, values and vertices as the GeoJSON it was made from", arguments: Backends.features, cases)
+    @Test("imports alike: the same ids, values and vertices as the GeoJSON it was made from", arguments: Backends.all, cases)
     func importsAlike(backend: Backend, _ c: Case) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
@@ -126,7 +126,7 @@ struct GDALImportConformance {
         #expect(problems.isEmpty, "\(problems)")
     }
 
-    @Test("a GeoPackage of several layers: the one named as the RGIS layer, or --source-layer, else the error lists them", arguments: Backends.features)
+    @Test("a GeoPackage of several layers: the one named as the RGIS layer, or --source-layer, else the error lists them", arguments: Backends.all)
     func severalLayers(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
@@ -155,7 +155,7 @@ struct GDALImportConformance {
         #expect(report.inserted == expensive && expensive > 10 && report.source?.contains("GPX layer 'waypoints'") == true, "\(report.source ?? "")")
     }
 
-    @Test("a sheet without coordinate columns is refused naming the columns found, and nothing is stored", arguments: Backends.features)
+    @Test("a sheet without coordinate columns is refused naming the columns found, and nothing is stored", arguments: Backends.all)
     func sheetWithoutCoordinates(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
@@ -168,7 +168,7 @@ struct GDALImportConformance {
     }
 
     @Test("a Shapefile without .prj is read with --srid; with neither, projected metres are refused naming the rule, and nothing is stored",
-          arguments: Backends.features)
+          arguments: Backends.all)
     func missingProjection(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }

@@ -77,11 +77,6 @@ actor DemoCity {
 extension Backend {
     /// A new store holding every layer of the demo city (no dated changes), at a location of its own.
     func demoCity(in directory: TemporaryDirectory, _ name: String = "demo") async throws -> any Store {
-        guard restoresBackups else {
-            let store = try await emptyStore(in: directory, name)
-            try await store.loadDemoLayers()
-            return store
-        }
         let target = try location(directory, name)
         try await StoreLocation.restore(from: try await DemoCity.shared.backup(self), to: target, replacing: false)
         return try await StoreLocation.open(target)

@@ -18,7 +18,7 @@ struct KeptPagesConformance {
     }
 
     @Test("a kept page equals the store's own, and a listing moved into the box, its deletion or a parcel edit shows at once",
-          arguments: Backends.records)
+          arguments: Backends.all)
     func keptPagesFollowWrites(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }

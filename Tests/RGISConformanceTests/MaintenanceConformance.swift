@@ -10,7 +10,7 @@ import Testing
 /// backup that restores to the same answers, a check that passes on what the store wrote itself.
 @Suite("Conformance: import, check, backup and restore")
 struct MaintenanceConformance {
-    @Test("an import with a bad row stores nothing, names the row, and a good import is counted exactly", arguments: Backends.features)
+    @Test("an import with a bad row stores nothing, names the row, and a good import is counted exactly", arguments: Backends.all)
     func importAllOrNothing(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
@@ -30,7 +30,7 @@ struct MaintenanceConformance {
     }
 
     @Test("the demo city imported through the store checks clean; its backup restores to the same counts and the same radius answer",
-          arguments: Backends.backups)
+          arguments: Backends.all)
     func backupRestores(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }

@@ -138,7 +138,7 @@ struct MatchingConformance {
         return store
     }
 
-    @Test("client → listings: every result fits, is inside the area, and the ranking follows the score", arguments: Backends.matching)
+    @Test("client → listings: every result fits, is inside the area, and the ranking follows the score", arguments: Backends.all)
     func clientToListings(backend: Backend) async throws {
         let engine = QueryEngine(try await MatchingCity.shared.store(backend).store)
         let page = try await engine.listings(matchingDemand: "R00050", limit: Limit(10_000))
@@ -155,7 +155,7 @@ struct MatchingConformance {
         #expect(limited.features.map(\.id) == Array(page.features.prefix(3).map(\.id)))
     }
 
-    @Test("listing → clients: demands that hold the listing, with agent and client id and no contact data", arguments: Backends.matching)
+    @Test("listing → clients: demands that hold the listing, with agent and client id and no contact data", arguments: Backends.all)
     func listingToClients(backend: Backend) async throws {
         let (store, contacts) = try await MatchingCity.shared.store(backend)
         let engine = QueryEngine(store)
@@ -173,7 +173,7 @@ struct MatchingConformance {
         }
     }
 
-    @Test("a new listing given as GeoJSON matches like the stored one at the same place with the same facts", arguments: Backends.matching)
+    @Test("a new listing given as GeoJSON matches like the stored one at the same place with the same facts", arguments: Backends.all)
     func newListing(backend: Backend) async throws {
         let engine = QueryEngine(try await MatchingCity.shared.store(backend).store)
         let stored = try #require(try await engine.listings(matchingDemand: "R00001", limit: Limit(1)).features.first)
@@ -197,7 +197,7 @@ struct MatchingConformance {
         #expect(noDemand?.code == .notFound)
     }
 
-    @Test("both directions give every pair the same score", arguments: Backends.matching)
+    @Test("both directions give every pair the same score", arguments: Backends.all)
     func symmetricScores(backend: Backend) async throws {
         let engine = QueryEngine(try await MatchingCity.shared.store(backend).store)
         var pairs = 0
@@ -215,7 +215,7 @@ struct MatchingConformance {
     }
 
     @Test("at every London cycle-hire station the reverse match holds exactly the active demands whose area contains it, each once, and the best few equal ranking every fit",
-          arguments: Backends.matching)
+          arguments: Backends.all)
     func reverseMatchEqualsContainment(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
@@ -243,7 +243,7 @@ struct MatchingConformance {
     }
 
     @Test("the reverse match follows every write of a demand (a budget raised, a withdrawal), and equals containment with the demand's criteria",
-          arguments: Backends.matching)
+          arguments: Backends.all)
     func reverseMatchFollowsDemandWrites(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
@@ -279,7 +279,7 @@ struct MatchingConformance {
     /// demands, same order, same scores); and on the demo city many answers settle before reading
     /// everything.
     @Test("the best few, read near the centres ring by ring, are the best few of every fit, and many answers settle early",
-          arguments: Backends.matching)
+          arguments: Backends.all)
     func bestFewReadNearTheCentres(backend: Backend) async throws {
         let store = try await MatchingCity.shared.store(backend).store
         let engine = QueryEngine(store)
@@ -315,7 +315,7 @@ struct MatchingConformance {
         #expect(compared > 300 && early > compared / 10, "\(early) of \(compared) settled early")
     }
 
-    @Test("indicators: one feature per district of the level, figures withheld below 5 records", arguments: Backends.indicators)
+    @Test("indicators: one feature per district of the level, figures withheld below 5 records", arguments: Backends.all)
     func indicators(backend: Backend) async throws {
         let engine = QueryEngine(try await MatchingCity.shared.store(backend).store)
         let options = try IndicatorOptions(level: .subdistrict, asOf: ISODate(parsing: "2026-11-23")!, periodStart: ISODate(parsing: "2025-11-23")!)
@@ -329,7 +329,7 @@ struct MatchingConformance {
         }
     }
 
-    @Test("a district with 3 listings has its supply figures withheld, and the ratio with them", arguments: Backends.indicators)
+    @Test("a district with 3 listings has its supply figures withheld, and the ratio with them", arguments: Backends.all)
     func smallNumbers(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }

@@ -64,7 +64,7 @@ struct OutboxConformance {
     }
 
     @Test("a saved search starts from now: events written while no search is active never reach the feed, listings stored before it are not queued, and a later one is queued once however often it comes again",
-          arguments: Backends.deliveries)
+          arguments: Backends.all)
     func aSearchStartsFromNow(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
@@ -98,7 +98,7 @@ struct OutboxConformance {
     }
 
     @Test("a client's reaction shows in the ledger, and after 'not for me' no later change of that listing is queued for them",
-          arguments: Backends.deliveries)
+          arguments: Backends.all)
     func notForMe(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
@@ -123,7 +123,7 @@ struct OutboxConformance {
     }
 
     @Test("a listing already sent is queued again on a price change only when it is a drop of 5 % from the price sent, or for a search that asks for price updates",
-          arguments: Backends.deliveries)
+          arguments: Backends.all)
     func priceChanges(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
@@ -148,7 +148,7 @@ struct OutboxConformance {
     }
 
     @Test("a failed attempt is due again at its retry time under the same message id, and the outbox counts every attempt; the endpoint keeps since when it fails until a message goes through",
-          arguments: Backends.deliveries)
+          arguments: Backends.all)
     func retries(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
@@ -182,7 +182,7 @@ struct OutboxConformance {
     }
 
     @Test("a failure that turns off the endpoint or the search fails what it had pending and keeps the reason; a temporary one is retried; a search turned off queues nothing more",
-          arguments: Backends.deliveries)
+          arguments: Backends.all)
     func failuresThatTurnOff(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
@@ -229,7 +229,7 @@ struct OutboxConformance {
         #expect(next.flatMap(\.items).map(\.listingID) == ["G2"])
     }
 
-    @Test("quiet hours hold a message until they end in the client's time zone", arguments: Backends.deliveries)
+    @Test("quiet hours hold a message until they end in the client's time zone", arguments: Backends.all)
     func quietHours(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
@@ -249,7 +249,7 @@ struct OutboxConformance {
     }
 
     @Test("a daily digest is due at its local hour and claimed whole, once a local day; what comes after it waits for the next",
-          arguments: Backends.deliveries)
+          arguments: Backends.all)
     func dailyDigest(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
@@ -281,7 +281,7 @@ struct OutboxConformance {
     }
 
     @Test("alert webhooks and notifications leave by one outbox: one claim hands out both, oldest first; a worker's lease holds both and ending it gives both back; a receiver turned off fails its pending alerts only",
-          arguments: Backends.deliveries)
+          arguments: Backends.all)
     func oneOutboxForEveryKind(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }

@@ -31,7 +31,7 @@ struct PagingConformance {
     }
 
     @Test("walking the listings (and a bbox of them) while a writer adds and deletes: no feature twice, none that stayed left out",
-          arguments: Backends.records)
+          arguments: Backends.all)
     func pagingWhileWriting(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }

@@ -20,7 +20,7 @@ struct RecordConformance {
     }
 
     @Test("a write is read back whole, by another open of the store at once; every write changes the ETag; a stale If-Match is refused",
-          arguments: Backends.records)
+          arguments: Backends.all)
     func versions(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
@@ -45,7 +45,7 @@ struct RecordConformance {
     }
 
     @Test("two writers racing on one If-Match: exactly one wins, the other is refused, and the record holds the winner's change",
-          arguments: Backends.records)
+          arguments: Backends.all)
     func racingIfMatch(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
@@ -78,7 +78,7 @@ struct RecordConformance {
     }
 
     @Test("the same Idempotency-Key from two requests at once creates one record; the other replays it or is refused as a conflict",
-          arguments: Backends.records)
+          arguments: Backends.all)
     func racingIdempotencyKey(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
@@ -110,7 +110,7 @@ struct RecordConformance {
     }
 
     @Test("a record is changed and deleted only by its agent (or an admin); a delete logs withdrawn and the record is gone",
-          arguments: Backends.records)
+          arguments: Backends.all)
     func ownership(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }

@@ -10,7 +10,7 @@ struct SearchConformance {
     let berlin = try! Centre(lon: 13.42, lat: 52.54)
 
     @Test("paging a radius query walks the whole result without repeat or gap, nearest first within the radius, and a page reads the same twice",
-          arguments: Backends.features)
+          arguments: Backends.all)
     func radiusPaging(backend: Backend) async throws {
         let store = try await RealData.shared.store(backend)
         let full = try await store.radius(RadiusQuery(centre: berlin, radius: RadiusMetres(800), limit: Limit(10_000)))
@@ -35,7 +35,7 @@ struct SearchConformance {
         #expect(distances.last! <= 800)
     }
 
-    @Test("the same radius with and without a filter agrees on what passes the filter, at every distance", arguments: Backends.features)
+    @Test("the same radius with and without a filter agrees on what passes the filter, at every distance", arguments: Backends.all)
     func radiusFilterAgrees(backend: Backend) async throws {
         let store = try await RealData.shared.store(backend)
         var query = RadiusQuery(centre: berlin, radius: try RadiusMetres(1500), limit: try Limit(10_000))
@@ -62,7 +62,7 @@ struct SearchConformance {
         #expect(try await store.radius(query).features.isEmpty, "the Berlin data has no property types")
     }
 
-    @Test("paging a bbox query walks the whole result", arguments: Backends.features)
+    @Test("paging a bbox query walks the whole result", arguments: Backends.all)
     func bboxPaging(backend: Backend) async throws {
         let store = try await RealData.shared.store(backend)
         let box = try BBox(parsing: "13.41,52.53,13.43,52.55")
@@ -79,7 +79,7 @@ struct SearchConformance {
         #expect(walked.count > 200)
     }
 
-    @Test("polygon queries on parcels: a plot intersects itself, and is the only plot within itself", arguments: Backends.features)
+    @Test("polygon queries on parcels: a plot intersects itself, and is the only plot within itself", arguments: Backends.all)
     func polygonLayers(backend: Backend) async throws {
         let store = try await RealData.shared.store(backend)
         var plotsQuery = BBoxQuery(bbox: try BBox(parsing: "14.39,50.09,14.42,50.11"), limit: try Limit(10_000))
@@ -96,7 +96,7 @@ struct SearchConformance {
         #expect(try await store.polygon(query).features.map(\.id) == [first.id])
     }
 
-    @Test("district lookups: by point, by id, listings inside; unknown ids are not found", arguments: Backends.features)
+    @Test("district lookups: by point, by id, listings inside; unknown ids are not found", arguments: Backends.all)
     func districts(backend: Backend) async throws {
         let store = try await RealData.shared.store(backend)
         let westminster = try await store.districts(containing: Position(lon: -0.1357, lat: 51.4975))
@@ -114,7 +114,7 @@ struct SearchConformance {
         #expect(unknownListings?.code == .notFound)
     }
 
-    @Test("an invalid search polygon is refused naming GEOS's reason", arguments: Backends.features)
+    @Test("an invalid search polygon is refused naming GEOS's reason", arguments: Backends.all)
     func invalidPolygon(backend: Backend) async throws {
         let store = try await RealData.shared.store(backend)
         let bowtie = Geometry.polygon([[Position(lon: 13.40, lat: 52.52), Position(lon: 13.41, lat: 52.53), Position(lon: 13.41, lat: 52.52),

@@ -34,7 +34,7 @@ struct SeriesConformance {
     }
 
     @Test("a history file is checked row by row: the first bad row names its line and field and nothing is stored; a second import adds nothing, and none is pushed to saved searches",
-          arguments: Backends.deliveries)
+          arguments: Backends.all)
     func historyImport(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
@@ -77,7 +77,7 @@ struct SeriesConformance {
     }
 
     @Test("a series of a district that is not at the level is not found, naming the parameter; one subdistrict's series has its months",
-          arguments: Backends.market)
+          arguments: Backends.all)
     func oneDistrictsSeries(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
@@ -93,7 +93,7 @@ struct SeriesConformance {
     }
 
     @Test("indicators are kept while the market does not change, and follow every write of it: record writes, a bulk import",
-          arguments: Backends.market)
+          arguments: Backends.all)
     func figuresFollowWrites(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
@@ -127,7 +127,7 @@ struct SeriesConformance {
     }
 
     @Test("kept series: a write computes again only the districts it touches (a price, a history event, a bulk import, districts redrawn), and kept equals afresh",
-          arguments: Backends.market)
+          arguments: Backends.all)
     func keptSeriesFollowWrites(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }

@@ -47,7 +47,7 @@ struct SharedDataImportConformance {
              sample: ("1", "radius_m", "500.0")),
     ]
 
-    @Test("imports with the README's count, extent and values", arguments: Backends.features, cases)
+    @Test("imports with the README's count, extent and values", arguments: Backends.all, cases)
     func importsSharedLayer(backend: Backend, _ c: Case) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
@@ -83,7 +83,7 @@ struct SharedDataImportConformance {
         #expect(try await store.check().isEmpty)
     }
 
-    @Test("the street centre lines are refused by every layer, naming the geometry type, and nothing is stored", arguments: Backends.features)
+    @Test("the street centre lines are refused by every layer, naming the geometry type, and nothing is stored", arguments: Backends.all)
     func streetsHaveNoLayer(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
@@ -110,7 +110,7 @@ struct SharedDataImportConformance {
         return try BBox(west: w, south: s, east: e, north: n)
     }
 
-    @Test("every geometry keeps its vertices: stored area equals the source's geodesic area", arguments: Backends.features)
+    @Test("every geometry keeps its vertices: stored area equals the source's geodesic area", arguments: Backends.all)
     func areasSurvive(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
@@ -128,7 +128,7 @@ struct SharedDataImportConformance {
         #expect(ccw == 407)
     }
 
-    @Test("a CSV of projected X/Y with --srid 3857 lands within 1 cm of the GeoJSON positions", arguments: Backends.features)
+    @Test("a CSV of projected X/Y with --srid 3857 lands within 1 cm of the GeoJSON positions", arguments: Backends.all)
     func projectedCSV(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
@@ -162,7 +162,7 @@ struct SharedDataImportConformance {
         #expect(worst < 0.01, "largest distance \(worst) m")
     }
 
-    @Test("a demand circle of 500 m has the geodesic area of a 500 m circle (within 0.5 %)", arguments: Backends.features)
+    @Test("a demand circle of 500 m has the geodesic area of a 500 m circle (within 0.5 %)", arguments: Backends.all)
     func demandCircles(backend: Backend) async throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { dir.remove() }
