@@ -156,6 +156,9 @@ public final class PostGISStore: Sendable {
             return try await translating {
                 try await client.withConnection { connection in
                     let session = Session(connection: connection, logger: logger, place: place)
+                    // Behind a transaction pooler a process id names whichever server connection served
+                    // the last statement: the deadline's statement_timeout alone stops the statement.
+                    if place.transactionPooling { return try await body(session) }
                     let pid = try await backendPID(session)
                     return try await withTaskCancellationHandler {
                         try await body(session)

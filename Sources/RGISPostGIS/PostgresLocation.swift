@@ -14,6 +14,11 @@ struct PostgresLocation: Sendable, Equatable {
     var database: String
     /// `sslmode` from the query: `disable`, `prefer` (the default) or `require`.
     var sslMode: String
+    /// `pool=transaction`: the location is a pooler in transaction mode (PgBouncer), where one client
+    /// connection is served by any server connection, one transaction at a time. RGIS then never cancels
+    /// by server process id (it could name another client's transaction): a statement stops at its
+    /// deadline by `statement_timeout` alone, which every transaction sets for itself.
+    var transactionPooling = false
 
     /// Whether a location names a PostgreSQL database rather than a file.
     static func isPostgres(_ location: String) -> Bool {
@@ -44,25 +49,33 @@ struct PostgresLocation: Sendable, Equatable {
             throw RGISError(.invalidValue, "database name '\(database.prefix(80))' must be at most 63 letters, digits, '_' or '-'", at: "location")
         }
         var sslMode = "prefer"
+        var transactionPooling = false
         for item in url.queryItems ?? [] {
             switch item.name {
+            case "pool":
+                guard let value = item.value, ["session", "transaction"].contains(value) else {
+                    throw RGISError(.invalidValue, "pool must be session (a server, the default) or transaction (PgBouncer in transaction mode)", at: "location")
+                }
+                transactionPooling = value == "transaction"
             case "sslmode":
                 guard let value = item.value, ["disable", "prefer", "require"].contains(value) else {
                     throw RGISError(.invalidValue, "sslmode must be disable, prefer or require", at: "location")
                 }
                 sslMode = value
             default:
-                throw RGISError(.invalidValue, "unknown parameter '\(item.name)'; a location takes sslmode", at: "location")
+                throw RGISError(.invalidValue, "unknown parameter '\(item.name)'; a location takes sslmode and pool", at: "location")
             }
         }
         self.init(user: url.user ?? ProcessInfo.processInfo.environment["PGUSER"] ?? "postgres",
                   host: url.host.flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1",
                   port: url.port ?? 5432, database: database, sslMode: sslMode)
+        self.transactionPooling = transactionPooling
     }
 
     /// The location as messages and logs show it (it never holds a password).
     var description: String {
-        "postgresql://\(user)@\(host):\(port)/\(database)" + (sslMode == "prefer" ? "" : "?sslmode=\(sslMode)")
+        let options = (sslMode == "prefer" ? [] : ["sslmode=\(sslMode)"]) + (transactionPooling ? ["pool=transaction"] : [])
+        return "postgresql://\(user)@\(host):\(port)/\(database)" + (options.isEmpty ? "" : "?" + options.joined(separator: "&"))
     }
 
     /// The same server and user, another database (the maintenance database `postgres`, to create one).

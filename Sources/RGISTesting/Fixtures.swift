@@ -192,6 +192,9 @@ public final class ServerProcess: @unchecked Sendable {
         errors.fileHandleForReading.readabilityHandler = { handle in _ = handle.availableData }
     }
 
+    /// The server's process, for a test that kills it.
+    public var pid: Int32 { process.processIdentifier }
+
     public func stop() {
         process.terminate()
         process.waitUntilExit()

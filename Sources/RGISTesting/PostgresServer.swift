@@ -59,3 +59,31 @@ public struct PostgresUnavailable: Error, CustomStringConvertible {
     public let reason: String
     public var description: String { "no PostgreSQL for the tests: \(reason)" }
 }
+
+/// A PgBouncer in transaction pooling mode in front of the tests' server (``PostgresServer``), started
+/// by `tools/pgbouncer` on a free port and stopped when the test process exits.
+public enum PgBouncer {
+    /// Its base URL (no database), or why there is none.
+    public static let base: Result<String, PostgresUnavailable> = {
+        let server: String
+        switch PostgresServer.base {
+        case .success(let url): server = url
+        case .failure(let reason): return .failure(reason)
+        }
+        let script = Fixtures.packageRoot.appendingPathComponent("tools/pgbouncer").path
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rgis-test-pgbouncer-\(getpid())").path
+        let urlFile = directory + ".url"
+        let status = PostgresServer.spawnAndWait([script, "start", directory, server], output: urlFile)
+        defer { unlink(urlFile) }
+        guard status == 0, let url = try? String(contentsOfFile: urlFile, encoding: .utf8) else {
+            return .failure(PostgresUnavailable(reason: "tools/pgbouncer start \(directory) failed (status \(status)); is pgbouncer installed?"))
+        }
+        started = (script, directory)
+        atexit {
+            if let (script, directory) = PgBouncer.started { _ = PostgresServer.spawnAndWait([script, "stop", directory], output: "/dev/null") }
+        }
+        return .success(url.trimmingCharacters(in: .whitespacesAndNewlines))
+    }()
+
+    nonisolated(unsafe) static var started: (script: String, directory: String)?
+}
