@@ -24,8 +24,12 @@ struct ReplicaTests {
         }
         #expect(try await rgis("users", "add", pooled, "amir", "--role", "agent", "--agent", "agent-05").status == 0)
         let token = try await rgis("tokens", "create", pooled, "amir").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        // One public address, as behind a load balancer: both replicas' links carry it.
-        let options = ["--no-notify", "--rate-limit", "0", "--base-url", "http://rgis.example"]
+        // One public address, as behind a load balancer: both replicas' links carry it. Heavy queries run on
+        // the database server, so each replica lets as many run at once as it has connections to spare for
+        // them (the default, half this machine's cores, is one: 200 readers would queue past the deadline).
+        // The deadline is a minute: on this test machine's two cores the replicas, PgBouncer, PostgreSQL
+        // and 200 reader threads share the CPU with the rest of the test run.
+        let options = ["--no-notify", "--rate-limit", "0", "--base-url", "http://rgis.example", "--heavy-slots", "4", "--request-timeout", "60"]
         let a = try ServerProcess(database: pooled, arguments: options)
         defer { a.stop() }
         let b = try ServerProcess(database: pooled, arguments: options)
