@@ -24,6 +24,7 @@ enum PostGISSchema {
         Migration(name: "p06-market", sql: market),
         Migration(name: "p07-deliveries", sql: deliveries),
         Migration(name: "p08-archive", sql: archive),
+        Migration(name: "p09-statistics", sql: statistics),
     ]
 
     /// Applies, on one connection, every migration the database lacks. Refuses a database that holds
@@ -592,6 +593,48 @@ enum PostGISSchema {
             statements.append("CREATE TRIGGER \(table)_times BEFORE INSERT OR UPDATE ON \(table) FOR EACH ROW EXECUTE FUNCTION rgis_archive_times()")
             statements.append("CREATE TRIGGER \(table)_append_only BEFORE UPDATE OR DELETE ON \(table) FOR EACH ROW EXECUTE FUNCTION rgis_archive_append_only()")
             statements.append("CREATE TRIGGER \(table)_no_truncate BEFORE TRUNCATE ON \(table) FOR EACH STATEMENT EXECUTE FUNCTION rgis_append_only()")
+        }
+        return statements.map { $0.replacingOccurrences(of: "\n", with: " ") }.joined(separator: ";\n")
+    }()
+
+    /// Each layer's feature count and extent for `/collections` and `/health`, without a count or scan
+    /// per request: every write statement appends one row of what it changed (the count's change and
+    /// the box of the geometries it added or moved; statement triggers with transition tables), and a
+    /// layer's figures are the sum and the union of its rows. Writers only append, so they never queue
+    /// on one row. As on the file, the extent grows with inserts and moves and is kept through deletions
+    /// (it still encloses every feature) until the layer is empty, when its rows fold into one empty row.
+    static let statistics: String = {
+        let layers = ["listings", "parcels", "buildings", "districts", "demands"]
+        var statements = [
+            "CREATE TABLE layer_statistics (layer text NOT NULL, features bigint NOT NULL, min_x float8, min_y float8, max_x float8, max_y float8)",
+            "CREATE INDEX layer_statistics_layer ON layer_statistics (layer)",
+            """
+            CREATE FUNCTION rgis_layer_statistics() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+              IF TG_OP = 'INSERT' THEN
+                INSERT INTO layer_statistics SELECT TG_TABLE_NAME, count(*), min(ST_XMin(geom)), min(ST_YMin(geom)), max(ST_XMax(geom)), max(ST_YMax(geom))
+                FROM new_rows HAVING count(*) > 0;
+              ELSIF TG_OP = 'UPDATE' THEN
+                INSERT INTO layer_statistics SELECT TG_TABLE_NAME, 0, min(ST_XMin(n.geom)), min(ST_YMin(n.geom)), max(ST_XMax(n.geom)), max(ST_YMax(n.geom))
+                FROM new_rows n JOIN old_rows o ON o.fid = n.fid WHERE NOT (n.geom ~= o.geom) HAVING count(*) > 0;
+              ELSE
+                INSERT INTO layer_statistics SELECT TG_TABLE_NAME, -count(*), NULL, NULL, NULL, NULL FROM old_rows HAVING count(*) > 0;
+                IF (SELECT sum(features) FROM layer_statistics WHERE layer = TG_TABLE_NAME) = 0 THEN
+                  DELETE FROM layer_statistics WHERE layer = TG_TABLE_NAME;
+                  INSERT INTO layer_statistics VALUES (TG_TABLE_NAME, 0, NULL, NULL, NULL, NULL);
+                END IF;
+              END IF;
+              RETURN NULL;
+            END $$
+            """,
+        ]
+        for table in layers {
+            statements.append("""
+                INSERT INTO layer_statistics SELECT '\(table)', count(*), min(ST_XMin(geom)), min(ST_YMin(geom)), max(ST_XMax(geom)), max(ST_YMax(geom)) FROM \(table)
+                """)
+            for op in ["INSERT", "UPDATE", "DELETE"] {
+                let tables = op == "INSERT" ? "NEW TABLE AS new_rows" : op == "DELETE" ? "OLD TABLE AS old_rows" : "OLD TABLE AS old_rows NEW TABLE AS new_rows"
+                statements.append("CREATE TRIGGER \(table)_statistics_\(op.lowercased()) AFTER \(op) ON \(table) REFERENCING \(tables) FOR EACH STATEMENT EXECUTE FUNCTION rgis_layer_statistics()")
+            }
         }
         return statements.map { $0.replacingOccurrences(of: "\n", with: " ") }.joined(separator: ";\n")
     }()

@@ -176,8 +176,37 @@ extension PostGISStore {
         }
     }
 
+    /// From `layer_statistics` (p09-statistics): one grouped read of a few rows a layer, no table counted.
+    /// Where a layer's rows pile up they are folded into one, in a transaction of their own.
     public func layerStatistics() async throws -> [LayerStatistics] {
-        try await info().layers.map { LayerStatistics(layer: $0.layer, count: $0.count, extent: $0.extent) }
+        let rows = try await rows("""
+            SELECT layer, sum(features)::bigint, min(min_x), min(min_y), max(max_x), max(max_y), count(*) FROM layer_statistics GROUP BY layer
+            """)
+        var byLayer: [Layer: LayerStatistics] = [:]
+        var piled: [String] = []
+        try translating {
+            for row in rows {
+                let name = try row[0].decode(String.self)
+                guard let layer = Layer(rawValue: name) else { continue }
+                let count = Int(try row[1].decode(Int64.self))
+                var extent: BBox?
+                if count > 0, let w = try row[2].decode(Double?.self), let s = try row[3].decode(Double?.self),
+                   let e = try row[4].decode(Double?.self), let n = try row[5].decode(Double?.self) {
+                    extent = try? BBox(west: w, south: s, east: e, north: n)
+                }
+                byLayer[layer] = LayerStatistics(layer: layer, count: count, extent: extent)
+                if try row[6].decode(Int64.self) > 100 { piled.append(name) }
+            }
+        }
+        for layer in piled {
+            _ = try? await transaction { session in
+                try await session.run(SQLText("""
+                    WITH gone AS (DELETE FROM layer_statistics WHERE layer = ? RETURNING *)
+                    INSERT INTO layer_statistics SELECT ?, sum(features), min(min_x), min(min_y), max(max_x), max(max_y) FROM gone
+                    """, [layer, layer]))
+            }
+        }
+        return Layer.allCases.map { byLayer[$0] ?? LayerStatistics(layer: $0, count: 0, extent: nil) }
     }
 
     public func check(maxPerLayer: Int) async throws -> [CheckProblem] {
@@ -188,6 +217,12 @@ extension PostGISStore {
                 q.bind(Int64(maxPerLayer))
                 for row in try await session.rows(q) {
                     problems.append(CheckProblem(scope: layer.rawValue, message: "\(try row[0].decode(String.self)): geometry is not valid: \(try row[1].decode(String.self))"))
+                }
+                // The kept statistics against the table, in the same snapshot.
+                let kept = try await session.int(SQLText("SELECT COALESCE(sum(features), 0)::bigint FROM layer_statistics WHERE layer = ?", [layer.table]))
+                let counted = try await session.int(SQLText("SELECT count(*) FROM \(layer.table)"))
+                if kept != counted {
+                    problems.append(CheckProblem(scope: layer.rawValue, message: "layer_statistics says \(kept) features, the table holds \(counted)"))
                 }
             }
             return problems
