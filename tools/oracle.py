@@ -24,7 +24,20 @@ GEOD = Geod(ellps="WGS84")
 BOUNDARY_TOLERANCE_DEG = 1e-7  # about 1 cm: points this close to a polygon's edge may go either way
 
 
+# `--database-base postgresql://user@host:port`: every database the oracle builds is a new PostgreSQL
+# database on that server instead of a file in the work directory.
+DATABASE_BASE = None
+
+
+def database_at(workdir, name):
+    if DATABASE_BASE:
+        return f"{DATABASE_BASE}/oracle_{name}_{os.getpid()}_{random.randrange(1 << 30):x}?sslmode=disable"
+    return os.path.join(workdir, f"{name}.sqlite")
+
+
 def fresh(database):
+    if database.startswith("postgresql://"):
+        return
     for suffix in ("", "-wal", "-shm"):
         if os.path.exists(database + suffix):
             os.remove(database + suffix)
@@ -198,7 +211,7 @@ def check_districts(rgis, boroughs, rng, tally, count):
 
 def check_edges(binary, workdir, tally):
     """Antimeridian and pole: a circle that wraps around must find points on both sides."""
-    database = os.path.join(workdir, "edges.sqlite")
+    database = database_at(workdir, "edges")
     fresh(database)
     rgis = RGIS(binary, database)
     rgis.run("init", database)
@@ -270,7 +283,7 @@ class SearchAreas:
 
 
 def check_matching(binary, demo, workdir, rng, tally, count):
-    database = os.path.join(workdir, "demo.sqlite")
+    database = database_at(workdir, "demo")
     fresh(database)
     rgis = RGIS(binary, database)
     rgis.run("init", database)
@@ -412,9 +425,12 @@ def main():
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--radius-queries", type=int, default=30, help="per point layer")
     parser.add_argument("--demo", help="the demo city's geodata/ folder, for the matching and indicator checks")
+    parser.add_argument("--database-base", help="postgresql://user@host:port: build every database on this PostgreSQL server")
     args = parser.parse_args()
+    global DATABASE_BASE
+    DATABASE_BASE = args.database_base
     os.makedirs(args.workdir, exist_ok=True)
-    database = os.path.join(args.workdir, "oracle.sqlite")
+    database = database_at(args.workdir, "oracle")
     fresh(database)
     rgis = RGIS(args.rgis, database)
     build(rgis, args.geodata)

@@ -46,6 +46,18 @@ struct QueryTests {
         print(result.stdout, terminator: "")
     }
 
+    @Test("the oracle agrees with the same answers when every database it builds is on PostgreSQL (the CLI and a server on it)")
+    func oracleOnPostgreSQL() async throws {
+        let result = try await Fixtures.runOracle("oracle.py", ["--demo", Fixtures.packageRoot.appendingPathComponent("geodata").path,
+                                                                "--database-base", try PostgresServer.base.get()])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("oracle: all answers agree"))
+        #expect(result.stdout.contains("oracle radius: 60 queries"))
+        #expect(result.stdout.contains("oracle matching: 50 queries"))
+        #expect(result.stdout.contains("oracle indicators: 90 districts on two levels and three periods"))
+        print(result.stdout, terminator: "")
+    }
+
     @Test("every live query path goes through an R*Tree and scans no table: each radius strategy, polygon, bbox, items, districts, matching, indicators")
     func queryPlans() async throws {
         let store = RealDatabase.shared.store
