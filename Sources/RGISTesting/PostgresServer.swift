@@ -60,11 +60,13 @@ public struct PostgresUnavailable: Error, CustomStringConvertible {
     public var description: String { "no PostgreSQL for the tests: \(reason)" }
 }
 
-/// A PgBouncer in transaction pooling mode in front of the tests' server (``PostgresServer``), started
-/// by `tools/pgbouncer` on a free port and stopped when the test process exits.
+/// A PgBouncer in transaction pooling mode in front of the tests' server (``PostgresServer``):
+/// `RGIS_TEST_PGBOUNCER_URL` when set (tools/test starts one for the whole run and stops it after),
+/// else one started by `tools/pgbouncer` on a free port and stopped when the test process exits.
 public enum PgBouncer {
     /// Its base URL (no database), or why there is none.
     public static let base: Result<String, PostgresUnavailable> = {
+        if let url = ProcessInfo.processInfo.environment["RGIS_TEST_PGBOUNCER_URL"], !url.isEmpty { return .success(url) }
         let server: String
         switch PostgresServer.base {
         case .success(let url): server = url
