@@ -4,7 +4,7 @@ import RGISCore
 /// All of RGIS's storage as one value: the protocols a backend implements together. The server, the
 /// notifier, the query engine and every CLI command are handed one (``StoreLocation/open(_:)``) and
 /// know storage only through it; only the factory names a backend.
-public protocol Store: FeatureStore, ArchiveStore, RecordStore, AccountStore, NotificationStore, AlertHookStore, DeliveryOutbox, StoreMaintenance {
+public protocol Store: FeatureStore, ArchiveStore, RecordStore, AccountStore, NotificationStore, AlertHookStore, DeliveryOutbox, StoreMaintenance, StoreCopying {
     /// Where the store is, as the factory read it (a file path, or a PostgreSQL URL without a password), for messages.
     var location: String { get }
 }
