@@ -19,7 +19,16 @@ public enum StoreLocation {
     /// A PostgreSQL store is never migrated by `open` (a server may start against a read-only standby):
     /// one lacking migrations is refused with the advice to run `rgis init`.
     public static func open(_ location: String) async throws -> any Store {
-        if PostGISStore.handles(location) { return try await PostGISStore.open(location) }
+        try await open(location, readingFrom: nil)
+    }
+
+    /// Opens a store whose requests read from a hot standby (PostgreSQL only: `standby` must be a
+    /// streaming replica of the database at `location`; see ``StoreReads``).
+    public static func open(_ location: String, readingFrom standby: String?) async throws -> any Store {
+        if PostGISStore.handles(location) { return try await PostGISStore.open(location, readingFrom: standby) }
+        if let standby {
+            throw RGISError(.invalidValue, "a standby to read from is for a PostgreSQL database; a SpatiaLite file's readers already share its one file", at: standby)
+        }
         return try SpatiaLiteStore.open(at: location)
     }
 

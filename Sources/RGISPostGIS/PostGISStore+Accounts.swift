@@ -81,7 +81,9 @@ extension PostGISStore: AccountStore {
             """)
         q.sql(" ")
         q.bind(hash)
-        guard let row = try await rows(q).first else { return .unknown }
+        // From the primary, even in a request: a token revoked a moment ago is refused everywhere at once.
+        let found = try await StoreReads.$standbyAllowed.withValue(false) { try await rows(q) }
+        guard let row = found.first else { return .unknown }
         let (id, stored, user, expires, lastUsed, revoked) = try translating {
             (try row[0].decode(Int64.self), try row[1].decode(String.self),
              User(name: try row[2].decode(String.self), role: Role(rawValue: try row[3].decode(String.self)) ?? .agent, agent: try row[4].decode(String?.self)),

@@ -14,21 +14,45 @@ public final class PostGISStore: Sendable {
     public let location: String
     let place: PostgresLocation
     let client: PostgresClient
+    /// A hot standby of the same database that requests read from (``StoreReads``), if one is given.
+    let standby: Standby?
     let logger = Logger(label: "rgis.postgis")
-    private let backendPIDs = Mutex<[PostgresConnection.ID: Int32]>([:])
+    private let backendPIDs = Mutex<[ConnectionKey: Int32]>([:])
     /// The ETag key, once read (``etagKey()``).
     let secrets = Mutex<Data?>(nil)
-    private let runner: Task<Void, Never>
+    private let runners: [Task<Void, Never>]
 
-    private init(place: PostgresLocation) {
+    struct Standby: Sendable {
+        let place: PostgresLocation
+        let client: PostgresClient
+        let health = StandbyHealth()
+    }
+
+    /// A pooled connection, by pool: each pool numbers its connections from one.
+    private struct ConnectionKey: Hashable {
+        let standby: Bool
+        let id: PostgresConnection.ID
+    }
+
+    private init(place: PostgresLocation, standbyPlace: PostgresLocation?) {
         self.place = place
         location = place.description
         let client = PostgresClient(configuration: place.clientConfiguration())
         self.client = client
-        runner = Task.detached { await client.run() }
+        var runners = [Task.detached { await client.run() }]
+        if let standbyPlace {
+            let standbyClient = PostgresClient(configuration: standbyPlace.clientConfiguration())
+            let standby = Standby(place: standbyPlace, client: standbyClient)
+            self.standby = standby
+            runners.append(Task.detached { await standbyClient.run() })
+            runners.append(Task.detached { [logger] in await standby.health.watch(standbyPlace, logger: logger) })
+        } else {
+            standby = nil
+        }
+        self.runners = runners
     }
 
-    deinit { runner.cancel() }
+    deinit { runners.forEach { $0.cancel() } }
 
     /// Whether a location names a PostgreSQL database (`postgresql://…`).
     public static func handles(_ location: String) -> Bool { PostgresLocation.isPostgres(location) }
@@ -45,11 +69,37 @@ public final class PostGISStore: Sendable {
     /// The store at `location`, which must hold the current schema (checked on one connection first, so
     /// that a wrong location fails at once); the same store for the same location within a process.
     public static func open(_ location: String) async throws -> PostGISStore {
+        try await open(location, readingFrom: nil)
+    }
+
+    /// The store at `location`, whose requests read from the hot standby at `standbyLocation` (a
+    /// streaming replica of the same cluster, checked: in recovery, with the primary's system
+    /// identifier, holding the current schema). Writes, and the reads of the notifier, the CLI and
+    /// maintenance, go to the primary.
+    public static func open(_ location: String, readingFrom standbyLocation: String?) async throws -> PostGISStore {
         let place = try PostgresLocation(parsing: location)
+        var primarySystem: Int64 = 0
         try await withConnection(place) { connection, logger in
             try await PostGISSchema.check(connection, location: place.description, logger: logger)
+            primarySystem = try await systemIdentifier(connection, logger: logger)
         }
-        return shared(place)
+        guard let standbyLocation else { return shared(place, standby: nil) }
+        let standby = try PostgresLocation(parsing: standbyLocation)
+        try await withConnection(standby) { connection, logger in
+            try await PostGISSchema.check(connection, location: standby.description, logger: logger)
+            let inRecovery = try await connection.query("SELECT pg_is_in_recovery()", logger: logger).collect()[0].decode(Bool.self)
+            guard inRecovery else {
+                throw RGISError(.invalidValue, "is not a standby (it accepts writes); --read-url names a hot standby of the primary", at: standby.description)
+            }
+            guard try await systemIdentifier(connection, logger: logger) == primarySystem else {
+                throw RGISError(.invalidValue, "is a standby of another cluster than \(place.description); --read-url names a hot standby of the primary", at: standby.description)
+            }
+        }
+        return shared(place, standby: standby)
+    }
+
+    private static func systemIdentifier(_ connection: PostgresConnection, logger: Logger) async throws -> Int64 {
+        try await connection.query("SELECT system_identifier FROM pg_control_system()", logger: logger).collect()[0].decode(Int64.self)
     }
 
     /// Creates the database if the server lacks it, then PostGIS and every migration not yet applied.
@@ -68,14 +118,15 @@ public final class PostGISStore: Sendable {
         try await withConnection(place) { connection, logger in
             try await PostGISSchema.migrate(connection, location: place.description, logger: logger)
         }
-        return shared(place)
+        return shared(place, standby: nil)
     }
 
-    private static func shared(_ place: PostgresLocation) -> PostGISStore {
-        opened.withLock { stores in
-            if let store = stores[place.description]?.store { return store }
-            let store = PostGISStore(place: place)
-            stores[place.description] = Held(store: store)
+    private static func shared(_ place: PostgresLocation, standby: PostgresLocation?) -> PostGISStore {
+        let key = place.description + (standby.map { " reading from " + $0.description } ?? "")
+        return opened.withLock { stores in
+            if let store = stores[key]?.store { return store }
+            let store = PostGISStore(place: place, standbyPlace: standby)
+            stores[key] = Held(store: store)
             return store
         }
     }
@@ -100,16 +151,32 @@ public final class PostGISStore: Sendable {
 
     // MARK: Running statements
 
-    /// Runs a statement and discards its rows.
+    /// Runs a statement on the primary (a write) and discards its rows.
     func run(_ q: SQLText) async throws {
-        _ = try await rows(q)
+        _ = try await primaryRows(q, recording: true)
     }
 
     /// Runs a statement and returns its rows. Under a deadline, in a transaction of its own, which
-    /// carries the deadline's `statement_timeout`.
+    /// carries the deadline's `statement_timeout`. In a request, on the standby when there is one (see
+    /// ``onStandby(_:)``); a statement that writes after all is refused there (25006) before it changes
+    /// anything, and runs on the primary.
     func rows(_ q: SQLText) async throws -> [PostgresRandomAccessRow] {
-        if StoreDeadline.instant != nil { return try await transaction { session in try await session.rows(q) } }
-        return try await withConnection { session in try await session.rows(q) }
+        do {
+            if let rows = try await onStandby({ session in try await session.rows(q) }) { return rows }
+        } catch let error as RGISError where error.reason.hasSuffix("(25006)") {
+            return try await primaryRows(q, recording: true)
+        }
+        return try await primaryRows(q, recording: false)
+    }
+
+    /// `recording`: the statement writes, and its commit position is noted (``StoreReads/written``).
+    private func primaryRows(_ q: SQLText, recording: Bool) async throws -> [PostgresRandomAccessRow] {
+        try await withConnection { session in
+            let rows = StoreDeadline.instant == nil ? try await session.rows(q)
+                : try await transaction(on: session, readOnly: false) { session in try await session.rows(q) }
+            if recording { try await recordWritePosition(session) }
+            return rows
+        }
     }
 
     func strings(_ q: SQLText) async throws -> [String] {
@@ -128,30 +195,85 @@ public final class PostGISStore: Sendable {
     /// (`SET LOCAL`, so it ends with the transaction and a pooled or PgBouncer connection keeps no
     /// setting): the server stops the statement by itself even if this process is gone.
     func transaction<T: Sendable>(readOnly: Bool = false, _ body: (Session) async throws -> T) async throws -> T {
-        try await withConnection { session in
-            try await session.run(SQLText(readOnly ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN"))
-            do {
-                if let milliseconds = try StoreDeadline.remainingMilliseconds() {
-                    var timeout = SQLText("SELECT set_config('statement_timeout', ")
-                    timeout.bind(String(milliseconds))
-                    timeout.sql(", true)")
-                    try await session.run(timeout)
-                }
-                let value = try await body(session)
-                try await session.run("COMMIT")
-                return value
-            } catch {
-                try? await session.run("ROLLBACK")
-                throw error
-            }
+        if readOnly, let value = try await onStandby({ session in try await self.transaction(on: session, readOnly: true, body) }) {
+            return value
         }
+        return try await withConnection { session in
+            let value = try await transaction(on: session, readOnly: readOnly, body)
+            if !readOnly { try await recordWritePosition(session) }
+            return value
+        }
+    }
+
+    private func transaction<T: Sendable>(on session: Session, readOnly: Bool, _ body: (Session) async throws -> T) async throws -> T {
+        try await session.run(SQLText(readOnly ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN"))
+        do {
+            if let milliseconds = try StoreDeadline.remainingMilliseconds() {
+                var timeout = SQLText("SELECT set_config('statement_timeout', ")
+                timeout.bind(String(milliseconds))
+                timeout.sql(", true)")
+                try await session.run(timeout)
+            }
+            let value = try await body(session)
+            try await session.run("COMMIT")
+            return value
+        } catch {
+            try? await session.run("ROLLBACK")
+            throw error
+        }
+    }
+
+    // MARK: The standby
+
+    /// Runs `body` on the standby when this task may read there (``StoreReads/standbyAllowed``) and
+    /// one is configured and answers (``StandbyHealth``). Nil when not, or when the standby has not
+    /// replayed the caller's last write (``StoreReads/after``) within a second, or cannot be reached:
+    /// the primary then answers.
+    func onStandby<T: Sendable>(_ body: (Session) async throws -> T) async throws -> T? {
+        guard let standby, StoreReads.standbyAllowed, standby.health.answering else { return nil }
+        do {
+            return try await withConnection(on: standby) { session -> T? in
+                if let after = StoreReads.after, try await !replayed(after, session) { return nil }
+                return try await body(session)
+            }
+        } catch let error as RGISError where error.code == .unavailable && error.reason.hasPrefix("cannot reach PostgreSQL") {
+            logger.warning("the standby cannot be reached; reading the primary", metadata: ["standby": "\(standby.place.description)"])
+            return nil
+        }
+    }
+
+    /// Whether the standby has replayed the primary's log up to `position` (a `pg_lsn`), waiting up to a
+    /// second for it. A position that is not a `pg_lsn` is not this backend's: nothing to wait for.
+    private func replayed(_ position: String, _ session: Session) async throws -> Bool {
+        guard position.wholeMatch(of: /[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}/) != nil else { return true }
+        let giveUp = ContinuousClock.now + .seconds(1)
+        while true {
+            let reached = try await session.rows(SQLText("SELECT pg_last_wal_replay_lsn() >= ?::pg_lsn", [position]))
+            if try translating({ try reached[0][0].decode(Bool?.self) }) == true { return true }
+            if ContinuousClock.now >= giveUp { return false }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    /// After a write committed, notes how far the primary's log has reached, for the caller to read
+    /// its own write on a standby (``StoreReads/written``).
+    private func recordWritePosition(_ session: Session) async throws {
+        guard let written = StoreReads.written else { return }
+        let rows = try await session.rows("SELECT pg_current_wal_insert_lsn()::text")
+        written.record(try translating { try rows[0][0].decode(String.self) })
     }
 
     /// A pooled connection for `body`. The driver does not stop a running statement when its task is
     /// cancelled, so a cancelled task asks the server to (`pg_cancel_backend` of the connection's
     /// backend, from another connection) and the call throws `CancellationError`.
     func withConnection<T: Sendable>(_ body: (Session) async throws -> T) async throws -> T {
+        try await withConnection(on: nil, body)
+    }
+
+    /// A pooled connection of the primary's pool, or of the standby's.
+    private func withConnection<T: Sendable>(on standby: Standby?, _ body: (Session) async throws -> T) async throws -> T {
         try Task.checkCancellation()
+        let (client, place) = standby.map { ($0.client, $0.place) } ?? (client, place)
         do {
             return try await translating {
                 try await client.withConnection { connection in
@@ -159,7 +281,7 @@ public final class PostGISStore: Sendable {
                     // Behind a transaction pooler a process id names whichever server connection served
                     // the last statement: the deadline's statement_timeout alone stops the statement.
                     if place.transactionPooling { return try await body(session) }
-                    let pid = try await backendPID(session)
+                    let pid = try await backendPID(session, standby: standby != nil)
                     return try await withTaskCancellationHandler {
                         try await body(session)
                     } onCancel: { [client] in
@@ -173,10 +295,11 @@ public final class PostGISStore: Sendable {
     }
 
     /// The server process behind a pooled connection, asked once per connection.
-    private func backendPID(_ session: Session) async throws -> Int32 {
-        if let pid = backendPIDs.withLock({ $0[session.connection.id] }) { return pid }
+    private func backendPID(_ session: Session, standby: Bool) async throws -> Int32 {
+        let key = ConnectionKey(standby: standby, id: session.connection.id)
+        if let pid = backendPIDs.withLock({ $0[key] }) { return pid }
         let pid = try await session.rows("SELECT pg_backend_pid()")[0][0].decode(Int32.self)
-        backendPIDs.withLock { $0[session.connection.id] = pid }
+        backendPIDs.withLock { $0[key] = pid }
         return pid
     }
 

@@ -115,7 +115,7 @@ struct PostgresLocation: Sendable, Equatable {
 
     /// One connection, made once (no pool, no retries): for `create` and for `open`'s check, so that a
     /// wrong location fails at once with the server's reason.
-    func connectOnce(logger: Logger) async throws -> PostgresConnection {
+    func connectOnce(logger: Logger, timeout: TimeAmount = .seconds(10)) async throws -> PostgresConnection {
         let tls: PostgresConnection.Configuration.TLS = switch sslMode {
         case "disable": .disable
         case "require": .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
@@ -123,7 +123,7 @@ struct PostgresLocation: Sendable, Equatable {
         }
         var configuration = PostgresConnection.Configuration(host: host, port: port, username: user, password: password(),
                                                              database: database, tls: tls)
-        configuration.options.connectTimeout = .seconds(10)
+        configuration.options.connectTimeout = timeout
         return try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
     }
 

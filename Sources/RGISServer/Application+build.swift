@@ -99,6 +99,7 @@ public func buildApplication(
     endpoints = landing.endpoints + endpoints
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: MetricsMiddleware())
+    router.add(middleware: ReadYourWritesMiddleware())
     router.add(middleware: RequestLogMiddleware(logger: logger, routes: RouteIndex(endpoints)))
 
     for endpoint in endpoints {

@@ -47,6 +47,9 @@ struct ServeCommand: AsyncParsableCommand {
             help: "How often to look for writes and compute again, in the background, the monthly series of the districts they touched (0: leave it to the next request).")
     var keepSeriesSeconds = 2.0
     @OptionGroup(title: "Notifications (saved searches)") var delivery: DeliveryOptions
+    @Option(name: .customLong("read-url"),
+            help: "A hot standby of the PostgreSQL database (postgresql://…) that requests read from; writes, the notifier and token checks use the primary. A caller reads its own writes: a response to a write carries RGIS-Read-After (and a cookie), and a request that sends it back waits up to a second for the standby to replay that far, else reads the primary.")
+    var readURL: String?
     @Flag(name: .customLong("no-notify"), help: "Do not deliver notifications in this process (run rgis notify run elsewhere).")
     var noNotify = false
 
@@ -97,7 +100,7 @@ struct ServeCommand: AsyncParsableCommand {
         let store: any Store
         let app: any ApplicationProtocol
         do {
-            store = try await StoreLocation.open(path)
+            store = try await StoreLocation.open(path, readingFrom: readURL)
             app = try buildApplication(configuration, store: store, logger: logger) { port in
                 Console.note("rgis: serving \(path) at http://\(host):\(port)/ — map: http://\(host):\(port)/map\(keyNote)")
             }
