@@ -26,16 +26,15 @@ import hashlib
 import json
 import os
 import random
-import re
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import archive_oracle  # noqa: E402  (the archive's scripted history, replayed through the CLI)
+import rgis_serve  # noqa: E402
 
 LAYERS = ["districts", "parcels", "buildings", "listings", "demands"]
 # Tables compared row by row between the first and last file (storage order where the copy keeps it).
@@ -69,21 +68,7 @@ def run(rgis, *args, ok=True):
 
 class Server:
     def __init__(self, rgis, database):
-        self.proc = subprocess.Popen([rgis, "serve", database, "--port", "0", "--no-notify"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        deadline, seen = time.time() + 60, ""
-        while time.time() < deadline:
-            line = self.proc.stderr.readline()
-            if not line:
-                break
-            seen += line
-            found = re.search(r"at (http://[0-9.]+:[0-9]+)/", line)
-            if found:
-                self.url = found.group(1)
-                threading.Thread(target=lambda: [None for _ in self.proc.stderr], daemon=True).start()
-                return
-        self.proc.kill()
-        raise RuntimeError(f"rgis serve did not start: {seen}")
+        self.proc, self.url = rgis_serve.start(rgis, database, "--no-notify")
 
     def call(self, method, path, token, body=None, headers=None, etag=False):
         data = json.dumps(body).encode() if body is not None else None

@@ -17,8 +17,10 @@ import subprocess
 import time
 import sys
 
-from pyproj import Geod
-from shapely.geometry import Point, Polygon, shape
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rgis_serve  # noqa: E402
+from pyproj import Geod  # noqa: E402
+from shapely.geometry import Point, Polygon, shape  # noqa: E402
 
 GEOD = Geod(ellps="WGS84")
 BOUNDARY_TOLERANCE_DEG = 1e-7  # about 1 cm: points this close to a polygon's edge may go either way
@@ -69,26 +71,8 @@ class Server:
     """`rgis serve` on a database, started once: many questions over HTTP instead of a process each."""
 
     def __init__(self, binary, database, api_key="oracle-key"):
-        import re
         self.api_key = api_key
-        self.proc = subprocess.Popen([binary, "serve", database, "--port", "0", "--api-key", api_key, "--request-timeout", "120"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        seen = ""
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            line = self.proc.stderr.readline()
-            if not line:
-                break
-            seen += line
-            found = re.search(r"at (http://[0-9.]+:[0-9]+)/", line)
-            if found:
-                self.url = found.group(1)
-                # Keep draining the log so that the server never blocks on a full pipe.
-                import threading
-                threading.Thread(target=lambda: [None for _ in self.proc.stderr], daemon=True).start()
-                return
-        self.proc.kill()
-        raise RuntimeError(f"rgis serve did not start: {seen}")
+        self.proc, self.url = rgis_serve.start(binary, database, "--api-key", api_key, "--request-timeout", "120")
 
     def get(self, path):
         import urllib.request

@@ -21,12 +21,13 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
 
 TOOLS = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, TOOLS)
+import rgis_serve  # noqa: E402
 FAILURES = []
 
 
@@ -55,23 +56,6 @@ def http(base, method, path, token=None, body=None, headers=None):
             return response.status, dict(response.headers), json.loads(response.read() or b"null")
     except urllib.error.HTTPError as error:
         return error.code, dict(error.headers), error.read().decode()
-
-
-def serve(rgis, database, standby):
-    proc = subprocess.Popen([rgis, "serve", database, "--read-url", standby, "--port", "0", "--no-notify", "--rate-limit", "0"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    seen, deadline = "", time.time() + 60
-    while time.time() < deadline:
-        line = proc.stderr.readline()
-        if not line:
-            break
-        seen += line
-        found = re.search(r"at (http://[0-9.]+:[0-9]+)/", line)
-        if found:
-            threading.Thread(target=lambda: [None for _ in proc.stderr], daemon=True).start()
-            return proc, found.group(1)
-    proc.kill()
-    return None, seen
 
 
 def price(base, listing, headers=None):
@@ -106,8 +90,7 @@ def main():
         refused = subprocess.run([rgis, "serve", database, "--read-url", database, "--port", "0"], capture_output=True, text=True, timeout=60)
         expect(refused.returncode != 0 and "is not a standby" in refused.stderr, f"a primary as --read-url: {refused.stderr.strip()}")
 
-        server, base = serve(rgis, database, standby_db)
-        assert server, f"rgis serve did not start: {base}"
+        server, base = rgis_serve.start(rgis, database, "--read-url", standby_db, "--no-notify", "--rate-limit", "0")
         listing = next(f["id"] for f in json.load(open(os.path.join(args.demo, "listings.geojson")))["features"]
                        if f["properties"].get("agent") == "agent-01" and f["properties"].get("status") == "active")
         item = f"/collections/listings/items/{listing}"
