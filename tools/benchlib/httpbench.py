@@ -115,11 +115,12 @@ def check(url, timeout=120):
     return {"status": status, "features": len(feats) if feats is not None else None, "bytes": len(body)}
 
 
-def wrk(url, duration=20, threads=2, connections=32, timeout="30s", check_first=True, extra_args=()):
-    """Run wrk --latency against url; returns the dict described in the module docstring."""
+def wrk(url, duration=20, threads=2, connections=32, timeout="30s", check_first=True, extra_args=(), script=""):
+    """Run wrk --latency against url; returns the dict described in the module docstring. `script`: Lua
+    run before the done() hook (a `request` function that makes a new path each request, say)."""
     pre = check(url) if check_first else None
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
-        f.write(_DONE_LUA)
+        f.write(script + "\n" + _DONE_LUA)
         lua = f.name
     try:
         cmd = ["wrk", "--latency", "-t", str(threads), "-c", str(connections), "-d", f"{duration}s",
