@@ -152,7 +152,7 @@ extension PostGISStore {
     /// The whole market's stamp (district 0 of the bump rows): it moves with every committed write of
     /// a listing, demand, district or client, and with nothing else. Folded when its rows pile up.
     public func marketChangeToken() async throws -> ChangeToken {
-        let rows = try await rows("SELECT COALESCE(sum(weight), 0)::bigint, count(*) FROM series_bumps WHERE district_fid = 0")
+        let rows = try await lookup("SELECT COALESCE(sum(weight), 0)::bigint, count(*) FROM series_bumps WHERE district_fid = 0")
         let (total, count) = try translating { (try rows[0][0].decode(Int64.self), try rows[0][1].decode(Int64.self)) }
         if count > 1000 { _ = try? await transaction { session in try await Self.foldBumps(session, districts: [0]) } }
         return ChangeToken("m:\(total)")

@@ -293,7 +293,7 @@ extension PostGISStore {
     }
 
     public func localCRS() async throws -> CRSReference? {
-        let rows = try await rows("SELECT value FROM rgis_settings WHERE name = 'local_crs'")
+        let rows = try await lookup("SELECT value FROM rgis_settings WHERE name = 'local_crs'")
         guard let text = try rows.first?[0].decode(String.self) else { return nil }
         return try CRSReference(parsing: text)
     }

@@ -246,7 +246,7 @@ extension PostGISStore: NotificationStore {
     }
 
     public func linkKey() async throws -> [UInt8] {
-        let rows = try await rows("SELECT value FROM store_secrets WHERE name = 'links'")
+        let rows = try await lookup("SELECT value FROM store_secrets WHERE name = 'links'")
         return try translating { try rows.first.map { Array(buffer: try $0[0].decode(ByteBuffer.self)) } ?? [] }
     }
 

@@ -126,7 +126,7 @@ extension PostGISStore: RecordStore {
     /// The key behind ETags, read once: it never changes for a database.
     func etagKey() async throws -> Data {
         if let key = secrets.withLock({ $0 }) { return key }
-        guard let row = try await rows("SELECT value FROM store_secrets WHERE name = 'etag'").first,
+        guard let row = try await lookup("SELECT value FROM store_secrets WHERE name = 'etag'").first,
               var bytes = try translating({ try row[0].decode(ByteBuffer?.self) }), let key = bytes.readBytes(length: bytes.readableBytes) else {
             throw RGISError(.database, "the database holds no ETag key (store_secrets); run rgis init \(location)")
         }

@@ -169,6 +169,13 @@ public final class PostGISStore: Sendable {
         return try await primaryRows(q, recording: false)
     }
 
+    /// A lookup by key in a small table (a setting, a secret, the market's stamp), which cannot run
+    /// long: one round trip, outside the deadline's transaction (whose `statement_timeout` costs three
+    /// more). Cancelling the task still stops it.
+    func lookup(_ q: SQLText) async throws -> [PostgresRandomAccessRow] {
+        try await StoreDeadline.$instant.withValue(nil) { try await rows(q) }
+    }
+
     /// `recording`: the statement writes, and its commit position is noted (``StoreReads/written``).
     private func primaryRows(_ q: SQLText, recording: Bool) async throws -> [PostgresRandomAccessRow] {
         try await withConnection { session in
