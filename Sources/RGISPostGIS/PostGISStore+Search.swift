@@ -17,22 +17,24 @@ extension PostGISStore {
         q.bind(query.centre.position.lon)
         q.sql(", ")
         q.bind(query.centre.position.lat)
-        q.sql("), 4326)::geography), h(fid, d) AS MATERIALIZED (SELECT t.fid, ST_Distance(t.geom::geography, c.g) FROM c, \(layer.table) t WHERE ST_DWithin(t.geom::geography, c.g, ")
+        // The page's keys first (distances from the index's candidates, sorted, cut to the page), then
+        // only those rows read whole: a 5 km circle in a city holds hundreds of thousands of candidates.
+        q.sql("), 4326)::geography), h(fid, d) AS MATERIALIZED (SELECT fid, d FROM (SELECT t.fid, ST_Distance(t.geom::geography, c.g) AS d FROM c, \(layer.table) t WHERE ST_DWithin(t.geom::geography, c.g, ")
         q.bind(query.radius.value)
         q.sql(")")
         try query.filter.append(to: &q, layer: query.layer)
-        q.sql(") SELECT \(FeatureRows.columns(layer)), h.d FROM h JOIN \(layer.table) t ON t.fid = h.fid WHERE h.d <= ")
+        q.sql(") AS s WHERE d <= ")
         q.bind(query.radius.value)
         if let after = query.after, let d = after.distanceMetres {
-            q.sql(" AND (h.d > ")
+            q.sql(" AND (d > ")
             q.bind(d)
-            q.sql(" OR (h.d = ")
+            q.sql(" OR (d = ")
             q.bind(d)
-            q.sql(" AND h.fid > ")
+            q.sql(" AND fid > ")
             q.bind(after.fid)
             q.sql("))")
         }
-        q.sql(" ORDER BY h.d, h.fid LIMIT \(limit + 1)")
+        q.sql(" ORDER BY d, fid LIMIT \(limit + 1)) SELECT \(FeatureRows.columns(layer)), h.d FROM h JOIN \(layer.table) t ON t.fid = h.fid ORDER BY h.d, h.fid")
         let rows = try await rows(q)
         var features: [StoredFeature] = []
         var last: PageCursor?
