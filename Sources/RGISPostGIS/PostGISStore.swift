@@ -249,11 +249,21 @@ public final class PostGISStore: Sendable {
                     // the last statement: the deadline's statement_timeout alone stops the statement.
                     if place.transactionPooling { return try await body(session) }
                     let pid = try await backendPID(session, standby: standby != nil)
-                    return try await withTaskCancellationHandler {
-                        try await body(session)
-                    } onCancel: { [client] in
-                        Task { _ = try? await client.query("SELECT pg_cancel_backend(\(pid))") }
+                    // The cancel is sent from another task; the connection goes back to the pool only once
+                    // it has been delivered, so that a late cancel never stops the next caller's statement.
+                    let cancelling = Mutex<Task<Void, Never>?>(nil)
+                    let result: Result<T, any Error>
+                    do {
+                        result = .success(try await withTaskCancellationHandler {
+                            try await body(session)
+                        } onCancel: { [client] in
+                            cancelling.withLock { $0 = Task { _ = try? await client.query("SELECT pg_cancel_backend(\(pid))") } }
+                        })
+                    } catch {
+                        result = .failure(error)
                     }
+                    if let cancel = cancelling.withLock({ $0 }) { await cancel.value }
+                    return try result.get()
                 }
             }
         } catch where Task.isCancelled {
