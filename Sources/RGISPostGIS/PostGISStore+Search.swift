@@ -13,26 +13,35 @@ extension PostGISStore {
         }
         let layer = query.layer.layer
         let limit = query.limit.value
+        let radius = query.radius.value
         var q = SQLText("WITH c(g) AS MATERIALIZED (SELECT ST_SetSRID(ST_MakePoint(")
         q.bind(query.centre.position.lon)
         q.sql(", ")
         q.bind(query.centre.position.lat)
-        // The page's keys first (distances from the index's candidates, sorted, cut to the page), then
-        // only those rows read whole: a 5 km circle in a city holds hundreds of thousands of candidates.
-        q.sql("), 4326)::geography), h(fid, d) AS MATERIALIZED (SELECT fid, d FROM (SELECT t.fid, ST_Distance(t.geom::geography, c.g) AS d FROM c, \(layer.table) t WHERE ST_DWithin(t.geom::geography, c.g, ")
-        q.bind(query.radius.value)
+        // The page's bound first: the index's KNN walk (`<->`, sphere distances) finds the page's worth of
+        // rows nearest the centre that pass the filter and the cursor, and the farthest of them by the exact
+        // spheroid distance bounds the whole exact page. The exact search then reads only that small
+        // circle, however many the asked circle holds (a 5 km circle in a city holds hundreds of thousands).
+        q.sql("), 4326)::geography), k(r) AS MATERIALIZED (SELECT max(ST_Distance(n.geom::geography, c.g)) FROM c, LATERAL (SELECT t.geom FROM \(layer.table) t WHERE ST_DWithin(t.geom::geography, c.g, ")
+        q.bind(radius)
         q.sql(")")
         try query.filter.append(to: &q, layer: query.layer)
-        q.sql(") AS s WHERE d <= ")
-        q.bind(query.radius.value)
         if let after = query.after, let d = after.distanceMetres {
-            q.sql(" AND (d > ")
-            q.bind(d)
-            q.sql(" OR (d = ")
-            q.bind(d)
-            q.sql(" AND fid > ")
-            q.bind(after.fid)
-            q.sql("))")
+            q.sql(" AND ")
+            Self.after(d, fid: after.fid, distance: "ST_Distance(t.geom::geography, c.g)", into: &q)
+        }
+        q.sql(" ORDER BY t.geom::geography <-> c.g LIMIT \(limit + 1)) n)")
+        // Then the page's keys (exact distances, sorted, cut to the page), and only those rows read whole.
+        // A millimetre of slack keeps a row at exactly the bound, whatever rounding ST_DWithin does.
+        q.sql(", h(fid, d) AS MATERIALIZED (SELECT fid, d FROM (SELECT t.fid, ST_Distance(t.geom::geography, c.g) AS d FROM c, k, \(layer.table) t WHERE ST_DWithin(t.geom::geography, c.g, LEAST(")
+        q.bind(radius)
+        q.sql(", COALESCE(k.r + 0.001, 0)))")
+        try query.filter.append(to: &q, layer: query.layer)
+        q.sql(") AS s WHERE d <= ")
+        q.bind(radius)
+        if let after = query.after, let d = after.distanceMetres {
+            q.sql(" AND ")
+            Self.after(d, fid: after.fid, distance: "d", key: "fid", into: &q)
         }
         q.sql(" ORDER BY d, fid LIMIT \(limit + 1)) SELECT \(FeatureRows.columns(layer)), h.d FROM h JOIN \(layer.table) t ON t.fid = h.fid ORDER BY h.d, h.fid")
         let rows = try await rows(q)
@@ -48,6 +57,13 @@ extension PostGISStore {
             }
         }
         return FeaturePage(features: features, next: rows.count > limit ? last : nil)
+    }
+
+    /// One radius search over the whole earth: its first step is the index's KNN walk, so it reads
+    /// about `k` rows wherever they are.
+    public func nearest(_ query: NearestQuery) async throws -> FeaturePage {
+        let page = try await radius(query.within(.everywhere))
+        return FeaturePage(features: page.features, next: nil)
     }
 
     public func polygon(_ query: PolygonQuery) async throws -> FeaturePage {
@@ -117,6 +133,17 @@ extension PostGISStore {
     }
 
     // MARK: Pieces
+
+    /// `(distance > d OR (distance = d AND key > fid))`: the rows after a distance cursor.
+    static func after(_ d: Double, fid: Int64, distance: String, key: String = "t.fid", into q: inout SQLText) {
+        q.sql("(\(distance) > ")
+        q.bind(d)
+        q.sql(" OR (\(distance) = ")
+        q.bind(d)
+        q.sql(" AND \(key) > ")
+        q.bind(fid)
+        q.sql("))")
+    }
 
     /// `.invalidValue` with GEOS's reason when a search polygon is not valid.
     func checkValid(_ area: SearchArea) async throws {

@@ -62,6 +62,35 @@ struct SearchConformance {
         #expect(try await store.radius(query).features.isEmpty, "the Berlin data has no property types")
     }
 
+    @Test("nearest answers the first k of the radius search that holds them, near the data and far from it, with a filter too",
+          arguments: Backends.all)
+    func nearestIsTheRadiusPrefix(backend: Backend) async throws {
+        let store = try await RealData.shared.store(backend)
+        func ranked(_ page: FeaturePage) -> [String] {
+            page.features.map { "\($0.id) \($0.properties["distance_m"]?.number ?? -1)" }
+        }
+        let circle = try await store.radius(RadiusQuery(centre: berlin, radius: RadiusMetres(800), limit: Limit(10_000)))
+        #expect(circle.features.count > 30)
+        let near = try await store.nearest(NearestQuery(centre: berlin, k: Limit(30)))
+        #expect(near.next == nil)
+        #expect(ranked(near) == Array(ranked(circle).prefix(30)))
+        // 300 km from Berlin: the nearest are a whole city away, found all the same.
+        let far = NearestQuery(centre: try Centre(lon: 9.0, lat: 50.5), k: try Limit(5))
+        let farPage = try await store.nearest(far)
+        let farCircle = try await store.radius(far.within(RadiusMetres(widening: 1_000_000)))
+        #expect(farPage.features.count == 5)
+        #expect(ranked(farPage) == ranked(farCircle))
+        #expect(farPage.features.allSatisfy { ($0.properties["distance_m"]?.number ?? 0) > 250_000 })
+        // A filter that few pass: the nearest of those, not the nearest filtered afterwards.
+        var cheap = NearestQuery(centre: berlin, k: try Limit(10))
+        cheap.filter.priceMax = 40
+        var cheapCircle = RadiusQuery(centre: berlin, radius: try RadiusMetres(100_000), limit: try Limit(10))
+        cheapCircle.filter.priceMax = 40
+        let cheapPage = try await store.nearest(cheap)
+        #expect(cheapPage.features.count == 10)
+        #expect(ranked(cheapPage) == ranked(try await store.radius(cheapCircle)))
+    }
+
     @Test("paging a bbox query walks the whole result", arguments: Backends.all)
     func bboxPaging(backend: Backend) async throws {
         let store = try await RealData.shared.store(backend)

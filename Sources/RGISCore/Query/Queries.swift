@@ -25,6 +25,14 @@ public struct NearestQuery: Sendable {
         self.centre = centre
         self.k = k
     }
+
+    /// The radius search over `radius` that answers this query's first `k`.
+    public func within(_ radius: RadiusMetres) -> RadiusQuery {
+        var query = RadiusQuery(centre: centre, radius: radius, limit: k)
+        query.layer = layer
+        query.filter = filter
+        return query
+    }
 }
 
 /// Features intersecting (or within) a polygon.

@@ -45,7 +45,10 @@ public struct RadiusMetres: Sendable, Equatable {
         self.value = value
     }
 
-    /// A radius the engine widens itself (a nearest search's steps), up to half the earth's circumference.
+    /// Half the earth's circumference: a circle of this radius reaches every point.
+    public static let everywhere = RadiusMetres(widening: 20_100_000)
+
+    /// A radius a store widens itself (a nearest search's steps), up to ``everywhere``.
     public init(widening value: Double) {
         self.value = min(max(value, Self.range.lowerBound), 20_100_000)
     }

@@ -42,23 +42,9 @@ public struct QueryEngine: Sendable {
         try await features.radius(query)
     }
 
-    /// The `k` nearest features, with `distance_m`: radius searches that widen until `k` are found, so
-    /// each step is an R*Tree lookup rather than a scan ordered by distance.
+    /// The `k` nearest features, with `distance_m`, through the store's spatial index.
     public func nearest(_ query: NearestQuery) async throws -> FeaturePage {
-        try query.filter.validate()
-        // Half the earth's circumference reaches every point.
-        let farthest = 20_100_000.0
-        var radius = 250.0
-        while true {
-            var step = RadiusQuery(centre: query.centre, radius: RadiusMetres(widening: radius), limit: query.k)
-            step.layer = query.layer
-            step.filter = query.filter
-            let page = try await self.radius(step)
-            if page.features.count >= query.k.value || radius >= farthest {
-                return FeaturePage(features: page.features, next: nil)
-            }
-            radius = min(radius * 4, farthest)
-        }
+        try await features.nearest(query)
     }
 
     // MARK: Polygon, bbox, districts

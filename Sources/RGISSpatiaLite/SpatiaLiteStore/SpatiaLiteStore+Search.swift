@@ -13,6 +13,20 @@ extension SpatiaLiteStore {
         return try await read { db in try RadiusSearch(query: query).run(db, RadiusStrategy.chosen(for: query)) }
     }
 
+    /// Radius searches that widen fourfold from 250 m until `k` are found: each step is an R*Tree
+    /// lookup, where SQLite has no index walk ordered by distance.
+    public func nearest(_ query: NearestQuery) async throws -> FeaturePage {
+        try query.filter.validate()
+        var radius = 250.0
+        while true {
+            let page = try await self.radius(query.within(RadiusMetres(widening: radius)))
+            if page.features.count >= query.k.value || radius >= RadiusMetres.everywhere.value {
+                return FeaturePage(features: page.features, next: nil)
+            }
+            radius = min(radius * 4, RadiusMetres.everywhere.value)
+        }
+    }
+
     public func polygon(_ query: PolygonQuery) async throws -> FeaturePage {
         try query.filter.validate()
         return try await read { db in try Self.page(db, try Self.polygonSQL(query, box: try Self.validBox(db, query.area)), query.layer, query.limit.value) }

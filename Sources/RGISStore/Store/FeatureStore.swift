@@ -17,6 +17,11 @@ public protocol FeatureStore: Sendable {
     /// plans how. The next page starts after `query.after` (a distance cursor).
     func radius(_ query: RadiusQuery) async throws -> FeaturePage
 
+    /// The `query.k` features nearest its centre (anywhere on earth), nearest first (ties by storage
+    /// key), each with `distance_m` as ``radius(_:)`` gives it, through a spatial index: the backend
+    /// plans how (radius searches widening from 250 m, or a walk of an index ordered by distance).
+    func nearest(_ query: NearestQuery) async throws -> FeaturePage
+
     /// Features meeting (or within) a validated polygon, in storage order. Throws `.invalidValue`
     /// naming GEOS's reason when the polygon is not valid.
     func polygon(_ query: PolygonQuery) async throws -> FeaturePage
