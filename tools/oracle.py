@@ -147,6 +147,41 @@ def check_radius(rgis, points, all_points, rng, tally, count):
         tally.ids += len(got_ids)
 
 
+def check_nearest(rgis, points, all_points, rng, tally, count):
+    """k nearest from centres in and around a layer, and a few far from every point (between the cities):
+    the k smallest geodesic distances over every point of the database, whoever holds them."""
+    lons = [c[0] for _, c in points]
+    lats = [c[1] for _, c in points]
+    centres = [(rng.uniform(min(lons) - 0.05, max(lons) + 0.05), rng.uniform(min(lats) - 0.05, max(lats) + 0.05)) for _ in range(count)]
+    centres += [(rng.uniform(2.0, 12.0), rng.uniform(50.0, 56.0)) for _ in range(2)]
+    for lon, lat in centres:
+        k = rng.choice([1, 10, 100, 500])
+        got = rgis.features("query", "nearest", rgis.database, "--lon", repr(lon), "--lat", repr(lat), "--k", str(k))
+        tally.queries += 1
+        _, _, dist = GEOD.inv([lon] * len(all_points), [lat] * len(all_points),
+                              [c[0] for _, c in all_points], [c[1] for _, c in all_points])
+        ranked = sorted(zip(dist, (i for i, _ in all_points)))
+        if len(got) != k:
+            tally.fail(f"nearest {lon},{lat} k={k}: {len(got)} features")
+            continue
+        kth = ranked[k - 1][0]
+        expected = {i: d for d, i in ranked if d <= kth + 0.01}
+        sure = {i for d, i in ranked[:k] if d < kth - 0.01}
+        got_ids = {f["id"]: f["properties"]["distance_m"] for f in got}
+        if not sure <= set(got_ids) or not set(got_ids) <= set(expected):
+            tally.fail(f"nearest {lon},{lat} k={k}: ids differ: {sorted(set(got_ids) ^ sure)[:5]}")
+        distances = [f["properties"]["distance_m"] for f in got]
+        if distances != sorted(distances):
+            tally.fail(f"nearest {lon},{lat} k={k}: not sorted by distance")
+        for i, d in got_ids.items():
+            if i in expected:
+                error = abs(d - expected[i])
+                tally.max_error_m = max(tally.max_error_m, error)
+                if error > 0.01 + 1e-6 * expected[i] + 0.0005:
+                    tally.fail(f"nearest {lon},{lat}: distance of {i} is {d}, oracle {expected[i]:.4f}")
+        tally.ids += len(got_ids)
+
+
 def star(rng, lon, lat, radius_deg, vertices):
     ring = []
     for k in range(vertices):
@@ -422,9 +457,11 @@ def main():
 
     layers = point_layers(args.geodata)
     all_points = [p for pts in layers.values() for p in pts]
-    radius, polygon, district = Tally(), Tally(), Tally()
+    radius, polygon, district, nearest = Tally(), Tally(), Tally(), Tally()
     for pts in layers.values():
         check_radius(rgis, pts, all_points, rng, radius, args.radius_queries)
+    for pts in layers.values():
+        check_nearest(rgis, pts, all_points, rng, nearest, 8)
 
     boroughs = load(f"{args.geodata}/london/boroughs.geojson")
     polygons = [("berlin boundary", load(f"{args.geodata}/berlin-prenzlauer/boundary.geojson")[0]["geometry"])]
@@ -464,6 +501,8 @@ def main():
         server.stop()
 
     print(f"oracle radius: {radius.queries} queries, {radius.ids} ids compared, largest distance error {radius.max_error_m * 1000:.3f} mm")
+    print(f"oracle nearest: {nearest.queries} queries (k 1 to 500, near and far from the data), {nearest.ids} ids compared, "
+          f"largest distance error {nearest.max_error_m * 1000:.3f} mm")
     print(f"oracle polygon: {polygon.queries} queries ({len(polygons)} polygons, intersects and within), "
           f"{polygon.ids} ids compared, {polygon.boundary} points within 1 cm of an edge left out")
     print(f"oracle district: {district.queries} point lookups, {district.ids} districts compared")
@@ -474,7 +513,7 @@ def main():
               f"{matching.boundary} near a search area's edge left out")
         print(f"oracle indicators: {indicators.queries} districts on two levels and three periods "
               f"(CLI, and 2024-02-29 with the default period by CLI and HTTP), {indicators.ids} figures compared")
-    failures = radius.failures + polygon.failures + district.failures + placement.failures + edges.failures + matching.failures + indicators.failures
+    failures = radius.failures + nearest.failures + polygon.failures + district.failures + placement.failures + edges.failures + matching.failures + indicators.failures
     for failure in failures[:20]:
         print("MISMATCH", failure)
     if failures:

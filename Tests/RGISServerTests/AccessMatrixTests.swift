@@ -88,7 +88,7 @@ struct AccessServer: Sendable {
 enum RoleTable {
     static let publicOperations: Set<String> = [
         "getLandingPage", "getConformance", "getHealth", "getMetrics", "getAPI", "getCollections", "describeCollection", "getFeatures",
-        "getFeature", "getMap", "getPageAsset", "getLeafletFile", "getLeafletImage", "searchRadius", "searchPolygon", "locate", "districtListings",
+        "getFeature", "getMap", "getPageAsset", "getLeafletFile", "getLeafletImage", "searchRadius", "searchNearest", "searchPolygon", "locate", "districtListings",
         "indicators", "indicatorSeries", "describeAlerts", "getAlerts", "getAlert", "alertFeed", "getTileMatrixSets", "getTileMatrixSet", "getTilesets",
         "getTileset", "getTile", "listingClusters", "optionsFeatures", "optionsFeature", "listingEvents",
         "unsubscribePage", "unsubscribe", "reactionPage", "react", "digestPage",
@@ -167,6 +167,7 @@ struct AccessMatrixTests {
         case "getLeafletImage": s.path = "/static/leaflet/images/marker-icon.png"
         case "getPageAsset": s.path = "/static/rgis/map.js"
         case "searchRadius": s.path += "?lon=9.05&lat=48.03&radius_m=500"
+        case "searchNearest": s.path += "?lon=9.05&lat=48.03&k=5"
         case "searchPolygon": s.body = #"{"type":"Polygon","coordinates":[[[9.04,48.02],[9.06,48.02],[9.06,48.04],[9.04,48.04],[9.04,48.02]]]}"#
         case "locate": s.path += "?lon=9.05&lat=48.03"
         case "indicatorSegments": s.path += "?by=household"

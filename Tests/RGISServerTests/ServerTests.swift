@@ -74,7 +74,7 @@ struct ServerTests {
                 #expect(doc["openapi"] == .string("3.0.3"))
                 let paths = try #require(doc["paths"]?.objectValue)
                 for path in ["/", "/conformance", "/api", "/collections", "/collections/{collectionId}", "/collections/{collectionId}/items",
-                             "/collections/{collectionId}/items/{featureId}", "/search/radius", "/search/polygon", "/locate",
+                             "/collections/{collectionId}/items/{featureId}", "/search/radius", "/search/nearest", "/search/polygon", "/locate",
                              "/districts/{districtId}/listings", "/indicators", "/indicators/series", "/match/demands/{demandId}/listings",
                              "/match/listings/{listingId}/demands", "/match/listing", "/map", "/health", "/metrics"] {
                     #expect(paths[path] != nil, "\(path) is not in /api")
@@ -199,6 +199,10 @@ struct ServerTests {
         ("/search/radius?lon=x&lat=48&radius_m=100", 400, "lon"),
         ("/search/radius?lon=9.05&lat=48.02&radius_m=100&cursor=zzz", 400, "cursor"),
         ("/search/radius?lon=9.05&lat=48.02&radius_m=100&type=castle", 422, "castle"),
+        ("/search/nearest?lon=9.05&lat=48.02&k=0", 422, "k"),
+        ("/search/nearest?lon=9.05&lat=48.02&k=10001", 422, "k"),
+        ("/search/nearest?lat=48.02", 400, "lon"),
+        ("/search/nearest?lon=9.05&lat=48.02&price_max=-1", 422, "price_max"),
         ("/locate?lon=9.05", 400, "lat"),
         ("/districts/atlantis/listings", 404, "atlantis"),
         ("/indicators?level=county", 400, "county"),
@@ -331,6 +335,9 @@ struct ServerTests {
             let features = try #require(found["features"]?.arrayValue)
             let distances = features.compactMap { $0["properties"]?["distance_m"]?.number }
             #expect(!distances.isEmpty && distances == distances.sorted() && distances.last! <= 400)
+            // The 7 nearest are the radius search's first 7, in its order.
+            let nearest = try await client.execute(uri: "/search/nearest?lon=9.05&lat=48.025&k=7", method: .get) { try json($0) }
+            #expect(nearest["features"]?.arrayValue?.map { $0["id"] } == Array(features.prefix(7)).map { $0["id"] })
             let located = try await client.execute(uri: "/locate?lon=9.05&lat=48.025", method: .get) { try json($0) }
             let districts = try #require(located["features"]?.arrayValue)
             #expect(districts.compactMap { $0["properties"]?["level"] } == ["city", "district", "subdistrict"].map(JSONValue.string))

@@ -333,10 +333,8 @@ def main():
                                              lambda c: raw.radius(c[0], c[1], 5000, 1000)),
                 "polygon (1.5 km star), limit 10,000": (lambda c: ("POST", "/search/polygon?limit=10000", star(c[0], c[1], 0.0135)),
                                                         lambda c: raw.polygon(star(c[0], c[1], 0.0135), 10000)),
-                # The HTTP API has no k-nearest endpoint: the radius search that the query engine's
-                # nearest widens to in the core (250 m, then 1 km), against PostGIS's KNN.
-                "nearest 100 (radius 1 km, limit 100)": (lambda c: ("GET", f"/search/radius?lon={c[0]}&lat={c[1]}&radius_m=1000&limit=100", None),
-                                                         lambda c: raw.nearest(c[0], c[1], 100)),
+                "nearest 100": (lambda c: ("GET", f"/search/nearest?lon={c[0]}&lat={c[1]}&k=100", None),
+                                lambda c: raw.nearest(c[0], c[1], 100)),
             }
             for name, (ours, theirs) in measures.items():
                 mine, peer, lite, count, differ = [], [], [], 0, 0

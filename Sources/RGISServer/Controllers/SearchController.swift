@@ -39,6 +39,8 @@ struct SearchController {
     var endpoints: [Endpoint] {
         let radiusQuery = Self.point + [ParameterSpec("radius_m", .number, required: true, "Radius in metres (1–100000)", minimum: 1, maximum: 100_000)]
             + Self.filters + Self.paging
+        let nearestQuery = Self.point + [ParameterSpec("k", .integer, "How many features (1–10000, default 10)", minimum: 1, maximum: 10_000)]
+            + Self.filters + [Self.paging[2]]
         let polygonQuery = [ParameterSpec("within", .boolean, "Only features entirely within the polygon (default: any that intersect it)")]
             + Self.filters + Self.paging
         let districtQuery = Self.filters + [Self.paging[0], Self.paging[1]]
@@ -65,6 +67,10 @@ struct SearchController {
             Endpoint(method: .get, path: "/search/radius", operationID: "searchRadius",
                      summary: "Features within a geodesic radius of a point, nearest first, each with distance_m", tag: "Search",
                      query: radiusQuery, produces: MediaTypes.geoJSON, handler: radius),
+            // Heavy: on a file store, few features passing a filter widen the search towards the whole layer.
+            Endpoint(method: .get, path: "/search/nearest", operationID: "searchNearest",
+                     summary: "The k features nearest a point, anywhere, nearest first, each with distance_m", tag: "Search",
+                     query: nearestQuery, produces: MediaTypes.geoJSON, heavy: true, handler: nearest),
             Endpoint(method: .post, path: "/search/polygon", operationID: "searchPolygon",
                      summary: "Features intersecting (or within) a drawn polygon", tag: "Search", query: polygonQuery,
                      body: "A GeoJSON Polygon or MultiPolygon geometry, or a Feature holding one",
@@ -91,6 +97,10 @@ struct SearchController {
 
     @Sendable func radius(_ call: EndpointCall) async throws -> Response {
         Self.geoJSON(try await state.engine.radius(try RadiusQuery(call.parameters)))
+    }
+
+    @Sendable func nearest(_ call: EndpointCall) async throws -> Response {
+        Self.geoJSON(try await state.engine.nearest(try NearestQuery(call.parameters)))
     }
 
     @Sendable func polygon(_ call: EndpointCall) async throws -> Response {
