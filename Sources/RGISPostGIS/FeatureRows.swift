@@ -68,4 +68,25 @@ extension SQLText {
         }
         sql(")")
     }
+
+    /// `(t.pt <@ box OR …)` over a bbox's parts, for the listings: their points kept as PostgreSQL
+    /// `point`s in an SP-GiST index that holds the point itself, so a count reads the index alone.
+    /// The same rows as ``intersectsAny(_:alias:)``: a point meets a rectangle when it lies in it,
+    /// edges included.
+    mutating func pointInAny(_ parts: [BBox.Part], alias: String = "t") {
+        sql("(")
+        for (i, part) in parts.enumerated() {
+            if i > 0 { sql(" OR ") }
+            sql("\(alias).pt <@ box(point(")
+            bind(part.west)
+            sql(", ")
+            bind(part.south)
+            sql("), point(")
+            bind(part.east)
+            sql(", ")
+            bind(part.north)
+            sql("))")
+        }
+        sql(")")
+    }
 }

@@ -49,7 +49,13 @@ extension PostGISStore {
                 page.hasNext = rows.count > query.limit.value
                 page.hasPrev = query.afterFid != nil && page.numberReturned > 0
             }
-            let counted = try await session.int(Self.prefixed("SELECT count(*) FROM (SELECT 1 FROM \(table) t WHERE ", condition,
+            // The count by the listings' point index, which answers it without reading the rows (a dense
+            // box's 10,000: 4 ms against 22 ms through the GiST index and the table). The page above keeps
+            // the GiST condition: PostGIS estimates how many rows it meets, so the planner walks the
+            // key order for a box that holds most rows; PostgreSQL guesses a constant for `<@`.
+            var counting = SQLText()
+            Self.itemsWhere(query, into: &counting, byPoint: query.layer == .listings)
+            let counted = try await session.int(Self.prefixed("SELECT count(*) FROM (SELECT 1 FROM \(table) t WHERE ", counting,
                                                               " LIMIT \(Self.countLimit + 1)) AS c"))
             page.numberMatched = counted > Self.countLimit ? nil : counted
             return page
@@ -64,11 +70,12 @@ extension PostGISStore {
     }
 
     /// The `WHERE` of an items query: box, grid rectangle, dates and field equalities, values bound.
-    static func itemsWhere(_ query: ItemsQuery, into q: inout SQLText) {
+    /// `byPoint`: the box by the listings' `pt` (``SQLText/pointInAny(_:alias:)``).
+    static func itemsWhere(_ query: ItemsQuery, into q: inout SQLText, byPoint: Bool = false) {
         q.sql("TRUE")
         if let bbox = query.bbox {
             q.sql(" AND ")
-            q.intersectsAny(bbox.parts)
+            if byPoint { q.pointInAny(bbox.parts) } else { q.intersectsAny(bbox.parts) }
         }
         if let grid = query.boxInGrid {
             q.sql(" AND ST_Intersects(ST_Transform(t.geom, \(grid.srid)), ST_MakeEnvelope(")

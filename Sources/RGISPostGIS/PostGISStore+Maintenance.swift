@@ -43,7 +43,10 @@ extension PostGISStore {
                 }
                 // Into an empty layer, the GiST indexes are built once, after the load.
                 let empty = try await session.int(SQLText("SELECT count(*) FROM (SELECT 1 FROM \(table) LIMIT 1) e")) == 0
-                if empty { for index in ["geom", "geog"] { try await session.run(SQLText("DROP INDEX \(table)_\(index)")) } }
+                let pointIndex = options.layer == .listings
+                if empty {
+                    for index in ["geom", "geog"] + (pointIndex ? ["pt"] : []) { try await session.run(SQLText("DROP INDEX \(table)_\(index)")) }
+                }
                 let fields = options.layer.fields.map(\.name)
                 let fieldList = fields.map { "s.\($0)" }.joined(separator: ", ")
                 let area = options.layer == .parcels ? fieldList.replacingOccurrences(of: "s.area_m2", with: "COALESCE(s.area_m2, ST_Area(g.geom::geography)) AS area_m2") : fieldList
@@ -64,6 +67,7 @@ extension PostGISStore {
                 if empty {
                     try await session.run(SQLText("CREATE INDEX \(table)_geom ON \(table) USING gist (geom)"))
                     try await session.run(SQLText("CREATE INDEX \(table)_geog ON \(table) USING gist ((geom::geography))"))
+                    if pointIndex { try await session.run(SQLText("CREATE INDEX listings_pt ON listings USING spgist (pt) INCLUDE (fid)")) }
                 }
                 if options.layer == .listings || options.layer == .demands {
                     // One moment for the whole import.

@@ -132,7 +132,7 @@ class RawSQL:
     """The same FeatureCollections as RGIS answers, built by PostGIS alone (psycopg2, one connection)."""
 
     FEATURE = ("json_build_object('type', 'Feature', 'id', t.id, 'geometry', ST_AsGeoJSON(t.geom)::json, "
-               "'properties', to_jsonb(t) - 'geom' - 'fid' - 'extra' - 'map_x' - 'map_y' - 'city_fid' - 'district_fid' - 'subdistrict_fid'")
+               "'properties', to_jsonb(t) - 'geom' - 'fid' - 'extra' - 'map_x' - 'map_y' - 'pt' - 'city_fid' - 'district_fid' - 'subdistrict_fid'")
 
     def __init__(self, port, database):
         import psycopg2
