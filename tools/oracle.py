@@ -134,17 +134,23 @@ def check_radius(rgis, points, all_points, rng, tally, count):
         differ = (set(expected) ^ set(got_ids)) - near_rim
         if differ:
             tally.fail(f"radius {lon},{lat} r={radius:.1f}: ids differ: {sorted(differ)[:5]}")
-        distances = [f["properties"]["distance_m"] for f in got]
-        if distances != sorted(distances):
-            tally.fail(f"radius {lon},{lat} r={radius:.1f}: not sorted by distance")
-        for i, d in got_ids.items():
-            if i in expected:
-                error = abs(d - expected[i])
-                tally.max_error_m = max(tally.max_error_m, error)
-                # distance_m is rounded to the millimetre, hence the 0.0005.
-                if error > 0.01 + 1e-6 * expected[i] + 0.0005:
-                    tally.fail(f"radius {lon},{lat}: distance of {i} is {d}, oracle {expected[i]:.4f}")
-        tally.ids += len(got_ids)
+        check_distances(f"radius {lon},{lat} r={radius:.1f}", got, expected, tally)
+
+
+def check_distances(label, got, expected, tally):
+    """The answer sorted by distance_m, and each distance_m the oracle's (where the oracle has the id)."""
+    distances = [f["properties"]["distance_m"] for f in got]
+    if distances != sorted(distances):
+        tally.fail(f"{label}: not sorted by distance")
+    for f in got:
+        i, d = f["id"], f["properties"]["distance_m"]
+        if i in expected:
+            error = abs(d - expected[i])
+            tally.max_error_m = max(tally.max_error_m, error)
+            # distance_m is rounded to the millimetre, hence the 0.0005.
+            if error > 0.01 + 1e-6 * expected[i] + 0.0005:
+                tally.fail(f"{label}: distance of {i} is {d}, oracle {expected[i]:.4f}")
+    tally.ids += len(got)
 
 
 def check_nearest(rgis, points, all_points, rng, tally, count):
@@ -170,16 +176,7 @@ def check_nearest(rgis, points, all_points, rng, tally, count):
         got_ids = {f["id"]: f["properties"]["distance_m"] for f in got}
         if not sure <= set(got_ids) or not set(got_ids) <= set(expected):
             tally.fail(f"nearest {lon},{lat} k={k}: ids differ: {sorted(set(got_ids) ^ sure)[:5]}")
-        distances = [f["properties"]["distance_m"] for f in got]
-        if distances != sorted(distances):
-            tally.fail(f"nearest {lon},{lat} k={k}: not sorted by distance")
-        for i, d in got_ids.items():
-            if i in expected:
-                error = abs(d - expected[i])
-                tally.max_error_m = max(tally.max_error_m, error)
-                if error > 0.01 + 1e-6 * expected[i] + 0.0005:
-                    tally.fail(f"nearest {lon},{lat}: distance of {i} is {d}, oracle {expected[i]:.4f}")
-        tally.ids += len(got_ids)
+        check_distances(f"nearest {lon},{lat} k={k}", got, expected, tally)
 
 
 def star(rng, lon, lat, radius_deg, vertices):
