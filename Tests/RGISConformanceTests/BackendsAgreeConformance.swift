@@ -114,28 +114,32 @@ struct BackendsAgreeConformance {
         return (pages, distances)
     }
 
-    @Test("items pages walk alike forwards and back, with a box and a field, and count alike", arguments: others)
+    @Test("items pages walk alike forwards and back, with a box alone and with a field too, and count alike", arguments: others)
     func itemsAgree(backend: Backend) async throws {
         let reference = try await Stores.shared.store(.spatiaLite)
         let store = try await Stores.shared.store(backend)
-        var query = ItemsQuery(layer: .listings, limit: try Limit(40))
-        query.bbox = try BBox(parsing: "9.0,48.0,9.06,48.04")
-        query.equals = [(Layer.listings.field(named: "status")!, .text("active"))]
-        var pages = 0
-        while true {
+        // A box alone is paged by the point index on PostGIS; with a field, by the geometry's.
+        for withField in [true, false] {
+            var query = ItemsQuery(layer: .listings, limit: try Limit(40))
+            query.bbox = try BBox(parsing: "9.0,48.0,9.06,48.04")
+            if withField { query.equals = [(Layer.listings.field(named: "status")!, .text("active"))] }
+            var pages = 0
+            while true {
+                let e = try await reference.items(query), a = try await store.items(query)
+                #expect(a.featuresGeoJSON == e.featuresGeoJSON && a.hasNext == e.hasNext && a.hasPrev == e.hasPrev)
+                // SpatiaLite leaves out a count that would cost it a scan (a field filter); where it counts, both do alike.
+                if let matched = e.numberMatched { #expect(a.numberMatched == matched) }
+                if !withField { #expect(e.numberMatched != nil && a.numberMatched != nil) }
+                pages += 1
+                guard e.hasNext, let last = e.lastFid else { break }
+                query.afterFid = last
+            }
+            #expect(pages > 2)
+            query.afterFid = nil
+            query.beforeFid = 2000
             let e = try await reference.items(query), a = try await store.items(query)
-            #expect(a.featuresGeoJSON == e.featuresGeoJSON && a.hasNext == e.hasNext && a.hasPrev == e.hasPrev)
-            // SpatiaLite leaves out a count that would cost it a scan (a field filter); where it counts, both do alike.
-            if let matched = e.numberMatched { #expect(a.numberMatched == matched) }
-            pages += 1
-            guard e.hasNext, let last = e.lastFid else { break }
-            query.afterFid = last
+            #expect(a.featuresGeoJSON == e.featuresGeoJSON && a.hasPrev == e.hasPrev)
         }
-        #expect(pages > 2)
-        query.afterFid = nil
-        query.beforeFid = 2000
-        let e = try await reference.items(query), a = try await store.items(query)
-        #expect(a.featuresGeoJSON == e.featuresGeoJSON && a.hasPrev == e.hasPrev)
     }
 
     @Test("records written alike read back alike: a listing with private fields, a client with contact data, a demand drawn as a circle around a point; their changes and a withdrawal log the same events",
