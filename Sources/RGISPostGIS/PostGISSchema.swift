@@ -26,6 +26,7 @@ enum PostGISSchema {
         Migration(name: "p08-archive", sql: archive),
         Migration(name: "p09-statistics", sql: statistics),
         Migration(name: "p10-listing-points", sql: listingPoints),
+        Migration(name: "p11-bulk-placement", sql: bulkPlacement),
     ]
 
     /// Each listing's point again as a PostgreSQL `point`, in an SP-GiST index that holds the point
@@ -295,19 +296,14 @@ enum PostGISSchema {
                 "\(level.rawValue)_fid = (SELECT d.fid FROM districts d WHERE d.level = '\(level.rawValue)' AND ST_Contains(d.geom, \(point)) ORDER BY d.fid LIMIT 1)"
             }.joined(separator: ", ")
         }
-        func assigned(_ point: String) -> String {
-            DistrictLevel.allCases.map { level in
-                "NEW.\(level.rawValue)_fid := (SELECT d.fid FROM districts d WHERE d.level = '\(level.rawValue)' AND ST_Contains(d.geom, \(point)) ORDER BY d.fid LIMIT 1);"
-            }.joined(separator: " ")
-        }
         var statements: [String] = []
-        let points: [(table: String, point: (String) -> String)] = [("listings", { $0 }), ("demands", { "ST_PointOnSurface(\($0))" })]
+        let points = placedPoints
         for (table, point) in points {
             statements.append("ALTER TABLE \(table) " + DistrictLevel.allCases.map { "ADD COLUMN \($0.rawValue)_fid bigint" }.joined(separator: ", "))
             for level in DistrictLevel.allCases {
                 statements.append("CREATE INDEX \(table)_\(level.rawValue)_fid ON \(table) (\(level.rawValue)_fid, status)")
             }
-            statements.append("CREATE FUNCTION rgis_place_\(table)() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \(assigned(point("NEW.geom"))) RETURN NEW; END $$")
+            statements.append("CREATE FUNCTION rgis_place_\(table)() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \(placementAssigned(point("NEW.geom"))) RETURN NEW; END $$")
             statements.append("CREATE TRIGGER \(table)_place BEFORE INSERT OR UPDATE OF geom ON \(table) FOR EACH ROW EXECUTE FUNCTION rgis_place_\(table)()")
             // Qualified: inside the subquery a bare `geom` would be the district's.
             statements.append("UPDATE \(table) SET \(placed(point("\(table).geom")))")
@@ -317,4 +313,24 @@ enum PostGISSchema {
         statements.append("CREATE FUNCTION rgis_median(v float8[]) RETURNS float8 LANGUAGE sql IMMUTABLE AS $$ SELECT (v[(cardinality(v) + 1) / 2] + v[cardinality(v) / 2 + 1]) / 2 $$")
         return statements.joined(separator: ";\n")
     }()
+
+    /// The tables placed in districts, and the point of a row's geometry that places it.
+    static let placedPoints: [(table: String, point: @Sendable (String) -> String)] = [
+        ("listings", { $0 }), ("demands", { "ST_PointOnSurface(\($0))" }),
+    ]
+
+    /// A row trigger's placement of `NEW` at every level: the lowest fid of the level's districts that
+    /// contain the point.
+    static func placementAssigned(_ point: String) -> String {
+        DistrictLevel.allCases.map { level in
+            "NEW.\(level.rawValue)_fid := (SELECT d.fid FROM districts d WHERE d.level = '\(level.rawValue)' AND ST_Contains(d.geom, \(point)) ORDER BY d.fid LIMIT 1);"
+        }.joined(separator: " ")
+    }
+
+    /// A bulk import places its rows itself, district by district rather than row by row, and says so
+    /// for its transaction (`rgis.placed`): the row trigger then keeps the placement it is given.
+    static let bulkPlacement: String = placedPoints.map { table, point in
+        "CREATE OR REPLACE FUNCTION rgis_place_\(table)() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            + "IF current_setting('rgis.placed', true) = 'on' THEN RETURN NEW; END IF; \(placementAssigned(point("NEW.geom"))) RETURN NEW; END $$"
+    }.joined(separator: ";\n")
 }

@@ -41,12 +41,9 @@ extension PostGISStore {
                     drop.sql(")")
                     try await session.run(drop)
                 }
-                // Into an empty layer, the GiST indexes are built once, after the load.
+                // Into an empty layer, the indexes (but those of the keys) are built once, after the load.
                 let empty = try await session.int(SQLText("SELECT count(*) FROM (SELECT 1 FROM \(table) LIMIT 1) e")) == 0
-                let pointIndex = options.layer == .listings
-                if empty {
-                    for index in ["geom", "geog"] + (pointIndex ? ["pt"] : []) { try await session.run(SQLText("DROP INDEX \(table)_\(index)")) }
-                }
+                let rebuilt = empty ? try await Self.dropIndexes(of: table, session) : []
                 let fields = options.layer.fields.map(\.name)
                 let fieldList = fields.map { "s.\($0)" }.joined(separator: ", ")
                 let area = options.layer == .parcels ? fieldList.replacingOccurrences(of: "s.area_m2", with: "COALESCE(s.area_m2, ST_Area(g.geom::geography)) AS area_m2") : fieldList
@@ -58,17 +55,18 @@ extension PostGISStore {
                         FROM import_rows s JOIN import_shaped g USING (n) ORDER BY s.n) o
                     """))
                 let idExpression = "COALESCE(given_id, '\(options.layer.generatedIDPrefix)' || fid)"
+                let placed = PostGISSchema.placedPoints.first { $0.table == table }
+                if let placed { try await Self.placeImported(point: placed.point("geom"), session) }
+                let placedColumns = placed == nil ? "" : DistrictLevel.allCases.map { ", \($0.rawValue)_fid" }.joined()
                 let inserted = try await session.rows(SQLText("""
-                    WITH i AS (INSERT INTO \(table) (fid, id, \(fields.joined(separator: ", ")), extra, geom)
-                        SELECT fid, \(idExpression), \(fields.joined(separator: ", ")), extra, geom FROM import_numbered ORDER BY fid RETURNING 1)
+                    WITH i AS (INSERT INTO \(table) (fid, id, \(fields.joined(separator: ", ")), extra, geom\(placedColumns))
+                        SELECT fid, \(idExpression), \(fields.joined(separator: ", ")), extra, geom\(placedColumns)
+                        FROM import_numbered\(placed == nil ? "" : " LEFT JOIN import_placed USING (fid)") ORDER BY fid RETURNING 1)
                     SELECT count(*) FROM i
                     """))
+                if placed != nil { try await session.run("SELECT set_config('rgis.placed', '', true)") }
                 job.report.inserted = Int(try inserted.first?[0].decode(Int64.self) ?? 0)
-                if empty {
-                    try await session.run(SQLText("CREATE INDEX \(table)_geom ON \(table) USING gist (geom)"))
-                    try await session.run(SQLText("CREATE INDEX \(table)_geog ON \(table) USING gist ((geom::geography))"))
-                    if pointIndex { try await session.run(SQLText("CREATE INDEX listings_pt ON listings USING spgist (pt) INCLUDE (fid)")) }
-                }
+                for definition in rebuilt { try await session.run(SQLText(definition)) }
                 if options.layer == .listings || options.layer == .demands {
                     // One moment for the whole import.
                     try await session.run(SQLText("""
@@ -113,6 +111,38 @@ extension PostGISStore {
         } catch let error as RGISError {
             throw error.located(input.name)
         }
+    }
+
+    /// Drops a table's indexes but those of its keys (primary, unique), answering the statements that
+    /// build them again.
+    private static func dropIndexes(of table: String, _ session: Session) async throws -> [String] {
+        let rows = try await session.rows(SQLText("""
+            SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+            WHERE i.indrelid = '\(table)'::regclass AND NOT i.indisprimary AND NOT i.indisunique ORDER BY c.relname
+            """))
+        var definitions: [String] = []
+        for row in rows {
+            let name = try row[0].decode(String.self), definition = try row[1].decode(String.self)
+            try await session.run(SQLText("DROP INDEX \(name)"))
+            definitions.append(definition)
+        }
+        return definitions
+    }
+
+    /// Places the rows of `import_numbered` in the districts of every level (`import_placed`: fid and the
+    /// lowest fid of each level's districts containing the row's point), a district at a time through an
+    /// index on the points, so each polygon is prepared once for all the points it holds instead of
+    /// once a row; then tells the row trigger to keep what it is given, for this transaction.
+    private static func placeImported(point: String, _ session: Session) async throws {
+        try await session.run(SQLText("CREATE TEMP TABLE import_points ON COMMIT DROP AS SELECT fid, \(point) AS p FROM import_numbered"))
+        try await session.run("CREATE INDEX ON import_points USING gist (p)")
+        try await session.run("ANALYZE import_points")
+        let levels = DistrictLevel.allCases.map { "min(d.fid) FILTER (WHERE d.level = '\($0.rawValue)') AS \($0.rawValue)_fid" }.joined(separator: ", ")
+        try await session.run(SQLText("""
+            CREATE TEMP TABLE import_placed ON COMMIT DROP AS
+            SELECT o.fid, \(levels) FROM districts d JOIN import_points o ON ST_Contains(d.geom, o.p) GROUP BY o.fid
+            """))
+        try await session.run("SELECT set_config('rgis.placed', 'on', true)")
     }
 
     /// `--upsert`: row by row through ``FeatureWriter`` (a row replaces the stored one with its id and
