@@ -62,7 +62,7 @@ func itemsResponse(_ out: inout String, numberMatched: Int?, numberReturned: Int
     out += "\n],"
     if let numberMatched { out += #""numberMatched":\#(numberMatched),"# }
     out += #""numberReturned":\#(numberReturned),"timeStamp":"#
-    JSONValue.writeString(ISO8601DateFormatter().string(from: Date()), to: &out)
+    JSONValue.writeString(Timestamp.text(Date()), to: &out)  // a formatter made per request cost 9% of a small page
     out += #","links":"#
     JSONValue.array(links).write(to: &out)
     out += "}\n"

@@ -125,6 +125,8 @@ public struct QueryEngine: Sendable {
     }
 
     private func checkOffered(_ crs: CRSReference, parameter: String) async throws {
+        // CRS84 and its two other names are always offered: no need to read the local CRS for them.
+        guard ![.crs84, .wgs84LatLon, .webMercator].contains(crs) else { return }
         let offered = try await offeredCRS()
         guard offered.contains(crs) else {
             throw RGISError(.invalidValue, "\(crs.projName) is not offered; \(parameter) takes one of \(offered.map(\.uri).joined(separator: ", "))", at: "parameter \(parameter)")
