@@ -115,3 +115,24 @@ struct JSONParserTests {
         }
     }
 }
+
+@Suite("JSON writer")
+struct JSONWriterTests {
+    @Test("strings are written whole when nothing needs escaping, escaped where something does, and read back the same",
+          arguments: ["", "Prenzlauer Berg", "Zürich – 北京 😀", "a \"quoted\" word", "back\\slash", "two\nlines\tand\r", "bell \u{07} and \u{1F}",
+                      "/ is not escaped"])
+    func strings(_ s: String) throws {
+        var out = ""
+        JSONValue.writeString(s, to: &out)
+        #expect(try JSONValue.parse(Array(out.utf8)) == .string(s))
+        #expect(out.utf8.allSatisfy { $0 >= 0x20 }, "no raw control character in \(out)")
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) { #expect(out == "\"" + s + "\"") }
+    }
+
+    @Test("control characters are written as \\u escapes")
+    func controlCharacters() {
+        var out = ""
+        JSONValue.writeString("a\u{01}b\u{1F}", to: &out)
+        #expect(out == #""a\u0001b\u001f""#)
+    }
+}
