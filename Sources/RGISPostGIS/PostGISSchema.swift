@@ -27,6 +27,7 @@ enum PostGISSchema {
         Migration(name: "p09-statistics", sql: statistics),
         Migration(name: "p10-listing-points", sql: listingPoints),
         Migration(name: "p11-bulk-placement", sql: bulkPlacement),
+        Migration(name: "p12-placement-on-borders", sql: placementOnBorders),
     ]
 
     /// Each listing's point again as a PostgreSQL `point`, in an SP-GiST index that holds the point
@@ -286,16 +287,12 @@ enum PostGISSchema {
     /// Each listing and demand keeps the district holding it at every level (`city_fid`,
     /// `district_fid`, `subdistrict_fid`; NULL outside every district of the level), as the SpatiaLite
     /// file does, so that indicators are grouped reads over an index: a listing by its point, a demand
-    /// by its area's point on surface, `ST_Contains` (a point on a border belongs to no district), the
-    /// lowest fid winning where districts of a level overlap. Kept by a trigger on a row's insert and
+    /// by its area's point on surface, then `ST_Contains` (a point on a border belonged to no district;
+    /// p12 made it `ST_Covers`), the lowest fid winning where districts of a level overlap. Kept by a trigger on a row's insert and
     /// move; any change of the districts places every row again. Medians of a sorted array, as the
     /// mean of its middle one or two values (`rgis_median`).
     static let placement: String = {
-        func placed(_ point: String) -> String {
-            DistrictLevel.allCases.map { level in
-                "\(level.rawValue)_fid = (SELECT d.fid FROM districts d WHERE d.level = '\(level.rawValue)' AND ST_Contains(d.geom, \(point)) ORDER BY d.fid LIMIT 1)"
-            }.joined(separator: ", ")
-        }
+        func placed(_ point: String) -> String { placedColumns(point, by: "ST_Contains") }
         var statements: [String] = []
         let points = placedPoints
         for (table, point) in points {
@@ -303,7 +300,7 @@ enum PostGISSchema {
             for level in DistrictLevel.allCases {
                 statements.append("CREATE INDEX \(table)_\(level.rawValue)_fid ON \(table) (\(level.rawValue)_fid, status)")
             }
-            statements.append("CREATE FUNCTION rgis_place_\(table)() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \(placementAssigned(point("NEW.geom"))) RETURN NEW; END $$")
+            statements.append("CREATE FUNCTION rgis_place_\(table)() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \(placementAssigned(point("NEW.geom"), by: "ST_Contains")) RETURN NEW; END $$")
             statements.append("CREATE TRIGGER \(table)_place BEFORE INSERT OR UPDATE OF geom ON \(table) FOR EACH ROW EXECUTE FUNCTION rgis_place_\(table)()")
             // Qualified: inside the subquery a bare `geom` would be the district's.
             statements.append("UPDATE \(table) SET \(placed(point("\(table).geom")))")
@@ -319,18 +316,53 @@ enum PostGISSchema {
         ("listings", { $0 }), ("demands", { "ST_PointOnSurface(\($0))" }),
     ]
 
-    /// A row trigger's placement of `NEW` at every level: the lowest fid of the level's districts that
-    /// contain the point.
-    static func placementAssigned(_ point: String) -> String {
-        DistrictLevel.allCases.map { level in
-            "NEW.\(level.rawValue)_fid := (SELECT d.fid FROM districts d WHERE d.level = '\(level.rawValue)' AND ST_Contains(d.geom, \(point)) ORDER BY d.fid LIMIT 1);"
-        }.joined(separator: " ")
+    /// The district of `level` holding `point`: the lowest fid of the level's districts for which
+    /// `predicate(d.geom, point)` holds (`ST_Contains` up to p11, `ST_Covers` from p12).
+    static func holder(_ level: DistrictLevel, _ point: String, by predicate: String) -> String {
+        "(SELECT d.fid FROM districts d WHERE d.level = '\(level.rawValue)' AND \(predicate)(d.geom, \(point)) ORDER BY d.fid LIMIT 1)"
     }
 
-    /// A bulk import places its rows itself, district by district rather than row by row, and says so
-    /// for its transaction (`rgis.placed`): the row trigger then keeps the placement it is given.
-    static let bulkPlacement: String = placedPoints.map { table, point in
-        "CREATE OR REPLACE FUNCTION rgis_place_\(table)() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-            + "IF current_setting('rgis.placed', true) = 'on' THEN RETURN NEW; END IF; \(placementAssigned(point("NEW.geom"))) RETURN NEW; END $$"
-    }.joined(separator: ";\n")
+    /// `city_fid = …, district_fid = …, …` for an `UPDATE` placing each row by `point`.
+    static func placedColumns(_ point: String, by predicate: String) -> String {
+        DistrictLevel.allCases.map { "\($0.rawValue)_fid = \(holder($0, point, by: predicate))" }.joined(separator: ", ")
+    }
+
+    /// A row trigger's placement of `NEW` at every level.
+    static func placementAssigned(_ point: String, by predicate: String) -> String {
+        DistrictLevel.allCases.map { "NEW.\($0.rawValue)_fid := \(holder($0, point, by: predicate));" }.joined(separator: " ")
+    }
+
+    /// The row trigger functions: a bulk import places its rows itself, district by district rather
+    /// than row by row, and says so for its transaction (`rgis.placed`); the trigger then keeps the
+    /// placement it is given.
+    static func rowPlacement(by predicate: String) -> String {
+        placedPoints.map { table, point in
+            "CREATE OR REPLACE FUNCTION rgis_place_\(table)() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                + "IF current_setting('rgis.placed', true) = 'on' THEN RETURN NEW; END IF; \(placementAssigned(point("NEW.geom"), by: predicate)) RETURN NEW; END $$"
+        }.joined(separator: ";\n")
+    }
+
+    static let bulkPlacement = rowPlacement(by: "ST_Contains")
+
+    /// The placement rule from p12 (docs/ARCHITECTURE.md, "Placement in districts"): the district
+    /// covering the point, its boundary included, the lowest fid where several do; so districts of a
+    /// level that tile a region count a record on their shared edge or vertex exactly once. The row
+    /// triggers and the re-placement after a change of districts follow it, and every stored row is
+    /// placed again, written only where its placement changes.
+    static let placementOnBorders: String = {
+        var statements = [rowPlacement(by: "ST_Covers")]
+        let points = placedPoints
+        let all = points.map { table, point in "UPDATE \(table) SET \(placedColumns(point("\(table).geom"), by: "ST_Covers"))" }
+        statements.append("CREATE OR REPLACE FUNCTION rgis_place_all() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \(all.joined(separator: "; ")); RETURN NULL; END $$")
+        for (table, point) in points {
+            let levels = DistrictLevel.allCases.map(\.rawValue)
+            let holders = levels.indices.map { "\(holder(DistrictLevel.allCases[$0], point("r.geom"), by: "ST_Covers")) AS \(levels[$0])" }.joined(separator: ", ")
+            statements.append("""
+                UPDATE \(table) t SET \(levels.map { "\($0)_fid = p.\($0)" }.joined(separator: ", "))
+                FROM (SELECT r.fid, \(holders) FROM \(table) r WHERE r.geom IS NOT NULL) p
+                WHERE p.fid = t.fid AND (\(levels.map { "t.\($0)_fid" }.joined(separator: ", "))) IS DISTINCT FROM (\(levels.map { "p.\($0)" }.joined(separator: ", ")))
+                """)
+        }
+        return statements.joined(separator: ";\n")
+    }()
 }

@@ -130,7 +130,7 @@ extension PostGISStore {
     }
 
     /// Places the rows of `import_numbered` in the districts of every level (`import_placed`: fid and the
-    /// lowest fid of each level's districts containing the row's point), a district at a time through an
+    /// lowest fid of each level's districts covering the row's point, as `PostGISSchema.placementOnBorders` places), a district at a time through an
     /// index on the points, so each polygon is prepared once for all the points it holds instead of
     /// once a row; then tells the row trigger to keep what it is given, for this transaction.
     private static func placeImported(point: String, _ session: Session) async throws {
@@ -140,7 +140,7 @@ extension PostGISStore {
         let levels = DistrictLevel.allCases.map { "min(d.fid) FILTER (WHERE d.level = '\($0.rawValue)') AS \($0.rawValue)_fid" }.joined(separator: ", ")
         try await session.run(SQLText("""
             CREATE TEMP TABLE import_placed ON COMMIT DROP AS
-            SELECT o.fid, \(levels) FROM districts d JOIN import_points o ON ST_Contains(d.geom, o.p) GROUP BY o.fid
+            SELECT o.fid, \(levels) FROM districts d JOIN import_points o ON ST_Covers(d.geom, o.p) GROUP BY o.fid
             """))
         try await session.run("SELECT set_config('rgis.placed', 'on', true)")
     }
@@ -257,6 +257,15 @@ extension PostGISStore {
                 let counted = try await session.int(SQLText("SELECT count(*) FROM \(layer.table)"))
                 if kept != counted {
                     problems.append(CheckProblem(scope: layer.rawValue, message: "layer_statistics says \(kept) features, the table holds \(counted)"))
+                }
+            }
+            // Each placed record against where the placement rule (p12) puts its point now.
+            for (table, point) in PostGISSchema.placedPoints {
+                let stored = DistrictLevel.allCases.map { "r.\($0.rawValue)_fid" }.joined(separator: ", ")
+                let now = DistrictLevel.allCases.map { PostGISSchema.holder($0, point("r.geom"), by: "ST_Covers") }.joined(separator: ", ")
+                let misplaced = try await session.int(SQLText("SELECT count(*) FROM \(table) r WHERE r.geom IS NOT NULL AND (\(stored)) IS DISTINCT FROM (\(now))"))
+                if misplaced > 0 {
+                    problems.append(CheckProblem(scope: table, message: "\(misplaced) records are not placed in the districts that hold them now; importing the districts again places every record"))
                 }
             }
             return problems

@@ -84,11 +84,12 @@ extension PostGISStore {
     }
 
     public func districts(containing point: Position) async throws -> FeaturePage {
-        var q = SQLText("SELECT \(FeatureRows.columns(.districts)) FROM districts t WHERE ST_Contains(t.geom, ST_SetSRID(ST_MakePoint(")
+        // The district holding the point at each level, by the placement rule (p12).
+        var q = SQLText("SELECT \(FeatureRows.columns(.districts)) FROM districts t WHERE t.fid IN (SELECT min(d.fid) FROM districts d WHERE ST_Covers(d.geom, ST_SetSRID(ST_MakePoint(")
         q.bind(point.lon)
         q.sql(", ")
         q.bind(point.lat)
-        q.sql("), 4326)) ORDER BY CASE t.level WHEN 'city' THEN 0 WHEN 'district' THEN 1 ELSE 2 END, t.fid")
+        q.sql("), 4326)) GROUP BY d.level) ORDER BY CASE t.level WHEN 'city' THEN 0 WHEN 'district' THEN 1 ELSE 2 END, t.fid")
         return FeaturePage(features: try await features(q, layer: .districts), next: nil)
     }
 
@@ -109,9 +110,12 @@ extension PostGISStore {
             var exists = SQLText("SELECT count(*) FROM districts WHERE id = ")
             exists.bind(id)
             guard try await session.int(exists) > 0 else { throw RGISError(.notFound, "no district with id '\(id)'", at: "parameter id") }
-            var q = SQLText("WITH a(g) AS MATERIALIZED (SELECT geom FROM districts WHERE id = ")
+            // The listings placed in the district, so that districts of a level that tile a region list a
+            // listing on their shared edge once (the box only narrows the rows read, through the index).
+            let placed = DistrictLevel.allCases.map { "WHEN '\($0.rawValue)' THEN t.\($0.rawValue)_fid" }.joined(separator: " ")
+            var q = SQLText("WITH a(g, fid, level) AS MATERIALIZED (SELECT geom, fid, level FROM districts WHERE id = ")
             q.bind(id)
-            q.sql(") SELECT \(FeatureRows.columns(.listings)) FROM a, listings t WHERE ST_Intersects(t.geom, a.g)")
+            q.sql(") SELECT \(FeatureRows.columns(.listings)) FROM a, listings t WHERE t.geom && a.g AND CASE a.level \(placed) END = a.fid")
             return try await Self.storageOrderPage(session, q, layer: .listings, filter: filter, limit: limit.value, after: after)
         }
     }

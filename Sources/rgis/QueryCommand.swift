@@ -189,13 +189,18 @@ struct BBoxCommand: AsyncParsableCommand {
 struct DistrictCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "district",
-        abstract: "The districts containing a point, or a district with its children (--id), or its listings (--id … --listings).")
+        abstract: "The district holding a point at each level, or a district with its children (--id), or its listings (--id … --listings).",
+        discussion: """
+            A point belongs, at each level, to the district whose polygon covers it, its boundary included; \
+            on an edge or vertex two districts share, to the one imported first. So districts of a level \
+            that tile a region count every listing and demand exactly once, and --listings lists it once.
+            """)
 
     @OptionGroup var target: DatabaseArgument
     @Option(parsing: .unconditional, help: "Longitude of the point.") var lon: Double?
     @Option(parsing: .unconditional, help: "Latitude of the point.") var lat: Double?
     @Option(help: "A district id.") var id: String?
-    @Flag(help: "With --id: the listings inside the district (and so its sub-districts).") var listings = false
+    @Flag(help: "With --id: the listings placed in the district (and so in its sub-districts).") var listings = false
     @OptionGroup var filter: FilterOptions
     @OptionGroup var page: PageOptions
 

@@ -55,7 +55,7 @@ public struct QueryEngine: Sendable {
     /// Features whose geometry meets a bbox (CRS84; west > east crosses the antimeridian), in storage order.
     public func bbox(_ query: BBoxQuery) async throws -> FeaturePage { try await features.bbox(query) }
 
-    /// The districts containing a point, from the widest level down.
+    /// The district holding a point at each level (the placement rule), from the widest level down.
     public func districts(containing centre: Centre) async throws -> FeaturePage {
         try await features.districts(containing: centre.position)
     }

@@ -8,8 +8,10 @@ import RGISStore
 /// per row and request.
 ///
 /// A listing is placed by its point, a demand by its search area's point on surface (inside the area,
-/// unlike a centroid), each with `ST_Contains` as the indicators always counted (a point on a border
-/// belongs to no district), the lowest fid winning where districts of a level overlap.
+/// unlike a centroid). The rule (docs/ARCHITECTURE.md, "Placement in districts"): at each level, the
+/// district whose polygon covers the point (`ST_Covers`: inside or on its boundary), and where several
+/// do (a point on a shared edge or vertex, or districts that overlap) the one with the lowest fid, the
+/// first imported. So districts of a level that tile a region count each record exactly once.
 ///
 /// Kept by triggers on a row's insert and move; a bulk import places its new rows in one pass
 /// (``place(_:layer:fromFid:)``), and an import of districts places every row again (``placeAll(_:)``).
@@ -62,14 +64,19 @@ enum DistrictPlacement {
         layer == .listings ? "\(r).geom" : "ST_PointOnSurface(\(r).geom)"
     }
 
+    /// How far the R*Tree lookup of a point reaches past it, in degrees: the R*Tree keeps 32-bit floats
+    /// and may round a box edge inwards by an ulp, which would lose a point lying on that edge.
+    static let lookupMarginDegrees = 1e-9
+
     /// The district of `level` holding point `p` (an SQL expression), through the districts' R*Tree.
     private static func holder(_ level: DistrictLevel, _ p: String) -> String {
-        """
+        let m = lookupMarginDegrees
+        return """
         (SELECT dist.fid FROM districts dist
          WHERE dist.level = '\(level.rawValue)'
            AND dist.fid IN (SELECT pkid FROM idx_districts_geom
-                            WHERE xmin <= X(\(p)) AND xmax >= X(\(p)) AND ymin <= Y(\(p)) AND ymax >= Y(\(p)))
-           AND ST_Contains(dist.geom, \(p)) = 1
+                            WHERE xmin <= X(\(p)) + \(m) AND xmax >= X(\(p)) - \(m) AND ymin <= Y(\(p)) + \(m) AND ymax >= Y(\(p)) - \(m))
+           AND ST_Covers(dist.geom, \(p)) = 1
          ORDER BY dist.fid LIMIT 1)
         """
     }
@@ -110,7 +117,7 @@ enum DistrictPlacement {
                 FROM districts dist CROSS JOIN temp.placing_points pt
                   ON pt.x0 <= MbrMaxX(dist.geom) AND pt.x1 >= MbrMinX(dist.geom)
                  AND pt.y0 <= MbrMaxY(dist.geom) AND pt.y1 >= MbrMinY(dist.geom)
-                 AND ST_Contains(dist.geom, MakePoint(pt.x, pt.y, 4326)) = 1
+                 AND ST_Covers(dist.geom, MakePoint(pt.x, pt.y, 4326)) = 1
                 GROUP BY pt.fid, dist.level;
             """)
         let assignments = DistrictLevel.allCases.map { level in
@@ -125,6 +132,16 @@ enum DistrictPlacement {
             DROP TABLE temp.placing_points;
             DROP TABLE temp.placed;
             """)
+    }
+
+    /// Migration v18: points on a district's boundary were placed in no district (`ST_Contains`); the
+    /// triggers now place them by the covering rule, and every row is placed again.
+    static func placeOnBorders(_ db: Database) throws {
+        for layer in layers {
+            try db.execute(sql: "DROP TRIGGER IF EXISTS \(insertTrigger(layer)); DROP TRIGGER IF EXISTS \(layer.table)_place_move")
+            try db.execute(sql: triggers(layer))
+        }
+        try placeAll(db)
     }
 
     /// Places every listing and demand again (after districts were imported or changed).

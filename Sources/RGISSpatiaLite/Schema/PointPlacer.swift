@@ -4,8 +4,8 @@ import GRDB
 import RGISCore
 import RGISStore
 
-/// Places points in the districts as ``DistrictPlacement`` does in SQL (`ST_Contains`, which SpatiaLite
-/// hands to GEOS; the lowest fid of a level wins; a point on a border belongs to no district), with
+/// Places points in the districts as ``DistrictPlacement`` does in SQL (`ST_Covers`, which SpatiaLite
+/// hands to GEOS; where several districts of a level cover a point, the lowest fid wins), with
 /// every district read once and prepared by GEOS once, so that a bulk import of listings writes each
 /// row placed instead of placing it afterwards with an `UPDATE` of every row.
 final class PointPlacer {
@@ -62,7 +62,7 @@ final class PointPlacer {
             guard lon >= district.box.west, lon <= district.box.east, lat >= district.box.south, lat <= district.box.north else { continue }
             if point == nil { point = GEOSGeom_createPointFromXY_r(context, lon, lat) }
             guard let point else { return holders }
-            if GEOSPreparedContains_r(context, district.prepared, point) == 1 { holders[district.level] = district.fid }
+            if GEOSPreparedCovers_r(context, district.prepared, point) == 1 { holders[district.level] = district.fid }
         }
         return holders
     }

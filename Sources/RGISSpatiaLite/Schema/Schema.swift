@@ -55,6 +55,7 @@ enum Schema {
         migrator.registerMigration("v15-match-queue", migrate: MatchQueue.create)
         migrator.registerMigration("v16-worker-leases", migrate: WorkerLeases.create)
         migrator.registerMigration("v17-one-outbox", migrate: OneOutbox.create)
+        migrator.registerMigration("v18-placement-on-borders", migrate: DistrictPlacement.placeOnBorders)
         return migrator
     }
 

@@ -61,9 +61,13 @@ extension SpatiaLiteStore {
             guard let box = try db.row("SELECT MbrMinX(geom), MbrMinY(geom), MbrMaxX(geom), MbrMaxY(geom) FROM districts WHERE id = \(id)") else {
                 throw RGISError(.notFound, "no district with id '\(id)'", at: "parameter id")
             }
-            return try Self.storageOrderPage(db, layer: .listings, boxes: [BBox.Part(west: box[0], south: box[1], east: box[2], north: box[3])],
-                                             exact: "ST_Intersects(t.geom, a.g)", filter: filter, limit: limit.value, after: after,
-                                             prefix: "WITH a(g) AS MATERIALIZED (SELECT geom FROM districts WHERE id = \(id))", from: "a, ")
+            // The listings placed in the district, so that districts of a level that tile a region list
+            // a listing on their shared edge once (the box only narrows the rows read).
+            let m = DistrictPlacement.lookupMarginDegrees
+            let area = BBox.Part(west: box[0] - m, south: box[1] - m, east: box[2] + m, north: box[3] + m)
+            return try Self.storageOrderPage(db, layer: .listings, boxes: [area],
+                                             exact: SQL(sql: Self.placedIn(district: "a")), filter: filter, limit: limit.value, after: after,
+                                             prefix: "WITH a(fid, level) AS MATERIALIZED (SELECT fid, level FROM districts WHERE id = \(id))", from: "a, ")
         }
     }
 
@@ -122,12 +126,23 @@ extension SpatiaLiteStore {
         return FeaturePage(features: features, next: rows.count > limit ? features.last.map { PageCursor(distanceMetres: nil, fid: $0.fid) } : nil)
     }
 
+    /// The district holding a point at each level, by the placement rule (``DistrictPlacement``).
     static func containingSQL(_ p: Position) -> SQL {
-        """
+        let m = DistrictPlacement.lookupMarginDegrees
+        let box = BBox.Part(west: p.lon - m, south: p.lat - m, east: p.lon + m, north: p.lat + m)
+        return """
         SELECT \(StoredFeature.selection(.districts)) FROM districts t
-        WHERE \(SpatialSQL.candidates(.districts, boxes: [BBox.Part(west: p.lon, south: p.lat, east: p.lon, north: p.lat)]))
-          AND ST_Contains(t.geom, MakePoint(\(p.lon), \(p.lat), 4326))
+        WHERE t.fid IN (SELECT min(d.fid) FROM districts d
+                        WHERE \(SpatialSQL.candidates(.districts, alias: "d", boxes: [box]))
+                          AND ST_Covers(d.geom, MakePoint(\(p.lon), \(p.lat), 4326)) = 1
+                        GROUP BY d.level)
         ORDER BY CASE t.level WHEN 'city' THEN 0 WHEN 'district' THEN 1 ELSE 2 END, t.fid
         """
+    }
+
+    /// Whether listing `t` is placed in district `district` (a row with its `fid` and `level`).
+    static func placedIn(district: String) -> String {
+        let cases = DistrictLevel.allCases.map { "WHEN '\($0.rawValue)' THEN t.\(DistrictPlacement.column($0))" }.joined(separator: " ")
+        return "CASE \(district).level \(cases) END = \(district).fid"
     }
 }

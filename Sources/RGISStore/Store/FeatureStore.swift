@@ -29,13 +29,15 @@ public protocol FeatureStore: Sendable {
     /// Features whose geometry meets a bbox (west > east crosses the antimeridian), in storage order.
     func bbox(_ query: BBoxQuery) async throws -> FeaturePage
 
-    /// The districts whose polygon contains a point, widest level first.
+    /// The district holding a point at each level, widest level first: the one whose polygon covers
+    /// the point (boundary included), the lowest fid where several do, as listings and demands are
+    /// placed (docs/ARCHITECTURE.md, "Placement in districts").
     func districts(containing point: Position) async throws -> FeaturePage
 
     /// A district, then its direct children in storage order; `.notFound` for an unknown id.
     func district(id: String) async throws -> FeaturePage
 
-    /// The listings inside a district's polygon, in storage order after `after`.
+    /// The listings placed in a district (by the same rule), in storage order after `after`.
     func listings(inDistrict id: String, filter: ListingFilter, limit: Limit, after: PageCursor?) async throws -> FeaturePage
 
     /// A page of a collection in storage order, with the counts and keys OGC's links need. Features come
