@@ -15,6 +15,7 @@ import csv
 import io
 import json
 import math
+import os
 import subprocess
 import sys
 from calendar import monthrange
@@ -22,6 +23,9 @@ from datetime import date
 from statistics import median
 
 from shapely.geometry import Point, shape
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from placement import Placement  # noqa: E402
 
 FIGURES = ["new_listings", "closed_sales", "active_inventory", "median_list_price_per_m2", "median_close_price_per_m2",
            "median_days_on_market", "price_cut_share", "long_unsold_share", "months_of_supply", "absorption_rate", "active_demands",
@@ -185,11 +189,15 @@ def figures(month, listings, demands):
 
 
 def expected_series(districts, listings, demands, shown):
+    """`districts`: those of one level, in export order (the placement rule's tie order)."""
     out = {}
+    placement = Placement(districts)
+    level = districts[0]["properties"]["level"] if districts else None
+    listing_in = [placement.holder(pt, level) for _, pt in listings]
+    demand_in = [placement.holder(pt, level) for _, pt in demands]
     for d in districts:
-        poly = shape(d["geometry"])
-        inside = [l for l, pt in listings if poly.contains(pt)]
-        wants = [m for m, pt in demands if poly.contains(pt)]
+        inside = [l for (l, _), holder in zip(listings, listing_in) if holder == d["id"]]
+        wants = [m for (m, _), holder in zip(demands, demand_in) if holder == d["id"]]
         cache = {}
         for month in set(shown) | {shift(m, -12) for m in shown}:
             cache[month] = figures(month, inside, wants)
@@ -229,11 +237,12 @@ def check_segments(rgis, database, demo, all_districts, failures):
     cells, protected = 0, 0
     for level in ("district", "subdistrict"):
         districts = [d for d in all_districts if d["properties"]["level"] == level]
+        placement = Placement(districts)
+        holders = [placement.holder(pt, level) for _, pt in active]
         for by in ("age_band", "household", "income_band", "lifecycle_stage"):
             counts = []
             for d in districts:
-                poly = shape(d["geometry"])
-                clients = {c for c, pt in active if poly.contains(pt)}
+                clients = {c for (c, _), holder in zip(active, holders) if holder == d["id"]}
                 counts.append({c: segment_of[c].get(by) for c in clients})
             values = sorted({v for row in counts for v in row.values() if v is not None},
                             key=lambda v: (STAGES.index(v) if by == "lifecycle_stage" and v in STAGES else len(STAGES), v))

@@ -41,6 +41,47 @@ struct PostGISCommandTests {
         #expect(try await rgis("info", url).stdout.contains("listings        2270"))
     }
 
+    @Test("a store whose records on a shared edge were placed in no district (before p12) has them placed by the covering rule after rgis init upgrades it, the district imported first on a tie")
+    func placementOnBordersUpgrade() async throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { dir.remove() }
+        let url = try PostgresServer.newDatabase("borders")
+        let psqlURL = url.replacingOccurrences(of: "?sslmode=disable", with: "")
+        #expect(try await rgis("init", url).status == 0)
+        try Data(#"""
+            {"type":"FeatureCollection","features":[
+            {"type":"Feature","id":"East","properties":{"level":"district"},"geometry":{"type":"Polygon","coordinates":[[[9.01,48.0],[9.02,48.0],[9.02,48.01],[9.01,48.01],[9.01,48.0]]]}},
+            {"type":"Feature","id":"West","properties":{"level":"district"},"geometry":{"type":"Polygon","coordinates":[[[9.0,48.0],[9.01,48.0],[9.01,48.01],[9.0,48.01],[9.0,48.0]]]}}]}
+            """#.utf8).write(to: URL(fileURLWithPath: dir.path("districts.geojson")))
+        try Data("id,lon,lat,status\nedge,9.01,48.005,active\ncorner,9.01,48.0,active\nwest,9.005,48.005,active\noutside,9.03,48.005,active\n".utf8)
+            .write(to: URL(fileURLWithPath: dir.path("listings.csv")))
+        #expect(try await rgis("import", url, dir.path("districts.geojson"), "--layer", "districts").status == 0)
+        #expect(try await rgis("import", url, dir.path("listings.csv"), "--layer", "listings").status == 0)
+        func listed(_ district: String) async throws -> [String] {
+            let out = try await rgis("query", "district", url, "--id", district, "--listings")
+            #expect(out.status == 0, "\(out.stderr)")
+            let features = (try JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as? [String: Any])?["features"] as? [[String: Any]] ?? []
+            return features.compactMap { $0["id"] as? String }.sorted()
+        }
+        #expect(try await listed("East") == ["corner", "edge"])
+        #expect(try await listed("West") == ["west"])
+        // As p11 left them: the rows on the edge in no district (which rgis check finds), p12 not applied.
+        let unplaced = try await run("/usr/bin/psql", [psqlURL, "-qc", "UPDATE listings SET district_fid = NULL WHERE id IN ('edge', 'corner')"])
+        #expect(unplaced.status == 0, "\(unplaced.stderr)")
+        let found = try await rgis("check", url)
+        #expect(found.status != 0 && (found.stdout + found.stderr).contains("2 records are not placed in the districts that hold them now"), "\(found.stdout)\(found.stderr)")
+        let rewind = try await run("/usr/bin/psql", [psqlURL, "-qc", "DELETE FROM rgis_migrations WHERE name = 'p12-placement-on-borders'"])
+        #expect(rewind.status == 0, "\(rewind.stderr)")
+        let stale = try await rgis("query", "district", url, "--id", "East", "--listings")
+        #expect(stale.status != 0 && stale.stderr.contains("lacks 1 of this RGIS's migrations; run rgis init"), "\(stale.stderr)")
+        let upgraded = try await rgis("init", url)
+        #expect(upgraded.status == 0, "\(upgraded.stderr)")
+        #expect(try await listed("East") == ["corner", "edge"])
+        #expect(try await listed("West") == ["west"])
+        let check = try await rgis("check", url)
+        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+    }
+
     @Test("rgis copy carries a store with every kind of record to PostgreSQL and back: counts, exports (byte-identical), every table row by row, tokens, saved searches and the archive alike; refusals leave the target alone")
     func copyRoundTrip() async throws {
         let result = try await Fixtures.runOracle("copy_roundtrip.py", ["--demo", Fixtures.packageRoot.appendingPathComponent("geodata").path,

@@ -60,6 +60,17 @@ struct QueryTests {
         print(result.stdout, terminator: "")
     }
 
+    @Test("records on the shared edges and vertices of districts that tile a region (Chicago's community areas, a grid with sales at two decimals) are each in exactly one district per level, by locate, indicators and district listings, on a file and on PostgreSQL",
+          arguments: [false, true])
+    func borders(onPostgreSQL: Bool) async throws {
+        let base = onPostgreSQL ? ["--database-base", try PostgresServer.base.get()] : []
+        let result = try await Fixtures.runOracle("borders_oracle.py", base)
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("borders: every record in exactly one district per level, as the rule says"))
+        #expect(result.stdout.contains("357 sales at two decimals (177 on the grid's edges)"))
+        print(result.stdout, terminator: "")
+    }
+
     @Test("every live query path goes through an R*Tree and scans no table: each radius strategy, polygon, bbox, items, districts, matching, indicators")
     func queryPlans() async throws {
         let store = RealDatabase.shared.store
