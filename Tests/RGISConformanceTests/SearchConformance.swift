@@ -151,4 +151,40 @@ struct SearchConformance {
         let error = await #expect(throws: RGISError.self) { try await store.polygon(PolygonQuery(area: SearchArea(bowtie), limit: Limit(10))) }
         #expect(error?.description.contains("Self-intersection") == true, "\(String(describing: error))")
     }
+
+    @Test("districts sharing an edge hold each listing on it once: placed where its district covers it, the district stored first on a tie, by a bulk import and by a row written alone; locate and a district's listings follow the same rule",
+          arguments: Backends.all)
+    func sharedEdges(backend: Backend) async throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { dir.remove() }
+        let store = try await backend.emptyStore(in: dir)
+        try Data(#"""
+            {"type":"FeatureCollection","features":[
+            {"type":"Feature","id":"East","properties":{"level":"district"},"geometry":{"type":"Polygon","coordinates":[[[9.01,48.0],[9.02,48.0],[9.02,48.01],[9.01,48.01],[9.01,48.0]]]}},
+            {"type":"Feature","id":"West","properties":{"level":"district"},"geometry":{"type":"Polygon","coordinates":[[[9.0,48.0],[9.01,48.0],[9.01,48.01],[9.0,48.01],[9.0,48.0]]]}}]}
+            """#.utf8).write(to: URL(fileURLWithPath: dir.path("districts.geojson")))
+        try Data("id,lon,lat,status\nedge,9.01,48.005,active\ncorner,9.01,48.0,active\nwest,9.005,48.005,active\nouter,9.0,48.005,active\noutside,9.03,48.005,active\n".utf8)
+            .write(to: URL(fileURLWithPath: dir.path("bulk.csv")))
+        try Data("id,lon,lat,status\nalone,9.01,48.01,active\n".utf8).write(to: URL(fileURLWithPath: dir.path("alone.csv")))
+        _ = try await store.importFeatures(from: dir.path("districts.geojson"), options: ImportOptions(layer: .districts), progress: nil)
+        _ = try await store.importFeatures(from: dir.path("bulk.csv"), options: ImportOptions(layer: .listings), progress: nil)
+        var alone = ImportOptions(layer: .listings)
+        alone.upsert = true  // row by row, through the store's record writer and its trigger
+        _ = try await store.importFeatures(from: dir.path("alone.csv"), options: alone, progress: nil)
+
+        func located(_ lon: Double, _ lat: Double) async throws -> [String] {
+            try await store.districts(containing: Position(lon: lon, lat: lat)).features.map(\.id)
+        }
+        #expect(try await located(9.01, 48.005) == ["East"])
+        #expect(try await located(9.01, 48.0) == ["East"])
+        #expect(try await located(9.005, 48.005) == ["West"])
+        #expect(try await located(9.0, 48.005) == ["West"], "the outer edge of a district is its own")
+        #expect(try await located(9.03, 48.005) == [])
+        func listed(_ id: String) async throws -> [String] {
+            try await store.listings(inDistrict: id, filter: ListingFilter(), limit: Limit(100), after: nil).features.map(\.id).sorted()
+        }
+        #expect(try await listed("East") == ["alone", "corner", "edge"])
+        #expect(try await listed("West") == ["outer", "west"])
+        #expect(try await store.check(maxPerLayer: 10).isEmpty)
+    }
 }
