@@ -103,9 +103,8 @@ extension PostGISStore {
     }
 
     /// The hard rules of a fit, over listing values and the demand `d`. Missing facts do not exclude;
-    /// the stretch lets a listing be a little over budget or size.
-    static func fitRules(price: String, area: String, bedrooms: String, type: String) -> String {
-        let stretch = MatchScore.stretch
+    /// the stretch lets a listing be a little over budget or size (0: a full fit, within them).
+    static func fitRules(price: String, area: String, bedrooms: String, type: String, stretch: Double = MatchScore.stretch) -> String {
         return """
             (d.property_types IS NULL OR \(type) IS NULL OR position(',' || \(type) || ',' IN ',' || d.property_types || ',') > 0)
             AND (d.bedrooms_min IS NULL OR \(bedrooms) IS NULL OR \(bedrooms) >= d.bedrooms_min)

@@ -90,9 +90,19 @@ struct IndicatorsCommand: AsyncParsableCommand {
             income_band or lifecycle_stage, as JSON (or --format csv); cells of 1 to 4 clients are withheld, \
             and as many more as it takes that none follows from a total.
 
+            With --unmet: per district, the active demands that the active listings serve (a listing fits \
+            within the budget and the wanted area range), serve only by a near fit (every fitting listing \
+            needs the matching rule's 10 % stretch over the budget or outside the area range) or leave \
+            unmet (no active listing in the search area fits), and the demands, unmet demands and listings \
+            in each cell of wanted type × bedrooms × size band × budget band, with the largest unmet cells \
+            first in "top_unmet". A demand counts in one cell: its first wanted type, its least bedrooms, \
+            the band of its least living area and of its top budget. Counts of 1 to 4 are withheld, and as \
+            many more as it takes that none follows from a total. As GeoJSON (a map layer), csv or xlsx.
+
             Examples: rgis indicators city.sqlite --level subdistrict --as-of 2026-06-30
                       rgis indicators city.sqlite --series --district D2 --from 2025-01 --to 2026-12 --format csv
                       rgis indicators city.sqlite --segments household --level subdistrict
+                      rgis indicators city.sqlite --unmet --level district --budget-bands 300000,600000,900000 --format csv
             """
     )
 
@@ -105,6 +115,12 @@ struct IndicatorsCommand: AsyncParsableCommand {
     @Flag(help: "Monthly series instead of one day's figures.") var series = false
     @Option(help: "Clients with active demand per district by segment instead: age_band, household, income_band or lifecycle_stage.")
     var segments: String?
+    @Flag(help: "Unmet demand per district and cell of type × bedrooms × size × budget instead.") var unmet = false
+    @Option(name: .customLong("size-bands"), help: "With --unmet: the size bands' edges in m², ascending (default 40,60,80,120).")
+    var sizeBands: String?
+    @Option(name: .customLong("budget-bands"), help: "With --unmet: the budget bands' edges, ascending (default 200000,400000,700000,1000000).")
+    var budgetBands: String?
+    @Option(help: "With --unmet: how many of each district's largest unmet cells to name (default 5).") var top: Int?
     @Option(help: "With --series: one district, by id (default every district of the level).") var district: String?
     @Option(help: "With --series: the first month (YYYY-MM; default 23 months before --to).") var from: String?
     @Option(help: "With --series: the last month (YYYY-MM; default this month).") var to: String?
@@ -123,6 +139,16 @@ struct IndicatorsCommand: AsyncParsableCommand {
         let format = chosenFormat
         if let format, [.gpkg, .shp, .fgb, .xlsx].contains(format), output == nil {
             throw ValidationError("--format \(format.rawValue) is a file; give --output FILE")
+        }
+        if unmet {
+            if series || segments != nil || asOf != nil || since != nil || district != nil || from != nil || to != nil {
+                throw ValidationError("--unmet takes only --level, --size-bands, --budget-bands, --top, --format and --output")
+            }
+            if let format, ![.geojson, .csv, .xlsx].contains(format) {
+                throw ValidationError("--format \(format.rawValue) is not for --unmet; use geojson, csv or xlsx")
+            }
+        } else if sizeBands != nil || budgetBands != nil || top != nil {
+            throw ValidationError("--size-bands, --budget-bands and --top need --unmet")
         }
         if segments != nil {
             if series || asOf != nil || since != nil || district != nil || from != nil || to != nil {
@@ -150,6 +176,17 @@ struct IndicatorsCommand: AsyncParsableCommand {
         try await reportingErrors {
             var p = RequestParameters()
             p.set("level", level)
+            if unmet {
+                p.set("size_bands", sizeBands)
+                p.set("budget_bands", budgetBands)
+                p.set("top", top)
+                let page = try await engine(target).unmetDemand(try UnmetDemandOptions(p))
+                switch format {
+                case .csv?: return try await write(Array(QueryEngine.unmetDemandCSV(page).utf8))
+                case .xlsx?: return try await write(try SheetFile.xlsx(name: "unmet", csv: QueryEngine.unmetDemandCSV(page)))
+                default: return try await write(Array(page.geoJSON.utf8))
+                }
+            }
             if let segments {
                 p.set("by", segments)
                 let table = try await engine(target).segments(level: try IndicatorOptions.level(parsing: level), by: try ClientSegment(p))

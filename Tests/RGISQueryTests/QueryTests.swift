@@ -71,6 +71,22 @@ struct QueryTests {
         print(result.stdout, terminator: "")
     }
 
+    @Test("unmet demand per district and cell on every level (CLI and HTTP, the demo city and Berlin's real listings) equals the oracle's, its withholding agrees with the indicators, and no withheld count follows from the published ones, on a file and on PostgreSQL",
+          arguments: [false, true])
+    func unmetDemand(onPostgreSQL: Bool) async throws {
+        let base = onPostgreSQL ? ["--database-base", try PostgresServer.base.get()] : []
+        let result = try await Fixtures.runOracle("unmet_oracle.py", ["--demo", Fixtures.packageRoot.appendingPathComponent("geodata").path] + base)
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("unmet oracle: all answers agree"))
+        // Real figures: thousands of counts, many withheld and some complementary, unmet and near-fit demands.
+        let line = result.stdout.split(separator: "\n").first { $0.hasPrefix("unmet oracle: 14 level answers") } ?? ""
+        let numbers = line.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+        // (14, counts, withheld, primary, 1, 4, equations, 0, unmet, near, uncertain)
+        #expect(numbers.count >= 10 && numbers[1] > 4000 && numbers[2] > 2500 && numbers[2] > numbers[3] && numbers[6] > 2000
+                && numbers[8] > 1000 && numbers[9] > 500, "\(result.stdout)")
+        print(result.stdout, terminator: "")
+    }
+
     @Test("every live query path goes through an R*Tree and scans no table: each radius strategy, polygon, bbox, items, districts, matching, indicators")
     func queryPlans() async throws {
         let store = RealDatabase.shared.store

@@ -102,7 +102,7 @@ enum RoleTable {
     /// Agents' operations any agent may call, each on their own share.
     static let anyAgentOperations: Set<String> = ["listClients", "createClient", "createListing", "matchListing", "matchNewListing",
                                                   "listSubscriptions", "listWebhooks", "listNotifications"]
-    static let plannerOperations: Set<String> = ["indicatorSegments", "listAlertHooks", "createAlertHook", "updateAlertHook"]
+    static let plannerOperations: Set<String> = ["indicatorSegments", "indicatorUnmet", "listAlertHooks", "createAlertHook", "updateAlertHook"]
     static let archiveOperations: Set<String> = [
         "describeArchiveParcels", "getArchiveParcels", "getArchiveParcel", "recordArchiveEvent", "archiveLineage", "archiveRights",
     ]

@@ -36,20 +36,9 @@ extension QueryEngine {
         // Per count, one system over the levels: each district beside the sum of its children.
         var withheld: [String: [[Bool]]] = [:]
         for (name, path) in counts {
-            var system = Suppression()
-            let cells = inputs.map { $0.map { system.count($0[keyPath: path]) } }
-            for level in 1..<inputs.count {
-                let parentRow = Dictionary(inputs[level - 1].enumerated().map { ($1.feature.id, $0) }, uniquingKeysWith: { a, _ in a })
-                var children: [Int: [Int]] = [:]
-                for (i, district) in inputs[level].enumerated() {
-                    if let parent = district.feature.properties["parent_id"]?.stringValue, let row = parentRow[parent] {
-                        children[row, default: []].append(cells[level][i])
-                    }
-                }
-                for (row, parts) in children { system.sum(cells[level - 1][row], of: parts) }
-            }
-            let outcome = system.withhold().withheld
-            withheld[name] = cells.map { $0.map { outcome[$0] } }
+            withheld[name] = Self.withheldAcrossLevels(inputs.map { $0.map {
+                ($0.feature.id, $0.feature.properties["parent_id"]?.stringValue, $0[keyPath: path])
+            } })
         }
         return inputs.enumerated().map { level, districts in
             FeaturePage(features: districts.enumerated().map { i, district -> StoredFeature in

@@ -3,6 +3,7 @@ import Hummingbird
 import RGISStore
 import RGISCore
 import RGISQuery
+import RGISFiles
 
 /// The domain search API: radius, drawn polygon, locate, a district's listings, indicators.
 struct SearchController {
@@ -63,6 +64,15 @@ struct SearchController {
                           values: ClientSegment.allCases.map(\.rawValue)),
             ParameterSpec("f", .string, "json (default) or csv", values: ["json", "csv"]),
         ]
+        let unmetQuery = [
+            ParameterSpec("level", .string, "District level (default district)", values: DistrictLevel.allCases.map(\.rawValue)),
+            ParameterSpec("size_bands", .string, "Edges of the size bands in m², ascending, comma-separated (default 40,60,80,120)",
+                          pattern: #"^[0-9.]+(,[0-9.]+){0,11}$"#),
+            ParameterSpec("budget_bands", .string, "Edges of the budget bands, ascending, comma-separated (default 200000,400000,700000,1000000)",
+                          pattern: #"^[0-9.]+(,[0-9.]+){0,11}$"#),
+            ParameterSpec("top", .integer, "How many of a district's largest unmet cells top_unmet names (1–100, default 5)", minimum: 1, maximum: 100),
+            ParameterSpec("f", .string, "geojson (default), csv (a row per district and cell, no geometry) or xlsx", values: ["geojson", "csv", "xlsx"]),
+        ]
         return [
             Endpoint(method: .get, path: "/search/radius", operationID: "searchRadius",
                      summary: "Features within a geodesic radius of a point, nearest first, each with distance_m", tag: "Search",
@@ -92,6 +102,10 @@ struct SearchController {
                      summary: "Clients with active demand per district by segment; cells of 1 to 4 clients withheld, with complementary cells",
                      tag: "Indicators", query: segmentQuery, produces: MediaTypes.json, alsoProduces: [MediaTypes.csv], access: .planners,
                      heavy: true, handler: segments),
+            Endpoint(method: .get, path: "/indicators/unmet", operationID: "indicatorUnmet",
+                     summary: "Active demand per district that no active listing fits (and that only a near fit serves), by cell of type × bedrooms × size × budget, with the largest unmet cells; counts of 1 to 4 withheld, with complementary counts",
+                     tag: "Indicators", query: unmetQuery, produces: MediaTypes.geoJSON, alsoProduces: [MediaTypes.csv, ExportFormat.xlsx.mediaType],
+                     access: .planners, heavy: true, handler: unmet),
         ]
     }
 
@@ -127,6 +141,15 @@ struct SearchController {
         let p = call.parameters
         let table = try await state.engine.segments(level: try IndicatorOptions.level(parsing: p["level"] ?? "district"), by: try ClientSegment(p))
         return p["f"] == "csv" ? .text(table.csv, type: MediaTypes.csv) : .json(table.json)
+    }
+
+    @Sendable func unmet(_ call: EndpointCall) async throws -> Response {
+        let page = try await state.engine.unmetDemand(try UnmetDemandOptions(call.parameters))
+        switch call.parameters["f"] {
+        case "csv": return .text(QueryEngine.unmetDemandCSV(page), type: MediaTypes.csv)
+        case "xlsx": return .bytes(try SheetFile.xlsx(name: "unmet", csv: QueryEngine.unmetDemandCSV(page)), type: ExportFormat.xlsx.mediaType)
+        default: return Self.geoJSON(page)
+        }
     }
 
     @Sendable func indicators(_ call: EndpointCall) async throws -> Response {

@@ -54,8 +54,8 @@ extension SpatiaLiteStore {
 
     /// The hard rules of a fit, over listing values and a demand table aliased `d`. Missing facts do
     /// not exclude; the stretch lets a listing be a little over budget or size.
-    static func fitSQL(demand d: String = "d", price: SQL, area: SQL, bedrooms: SQL, type: SQL) -> SQL {
-        let stretch = MatchScore.stretch
+    /// `stretch` 0 asks for a full fit (within the budget and the area range themselves).
+    static func fitSQL(demand d: String = "d", price: SQL, area: SQL, bedrooms: SQL, type: SQL, stretch: Double = MatchScore.stretch) -> SQL {
         let d = SQL(sql: d)
         return """
             (\(d).property_types IS NULL OR \(type) IS NULL OR instr(',' || \(d).property_types || ',', ',' || \(type) || ',') > 0)

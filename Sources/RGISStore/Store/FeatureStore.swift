@@ -64,6 +64,12 @@ public protocol FeatureStore: Sendable {
     /// it, for the indicators: grouped reads over the placement indexes, no polygon test.
     func indicatorInputs(level: DistrictLevel, asOf: ISODate, periodStart: ISODate) async throws -> IndicatorInputs
 
+    /// Every active demand placed in a level's districts with its criteria and how well the active
+    /// listings meet it (``FitGrade``: the fit rules of ``listingsFitting(demand:)``, with and without
+    /// the stretch), and every active listing placed in them with its facts, for the unmet-demand
+    /// table: one snapshot; each demand's fits found through the listings' spatial index.
+    func unmetDemandInputs(level: DistrictLevel) async throws -> UnmetDemandInputs
+
     /// The listings and demands placed in a level's districts (or in those of `districts`, by fid),
     /// with their dated changes and the districts' series stamps, for the monthly series.
     func marketHistory(level: DistrictLevel, districts: [Int64]?) async throws -> MarketHistory
@@ -232,6 +238,42 @@ public struct LayerStatistics: Sendable, Equatable {
         self.layer = layer
         self.count = count
         self.extent = extent
+    }
+}
+
+/// The rows the unmet-demand table is computed from (``FeatureStore/unmetDemandInputs(level:)``).
+public struct UnmetDemandInputs: Sendable {
+    public struct Demand: Sendable {
+        public var id: String
+        public var district: Int64
+        public var criteria: DemandCriteria
+        public var grade: FitGrade
+        package init(id: String, district: Int64, criteria: DemandCriteria, grade: FitGrade) {
+            self.id = id
+            self.district = district
+            self.criteria = criteria
+            self.grade = grade
+        }
+    }
+
+    public struct Listing: Sendable {
+        public var district: Int64
+        public var facts: ListingFacts
+        package init(district: Int64, facts: ListingFacts) {
+            self.district = district
+            self.facts = facts
+        }
+    }
+
+    /// The level's districts, in storage order.
+    public var districts: [MarketHistory.District]
+    public var demands: [Demand]
+    public var listings: [Listing]
+
+    package init(districts: [MarketHistory.District], demands: [Demand], listings: [Listing]) {
+        self.districts = districts
+        self.demands = demands
+        self.listings = listings
     }
 }
 
