@@ -20,7 +20,7 @@ struct MapAtScaleTests {
                                                   "--checks-only", "--database", database, "--screenshots", dir.path("views"), "--token", token])
         print(result.stdout, terminator: "")
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
-        for view in ["agent", "planner", "regulator"] {
+        for view in ["agent", "planner", "regulator", "unmet"] {
             #expect(result.stdout.contains("ok   \(view) view"), "the \(view) view")
         }
         #expect(result.stdout.contains("of 300,000"), "the page states the whole register")

@@ -151,8 +151,9 @@ def screenshots(url, database, directory, token):
             r.read()
     base = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1200,800", "--virtual-time-budget=15000"]
     failed = 0
-    for view in ["agent", "planner", "regulator"] if token else ["agent", "planner"]:
-        page = f"{url}/map#{view}" + (f"&token={token}" if token else "")
+    for view in ["agent", "planner", "regulator", "unmet"] if token else ["agent", "planner"]:
+        # unmet: the planner view on unmet demand (a planner's figure: it needs the token).
+        page = (f"{url}/map?figure=unmet_share#planner" if view == "unmet" else f"{url}/map#{view}") + (f"&token={token}" if token else "")
         png = os.path.join(directory, f"{view}.png")
         subprocess.run(base + [f"--screenshot={png}", page], capture_output=True, text=True, timeout=600)
         dom = subprocess.run(base + ["--dump-dom", page], capture_output=True, text=True, timeout=600).stdout
@@ -167,6 +168,10 @@ def screenshots(url, database, directory, token):
         elif ok and view == "planner":
             ok = found.get("planner-ready") == "true"
             detail = f"{found.get('planner-figure')} of {found.get('planner-month')} in {found.get('planner-classes')} classes, breaks {found.get('planner-breaks')}"
+        elif ok and view == "unmet":
+            ok = found.get("planner-ready") == "true" and found.get("planner-figure") == "unmet_share" and found.get("planner-month") == "now" \
+                and int(found.get("planner-classes", "0")) >= 2
+            detail = f"unmet_share now in {found.get('planner-classes')} classes, breaks {found.get('planner-breaks')}"
         elif ok and view == "regulator":
             ok = found.get("regulator-ready") == "true"
             detail = f"{found.get('archive-parcels')} archive parcels drawn for {found.get('archive-query', '').replace('&amp;', '&')}"

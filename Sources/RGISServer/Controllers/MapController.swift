@@ -28,7 +28,10 @@ struct MapController {
 
     var endpoints: [Endpoint] {
         [
-            Endpoint(method: .get, path: "/map", operationID: "getMap", summary: "The map page", tag: "Map", produces: "text/html") { _ in
+            Endpoint(method: .get, path: "/map", operationID: "getMap", summary: "The map page", tag: "Map",
+                     query: [ParameterSpec("figure", .string, "The planner view's figure to open on (a monthly figure, or unmet_share, unmet_demands, near_fit_demands)",
+                                           pattern: "^[a-z_0-9]{1,40}$")],
+                     produces: "text/html") { _ in
                 .text(Self.page, type: MediaTypes.html)
             },
             Endpoint(method: .get, path: "/static/rgis/{file}", operationID: "getPageAsset", summary: "The map's and the HTML pages' script and style",

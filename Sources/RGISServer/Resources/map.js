@@ -47,7 +47,7 @@ if (location.hash.includes("token=")) {
   const [view, rest] = location.hash.slice(1).split("&token=");
   token = decodeURIComponent(rest || "");
   sessionStorage.setItem("rgis-token", token);
-  history.replaceState(null, "", location.pathname + (view && !view.startsWith("token=") ? "#" + view : ""));
+  history.replaceState(null, "", location.pathname + location.search + (view && !view.startsWith("token=") ? "#" + view : ""));
 }
 async function getJSON(url, options) {
   options = Object.assign({}, options);
@@ -198,10 +198,23 @@ for (const id of ["price_min", "price_max", "type", "bedrooms", "listing_status"
 const figures = ["months_of_supply", "demand_supply_ratio", "active_inventory", "new_listings", "closed_sales", "median_list_price_per_m2",
   "median_close_price_per_m2", "median_days_on_market", "price_cut_share", "long_unsold_share", "absorption_rate", "active_demands",
   "new_demands", "median_budget"];
+// Unmet demand is the market as it stands (no month): planners only; another caller's view goes without it.
+const unmetFigures = ["unmet_share", "unmet_demands", "near_fit_demands"];
 const ramp = ["#fef0d9", "#fdcc8a", "#fc8d59", "#e34a33", "#b30000"];
 const plannerLayer = L.layerGroup();
 let planner = null;
-document.getElementById("pfigure").replaceChildren(...figures.map((f) => el("option", null, f)));
+document.getElementById("pfigure").replaceChildren(...figures.map((f) => el("option", null, f)),
+  ...unmetFigures.map((f) => el("option", { value: f }, f + " (now)")));
+// A link may name the planner's figure: /map?figure=unmet_share#planner.
+{
+  const asked = new URLSearchParams(location.search).get("figure");
+  if (asked && [...figures, ...unmetFigures].includes(asked)) document.getElementById("pfigure").value = asked;
+}
+function unmetCells(cells) {
+  if (!cells || !cells.length) return el("i", null, "no unmet cell shown");
+  return el("ol", null, ...cells.map((c) => el("li", null, c.type + ", " + c.bedrooms + " bedrooms, " + c.size_m2 + " m², budget " + c.budget +
+    ": " + c.unmet + " of " + (c.demands ?? "withheld") + " unmet, " + (c.listings ?? "withheld") + " listed")));
+}
 function quantileBreaks(values, classes) {
   const sorted = values.slice().sort((a, b) => a - b);
   const breaks = [];
@@ -227,9 +240,11 @@ function chart(months, figure) {
 function drawPlanner() {
   if (!planner) return;
   const figure = document.getElementById("pfigure").value, i = Number(document.getElementById("pslider").value);
-  const month = planner.months[i];
+  const now = unmetFigures.includes(figure);
+  const month = now ? "now" : planner.months[i];
   document.getElementById("pmonth").textContent = month || "";
-  const value = (id) => { const m = planner.byDistrict[id] && planner.byDistrict[id].find((x) => x.month === month); return m ? m[figure] : null; };
+  const value = now ? (id) => (planner.unmet && planner.unmet[id] ? planner.unmet[id][figure] : null)
+    : (id) => { const m = planner.byDistrict[id] && planner.byDistrict[id].find((x) => x.month === month); return m ? m[figure] : null; };
   const values = planner.shapes.features.map((f) => value(f.id)).filter((v) => typeof v === "number");
   const breaks = quantileBreaks(values, ramp.length);
   const fill = (v) => typeof v !== "number" ? "#bbbbbb" : ramp[breaks.filter((b) => v >= b).length];
@@ -240,7 +255,8 @@ function drawPlanner() {
     onEachFeature: (f, l) => l.bindPopup(() => el("div", null, el("b", null, f.properties.name || f.id), el("br"),
       figure + " in " + month + ": " + (value(f.id) ?? "withheld or undefined"),
       planner.alerted.has(f.id) ? [el("br"), el("b", null, "alerts:"), " " + planner.alerted.get(f.id).join(", ")] : [],
-      el("br"), chart(planner.byDistrict[f.id] || [], figure))),
+      el("br"), now ? [el("b", null, "largest unmet cells:"), unmetCells(planner.unmet && planner.unmet[f.id] && planner.unmet[f.id].top_unmet)]
+        : chart(planner.byDistrict[f.id] || [], figure))),
   }).addTo(plannerLayer);
   const edges = [Math.min(...values), ...breaks, Math.max(...values)];
   document.getElementById("plegend").replaceChildren(...(values.length
@@ -257,14 +273,16 @@ function drawPlanner() {
 async function loadPlanner() {
   const level = document.getElementById("plevel").value;
   status("Loading the " + level + " series…");
-  const [shapes, series, alerts] = await Promise.all([getJSON("/collections/districts/items?level=" + level + "&limit=10000"),
-    getJSON("/indicators/series?level=" + level), getJSON("/collections/alerts/items?level=" + level)]);
+  const [shapes, series, alerts, unmet] = await Promise.all([getJSON("/collections/districts/items?level=" + level + "&limit=10000"),
+    getJSON("/indicators/series?level=" + level), getJSON("/collections/alerts/items?level=" + level),
+    getJSON("/indicators/unmet?level=" + level).catch(() => null)]);
   const byDistrict = {};
   for (const d of series.districts) byDistrict[d.id] = d.months;
   const alerted = new Map();
   for (const a of alerts.features) alerted.set(a.properties.district_id, [...(alerted.get(a.properties.district_id) || []), a.properties.rule]);
   const months = series.districts.length ? series.districts[0].months.map((m) => m.month) : [];
-  planner = { shapes, byDistrict, alerted, months };
+  const unmetBy = unmet ? Object.fromEntries(unmet.features.map((f) => [f.id, f.properties])) : null;
+  planner = { shapes, byDistrict, alerted, months, unmet: unmetBy };
   const slider = document.getElementById("pslider");
   slider.max = String(Math.max(0, months.length - 1));
   // Open on the last month with figures (the current month has none until it ends).
