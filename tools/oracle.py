@@ -366,10 +366,13 @@ def year_before(day):
         return date(day.year - 1, day.month, 28)
 
 
-def check_indicators(rgis, database, tally, as_of="2026-11-23", since="2025-11-23", server=None):
+def check_indicators(rgis, database, tally, as_of="2026-11-23", since="2025-11-23", server=None, unsold_days=None):
     """Recomputes district indicators from the exported layers with shapely and plain Python. With
     since=None RGIS is not told the period's start and must default to a calendar year before as_of;
-    with a server the answers come over HTTP (`/indicators`) instead of the CLI."""
+    with a server the answers come over HTTP (`/indicators`) instead of the CLI. With unsold_days the
+    long-unsold threshold is asked for (else the default 180 days is checked). Floor areas and the
+    long-unsold count and share are compared where the count they go with is shown, and must be
+    withheld where it is not."""
     from datetime import date
     from statistics import median
 
@@ -386,9 +389,11 @@ def check_indicators(rgis, database, tally, as_of="2026-11-23", since="2025-11-2
         listing_in = [placement.holder(Point(l["geometry"]["coordinates"]), level) for l in listings]
         demand_in = [placement.holder(shape(m["geometry"]).representative_point(), level) for m in demands]
         if server:
-            answer = server.features(f"/indicators?level={level}&as_of={as_of}" + (f"&since={asked_since}" if asked_since else ""))
+            answer = server.features(f"/indicators?level={level}&as_of={as_of}" + (f"&since={asked_since}" if asked_since else "")
+                                     + (f"&long_unsold_days={unsold_days}" if unsold_days else ""))
         else:
-            answer = rgis.features("indicators", database, "--level", level, "--as-of", as_of, *(["--since", asked_since] if asked_since else []))
+            answer = rgis.features("indicators", database, "--level", level, "--as-of", as_of, *(["--since", asked_since] if asked_since else []),
+                                   *(["--long-unsold-days", str(unsold_days)] if unsold_days else []))
         got = {f["id"]: f["properties"] for f in answer}
         for d in districts:
             inside = [l["properties"] for l, holder in zip(listings, listing_in) if holder == d["id"]]
@@ -416,6 +421,32 @@ def check_indicators(rgis, database, tally, as_of="2026-11-23", since="2025-11-2
                 tally.ids += 1
                 if (value is None) != (g is None) or (value is not None and abs(g - value) > 0.5):
                     tally.fail(f"indicators {level} {d['id']} {key}: {g} vs oracle {value}")
+            # Vacancy: the floor areas go with their counts; a listing is long unsold on the market more
+            # than the threshold's days on as_of.
+            threshold = unsold_days or 180
+            listed = [n for n in days]
+            long_unsold = [p for p in active if p.get("list_date") and (end - date.fromisoformat(p["list_date"][:10])).days > threshold]
+            got_d = got[d["id"]]
+            pairs = [("active_listings", "vacant_floor_area_m2", sum(p.get("living_area_m2") or 0 for p in active)),
+                     ("long_unsold_listings", "long_unsold_floor_area_m2", sum(p.get("living_area_m2") or 0 for p in long_unsold))]
+            if got_d.get("long_unsold_listings") is not None:
+                tally.ids += 1
+                if got_d["long_unsold_listings"] != len(long_unsold) or 0 < len(long_unsold) < 5:
+                    tally.fail(f"indicators {level} {d['id']} long_unsold_listings: {got_d['long_unsold_listings']} vs oracle {len(long_unsold)}")
+                share = round(len(long_unsold) / len(listed), 3) if len(listed) >= 5 else None
+                if (share is None) != (got_d.get("long_unsold_share") is None) or (share is not None and abs(got_d["long_unsold_share"] - share) > 0.0005):
+                    tally.fail(f"indicators {level} {d['id']} long_unsold_share: {got_d.get('long_unsold_share')} vs oracle {share}")
+            elif got_d.get("long_unsold_share") is not None:
+                tally.fail(f"indicators {level} {d['id']}: long_unsold_share shown with its count withheld")
+            for count, area, want in pairs:
+                tally.ids += 1
+                if got_d.get(count) is None:
+                    if got_d.get(area) is not None:
+                        tally.fail(f"indicators {level} {d['id']} {area} shown with {count} withheld")
+                elif got_d.get(area) is None or abs(got_d[area] - want) > 0.5 + 1e-6:  # whole m², the sum rounded
+                    tally.fail(f"indicators {level} {d['id']} {area}: {got_d.get(area)} vs oracle {want:.1f}")
+            if got_d.get("long_unsold_days") != threshold:
+                tally.fail(f"indicators {level} {d['id']}: long_unsold_days {got_d.get('long_unsold_days')}, asked {threshold}")
 
 
 def check_placement(rgis, tally):
@@ -498,6 +529,9 @@ def main():
         check_indicators(demo_rgis, demo_db, indicators, as_of="2024-02-29", since=None)
         server = Server(args.rgis, demo_db)
         check_indicators(demo_rgis, demo_db, indicators, as_of="2024-02-29", since=None, server=server)
+        # A year as the long-unsold threshold, by CLI and HTTP.
+        check_indicators(demo_rgis, demo_db, indicators, unsold_days=365)
+        check_indicators(demo_rgis, demo_db, indicators, unsold_days=365, server=server)
         server.stop()
 
     print(f"oracle radius: {radius.queries} queries, {radius.ids} ids compared, largest distance error {radius.max_error_m * 1000:.3f} mm")
@@ -511,8 +545,9 @@ def main():
     if args.demo:
         print(f"oracle matching: {matching.queries} queries (client → listings and listing → clients), {matching.ids} ids compared, "
               f"{matching.boundary} near a search area's edge left out")
-        print(f"oracle indicators: {indicators.queries} districts on two levels and three periods "
-              f"(CLI, and 2024-02-29 with the default period by CLI and HTTP), {indicators.ids} figures compared")
+        print(f"oracle indicators: {indicators.queries} districts on two levels and five questions "
+              f"(CLI; 2024-02-29 with the default period by CLI and HTTP; a year as the long-unsold threshold by CLI and HTTP), "
+              f"{indicators.ids} figures compared")
     failures = radius.failures + nearest.failures + polygon.failures + district.failures + placement.failures + edges.failures + matching.failures + indicators.failures
     for failure in failures[:20]:
         print("MISMATCH", failure)

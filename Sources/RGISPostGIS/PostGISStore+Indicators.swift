@@ -8,18 +8,21 @@ import RGISStore
 /// their indexes; no row is tested against a polygon. Dates compare as text, as the SpatiaLite file
 /// compares them; a median is the mean of the middle one or two values (`rgis_median`).
 extension PostGISStore {
-    public func indicatorInputs(level: DistrictLevel, asOf: ISODate, periodStart: ISODate) async throws -> IndicatorInputs {
+    public func indicatorInputs(level: DistrictLevel, asOf: ISODate, periodStart: ISODate, unsoldThresholdDays: Int) async throws -> IndicatorInputs {
         let placed = "\(level.rawValue)_fid"
         let day = asOf.addingDays(0).text
         let listedBy = "l.list_date COLLATE \"C\" <= "
-        var q = SQLText("SELECT \(FeatureRows.columns(.districts)), a.active, a.listed, a.long_unsold, a.priced, a.days, a.per_m2, c.closed, m.demands, m.budgets, m.budget FROM districts t")
+        let longUnsoldBefore = asOf.addingDays(-unsoldThresholdDays).text
+        var q = SQLText("SELECT \(FeatureRows.columns(.districts)), a.active, a.listed, a.long_unsold, a.priced, a.days, a.per_m2, c.closed, m.demands, m.budgets, m.budget, a.area, a.long_unsold_area FROM districts t")
         // Active listings: all, listed by the day (and their days on the market to it), listed before the
         // long-unsold day, and with a price per m².
         q.sql(" CROSS JOIN LATERAL (SELECT count(*) AS active, count(*) FILTER (WHERE \(listedBy)")
         q.bind(day)
         q.sql(") AS listed, count(*) FILTER (WHERE l.list_date COLLATE \"C\" < ")
-        q.bind(asOf.addingDays(-IndicatorOptions.longUnsoldDays).text)
-        q.sql(") AS long_unsold, count(*) FILTER (WHERE l.list_price / NULLIF(l.living_area_m2, 0) >= 0) AS priced, rgis_median(array_agg((extract(epoch FROM ")
+        q.bind(longUnsoldBefore)
+        q.sql(") AS long_unsold, coalesce(sum(l.living_area_m2), 0) AS area, coalesce(sum(l.living_area_m2) FILTER (WHERE l.list_date COLLATE \"C\" < ")
+        q.bind(longUnsoldBefore)
+        q.sql("), 0) AS long_unsold_area, count(*) FILTER (WHERE l.list_price / NULLIF(l.living_area_m2, 0) >= 0) AS priced, rgis_median(array_agg((extract(epoch FROM ")
         q.bind(day)
         q.sql("::timestamptz) - extract(epoch FROM l.list_date::timestamptz)) / 86400 ORDER BY l.list_date DESC) FILTER (WHERE \(listedBy)")
         q.bind(day)
@@ -55,6 +58,8 @@ extension PostGISStore {
                 figures.closedInPeriod = Int(try row[n + 6].decode(Int64.self))
                 figures.activeDemands = Int(try row[n + 7].decode(Int64.self))
                 figures.budget = .init(count: Int(try row[n + 8].decode(Int64.self)), value: try row[n + 9].decode(Double?.self))
+                figures.floorAreaM2 = try row[n + 10].decode(Double.self)
+                figures.longUnsoldFloorAreaM2 = try row[n + 11].decode(Double.self)
                 return figures
             })
         }

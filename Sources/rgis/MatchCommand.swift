@@ -76,10 +76,12 @@ struct IndicatorsCommand: AsyncParsableCommand {
         commandName: "indicators",
         abstract: "Supply and demand per district: a choropleth-ready snapshot, or monthly series.",
         discussion: """
-            Per district of a level: active listings, median list price per m², median days on market, \
-            closed sales in the period, long-unsold share (over 180 days on market), active demands, median \
+            Per district of a level: active listings and their floor area (vacant_floor_area_m2), median list \
+            price per m², median days on market, closed sales in the period, the listings on the market longer \
+            than --long-unsold-days (default 180): their count, share and floor area, active demands, median \
             budget, and demand/supply ratio, as GeoJSON. Figures from 1 to 4 records are withheld and named \
-            in "suppressed".
+            in "suppressed", and as many more counts (with their floor areas) as it takes that none follows \
+            from a district's subdistricts.
 
             With --series: per district and month, new listings, closed sales, active inventory at month \
             end, median list and close price per m², median days on market, price-cut share, months of \
@@ -112,6 +114,8 @@ struct IndicatorsCommand: AsyncParsableCommand {
     @Option(help: "District level: city, district or subdistrict.") var level: String = "district"
     @Option(name: .customLong("as-of"), help: "The day the figures are for (YYYY-MM-DD; default today).") var asOf: String?
     @Option(help: "Closed sales are counted from this day (YYYY-MM-DD; default a year before --as-of).") var since: String?
+    @Option(name: .customLong("long-unsold-days"), help: "Active listings on the market more than this many days count as long unsold (1–3650; default 180, a year is 365).")
+    var longUnsoldDays: Int?
     @Flag(help: "Monthly series instead of one day's figures.") var series = false
     @Option(help: "Clients with active demand per district by segment instead: age_band, household, income_band or lifecycle_stage.")
     var segments: String?
@@ -141,7 +145,7 @@ struct IndicatorsCommand: AsyncParsableCommand {
             throw ValidationError("--format \(format.rawValue) is a file; give --output FILE")
         }
         if unmet {
-            if series || segments != nil || asOf != nil || since != nil || district != nil || from != nil || to != nil {
+            if series || segments != nil || asOf != nil || since != nil || longUnsoldDays != nil || district != nil || from != nil || to != nil {
                 throw ValidationError("--unmet takes only --level, --size-bands, --budget-bands, --top, --format and --output")
             }
             if let format, ![.geojson, .csv, .xlsx].contains(format) {
@@ -151,12 +155,14 @@ struct IndicatorsCommand: AsyncParsableCommand {
             throw ValidationError("--size-bands, --budget-bands and --top need --unmet")
         }
         if segments != nil {
-            if series || asOf != nil || since != nil || district != nil || from != nil || to != nil {
+            if series || asOf != nil || since != nil || longUnsoldDays != nil || district != nil || from != nil || to != nil {
                 throw ValidationError("--segments takes only --level and --format")
             }
             if let format, ![.json, .csv, .xlsx].contains(format) { throw ValidationError("--format \(format.rawValue) is not for --segments; use json, csv or xlsx") }
         } else if series {
-            if asOf != nil || since != nil { throw ValidationError("--as-of and --since are for the snapshot; a series takes --from and --to") }
+            if asOf != nil || since != nil || longUnsoldDays != nil {
+                throw ValidationError("--as-of, --since and --long-unsold-days are for the snapshot; a series takes --from and --to")
+            }
             if let format, ![.json, .csv, .xlsx].contains(format) { throw ValidationError("--format \(format.rawValue) is not for --series; use json, csv or xlsx") }
         } else {
             if district != nil || from != nil || to != nil { throw ValidationError("--district, --from and --to need --series") }
@@ -203,6 +209,7 @@ struct IndicatorsCommand: AsyncParsableCommand {
             }
             p.set("as_of", asOf)
             p.set("since", since)
+            p.set("long_unsold_days", longUnsoldDays)
             let page = try await engine(target).indicators(try IndicatorOptions(p, today: .today()))
             switch format {
             case .csv?: try await write(Array(QueryEngine.indicatorsCSV(page).utf8))

@@ -240,15 +240,16 @@ struct BackendsAgreeConformance {
         }
         var figures = 0
         for level in DistrictLevel.allCases {
-            for (day, start) in [("2026-11-23", "2025-11-23"), ("2026-03-01", "2026-01-01")] {
+            for (day, start, threshold) in [("2026-11-23", "2025-11-23", 180), ("2026-03-01", "2026-01-01", 365)] {
                 let asOf = ISODate(parsing: day)!, periodStart = ISODate(parsing: start)!
-                let e = try await reference.indicatorInputs(level: level, asOf: asOf, periodStart: periodStart).districts
-                let a = try await store.indicatorInputs(level: level, asOf: asOf, periodStart: periodStart).districts
+                let e = try await reference.indicatorInputs(level: level, asOf: asOf, periodStart: periodStart, unsoldThresholdDays: threshold).districts
+                let a = try await store.indicatorInputs(level: level, asOf: asOf, periodStart: periodStart, unsoldThresholdDays: threshold).districts
                 #expect(a.map(\.feature.id) == e.map(\.feature.id), "\(level)")
                 for (x, y) in zip(e, a) {
                     let place = "\(level) \(day) \(x.feature.id)"
                     #expect(y.activeListings == x.activeListings && y.longUnsold == x.longUnsold && y.closedInPeriod == x.closedInPeriod
                             && y.activeDemands == x.activeDemands, "\(place)")
+                    #expect(close(y.floorAreaM2, x.floorAreaM2) && close(y.longUnsoldFloorAreaM2, x.longUnsoldFloorAreaM2), "\(place) floor area")
                     for (m, n) in [(x.daysOnMarket, y.daysOnMarket), (x.pricePerM2, y.pricePerM2), (x.budget, y.budget)] {
                         #expect(m.count == n.count && close(m.value, n.value), "\(place): \(m) \(n)")
                     }

@@ -43,7 +43,7 @@ struct QueryTests {
         #expect(result.stdout.contains("oracle nearest: 20 queries"))
         #expect(result.stdout.contains("oracle matching: 50 queries"))
         #expect(result.stdout.contains("oracle placement: 34 real districts"))
-        #expect(result.stdout.contains("oracle indicators: 90 districts on two levels and three periods"))
+        #expect(result.stdout.contains("oracle indicators: 150 districts on two levels and five questions"))
         print(result.stdout, terminator: "")
     }
 
@@ -56,7 +56,7 @@ struct QueryTests {
         #expect(result.stdout.contains("oracle radius: 60 queries"))
         #expect(result.stdout.contains("oracle nearest: 20 queries"))
         #expect(result.stdout.contains("oracle matching: 50 queries"))
-        #expect(result.stdout.contains("oracle indicators: 90 districts on two levels and three periods"))
+        #expect(result.stdout.contains("oracle indicators: 150 districts on two levels and five questions"))
         print(result.stdout, terminator: "")
     }
 

@@ -2,22 +2,31 @@
 public struct IndicatorOptions: Sendable {
     /// Figures computed from fewer records than this are withheld (null, and named in `suppressed`).
     public static let minimumRecords = 5
-    /// Active listings on the market longer than this count as long unsold, the vacancy signal.
+    /// Active listings on the market longer than this count as long unsold, the vacancy signal (the
+    /// series' rule, and the indicators' default).
     public static let longUnsoldDays = 180
+    /// The indicators' `long_unsold_days` may be 1 to this (ten years).
+    public static let longestUnsoldDays = 3650
 
     public var level: DistrictLevel = .district
     /// The day the figures are for (days on market are counted to it).
     public var asOf: ISODate
     /// Closed sales are counted from this day to ``asOf``.
     public var periodStart: ISODate
+    /// Active listings on the market more than this many days on ``asOf`` are long unsold.
+    public var unsoldThresholdDays: Int
 
-    public init(level: DistrictLevel = .district, asOf: ISODate, periodStart: ISODate) throws {
+    public init(level: DistrictLevel = .district, asOf: ISODate, periodStart: ISODate, unsoldThresholdDays: Int = longUnsoldDays) throws {
         guard periodStart <= asOf else {
             throw RGISError(.invalidValue, "the period starts (\(periodStart.text)) after it ends (\(asOf.text))", at: "parameter since")
+        }
+        guard (1...Self.longestUnsoldDays).contains(unsoldThresholdDays) else {
+            throw RGISError(.invalidValue, "long_unsold_days must be 1–\(Self.longestUnsoldDays), not \(unsoldThresholdDays)", at: "parameter long_unsold_days")
         }
         self.level = level
         self.asOf = asOf
         self.periodStart = periodStart
+        self.unsoldThresholdDays = unsoldThresholdDays
     }
 
     /// Reads a district level, naming the valid ones.

@@ -163,12 +163,13 @@ extension BBoxQuery {
 }
 
 extension IndicatorOptions {
-    /// `level` (default district), `as_of` (default `today`) and `since` (default one calendar year
-    /// before `as_of`: 29 February goes back to 28 February).
+    /// `level` (default district), `as_of` (default `today`), `since` (default one calendar year
+    /// before `as_of`: 29 February goes back to 28 February) and `long_unsold_days` (default 180).
     public init(_ p: RequestParameters, today: ISODate) throws {
         let asOf = try p.date("as_of") ?? today
         try self.init(level: try IndicatorOptions.level(parsing: p["level"] ?? "district"), asOf: asOf,
-                      periodStart: try p.date("since") ?? asOf.addingYears(-1))
+                      periodStart: try p.date("since") ?? asOf.addingYears(-1),
+                      unsoldThresholdDays: try p.int("long_unsold_days") ?? IndicatorOptions.longUnsoldDays)
     }
 }
 

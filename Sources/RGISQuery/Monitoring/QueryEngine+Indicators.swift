@@ -4,8 +4,9 @@ import RGISStore
 
 /// Supply and demand per district, choropleth-ready.
 extension QueryEngine {
-    /// One Feature per district of a level (its polygon) with supply figures (active listings, median
-    /// list price per m², median days on market, closed sales in the period, long-unsold share) and demand
+    /// One Feature per district of a level (its polygon) with supply figures (active listings and their
+    /// floor area, median list price per m², median days on market, closed sales in the period, listings
+    /// on the market longer than the threshold: their count, share and floor area) and demand
     /// figures (active demands, median budget), and their ratio. A listing counts in the district that
     /// contains it; a demand in the district that contains its search area's centre (point on surface),
     /// so that each counts once. Any figure computed from 1 to 4 records is withheld: null, and named in
@@ -16,7 +17,7 @@ extension QueryEngine {
     public func indicators(_ options: IndicatorOptions, reusing: Bool = true) async throws -> FeaturePage {
         let levels: [FeaturePage]
         if reusing {
-            let key = "indicators|\(options.asOf.text)|\(options.periodStart.text)"
+            let key = "indicators|\(options.asOf.text)|\(options.periodStart.text)|\(options.unsoldThresholdDays)"
             levels = try await figureCache.value(key, version: try await features.marketChangeToken()) { try await computeIndicators(options) }
         } else {
             levels = try await computeIndicators(options)
@@ -28,10 +29,12 @@ extension QueryEngine {
     func computeIndicators(_ options: IndicatorOptions) async throws -> [FeaturePage] {
         var inputs: [[IndicatorInputs.District]] = []
         for level in DistrictLevel.allCases {
-            inputs.append(try await features.indicatorInputs(level: level, asOf: options.asOf, periodStart: options.periodStart).districts)
+            inputs.append(try await features.indicatorInputs(level: level, asOf: options.asOf, periodStart: options.periodStart,
+                                                                unsoldThresholdDays: options.unsoldThresholdDays).districts)
         }
         let counts: [(String, KeyPath<IndicatorInputs.District, Int>)] = [
             ("active_listings", \.activeListings), ("closed_in_period", \.closedInPeriod), ("active_demands", \.activeDemands),
+            ("long_unsold_listings", \.longUnsold),
         ]
         // Per count, one system over the levels: each district beside the sum of its children.
         var withheld: [String: [[Bool]]] = [:]
@@ -49,11 +52,20 @@ extension QueryEngine {
                 figures.median("median_price_per_m2", district.pricePerM2, digits: 0)
                 figures.median("median_days_on_market", district.daysOnMarket, digits: 0)
                 count("closed_in_period", district.closedInPeriod)
-                figures.share("long_unsold_share", district.longUnsold, of: district.daysOnMarket.count)
+                count("long_unsold_listings", district.longUnsold)
+                // The share, and the floor areas (sums over the same listings as a count), go where their count goes.
+                if withheld["long_unsold_listings"]![level][i] {
+                    figures.withhold("long_unsold_share")
+                } else {
+                    figures.share("long_unsold_share", district.longUnsold, of: district.daysOnMarket.count)
+                }
+                figures.area("vacant_floor_area_m2", district.floorAreaM2, withheld: withheld["active_listings"]![level][i])
+                figures.area("long_unsold_floor_area_m2", district.longUnsoldFloorAreaM2, withheld: withheld["long_unsold_listings"]![level][i])
                 count("active_demands", district.activeDemands)
                 figures.median("median_budget", district.budget, digits: 0)
                 figures.ratio("demand_supply_ratio", "active_demands", over: "active_listings")
                 for (key, value) in figures.values { feature.properties[key] = value }
+                feature.properties["long_unsold_days"] = .int(Int64(options.unsoldThresholdDays))
                 feature.properties["suppressed"] = .array(figures.suppressed.sorted().map(JSONValue.string))
                 return feature
             }, next: nil)
@@ -63,8 +75,9 @@ extension QueryEngine {
 
 extension QueryEngine {
     /// The indicators' figures, in the order a table shows them.
-    public static let indicatorFigures = ["active_listings", "median_price_per_m2", "median_days_on_market", "closed_in_period",
-                                          "long_unsold_share", "active_demands", "median_budget", "demand_supply_ratio"]
+    public static let indicatorFigures = ["active_listings", "vacant_floor_area_m2", "median_price_per_m2", "median_days_on_market", "closed_in_period",
+                                          "long_unsold_listings", "long_unsold_share", "long_unsold_floor_area_m2", "long_unsold_days",
+                                          "active_demands", "median_budget", "demand_supply_ratio"]
 
     /// The indicators as CSV for spreadsheets: `id, name, level`, the figures (empty where withheld
     /// or undefined) and the withheld names (`;`-separated); no geometry.
@@ -129,7 +142,12 @@ struct DistrictFigures {
         values[key] = .double((n / d * scale).rounded() / scale)
     }
 
-    private mutating func withhold(_ key: String) {
+    /// A floor area in whole m², withheld where the count of the listings it sums is.
+    mutating func area(_ key: String, _ m2: Double, withheld: Bool) {
+        if withheld { withhold(key) } else { values[key] = .int(Int64(m2.rounded())) }
+    }
+
+    mutating func withhold(_ key: String) {
         values[key] = .null
         suppressed.insert(key)
     }

@@ -49,6 +49,8 @@ struct SearchController {
             ParameterSpec("level", .string, "District level (default district)", values: DistrictLevel.allCases.map(\.rawValue)),
             ParameterSpec("as_of", .string, "The day the figures are for (YYYY-MM-DD, default today)", format: "date"),
             ParameterSpec("since", .string, "Closed sales are counted from this day (default a year before as_of)", format: "date"),
+            ParameterSpec("long_unsold_days", .integer, "Active listings on the market more than this many days count as long unsold (default 180; a year is 365)",
+                          minimum: 1, maximum: Double(IndicatorOptions.longestUnsoldDays)),
             ParameterSpec("f", .string, "geojson (default), csv (a row per district, no geometry) or fgb (FlatGeobuf, with the districts' geometry)", values: ["geojson", "csv", "fgb"]),
         ]
         let seriesQuery = [

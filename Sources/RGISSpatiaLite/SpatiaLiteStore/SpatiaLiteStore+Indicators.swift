@@ -9,9 +9,9 @@ import RGISStore
 extension SpatiaLiteStore {
     /// The districts are read in as many parts as there are cores, each on its own reader connection
     /// at once (the figures of one district need nothing of another's).
-    public func indicatorInputs(level: DistrictLevel, asOf: ISODate, periodStart: ISODate) async throws -> IndicatorInputs {
+    public func indicatorInputs(level: DistrictLevel, asOf: ISODate, periodStart: ISODate, unsoldThresholdDays: Int) async throws -> IndicatorInputs {
         let districts = try await self.districts(level: level)
-        let sql = IndicatorSQL(level: level, asOf: asOf, periodStart: periodStart)
+        let sql = IndicatorSQL(level: level, asOf: asOf, periodStart: periodStart, unsoldThresholdDays: unsoldThresholdDays)
         let parts = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 4, districts.count))
         let size = (districts.count + parts - 1) / max(parts, 1)
         let figures = try await withThrowingTaskGroup(of: (Int, [IndicatorInputs.District]).self) { group in
@@ -38,11 +38,11 @@ struct IndicatorSQL: Sendable {
     /// The day after the as-of day: a close date (or time) before it is on or before the as-of day.
     let periodEndExclusive: String
 
-    init(level: DistrictLevel, asOf: ISODate, periodStart: ISODate) {
+    init(level: DistrictLevel, asOf: ISODate, periodStart: ISODate, unsoldThresholdDays: Int = IndicatorOptions.longUnsoldDays) {
         self.level = level
         column = SQL(sql: DistrictPlacement.column(level))
         self.asOf = asOf.addingDays(0).text
-        longUnsoldBefore = asOf.addingDays(-IndicatorOptions.longUnsoldDays).text
+        longUnsoldBefore = asOf.addingDays(-unsoldThresholdDays).text
         self.periodStart = periodStart.text
         periodEndExclusive = asOf.addingDays(1).text
     }
@@ -55,13 +55,16 @@ struct IndicatorSQL: Sendable {
         var figures = IndicatorInputs.District(feature: district)
         if let row = try db.row("""
             SELECT count(*), count(*) FILTER (WHERE list_date <= \(asOf)), count(*) FILTER (WHERE list_date < \(longUnsoldBefore)),
-                   count(*) FILTER (WHERE \(Self.pricePerM2) >= 0)
+                   count(*) FILTER (WHERE \(Self.pricePerM2) >= 0),
+                   total(living_area_m2), total(living_area_m2) FILTER (WHERE list_date < \(longUnsoldBefore))
             FROM listings INDEXED BY \(SQL(sql: "listings_\(level.rawValue)_fid_market")) WHERE \(column) = \(d) AND status = 'active'
             """, cached: true) {
             figures.activeListings = row[0]
             figures.daysOnMarket.count = row[1]
             figures.longUnsold = row[2]
             figures.pricePerM2.count = row[3]
+            figures.floorAreaM2 = row[4]
+            figures.longUnsoldFloorAreaM2 = row[5]
         }
         figures.daysOnMarket.value = try median(db, count: figures.daysOnMarket.count, """
             SELECT julianday(\(asOf)) - julianday(list_date) FROM listings

@@ -62,7 +62,8 @@ public protocol FeatureStore: Sendable {
 
     /// Every district of a level with the counts and medians of the listings and demands placed in
     /// it, for the indicators: grouped reads over the placement indexes, no polygon test.
-    func indicatorInputs(level: DistrictLevel, asOf: ISODate, periodStart: ISODate) async throws -> IndicatorInputs
+    /// Listings on the market more than `unsoldThresholdDays` on `asOf` count as long unsold.
+    func indicatorInputs(level: DistrictLevel, asOf: ISODate, periodStart: ISODate, unsoldThresholdDays: Int) async throws -> IndicatorInputs
 
     /// Every active demand placed in a level's districts with its criteria and how well the active
     /// listings meet it (``FitGrade``: the fit rules of ``listingsFitting(demand:)``, with and without
@@ -214,8 +215,11 @@ public struct IndicatorInputs: Sendable {
         public var pricePerM2 = Median(count: 0, value: nil)
         /// Active listings listed on or before the day, and their days on the market to it.
         public var daysOnMarket = Median(count: 0, value: nil)
-        /// Of those, listed more than ``IndicatorOptions/longUnsoldDays`` before the day.
+        /// Of those, listed more than the threshold's days before the day.
         public var longUnsold = 0
+        /// The living area of the active listings (vacant floor area), and of the long-unsold ones, m².
+        public var floorAreaM2 = 0.0
+        public var longUnsoldFloorAreaM2 = 0.0
         public var closedInPeriod = 0
         public var activeDemands = 0
         public var budget = Median(count: 0, value: nil)
