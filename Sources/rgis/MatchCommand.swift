@@ -101,10 +101,18 @@ struct IndicatorsCommand: AsyncParsableCommand {
             the band of its least living area and of its top budget. Counts of 1 to 4 are withheld, and as \
             many more as it takes that none follows from a total. As GeoJSON (a map layer), csv or xlsx.
 
+            With --forecast: per district, active inventory, months of supply, median list price per m², \
+            active demands and closed sales forecast 1 to --horizon months (default 12) past the last \
+            complete month, with 80 % and 95 % intervals, by damped-trend exponential smoothing from up to \
+            five years of the published monthly series (a withheld month is missing), each beside its \
+            rolling-origin backtest: MASE against seasonal naive and how often the intervals held the \
+            month. Fewer than 18 observed months give no forecast, and say so. As JSON, csv or xlsx.
+
             Examples: rgis indicators city.sqlite --level subdistrict --as-of 2026-06-30
                       rgis indicators city.sqlite --series --district D2 --from 2025-01 --to 2026-12 --format csv
                       rgis indicators city.sqlite --segments household --level subdistrict
                       rgis indicators city.sqlite --unmet --level district --budget-bands 300000,600000,900000 --format csv
+                      rgis indicators city.sqlite --forecast --district D2 --horizon 6
             """
     )
 
@@ -120,12 +128,14 @@ struct IndicatorsCommand: AsyncParsableCommand {
     @Option(help: "Clients with active demand per district by segment instead: age_band, household, income_band or lifecycle_stage.")
     var segments: String?
     @Flag(help: "Unmet demand per district and cell of type × bedrooms × size × budget instead.") var unmet = false
+    @Flag(help: "Forecasts of the monthly series, with intervals and their backtest, instead.") var forecast = false
+    @Option(help: "With --forecast: months ahead, 1–12 (default 12).") var horizon: Int?
     @Option(name: .customLong("size-bands"), help: "With --unmet: the size bands' edges in m², ascending (default 40,60,80,120).")
     var sizeBands: String?
     @Option(name: .customLong("budget-bands"), help: "With --unmet: the budget bands' edges, ascending (default 200000,400000,700000,1000000).")
     var budgetBands: String?
     @Option(help: "With --unmet: how many of each district's largest unmet cells to name (default 5).") var top: Int?
-    @Option(help: "With --series: one district, by id (default every district of the level).") var district: String?
+    @Option(help: "With --series or --forecast: one district, by id (default every district of the level).") var district: String?
     @Option(help: "With --series: the first month (YYYY-MM; default 23 months before --to).") var from: String?
     @Option(help: "With --series: the last month (YYYY-MM; default this month).") var to: String?
     @Option(help: "Output: geojson, table, csv, or the files gpkg, shp, fgb, xlsx (the snapshot, with the districts' geometry but xlsx); json, csv or xlsx (--series, --segments). Default geojson, or json; or what --output's name says.")
@@ -136,13 +146,22 @@ struct IndicatorsCommand: AsyncParsableCommand {
     /// --format, else what --output's name says, else the default of the answer asked for.
     private var chosenFormat: Format? {
         format ?? output.flatMap { ExportFormat(fileName: $0) }.flatMap { Format(rawValue: $0.rawValue) }
-            .map { $0 == .geojson && (series || segments != nil) ? .json : $0 }
+            .map { $0 == .geojson && (series || segments != nil || forecast) ? .json : $0 }
     }
 
     func validate() throws {
         let format = chosenFormat
         if let format, [.gpkg, .shp, .fgb, .xlsx].contains(format), output == nil {
             throw ValidationError("--format \(format.rawValue) is a file; give --output FILE")
+        }
+        if forecast {
+            if series || unmet || segments != nil || asOf != nil || since != nil || longUnsoldDays != nil || from != nil || to != nil {
+                throw ValidationError("--forecast takes only --level, --district, --horizon, --format and --output")
+            }
+            if let format, ![.json, .csv, .xlsx].contains(format) { throw ValidationError("--format \(format.rawValue) is not for --forecast; use json, csv or xlsx") }
+            return
+        } else if horizon != nil {
+            throw ValidationError("--horizon needs --forecast")
         }
         if unmet {
             if series || segments != nil || asOf != nil || since != nil || longUnsoldDays != nil || district != nil || from != nil || to != nil {
@@ -151,6 +170,7 @@ struct IndicatorsCommand: AsyncParsableCommand {
             if let format, ![.geojson, .csv, .xlsx].contains(format) {
                 throw ValidationError("--format \(format.rawValue) is not for --unmet; use geojson, csv or xlsx")
             }
+            return
         } else if sizeBands != nil || budgetBands != nil || top != nil {
             throw ValidationError("--size-bands, --budget-bands and --top need --unmet")
         }
@@ -165,7 +185,7 @@ struct IndicatorsCommand: AsyncParsableCommand {
             }
             if let format, ![.json, .csv, .xlsx].contains(format) { throw ValidationError("--format \(format.rawValue) is not for --series; use json, csv or xlsx") }
         } else {
-            if district != nil || from != nil || to != nil { throw ValidationError("--district, --from and --to need --series") }
+            if district != nil || from != nil || to != nil { throw ValidationError("--district needs --series or --forecast; --from and --to need --series") }
             if format == .json { throw ValidationError("--format json is for --series and --segments; the snapshot is geojson, table or csv") }
         }
     }
@@ -182,6 +202,13 @@ struct IndicatorsCommand: AsyncParsableCommand {
         try await reportingErrors {
             var p = RequestParameters()
             p.set("level", level)
+            if forecast {
+                p.set("district", district)
+                p.set("horizon", horizon)
+                let result = try await engine(target).forecasts(try ForecastOptions(p, today: .today()))
+                return try await write(format == .xlsx ? try SheetFile.xlsx(name: "forecasts", csv: result.csv)
+                                 : Array((format == .csv ? result.csv : result.json.jsonText + "\n").utf8))
+            }
             if unmet {
                 p.set("size_bands", sizeBands)
                 p.set("budget_bands", budgetBands)

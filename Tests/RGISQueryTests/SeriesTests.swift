@@ -31,6 +31,20 @@ struct SeriesTests {
         print(result.stdout, terminator: "")
     }
 
+    @Test("the forecast oracle recomputes every forecast, interval, parameter and backtest figure of every level from the published series (CLI and HTTP), and the refusals of short histories, on a file and on PostgreSQL",
+          arguments: [false, true])
+    func forecastOracle(onPostgreSQL: Bool) async throws {
+        let base = onPostgreSQL ? ["--database-base", try PostgresServer.base.get()] : []
+        let result = try await Fixtures.runOracle("forecast_oracle.py", ["--demo", Fixtures.packageRoot.appendingPathComponent("geodata").path] + base)
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("forecast oracle: all answers agree"))
+        // Every level's figures by CLI and HTTP: forecasts made and some refused (withheld months in small districts).
+        let line = result.stdout.split(separator: "\n").first { $0.hasPrefix("forecast oracle: 310 district figures") } ?? ""
+        let numbers = line.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+        #expect(numbers.count >= 5 && numbers[2] > 50 && numbers[3] > 1000 && numbers[4] > 0, "\(result.stdout)")
+        print(result.stdout, terminator: "")
+    }
+
     /// Listings and demands whose stored placement differs from a fresh polygon test.
     private func misplaced(_ database: RGISDatabase) throws -> Int {
         try database.read { db in try DistrictPlacement.misplaced(db).reduce(0) { $0 + $1.1 } }

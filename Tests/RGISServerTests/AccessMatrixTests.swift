@@ -89,7 +89,7 @@ enum RoleTable {
     static let publicOperations: Set<String> = [
         "getLandingPage", "getConformance", "getHealth", "getMetrics", "getAPI", "getCollections", "describeCollection", "getFeatures",
         "getFeature", "getMap", "getPageAsset", "getLeafletFile", "getLeafletImage", "searchRadius", "searchNearest", "searchPolygon", "locate", "districtListings",
-        "indicators", "indicatorSeries", "describeAlerts", "getAlerts", "getAlert", "alertFeed", "getTileMatrixSets", "getTileMatrixSet", "getTilesets",
+        "indicators", "indicatorSeries", "indicatorForecasts", "describeAlerts", "getAlerts", "getAlert", "alertFeed", "getTileMatrixSets", "getTileMatrixSet", "getTilesets",
         "getTileset", "getTile", "listingClusters", "optionsFeatures", "optionsFeature", "listingEvents",
         "unsubscribePage", "unsubscribe", "reactionPage", "react", "digestPage",
     ]

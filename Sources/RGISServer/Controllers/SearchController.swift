@@ -66,6 +66,12 @@ struct SearchController {
                           values: ClientSegment.allCases.map(\.rawValue)),
             ParameterSpec("f", .string, "json (default) or csv", values: ["json", "csv"]),
         ]
+        let forecastQuery = [
+            ParameterSpec("level", .string, "District level (default district)", values: DistrictLevel.allCases.map(\.rawValue)),
+            ParameterSpec("district", .string, "One district's id (default every district of the level)"),
+            ParameterSpec("horizon", .integer, "Months ahead of the last complete month (1–12, default 12)", minimum: 1, maximum: 12),
+            ParameterSpec("f", .string, "json (default) or csv (one row per district, figure and month)", values: ["json", "csv"]),
+        ]
         let unmetQuery = [
             ParameterSpec("level", .string, "District level (default district)", values: DistrictLevel.allCases.map(\.rawValue)),
             ParameterSpec("size_bands", .string, "Edges of the size bands in m², ascending, comma-separated (default 40,60,80,120)",
@@ -104,6 +110,10 @@ struct SearchController {
                      summary: "Clients with active demand per district by segment; cells of 1 to 4 clients withheld, with complementary cells",
                      tag: "Indicators", query: segmentQuery, produces: MediaTypes.json, alsoProduces: [MediaTypes.csv], access: .planners,
                      heavy: true, handler: segments),
+            Endpoint(method: .get, path: "/indicators/forecasts", operationID: "indicatorForecasts",
+                     summary: "Forecasts of each district's inventory, months of supply, list price per m², demand and sales 1 to 12 months ahead, with 80 % and 95 % intervals and their measured backtest error (MASE, coverage)",
+                     tag: "Indicators", query: forecastQuery, produces: MediaTypes.json, alsoProduces: [MediaTypes.csv], namesRecordInQuery: true,
+                     heavy: true, handler: forecasts),
             Endpoint(method: .get, path: "/indicators/unmet", operationID: "indicatorUnmet",
                      summary: "Active demand per district that no active listing fits (and that only a near fit serves), by cell of type × bedrooms × size × budget, with the largest unmet cells; counts of 1 to 4 withheld, with complementary counts",
                      tag: "Indicators", query: unmetQuery, produces: MediaTypes.geoJSON, alsoProduces: [MediaTypes.csv, ExportFormat.xlsx.mediaType],
@@ -143,6 +153,11 @@ struct SearchController {
         let p = call.parameters
         let table = try await state.engine.segments(level: try IndicatorOptions.level(parsing: p["level"] ?? "district"), by: try ClientSegment(p))
         return p["f"] == "csv" ? .text(table.csv, type: MediaTypes.csv) : .json(table.json)
+    }
+
+    @Sendable func forecasts(_ call: EndpointCall) async throws -> Response {
+        let result = try await state.engine.forecasts(try ForecastOptions(call.parameters, today: .today()))
+        return call.parameters["f"] == "csv" ? .text(result.csv, type: MediaTypes.csv) : .json(result.json)
     }
 
     @Sendable func unmet(_ call: EndpointCall) async throws -> Response {
