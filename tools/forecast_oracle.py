@@ -12,6 +12,9 @@ complete month) and, from those numbers alone, in plain Python:
   * forecasts 1 to 12 months with the 80 % and 95 % intervals of ETS(A,Ad,N)'s variance;
   * runs the rolling-origin backtest again (origins from the 12th observed month to the last but one)
     and computes MASE (m = 12), the MAE relative to seasonal naive, and the intervals' coverage.
+  * lists the expected alerts: the default rules on months of supply (oversupply above 7, shortage
+    below 3) whose threshold the last observed month is within and a forecast month crosses, with the
+    first such month, each flagged as a forecast.
 Every number of `rgis indicators --forecast` (CLI) and `GET /indicators/forecasts` (HTTP) is compared.
 
 Run with Debian's /usr/bin/python3:
@@ -33,6 +36,8 @@ PHIS = [0.8, 0.9, 0.98]
 FIGURES = ["active_inventory", "months_of_supply", "median_list_price_per_m2", "active_demands", "closed_sales"]
 Z80, Z95 = 1.2815515655446004, 1.959963984540054
 MINIMUM, FIRST_ORIGIN = 18, 12
+# The default alert rules on a forecast figure: (id, figure, above?, threshold).
+RULES = [("oversupply", "months_of_supply", True, 7.0), ("shortage", "months_of_supply", False, 3.0)]
 
 
 def damped(phi, h):
@@ -133,7 +138,7 @@ def near(got, want, digits):
     return got is not None and abs(got - round(want, digits)) <= 1.5 * 10 ** -digits
 
 
-def compare(label, answer, series, horizon, tally):
+def compare(label, answer, series, horizon, tally, rules=RULES):
     by_id = {d["id"]: d for d in series["districts"]}
     for d in answer["districts"]:
         months = by_id[d["id"]]["months"]
@@ -170,6 +175,19 @@ def compare(label, answer, series, horizon, tally):
                     ok = near(g, value, 3)
                 if not ok:
                     tally["failures"].append(f"{where} backtest {key}: {g}, oracle {value}")
+            last = next((v for v in reversed([m.get(figure) for m in months]) if v is not None), None)
+            expected = []
+            for rule, on, above, threshold in rules:
+                beyond = (lambda v: v > threshold) if above else (lambda v: v < threshold)
+                if on != figure or last is None or beyond(last):
+                    continue
+                h = next((k for k, m in enumerate(want["months"]) if beyond(m[0])), None)
+                if h is not None:
+                    expected.append((rule, h + 1))
+            got_expected = [(e["rule"], e["within_months"]) for e in got.get("expected_alerts", []) if e.get("basis") == "forecast"]
+            if sorted(got_expected) != sorted(expected) or len(got_expected) != len(got.get("expected_alerts", [])):
+                tally["failures"].append(f"{where}: expected alerts {got.get('expected_alerts')}, oracle {expected}")
+            tally["expected"] += len(expected)
             tally["forecasts"] += 1
             tally["mase"].append(got["backtest"]["mase"])
             tally["coverage95"].append(got["backtest"]["coverage_95"])
@@ -197,7 +215,7 @@ def main():
     to = f"{last // 12:04d}-{last % 12 + 1:02d}"
     first = last - 59
     frm = f"{first // 12:04d}-{first % 12 + 1:02d}"
-    tally = {"figures": 0, "forecasts": 0, "refused": 0, "numbers": 0, "failures": [], "mase": [], "coverage95": []}
+    tally = {"figures": 0, "forecasts": 0, "refused": 0, "numbers": 0, "expected": 0, "failures": [], "mase": [], "coverage95": []}
     server = oracle.Server(args.rgis, rgis.database, "--rate-limit", "0")
     try:
         for level in ("city", "district", "subdistrict"):
@@ -209,6 +227,27 @@ def main():
             with urllib.request.urlopen(f"{server.url}/indicators/forecasts?level={level}&horizon=6", timeout=300) as response:
                 http = json.loads(response.read())
             compare(f"HTTP {level} horizon 6", http, series, 6, tally)
+        # Rules of one's own whose thresholds the city's forecasts cross: half way from the last observed
+        # month to the twelfth forecast one, on three figures (a rules file, as `rgis alerts --rules` reads it).
+        series = json.loads(rgis.run("indicators", rgis.database, "--series", "--level", "city", "--from", frm, "--to", to))
+        city = json.loads(rgis.run("indicators", rgis.database, "--forecast", "--level", "city"))["districts"][0]["figures"]
+        rules, own = [], []
+        for figure in ("active_inventory", "active_demands", "median_list_price_per_m2"):
+            last = next(v for v in reversed([m.get(figure) for m in series["districts"][0]["months"]]) if v is not None)
+            far = city[figure]["forecast"][-1]["value"]
+            if abs(far - last) < 1e-6:
+                continue
+            threshold = round((last + far) / 2, 4)
+            rules.append({"id": f"watch_{figure}", "metric": figure, "above" if far > last else "below": threshold,
+                          "severity": "notice", "title": f"{figure} watch"})
+            own.append((f"watch_{figure}", figure, far > last, threshold))
+        path = os.path.join(args.workdir, "rules.json")
+        with open(path, "w") as out:
+            json.dump({"rules": rules}, out)
+        watched = json.loads(rgis.run("indicators", rgis.database, "--forecast", "--level", "city", "--rules", path))
+        compare("CLI city with watch rules", watched, series, 12, tally, RULES + own)
+        if len(own) < 2:
+            tally["failures"].append(f"only {len(own)} watch rules could be made")
         one = json.loads(rgis.run("indicators", rgis.database, "--forecast", "--level", "district", "--district", "D2", "--horizon", "3"))
         if [d["id"] for d in one["districts"]] != ["D2"] or len(one["districts"][0]["figures"]["active_inventory"]["forecast"]) != 3:
             tally["failures"].append("--district D2 --horizon 3: not one district with 3 months")
@@ -219,7 +258,7 @@ def main():
     cover = sorted(c for c in tally["coverage95"] if c is not None)
     median = lambda xs: xs[len(xs) // 2] if xs else None  # noqa: E731
     print(f"forecast oracle: {tally['figures']} district figures on 3 levels by CLI and HTTP, {tally['forecasts']} forecasts "
-          f"({tally['numbers']} numbers compared), {tally['refused']} refused for a short history; "
+          f"({tally['numbers']} numbers compared), {tally['refused']} refused for a short history, {tally['expected']} expected alerts; "
           f"median MASE {median(mase)}, median 95 % coverage {median(cover)}")
     for failure in tally["failures"][:25]:
         print("MISMATCH", failure)

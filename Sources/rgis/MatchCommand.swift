@@ -106,7 +106,10 @@ struct IndicatorsCommand: AsyncParsableCommand {
             complete month, with 80 % and 95 % intervals, by damped-trend exponential smoothing from up to \
             five years of the published monthly series (a withheld month is missing), each beside its \
             rolling-origin backtest: MASE against seasonal naive and how often the intervals held the \
-            month. Fewer than 18 observed months give no forecast, and say so. As JSON, csv or xlsx.
+            month. Fewer than 18 observed months give no forecast, and say so. Each forecast lists the alert \
+            rules on its figure whose threshold the last observed month is within and a forecast month \
+            crosses ("expected_alerts", "basis": "forecast": expected, not observed, and never among the \
+            alerts in force). As JSON, csv or xlsx.
 
             Examples: rgis indicators city.sqlite --level subdistrict --as-of 2026-06-30
                       rgis indicators city.sqlite --series --district D2 --from 2025-01 --to 2026-12 --format csv
@@ -130,6 +133,8 @@ struct IndicatorsCommand: AsyncParsableCommand {
     @Flag(help: "Unmet demand per district and cell of type × bedrooms × size × budget instead.") var unmet = false
     @Flag(help: "Forecasts of the monthly series, with intervals and their backtest, instead.") var forecast = false
     @Option(help: "With --forecast: months ahead, 1–12 (default 12).") var horizon: Int?
+    @Option(help: "With --forecast: the alert rules file (as rgis alerts --rules) whose thresholds the forecasts are checked against (default the built-in rules).")
+    var rules: String?
     @Option(name: .customLong("size-bands"), help: "With --unmet: the size bands' edges in m², ascending (default 40,60,80,120).")
     var sizeBands: String?
     @Option(name: .customLong("budget-bands"), help: "With --unmet: the budget bands' edges, ascending (default 200000,400000,700000,1000000).")
@@ -156,12 +161,12 @@ struct IndicatorsCommand: AsyncParsableCommand {
         }
         if forecast {
             if series || unmet || segments != nil || asOf != nil || since != nil || longUnsoldDays != nil || from != nil || to != nil {
-                throw ValidationError("--forecast takes only --level, --district, --horizon, --format and --output")
+                throw ValidationError("--forecast takes only --level, --district, --horizon, --rules, --format and --output")
             }
             if let format, ![.json, .csv, .xlsx].contains(format) { throw ValidationError("--format \(format.rawValue) is not for --forecast; use json, csv or xlsx") }
             return
-        } else if horizon != nil {
-            throw ValidationError("--horizon needs --forecast")
+        } else if horizon != nil || rules != nil {
+            throw ValidationError("--horizon and --rules need --forecast")
         }
         if unmet {
             if series || segments != nil || asOf != nil || since != nil || longUnsoldDays != nil || district != nil || from != nil || to != nil {
@@ -205,7 +210,8 @@ struct IndicatorsCommand: AsyncParsableCommand {
             if forecast {
                 p.set("district", district)
                 p.set("horizon", horizon)
-                let result = try await engine(target).forecasts(try ForecastOptions(p, today: .today()))
+                let result = try await engine(target).forecasts(try ForecastOptions(p, today: .today()),
+                                                                rules: try rules.map(AlertRules.reading(file:)) ?? AlertRules())
                 return try await write(format == .xlsx ? try SheetFile.xlsx(name: "forecasts", csv: result.csv)
                                  : Array((format == .csv ? result.csv : result.json.jsonText + "\n").utf8))
             }

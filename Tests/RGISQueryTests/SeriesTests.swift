@@ -39,9 +39,10 @@ struct SeriesTests {
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(result.stdout.contains("forecast oracle: all answers agree"))
         // Every level's figures by CLI and HTTP: forecasts made and some refused (withheld months in small districts).
-        let line = result.stdout.split(separator: "\n").first { $0.hasPrefix("forecast oracle: 310 district figures") } ?? ""
+        // (figures, levels, forecasts, numbers, refused, expected alerts crossing a rule's threshold)
+        let line = result.stdout.split(separator: "\n").first { $0.hasPrefix("forecast oracle: 315 district figures") } ?? ""
         let numbers = line.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
-        #expect(numbers.count >= 5 && numbers[2] > 50 && numbers[3] > 1000 && numbers[4] > 0, "\(result.stdout)")
+        #expect(numbers.count >= 6 && numbers[2] > 50 && numbers[3] > 1000 && numbers[4] > 0 && numbers[5] >= 2, "\(result.stdout)")
         print(result.stdout, terminator: "")
     }
 

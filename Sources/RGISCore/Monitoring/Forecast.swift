@@ -252,13 +252,44 @@ public struct ForecastOptions: Sendable {
     }
 }
 
+/// An alert rule's threshold that a forecast crosses: expected, never observed, and never mixed with
+/// the alerts in force (it is published beside the forecast, flagged `"basis": "forecast"`).
+public struct ExpectedCrossing: Sendable {
+    public var rule: AlertRule
+    /// The first forecast month beyond the threshold, and how many months ahead it is.
+    public var month: YearMonth
+    public var withinMonths: Int
+    public var value: Double
+
+    /// The rules on a figure whose threshold the last observed month is within and a forecast month
+    /// is beyond: each with the first such month.
+    public static func find(_ forecast: FigureForecast, last: Double?, rules: [AlertRule]) -> [ExpectedCrossing] {
+        guard forecast.fit != nil, let last else { return [] }
+        return rules.compactMap { rule in
+            guard !rule.isBeyond(last), let h = forecast.months.firstIndex(where: { rule.isBeyond($0.value) }) else { return nil }
+            return ExpectedCrossing(rule: rule, month: forecast.months[h].month, withinMonths: h + 1, value: forecast.months[h].value)
+        }
+    }
+}
+
 /// The forecasts of a level's districts (or one district), with their backtests.
 public struct DistrictForecasts: Sendable {
+    public struct Figure: Sendable {
+        public var figure: SeriesFigure
+        public var forecast: FigureForecast
+        public var crossings: [ExpectedCrossing]
+        public init(figure: SeriesFigure, forecast: FigureForecast, crossings: [ExpectedCrossing]) {
+            self.figure = figure
+            self.forecast = forecast
+            self.crossings = crossings
+        }
+    }
+
     public struct District: Sendable {
         public var id: String
         public var name: String?
-        public var figures: [(figure: SeriesFigure, forecast: FigureForecast)]
-        public init(id: String, name: String?, figures: [(figure: SeriesFigure, forecast: FigureForecast)]) {
+        public var figures: [Figure]
+        public init(id: String, name: String?, figures: [Figure]) {
             self.id = id
             self.name = name
             self.figures = figures
@@ -295,12 +326,13 @@ public struct DistrictForecasts: Sendable {
             "horizon": .int(Int64(horizon)), "method": .string(Self.method),
             "districts": .array(districts.map { d in
                 .object(["id": .string(d.id), "name": d.name.map(JSONValue.string) ?? .null,
-                         "figures": .object(Dictionary(uniqueKeysWithValues: d.figures.map { ($0.figure.rawValue, Self.json($0.forecast)) }))])
+                         "figures": .object(Dictionary(uniqueKeysWithValues: d.figures.map { ($0.figure.rawValue, Self.json($0)) }))])
             }),
         ])
     }
 
-    static func json(_ f: FigureForecast) -> JSONValue {
+    static func json(_ entry: Figure) -> JSONValue {
+        let f = entry.forecast
         var o: [String: JSONValue] = ["observed_months": .int(Int64(f.observed))]
         guard let fit = f.fit else {
             o["forecast"] = .null
@@ -317,6 +349,11 @@ public struct DistrictForecasts: Sendable {
                                      "relative_mae_seasonal_naive": rounded(b.relativeMAE, 3), "mean_absolute_error": rounded(b.meanAbsoluteError, 3),
                                      "coverage_80": rounded(b.coverage80, 3), "coverage_95": rounded(b.coverage95, 3)])
         }
+        o["expected_alerts"] = .array(entry.crossings.map { c in
+            .object(["basis": .string("forecast"), "rule": .string(c.rule.id), "title": .string(c.rule.title),
+                     "comparison": .string(c.rule.comparison.rawValue), "threshold": .double(c.rule.threshold),
+                     "month": .string(c.month.text), "within_months": .int(Int64(c.withinMonths)), "value": rounded(c.value)])
+        })
         return .object(o)
     }
 
@@ -325,7 +362,8 @@ public struct DistrictForecasts: Sendable {
         var out = "district_id,district_name,figure,month,value,low_80,high_80,low_95,high_95,mase,coverage_80,coverage_95,reason\r\n"
         let cell = CSVText.cell
         for d in districts {
-            for (figure, f) in d.figures {
+            for entry in d.figures {
+                let figure = entry.figure, f = entry.forecast
                 let head = [CSVText.field(d.id), CSVText.field(d.name ?? ""), figure.rawValue]
                 guard f.fit != nil else {
                     out += (head + ["", "", "", "", "", "", "", "", "", CSVText.field(f.reason ?? "")]).joined(separator: ",") + "\r\n"

@@ -156,7 +156,7 @@ struct SearchController {
     }
 
     @Sendable func forecasts(_ call: EndpointCall) async throws -> Response {
-        let result = try await state.engine.forecasts(try ForecastOptions(call.parameters, today: .today()))
+        let result = try await state.engine.forecasts(try ForecastOptions(call.parameters, today: .today()), rules: state.alertRules)
         return call.parameters["f"] == "csv" ? .text(result.csv, type: MediaTypes.csv) : .json(result.json)
     }
 
