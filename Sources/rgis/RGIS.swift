@@ -16,7 +16,7 @@ struct RGIS: AsyncParsableCommand {
             works alike.
             """,
         subcommands: [InitCommand.self, ImportCommand.self, ExportCommand.self, InfoCommand.self,
-                      CheckCommand.self, QueryCommand.self, MatchCommand.self, IndicatorsCommand.self, ArchiveCommand.self, ServeCommand.self, UsersCommand.self, TokensCommand.self,
+                      CheckCommand.self, QueryCommand.self, MatchCommand.self, ValuationCommand.self, IndicatorsCommand.self, ArchiveCommand.self, ServeCommand.self, UsersCommand.self, TokensCommand.self,
                       AuditCommand.self, SubscriptionsCommand.self, NotifyCommand.self, EventsCommand.self, AlertsCommand.self, AlertHooksCommand.self, BackupCommand.self, RestoreCommand.self, CopyCommand.self, SampleCommand.self]
     )
 }

@@ -87,6 +87,20 @@ struct QueryTests {
         print(result.stdout, terminator: "")
     }
 
+    @Test("valuation by comparables of listings and drawn points (CLI and HTTP): the comparables by an independent geodesic search, each adjustment, the estimate and range, the refusals, and the leave-one-out accuracy, on a file and on PostgreSQL",
+          arguments: [false, true])
+    func valuation(onPostgreSQL: Bool) async throws {
+        let base = onPostgreSQL ? ["--database-base", try PostgresServer.base.get()] : []
+        let result = try await Fixtures.runOracle("valuation_oracle.py", ["--demo", Fixtures.packageRoot.appendingPathComponent("geodata").path] + base)
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("valuation oracle: all answers agree"))
+        // (valuations, comparables, refused, sales in the backtest)
+        let line = result.stdout.split(separator: "\n").first { $0.hasPrefix("valuation oracle: ") && $0.contains("valuations") } ?? ""
+        let numbers = line.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+        #expect(numbers.count >= 5 && numbers[0] >= 20 && numbers[1] > 300 && numbers[2] >= 1 && numbers[4] >= 150, "\(result.stdout)")
+        print(result.stdout, terminator: "")
+    }
+
     @Test("every live query path goes through an R*Tree and scans no table: each radius strategy, polygon, bbox, items, districts, matching, indicators")
     func queryPlans() async throws {
         let store = RealDatabase.shared.store

@@ -101,7 +101,7 @@ enum RoleTable {
     ]
     /// Agents' operations any agent may call, each on their own share.
     static let anyAgentOperations: Set<String> = ["listClients", "createClient", "createListing", "matchListing", "matchNewListing",
-                                                  "listSubscriptions", "listWebhooks", "listNotifications"]
+                                                  "listSubscriptions", "listWebhooks", "listNotifications", "valuation"]
     static let plannerOperations: Set<String> = ["indicatorSegments", "indicatorUnmet", "listAlertHooks", "createAlertHook", "updateAlertHook"]
     static let archiveOperations: Set<String> = [
         "describeArchiveParcels", "getArchiveParcels", "getArchiveParcel", "recordArchiveEvent", "archiveLineage", "archiveRights",
@@ -171,6 +171,7 @@ struct AccessMatrixTests {
         case "searchPolygon": s.body = #"{"type":"Polygon","coordinates":[[[9.04,48.02],[9.06,48.02],[9.06,48.04],[9.04,48.04],[9.04,48.02]]]}"#
         case "locate": s.path += "?lon=9.05&lat=48.03"
         case "indicatorSegments": s.path += "?by=household"
+        case "valuation": s.path += "?listing=\(server.listingA)"
         case "listingClusters": s.path += "?bbox=9.0,48.0,9.1,48.1&zoom=12"
         case "districtListings": s.path = "/districts/\(server.districtID)/listings"
         case "matchNewListing": s.body = point

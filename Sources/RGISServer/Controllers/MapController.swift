@@ -30,7 +30,8 @@ struct MapController {
         [
             Endpoint(method: .get, path: "/map", operationID: "getMap", summary: "The map page", tag: "Map",
                      query: [ParameterSpec("figure", .string, "The planner view's figure to open on (a monthly figure, or unmet_share, unmet_demands, near_fit_demands)",
-                                           pattern: "^[a-z_0-9]{1,40}$")],
+                                           pattern: "^[a-z_0-9]{1,40}$"),
+                            ParameterSpec("value", .string, "A listing the agent view values by comparables at once (an agent's token)")],
                      produces: "text/html") { _ in
                 .text(Self.page, type: MediaTypes.html)
             },

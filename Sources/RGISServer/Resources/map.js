@@ -16,8 +16,17 @@ function el(tag, attributes, ...children) {
 }
 // Lines of text (or nodes) with line breaks between them.
 const lines = (items) => items.flatMap((item, i) => (i ? [el("br"), item] : [item]));
-const popup = (f) => el("div", null, el("b", null, f.id), el("br"),
-  lines(Object.entries(f.properties).filter(([k, v]) => v !== null && typeof v !== "object").slice(0, 14).map(([k, v]) => k + ": " + v)));
+const popup = (f) => {
+  const body = el("div", null, el("b", null, f.id), el("br"),
+    lines(Object.entries(f.properties).filter(([k, v]) => v !== null && typeof v !== "object").slice(0, 14).map(([k, v]) => k + ": " + v)));
+  // A listing's popup offers an agent its valuation by comparable sales.
+  if (token && f.properties && f.properties.status !== undefined && f.properties.role === undefined) {
+    const button = el("button", null, "Value by comparables");
+    button.onclick = () => showValuation(f.id).catch((e) => status("Could not value: " + e.message));
+    body.append(el("br"), button);
+  }
+  return body;
+};
 const swatch = (colour) => el("i", { class: "swatch", style: { background: colour } });
 
 // Districts coloured by the demand/supply ratio.
@@ -73,6 +82,39 @@ function showResults(collection, title) {
     list.appendChild(item);
   }
   status(title + ": " + collection.features.length + " listings" + (collection.next ? " (first page)" : ""));
+}
+
+// A valuation: the subject (black), the comparable sales (green, each with its adjustments) and the
+// active listings there (grey, asking prices, not in the estimate); the estimate in the status line.
+async function showValuation(id) {
+  const v = await getJSON("/valuation?listing=" + encodeURIComponent(id));
+  resultsLayer.clearLayers();
+  const list = document.getElementById("results");
+  list.replaceChildren();
+  const money = (x) => Number(x).toLocaleString();
+  for (const f of v.features) {
+    const [lon, lat] = f.geometry.coordinates;
+    const p = f.properties;
+    const sale = p.role === "comparable sale";
+    const marker = L.circleMarker([lat, lon], { radius: p.role === "subject" ? 9 : 6, color: p.role === "subject" ? "#000" : sale ? "#31a354" : "#999",
+                                                fillOpacity: 0.9 }).bindPopup(el("div", null, el("b", null, f.id), " · " + p.role, el("br"),
+      sale ? lines(["sold " + p.close_date + " for " + money(p.close_price) + ", " + Math.round(p.distance_m) + " m away",
+                    "time " + money(p.adjustments.time) + " · size " + money(p.adjustments.size) + " · age " + money(p.adjustments.age),
+                    "adjusted " + money(p.adjusted_price)]) : [])).addTo(resultsLayer);
+    if (sale) {
+      const item = el("li", null, f.id + " · " + money(p.adjusted_price) + " · " + Math.round(p.distance_m) + " m");
+      item.onclick = () => { map.setView([lat, lon], Math.max(map.getZoom(), 16)); marker.openPopup(); };
+      list.appendChild(item);
+    }
+  }
+  const e = v.estimate, a = v.accuracy;
+  const summary = e ? id + ": estimate " + money(e.value) + " (" + money(e.low) + " – " + money(e.high) + ") from " + e.comparables + " sales; the method's median error " +
+    a.median_absolute_percentage_error + " % on " + a.sales_tested + " stored sales" : id + ": " + v.reason;
+  list.prepend(el("li", { class: "summary" }, el("b", null, summary)));
+  status(summary);
+  if (resultsLayer.getLayers().length) map.fitBounds(L.featureGroup(resultsLayer.getLayers()).getBounds(), { maxZoom: 16, padding: [20, 20] });
+  document.body.dataset.valuation = e ? String(e.value) : "none";
+  document.body.dataset.comparables = String(v.features.filter((f) => f.properties.role === "comparable sale").length);
 }
 
 let mode = null;
@@ -205,6 +247,11 @@ const plannerLayer = L.layerGroup();
 let planner = null;
 document.getElementById("pfigure").replaceChildren(...figures.map((f) => el("option", null, f)),
   ...unmetFigures.map((f) => el("option", { value: f }, f + " (now)")));
+// A link may value a listing at once: /map?value=L00042#agent (an agent's token).
+{
+  const listing = new URLSearchParams(location.search).get("value");
+  if (listing && token) showValuation(listing).catch((e) => status("Could not value: " + e.message));
+}
 // A link may name the planner's figure: /map?figure=unmet_share#planner.
 {
   const asked = new URLSearchParams(location.search).get("figure");
