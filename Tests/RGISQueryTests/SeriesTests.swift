@@ -209,6 +209,22 @@ struct SeriesTests {
         #expect(Self.withhold([[0, 10, 10], [0, 10, 10]]).allSatisfy { $0.allSatisfy { !$0 } })
     }
 
+    @Test("a zero is never withheld as a complement (a count is not negative: beside a total of zero it is known); the fixed total that would need withholding is named instead")
+    func zeroIsNoComplement() {
+        var system = Suppression()
+        let total = system.count(2), x = system.count(2), zero = system.count(0)
+        system.sum(total, of: [x, zero])
+        let outcome = system.withhold(fixed: [total: false])
+        #expect(outcome.withheld[x] && !outcome.withheld[zero])
+        #expect(outcome.fixedButNeeded == [total])
+        // With a non-zero count open, that one is chosen.
+        var open = Suppression()
+        let t = open.count(9), a = open.count(2), b = open.count(0), c = open.count(7)
+        open.sum(t, of: [a, b, c])
+        let chosen = open.withhold().withheld
+        #expect(chosen[a] && chosen[c] && !chosen[b] && !chosen[t])
+    }
+
     @Test("complementary withholding: a withheld count that two sums together determine gets a second one, across levels too")
     func withholdingSolvedAsASystem() {
         // x (3) is the only withheld part of neither sum once each has a second withheld count, but

@@ -6,7 +6,8 @@ import RGISCore
 ///
 /// Counts of 1 to ``IndicatorOptions/minimumRecords`` − 1 are withheld (primary). Then, until nothing
 /// changes: every sum with exactly one withheld count gets a second one, its smallest open non-zero
-/// count (an open zero when there is none), since a total minus the rest would otherwise give it away;
+/// count (never a zero: counts are not negative, so a withheld zero beside a total of zero is known),
+/// since a total minus the rest would otherwise give it away;
 /// and when every sum has none or two and more, the sums are solved together as a linear system
 /// (Gaussian elimination over the withheld counts), and a withheld count the system still determines
 /// (two sums that share it, say) gets a second withheld count in one of its sums. A sum may be a bound
@@ -46,10 +47,10 @@ struct Suppression {
         var needed = Set<Int>()
         let sumsOf = Dictionary(grouping: sums.indices.flatMap { s in sums[s].map { ($0, s) } }, by: \.0).mapValues { $0.map(\.1) }
 
-        /// Withholds the smallest open count of a sum (non-zero first); false when none is open.
+        /// Withholds the smallest open non-zero count of a sum; false when none is open.
         func second(in sum: [Int]) -> Bool {
             let open = sum.filter { !withheld[$0] && fixed[$0] == nil }
-            guard let pick = open.filter({ values[$0] > 0 }).min(by: { values[$0] < values[$1] }) ?? open.first else {
+            guard let pick = open.filter({ values[$0] > 0 }).min(by: { values[$0] < values[$1] }) else {
                 needed.formUnion(sum.filter { !withheld[$0] && fixed[$0] != nil })
                 return false
             }
