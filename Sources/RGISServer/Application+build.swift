@@ -37,6 +37,9 @@ public struct ServerConfiguration: Sendable {
     public var heavySlots = max(1, ProcessInfo.processInfo.activeProcessorCount / 2)
     /// The early-warning rules (`--alert-rules`: the defaults with a file's changes).
     public var alertRules = AlertRules()
+    /// The unmet-demand table's bands (`--unmet-size-bands`, `--unmet-budget-bands`): fixed for every
+    /// caller, since tables of other bands side by side would give a withheld cell away by difference.
+    public var unmetBands = UnmetBands()
     /// How often, in seconds, the server looks for writes and computes again the series of the
     /// districts they touched (``SeriesKeeper``); 0 leaves them to be computed by the next request.
     public var keepSeriesSeconds = 2.0
@@ -73,7 +76,7 @@ public func buildApplication(
     }
     let baseURL = PublicBaseURL(configuration.baseURL.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
                                 ?? PublicBaseURL.address(host: configuration.host, port: configuration.port))
-    let state = ServerState(engine: engine, records: store, accounts: store, notifications: store, alertHooks: store, baseURL: baseURL, alertRules: configuration.alertRules,
+    let state = ServerState(engine: engine, records: store, accounts: store, notifications: store, alertHooks: store, baseURL: baseURL, alertRules: configuration.alertRules, unmetBands: configuration.unmetBands,
                             webhookTargets: configuration.webhookTargets, metricsFrom: configuration.metricsFrom, now: configuration.now)
     let authentication = Authentication(accounts: store, legacyAPIKey: configuration.apiKey, now: configuration.now)
     let rateLimiter = RateLimiter(perMinute: configuration.rateLimitPerMinute, now: configuration.now)

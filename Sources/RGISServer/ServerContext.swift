@@ -38,6 +38,7 @@ struct ServerState: Sendable {
     /// Never the request's Host header, which a caller chooses (and a shared cache would keep).
     let baseURL: PublicBaseURL
     let alertRules: AlertRules
+    let unmetBands: UnmetBands
     let webhookTargets: WebhookTargets
     let metricsFrom: AddressBlocks
     let now: @Sendable () -> Date

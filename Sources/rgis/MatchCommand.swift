@@ -160,7 +160,8 @@ struct IndicatorsCommand: AsyncParsableCommand {
             throw ValidationError("--format \(format.rawValue) is a file; give --output FILE")
         }
         if forecast {
-            if series || unmet || segments != nil || asOf != nil || since != nil || longUnsoldDays != nil || from != nil || to != nil {
+            if series || unmet || segments != nil || asOf != nil || since != nil || longUnsoldDays != nil || from != nil || to != nil
+                || sizeBands != nil || budgetBands != nil || top != nil {
                 throw ValidationError("--forecast takes only --level, --district, --horizon, --rules, --format and --output")
             }
             if let format, ![.json, .csv, .xlsx].contains(format) { throw ValidationError("--format \(format.rawValue) is not for --forecast; use json, csv or xlsx") }
@@ -216,10 +217,8 @@ struct IndicatorsCommand: AsyncParsableCommand {
                                  : Array((format == .csv ? result.csv : result.json.jsonText + "\n").utf8))
             }
             if unmet {
-                p.set("size_bands", sizeBands)
-                p.set("budget_bands", budgetBands)
                 p.set("top", top)
-                let page = try await engine(target).unmetDemand(try UnmetDemandOptions(p))
+                let page = try await engine(target).unmetDemand(try UnmetDemandOptions(p, bands: try UnmetBands(size: sizeBands, budget: budgetBands)))
                 switch format {
                 case .csv?: return try await write(Array(QueryEngine.unmetDemandCSV(page).utf8))
                 case .xlsx?: return try await write(try SheetFile.xlsx(name: "unmet", csv: QueryEngine.unmetDemandCSV(page)))

@@ -37,6 +37,10 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("alert-rules"), help: "A JSON file of early-warning rule changes (see rgis alerts --help).")
     var alertRules: String?
+    @Option(name: .customLong("unmet-size-bands"), help: "The unmet-demand table's size band edges in m², ascending (default 40,60,80,120); the same for every caller.")
+    var unmetSizeBands: String?
+    @Option(name: .customLong("unmet-budget-bands"), help: "The unmet-demand table's budget band edges, ascending (default 200000,400000,700000,1000000).")
+    var unmetBudgetBands: String?
     @Option(name: .customLong("base-url"), help: "The public base URL every link carries (behind a proxy; required when --host is not a loopback address). Default: http://HOST:PORT of this server.") var baseURL: String?
     @Option(name: .customLong("request-timeout"), help: "Seconds a request may run before it is stopped with 503 and Retry-After.")
     var requestTimeout: Double = 10
@@ -90,6 +94,10 @@ struct ServeCommand: AsyncParsableCommand {
                 Console.error("error: \(error.description)")
                 throw ExitCode(1)
             }
+        }
+        do { configuration.unmetBands = try UnmetBands(size: unmetSizeBands, budget: unmetBudgetBands) } catch let error as RGISError {
+            Console.error("error: \(error.description)")
+            throw ExitCode(1)
         }
         var logger = Logger(label: "rgis")
         logger.logLevel = .info

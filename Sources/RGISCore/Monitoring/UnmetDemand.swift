@@ -31,13 +31,10 @@ public struct UnmetDemandOptions: Sendable, Hashable {
         self.top = top
     }
 
-    /// `level` (default district), `size_bands` and `budget_bands` (comma-separated ascending edges),
-    /// `top` (default 5).
-    public init(_ p: RequestParameters) throws {
-        try self.init(level: try IndicatorOptions.level(parsing: p["level"] ?? "district"),
-                      sizeEdgesM2: try Self.edges(p["size_bands"], parameter: "size_bands") ?? Self.defaultSizeEdgesM2,
-                      budgetEdges: try Self.edges(p["budget_bands"], parameter: "budget_bands") ?? Self.defaultBudgetEdges,
-                      top: try p.int("top") ?? Self.defaultTop)
+    /// `level` (default district) and `top` (default 5), with the bands of whoever runs the table.
+    public init(_ p: RequestParameters, bands: UnmetBands) throws {
+        try self.init(level: try IndicatorOptions.level(parsing: p["level"] ?? "district"), sizeEdgesM2: bands.sizeEdgesM2,
+                      budgetEdges: bands.budgetEdges, top: try p.int("top") ?? Self.defaultTop)
     }
 
     static func edges(_ text: String?, parameter: String) throws -> [Double]? {
@@ -54,8 +51,14 @@ public struct UnmetDemandOptions: Sendable, Hashable {
         guard (1...12).contains(edges.count) else {
             throw RGISError(.invalidValue, "\(parameter) takes 1 to 12 edges, not \(edges.count)", at: "parameter \(parameter)")
         }
-        guard edges.allSatisfy({ $0.isFinite && $0 > 0 }), zip(edges, edges.dropFirst()).allSatisfy({ $0 < $1 }) else {
+        guard edges.allSatisfy({ $0.isFinite && $0 > 0 && $0 < 1e15 }), zip(edges, edges.dropFirst()).allSatisfy({ $0 < $1 }) else {
             throw RGISError(.invalidValue, "\(parameter) must be positive and strictly ascending", at: "parameter \(parameter)")
+        }
+        // Bands are named by their edges as written (one decimal): two edges written alike would merge two bands.
+        let written = edges.map(MatchScore.number)
+        guard Set(written).count == written.count else {
+            throw RGISError(.invalidValue, "\(parameter): edges closer than 0.1 are written alike (\(written.joined(separator: ","))); use edges 0.1 or more apart",
+                            at: "parameter \(parameter)")
         }
     }
 
@@ -87,6 +90,32 @@ public struct UnmetDemandOptions: Sendable, Hashable {
     }
 
     static func bedrooms(_ n: Int) -> String { n >= 4 ? "4+" : String(max(n, 0)) }
+}
+
+/// The band edges of an unmet-demand table, chosen once by whoever runs the table (a server's operator,
+/// the CLI's user), never per request: tables of other bands side by side would give a withheld cell
+/// away by difference.
+public struct UnmetBands: Sendable, Hashable {
+    public var sizeEdgesM2: [Double]
+    public var budgetEdges: [Double]
+
+    public init(sizeEdgesM2: [Double] = UnmetDemandOptions.defaultSizeEdgesM2, budgetEdges: [Double] = UnmetDemandOptions.defaultBudgetEdges) throws {
+        try UnmetDemandOptions.check(sizeEdgesM2, parameter: "size_bands")
+        try UnmetDemandOptions.check(budgetEdges, parameter: "budget_bands")
+        self.sizeEdgesM2 = sizeEdgesM2
+        self.budgetEdges = budgetEdges
+    }
+
+    public init() {
+        sizeEdgesM2 = UnmetDemandOptions.defaultSizeEdgesM2
+        budgetEdges = UnmetDemandOptions.defaultBudgetEdges
+    }
+
+    /// Edges as written on a command line (`40,60,80`), nil when not given.
+    public init(size: String?, budget: String?) throws {
+        try self.init(sizeEdgesM2: try UnmetDemandOptions.edges(size, parameter: "size_bands") ?? UnmetDemandOptions.defaultSizeEdgesM2,
+                      budgetEdges: try UnmetDemandOptions.edges(budget, parameter: "budget_bands") ?? UnmetDemandOptions.defaultBudgetEdges)
+    }
 }
 
 /// One cell of the unmet-demand table.

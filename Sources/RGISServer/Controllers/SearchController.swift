@@ -74,10 +74,6 @@ struct SearchController {
         ]
         let unmetQuery = [
             ParameterSpec("level", .string, "District level (default district)", values: DistrictLevel.allCases.map(\.rawValue)),
-            ParameterSpec("size_bands", .string, "Edges of the size bands in m², ascending, comma-separated (default 40,60,80,120)",
-                          pattern: #"^[0-9.]+(,[0-9.]+){0,11}$"#),
-            ParameterSpec("budget_bands", .string, "Edges of the budget bands, ascending, comma-separated (default 200000,400000,700000,1000000)",
-                          pattern: #"^[0-9.]+(,[0-9.]+){0,11}$"#),
             ParameterSpec("top", .integer, "How many of a district's largest unmet cells top_unmet names (1–100, default 5)", minimum: 1, maximum: 100),
             ParameterSpec("f", .string, "geojson (default), csv (a row per district and cell, no geometry) or xlsx", values: ["geojson", "csv", "xlsx"]),
         ]
@@ -115,7 +111,7 @@ struct SearchController {
                      tag: "Indicators", query: forecastQuery, produces: MediaTypes.json, alsoProduces: [MediaTypes.csv], namesRecordInQuery: true,
                      heavy: true, handler: forecasts),
             Endpoint(method: .get, path: "/indicators/unmet", operationID: "indicatorUnmet",
-                     summary: "Active demand per district that no active listing fits (and that only a near fit serves), by cell of type × bedrooms × size × budget, with the largest unmet cells; counts of 1 to 4 withheld, with complementary counts",
+                     summary: "Active demand per district that no active listing fits (and that only a near fit serves), by cell of type × bedrooms × size × budget (the server's bands), with the largest unmet cells; counts of 1 to 4 withheld, with complementary counts",
                      tag: "Indicators", query: unmetQuery, produces: MediaTypes.geoJSON, alsoProduces: [MediaTypes.csv, ExportFormat.xlsx.mediaType],
                      access: .planners, heavy: true, handler: unmet),
         ]
@@ -161,7 +157,7 @@ struct SearchController {
     }
 
     @Sendable func unmet(_ call: EndpointCall) async throws -> Response {
-        let page = try await state.engine.unmetDemand(try UnmetDemandOptions(call.parameters))
+        let page = try await state.engine.unmetDemand(try UnmetDemandOptions(call.parameters, bands: state.unmetBands))
         switch call.parameters["f"] {
         case "csv": return .text(QueryEngine.unmetDemandCSV(page), type: MediaTypes.csv)
         case "xlsx": return .bytes(try SheetFile.xlsx(name: "unmet", csv: QueryEngine.unmetDemandCSV(page)), type: ExportFormat.xlsx.mediaType)
