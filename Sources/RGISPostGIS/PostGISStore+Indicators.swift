@@ -13,7 +13,7 @@ extension PostGISStore {
         let day = asOf.addingDays(0).text
         let listedBy = "l.list_date COLLATE \"C\" <= "
         let longUnsoldBefore = asOf.addingDays(-unsoldThresholdDays).text
-        var q = SQLText("SELECT \(FeatureRows.columns(.districts)), a.active, a.listed, a.long_unsold, a.priced, a.days, a.per_m2, c.closed, m.demands, m.budgets, m.budget, a.area, a.long_unsold_area FROM districts t")
+        var q = SQLText("SELECT \(FeatureRows.columns(.districts)), a.active, a.listed, a.long_unsold, a.priced, a.days, a.per_m2, c.closed, m.demands, m.budgets, m.budget, a.area, a.long_unsold_area, a.areas, a.long_unsold_areas FROM districts t")
         // Active listings: all, listed by the day (and their days on the market to it), listed before the
         // long-unsold day, and with a price per m².
         q.sql(" CROSS JOIN LATERAL (SELECT count(*) AS active, count(*) FILTER (WHERE \(listedBy)")
@@ -22,7 +22,9 @@ extension PostGISStore {
         q.bind(longUnsoldBefore)
         q.sql(") AS long_unsold, coalesce(sum(l.living_area_m2), 0) AS area, coalesce(sum(l.living_area_m2) FILTER (WHERE l.list_date COLLATE \"C\" < ")
         q.bind(longUnsoldBefore)
-        q.sql("), 0) AS long_unsold_area, count(*) FILTER (WHERE l.list_price / NULLIF(l.living_area_m2, 0) >= 0) AS priced, rgis_median(array_agg((extract(epoch FROM ")
+        q.sql("), 0) AS long_unsold_area, count(l.living_area_m2) AS areas, count(l.living_area_m2) FILTER (WHERE l.list_date COLLATE \"C\" < ")
+        q.bind(longUnsoldBefore)
+        q.sql(") AS long_unsold_areas, count(*) FILTER (WHERE l.list_price / NULLIF(l.living_area_m2, 0) >= 0) AS priced, rgis_median(array_agg((extract(epoch FROM ")
         q.bind(day)
         q.sql("::timestamptz) - extract(epoch FROM l.list_date::timestamptz)) / 86400 ORDER BY l.list_date DESC) FILTER (WHERE \(listedBy)")
         q.bind(day)
@@ -60,6 +62,8 @@ extension PostGISStore {
                 figures.budget = .init(count: Int(try row[n + 8].decode(Int64.self)), value: try row[n + 9].decode(Double?.self))
                 figures.floorAreaM2 = try row[n + 10].decode(Double.self)
                 figures.longUnsoldFloorAreaM2 = try row[n + 11].decode(Double.self)
+                figures.floorAreaListings = Int(try row[n + 12].decode(Int64.self))
+                figures.longUnsoldFloorAreaListings = Int(try row[n + 13].decode(Int64.self))
                 return figures
             })
         }

@@ -347,6 +347,6 @@ struct MatchingConformance {
         #expect(f.properties["active_listings"] == .null)
         #expect(f.properties["median_price_per_m2"] == .null)
         #expect(f.properties["active_demands"] == .int(0))
-        #expect(f.properties["suppressed"] == .array(["active_listings", "demand_supply_ratio", "long_unsold_share", "median_days_on_market", "median_price_per_m2", "vacant_floor_area_m2"].map(JSONValue.string)))
+        #expect(f.properties["suppressed"] == .array(["active_listings", "demand_supply_ratio", "long_unsold_floor_area_m2", "long_unsold_listings", "long_unsold_share", "median_days_on_market", "median_price_per_m2", "vacant_floor_area_m2"].map(JSONValue.string)))
     }
 }

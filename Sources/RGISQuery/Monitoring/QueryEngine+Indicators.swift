@@ -47,20 +47,24 @@ extension QueryEngine {
             FeaturePage(features: districts.enumerated().map { i, district -> StoredFeature in
                 var feature = district.feature
                 var figures = DistrictFigures()
-                func count(_ name: String, _ n: Int) { figures.count(name, n, withheld: withheld[name]![level][i]) }
+                func count(_ name: String, _ n: Int, also: Bool = false) { figures.count(name, n, withheld: also || withheld[name]![level][i]) }
                 count("active_listings", district.activeListings)
                 figures.median("median_price_per_m2", district.pricePerM2, digits: 0)
                 figures.median("median_days_on_market", district.daysOnMarket, digits: 0)
                 count("closed_in_period", district.closedInPeriod)
-                count("long_unsold_listings", district.longUnsold)
-                // The share, and the floor areas (sums over the same listings as a count), go where their count goes.
-                if withheld["long_unsold_listings"]![level][i] {
+                // The long-unsold figures are parts of the active listings: withheld wherever those are too
+                // (else the count over its share gives the withheld whole). A floor area goes where its
+                // count goes, and is withheld when fewer than 5 listings have a living area.
+                let activeWithheld = withheld["active_listings"]![level][i]
+                let unsoldWithheld = activeWithheld || withheld["long_unsold_listings"]![level][i]
+                count("long_unsold_listings", district.longUnsold, also: activeWithheld)
+                if unsoldWithheld {
                     figures.withhold("long_unsold_share")
                 } else {
                     figures.share("long_unsold_share", district.longUnsold, of: district.daysOnMarket.count)
                 }
-                figures.area("vacant_floor_area_m2", district.floorAreaM2, withheld: withheld["active_listings"]![level][i])
-                figures.area("long_unsold_floor_area_m2", district.longUnsoldFloorAreaM2, withheld: withheld["long_unsold_listings"]![level][i])
+                figures.area("vacant_floor_area_m2", district.floorAreaM2, over: district.floorAreaListings, withheld: activeWithheld)
+                figures.area("long_unsold_floor_area_m2", district.longUnsoldFloorAreaM2, over: district.longUnsoldFloorAreaListings, withheld: unsoldWithheld)
                 count("active_demands", district.activeDemands)
                 figures.median("median_budget", district.budget, digits: 0)
                 figures.ratio("demand_supply_ratio", "active_demands", over: "active_listings")
@@ -142,9 +146,10 @@ struct DistrictFigures {
         values[key] = .double((n / d * scale).rounded() / scale)
     }
 
-    /// A floor area in whole m², withheld where the count of the listings it sums is.
-    mutating func area(_ key: String, _ m2: Double, withheld: Bool) {
-        if withheld { withhold(key) } else { values[key] = .int(Int64(m2.rounded())) }
+    /// A floor area in whole m², withheld where the count of the listings it sums is, or when it sums
+    /// 1 to 4 living areas.
+    mutating func area(_ key: String, _ m2: Double, over listings: Int, withheld: Bool) {
+        if withheld || (listings > 0 && listings < minimum) || !(m2.isFinite && m2 < 1e15) { withhold(key) } else { values[key] = .int(Int64(m2.rounded())) }
     }
 
     mutating func withhold(_ key: String) {

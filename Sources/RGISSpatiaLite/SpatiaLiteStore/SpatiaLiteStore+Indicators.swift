@@ -56,7 +56,8 @@ struct IndicatorSQL: Sendable {
         if let row = try db.row("""
             SELECT count(*), count(*) FILTER (WHERE list_date <= \(asOf)), count(*) FILTER (WHERE list_date < \(longUnsoldBefore)),
                    count(*) FILTER (WHERE \(Self.pricePerM2) >= 0),
-                   total(living_area_m2), total(living_area_m2) FILTER (WHERE list_date < \(longUnsoldBefore))
+                   total(living_area_m2), total(living_area_m2) FILTER (WHERE list_date < \(longUnsoldBefore)),
+                   count(living_area_m2), count(living_area_m2) FILTER (WHERE list_date < \(longUnsoldBefore))
             FROM listings INDEXED BY \(SQL(sql: "listings_\(level.rawValue)_fid_market")) WHERE \(column) = \(d) AND status = 'active'
             """, cached: true) {
             figures.activeListings = row[0]
@@ -65,6 +66,8 @@ struct IndicatorSQL: Sendable {
             figures.pricePerM2.count = row[3]
             figures.floorAreaM2 = row[4]
             figures.longUnsoldFloorAreaM2 = row[5]
+            figures.floorAreaListings = row[6]
+            figures.longUnsoldFloorAreaListings = row[7]
         }
         figures.daysOnMarket.value = try median(db, count: figures.daysOnMarket.count, """
             SELECT julianday(\(asOf)) - julianday(list_date) FROM listings

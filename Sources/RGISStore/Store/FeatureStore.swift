@@ -220,6 +220,9 @@ public struct IndicatorInputs: Sendable {
         /// The living area of the active listings (vacant floor area), and of the long-unsold ones, m².
         public var floorAreaM2 = 0.0
         public var longUnsoldFloorAreaM2 = 0.0
+        /// How many listings each floor area sums (those with a living area).
+        public var floorAreaListings = 0
+        public var longUnsoldFloorAreaListings = 0
         public var closedInPeriod = 0
         public var activeDemands = 0
         public var budget = Median(count: 0, value: nil)
