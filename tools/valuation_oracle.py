@@ -99,7 +99,8 @@ class Market:
                 active.append(f["id"])
                 continue
             closed = (p.get("close_date") or "")[:10]
-            if len(sales) >= MAXIMUM or not p.get("close_price") or not p.get("living_area_m2") or not closed or not (since <= closed <= until):
+            if len(sales) >= MAXIMUM or not p.get("close_price") or not 0 < p["close_price"] <= 1e12 or (p.get("living_area_m2") or 0) < 1 \
+                    or not closed or not (since <= closed <= until):
                 continue
             then = self.at(index, closed[:7])
             factor = now / then if now is not None and then else 1.0
@@ -120,11 +121,9 @@ class Market:
 
     def accuracy(self, radius, months):
         sales = [f for f in self.listings if f["properties"].get("status") == "closed"]
-        step = max(1, len(sales) // SAMPLE)
+        tested = min(len(sales), SAMPLE)
         errors, inside = [], 0
-        for i, sale in enumerate(sales):
-            if i % step or len(errors) >= SAMPLE:
-                continue
+        for sale in (sales[k * len(sales) // tested] for k in range(tested)):
             p = sale["properties"]
             if not p.get("close_price") or not p.get("close_date") or not p.get("living_area_m2"):
                 continue
@@ -179,12 +178,7 @@ def main():
     args = parser.parse_args()
     oracle.DATABASE_BASE = args.database_base
     os.makedirs(args.workdir, exist_ok=True)
-    rgis = oracle.RGIS(args.rgis, oracle.database_at(args.workdir, "valuation_demo"))
-    oracle.fresh(rgis.database)
-    rgis.run("init", rgis.database)
-    for layer in ("districts", "parcels", "buildings", "listings", "demands"):
-        rgis.run("import", rgis.database, "--layer", layer, f"{args.demo}/{layer}.geojson")
-    rgis.run("events", "import", rgis.database, f"{args.demo}/events.csv")
+    rgis = oracle.demo_database(args.rgis, args.demo, args.workdir, "valuation_demo", events=True)
     rgis.run("users", "add", rgis.database, "oracle-agent", "--role", "agent")
     token = rgis.run("tokens", "create", rgis.database, "oracle-agent").strip()
     market = Market(rgis)
@@ -229,12 +223,7 @@ def main():
           f"with their adjustments compared, {tally['refused']} refused with fewer than 3 sales; leave-one-out on {accuracy['sales_tested']} "
           f"stored sales: median absolute percentage error {accuracy['median_absolute_percentage_error']} %, "
           f"{accuracy['within_range_share'] * 100:.1f} % inside the range")
-    for failure in tally["failures"][:25]:
-        print("MISMATCH", failure)
-    if tally["failures"]:
-        print(f"valuation oracle: {len(tally['failures'])} mismatches")
-        sys.exit(1)
-    print("valuation oracle: all answers agree")
+    oracle.report("valuation oracle", tally["failures"])
 
 
 if __name__ == "__main__":

@@ -22,9 +22,11 @@ public struct ValuationQuery: Sendable {
         guard (listing == nil) != (centre == nil) else {
             throw RGISError(.malformedInput, "give a listing, or lon and lat with area_m2 (and type, year_built)", at: listing == nil ? "parameter lon" : "parameter listing")
         }
-        if centre != nil {
-            guard let area = livingAreaM2 else { throw RGISError(.malformedInput, "area_m2 is required with lon and lat", at: "parameter area_m2") }
-            guard area.isFinite, area > 0, area <= 100_000 else { throw RGISError(.invalidValue, "area_m2 must be over 0 and at most 100000", at: "parameter area_m2") }
+        if centre != nil, livingAreaM2 == nil {
+            throw RGISError(.malformedInput, "area_m2 is required with lon and lat", at: "parameter area_m2")
+        }
+        if let area = livingAreaM2, !(area.isFinite && area > 0 && area <= 100_000) {
+            throw RGISError(.invalidValue, "area_m2 must be over 0 and at most 100000", at: "parameter area_m2")
         }
         guard radiusMetres.isFinite, (1...Self.maximumRadiusMetres).contains(radiusMetres) else {
             throw RGISError(.invalidValue, "radius_m must be 1–\(Int(Self.maximumRadiusMetres))", at: "parameter radius_m")

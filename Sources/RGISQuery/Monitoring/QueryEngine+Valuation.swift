@@ -23,9 +23,9 @@ extension QueryEngine {
         ]
         let prices = found.sales.map(\.adjusted.price).sorted()
         if prices.count >= ComparableRules.minimumComparables {
-            extra["estimate"] = .object(["value": .int(Int64(ComparableRules.quantile(prices, 0.5).rounded())),
-                                         "low": .int(Int64(ComparableRules.quantile(prices, 0.25).rounded())),
-                                         "high": .int(Int64(ComparableRules.quantile(prices, 0.75).rounded())),
+            extra["estimate"] = .object(["value": Self.whole(ComparableRules.quantile(prices, 0.5)),
+                                         "low": Self.whole(ComparableRules.quantile(prices, 0.25)),
+                                         "high": Self.whole(ComparableRules.quantile(prices, 0.75)),
                                          "comparables": .int(Int64(prices.count))])
         } else {
             extra["estimate"] = .null
@@ -79,31 +79,39 @@ extension QueryEngine {
                                 limit: try Limit(10_000))
         query.filter.statuses = [.closed, .active]
         if let type = subject.type { query.filter.propertyTypes = [type] }
-        let page = try await radius(query)
         let since = q.asOf.addingMonths(-q.months).text, until = q.asOf.text
         let index = try await priceIndex(district: subject.district)
         let now = index.value(at: YearMonth(q.asOf))
         var sales: [Comparable] = [], active: [StoredFeature] = []
-        for var f in page.features where f.id != subject.id && f.id != excluding {
-            let p = f.properties
-            if p["status"] == .string("active") {
-                f.properties["role"] = .string("active listing (asking price, not in the estimate)")
-                active.append(f)
-                continue
+        // Nearest first, a page at a time, until the sales are found or the circle is read (at most
+        // 20 pages of 10,000: the active listings shown are those of the pages read).
+        var pagesRead = 0
+        while pagesRead < 20 {
+            let page = try await radius(query)
+            pagesRead += 1
+            for var f in page.features where f.id != subject.id && f.id != excluding {
+                let p = f.properties
+                if p["status"] == .string("active") {
+                    f.properties["role"] = .string("active listing (asking price, not in the estimate)")
+                    active.append(f)
+                    continue
+                }
+                // A sale priced or sized beyond any market (stored before ranges were checked) is no comparable.
+                guard sales.count < ComparableRules.maximumComparables, let price = p["close_price"]?.number, price > 0, price <= 1e12,
+                      let area = p["living_area_m2"]?.number, area >= 1, let closed = p["close_date"]?.stringValue.map({ String($0.prefix(10)) }),
+                      closed >= since, closed <= until, let day = ISODate(parsing: closed) else { continue }
+                let then = index.value(at: YearMonth(day))
+                let factor = (now != nil && then != nil && then! > 0) ? now! / then! : 1
+                let adjusted = ComparableRules.adjust(price: price, timeFactor: factor, areaM2: area, subjectAreaM2: subject.areaM2,
+                                                      yearBuilt: p["year_built"]?.number.map { Int($0) }, subjectYearBuilt: subject.yearBuilt)
+                f.properties["role"] = .string("comparable sale")
+                f.properties["time_factor"] = .double((factor * 10_000).rounded() / 10_000)
+                f.properties["adjustments"] = .object(["time": Self.whole(adjusted.time), "size": Self.whole(adjusted.size), "age": Self.whole(adjusted.age)])
+                f.properties["adjusted_price"] = Self.whole(adjusted.price)
+                sales.append(Comparable(feature: f, adjusted: adjusted))
             }
-            guard sales.count < ComparableRules.maximumComparables, let price = p["close_price"]?.number, price > 0,
-                  let area = p["living_area_m2"]?.number, area > 0, let closed = p["close_date"]?.stringValue.map({ String($0.prefix(10)) }),
-                  closed >= since, closed <= until, let day = ISODate(parsing: closed) else { continue }
-            let then = index.value(at: YearMonth(day))
-            let factor = (now != nil && then != nil && then! > 0) ? now! / then! : 1
-            let adjusted = ComparableRules.adjust(price: price, timeFactor: factor, areaM2: area, subjectAreaM2: subject.areaM2,
-                                                  yearBuilt: p["year_built"]?.number.map { Int($0) }, subjectYearBuilt: subject.yearBuilt)
-            f.properties["role"] = .string("comparable sale")
-            f.properties["time_factor"] = .double((factor * 10_000).rounded() / 10_000)
-            f.properties["adjustments"] = .object(["time": .int(Int64(adjusted.time.rounded())), "size": .int(Int64(adjusted.size.rounded())),
-                                                   "age": .int(Int64(adjusted.age.rounded()))])
-            f.properties["adjusted_price"] = .int(Int64(adjusted.price.rounded()))
-            sales.append(Comparable(feature: f, adjusted: adjusted))
+            guard sales.count < ComparableRules.maximumComparables, let next = page.next else { break }
+            query.after = next
         }
         return (sales, active)
     }
@@ -136,8 +144,8 @@ extension QueryEngine {
         return PriceIndex(byMonth: byMonth)
     }
 
-    /// Leave-one-out on the stored sales: each of up to ``accuracySample`` closed sales (every k-th in
-    /// storage order) valued on the day it closed from the other sales before it, by the same rules;
+    /// Leave-one-out on the stored sales: each of up to ``accuracySample`` closed sales (spread evenly
+    /// over storage order) valued on the day it closed from the other sales before it, by the same rules;
     /// the median absolute percentage error of the estimate and how often the sale fell in the range.
     public func valuationAccuracy(radiusMetres: Double, months: Int) async throws -> JSONValue {
         let key = "valuation-accuracy|\(radiusMetres)|\(months)"
@@ -157,10 +165,11 @@ extension QueryEngine {
                 }
                 after = page.hasNext ? page.lastFid : nil
             } while after != nil && sales.count < 100_000
-            let step = max(1, sales.count / Self.accuracySample)
+            // Spread evenly over storage order.
+            let tested = min(sales.count, Self.accuracySample)
             var errors: [Double] = []
             var inside = 0
-            for (i, sale) in sales.enumerated() where i % step == 0 && errors.count < Self.accuracySample {
+            for sale in (0..<tested).map({ sales[$0 * sales.count / tested] }) {
                 guard let price = sale.properties["close_price"]?.number, price > 0,
                       let closed = sale.properties["close_date"]?.stringValue, let day = ISODate(parsing: String(closed.prefix(10))),
                       let area = sale.properties["living_area_m2"]?.number, area > 0 else { continue }
@@ -179,6 +188,12 @@ extension QueryEngine {
                 "within_range_share": errors.isEmpty ? .null : .double((Double(inside) / Double(errors.count) * 1000).rounded() / 1000),
             ])
         }
+    }
+
+    /// A whole number of money, or null where it is none (a value no market has).
+    static func whole(_ x: Double) -> JSONValue {
+        guard x.isFinite, abs(x) < 1e15 else { return .null }
+        return .int(Int64(x.rounded()))
     }
 
     /// The most sales the accuracy is measured on.

@@ -15,7 +15,7 @@ struct MatchingController {
             ParameterSpec("listing", .string, "The listing to value (else lon, lat and area_m2)"),
             ParameterSpec("lon", .number, "Longitude of a point to value, degrees (WGS84)", minimum: -180, maximum: 180),
             ParameterSpec("lat", .number, "Latitude of a point to value, degrees (WGS84)", minimum: -90, maximum: 90),
-            ParameterSpec("area_m2", .number, "Living area to value, m² (required with lon and lat)", minimum: 0),
+            ParameterSpec("area_m2", .number, "Living area to value, m² (required with lon and lat; over 0, at most 100000)", minimum: 0, maximum: 100_000),
             ParameterSpec("type", .string, "Property type: \(PropertyType.allCases.map(\.rawValue).joined(separator: ", "))", values: PropertyType.allCases.map(\.rawValue)),
             ParameterSpec("year_built", .integer, "Year built", minimum: 1000, maximum: 2200),
             ParameterSpec("radius_m", .number, "Comparables within this many metres (1–5000, default 1000)", minimum: 1, maximum: 5000),
