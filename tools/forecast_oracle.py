@@ -203,12 +203,7 @@ def main():
     args = parser.parse_args()
     oracle.DATABASE_BASE = args.database_base
     os.makedirs(args.workdir, exist_ok=True)
-    rgis = oracle.RGIS(args.rgis, oracle.database_at(args.workdir, "forecast_demo"))
-    oracle.fresh(rgis.database)
-    rgis.run("init", rgis.database)
-    for layer in ("districts", "parcels", "buildings", "listings", "demands"):
-        rgis.run("import", rgis.database, "--layer", layer, f"{args.demo}/{layer}.geojson")
-    rgis.run("events", "import", rgis.database, f"{args.demo}/events.csv")
+    rgis = oracle.demo_database(args.rgis, args.demo, args.workdir, "forecast_demo", events=True)
 
     today = date.today()
     last = (today.year * 12 + today.month - 2)
@@ -260,12 +255,7 @@ def main():
     print(f"forecast oracle: {tally['figures']} district figures on 3 levels by CLI and HTTP, {tally['forecasts']} forecasts "
           f"({tally['numbers']} numbers compared), {tally['refused']} refused for a short history, {tally['expected']} expected alerts; "
           f"median MASE {median(mase)}, median 95 % coverage {median(cover)}")
-    for failure in tally["failures"][:25]:
-        print("MISMATCH", failure)
-    if tally["failures"]:
-        print(f"forecast oracle: {len(tally['failures'])} mismatches")
-        sys.exit(1)
-    print("forecast oracle: all answers agree")
+    oracle.report("forecast oracle", tally["failures"])
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import RGISStore
 // In-process timings of RGIS queries against the best raw SpatiaLite SQL for the same answer, on one
 // database file. Every pair is checked to return the same features before its timing counts.
 //
-//   rgis-bench queries DB [--runs N] [--only radius|polygon|indicators|series|reverse] [--out results.json] [--peer-queries queries.json]
+//   rgis-bench queries DB [--runs N] [--only radius|polygon|indicators|series|reverse|foresight] [--out results.json] [--peer-queries queries.json]
 //   rgis-bench archive [--copies N] [--runs N]          (ArchiveBench.swift)
 //
 // --peer-queries writes the radius and polygon queries with RGIS's answers, for tools/bench to ask
@@ -198,6 +198,8 @@ struct QueryBenchmark {
         if wants("indicators") { measures += try [indicators(.subdistrict), indicators(.district)] }
         if wants("series") { measures += try [series(kept: false), series(kept: true), alerts()] }
         if wants("reverse") { measures.append(try reverseMatch(centres: centres)) }
+        // Asked for by name only: on a large region it reads every demand's fits.
+        if only == "foresight" { measures += try foresight() }
 
         let info = try database.info()
         print("\(path): \(info.layers.map { "\($0.layer) \($0.count)" }.joined(separator: ", ")); \(runs) runs each\n")

@@ -66,6 +66,9 @@ enum FuzzTargets {
         _ = try? IndicatorOptions(p, today: today)
         _ = try? SeriesOptions(p, today: today)
         _ = try? ClientSegment(p)
+        _ = try? UnmetDemandOptions(p, bands: (try? UnmetBands(size: p["size_bands"], budget: p["budget_bands"])) ?? UnmetBands())
+        _ = try? ForecastOptions(p, today: today)
+        _ = try? ValuationQuery(p, today: today)
         for layer in Layer.allCases { _ = try? ItemsQuery(layer: layer, p) }
     }
 }

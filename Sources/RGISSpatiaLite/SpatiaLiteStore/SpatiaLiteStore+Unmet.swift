@@ -30,7 +30,7 @@ extension SpatiaLiteStore {
 
     /// Each active placed demand's criteria and grade: 2 when a listing fits it without the stretch,
     /// 1 when one fits only within it, 0 when none does.
-    static func demandGradeSQL(level: DistrictLevel) -> SQL {
+    package static func demandGradeSQL(level: DistrictLevel) -> SQL {
         let column = SQL(sql: DistrictPlacement.column(level))
         func fits(_ stretch: Double) -> SQL {
             """
