@@ -37,7 +37,8 @@ struct MatchingController {
                      produces: MediaTypes.geoJSON, access: .agents, heavy: true, handler: matchNewListing),
             Endpoint(method: .get, path: "/valuation", operationID: "valuation",
                      summary: "Valuation by comparable sales: a stored listing, or a point with area_m2 (and type, year_built); the comparables with their adjustments and the active listings there, map-ready, with the estimate, its range and the method's accuracy on the stored sales",
-                     tag: "Matching", query: valuationQuery, produces: MediaTypes.geoJSON, access: .agents, heavy: true, handler: valuation),
+                     tag: "Matching", query: valuationQuery, produces: MediaTypes.geoJSON, namesRecordInQuery: true, access: .agents,
+                     heavy: true, handler: valuation),
         ]
     }
 
